@@ -1,0 +1,73 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Design;
+
+namespace IdentityHub.Server.Data;
+
+public static class DataExtensions
+{
+    public static WebApplicationBuilder AddIdentityHubData(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<DatabaseOptions>()
+            .BindConfiguration(DatabaseOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        var options = builder.Configuration.GetSection(DatabaseOptions.Section).Get<DatabaseOptions>() ?? new();
+        var dataDirectory = ResolveDataDirectory(builder.Environment, options);
+        var connectionString = builder.Configuration.GetConnectionString("IdentityHub");
+
+        switch (options.Provider)
+        {
+            case DatabaseProvider.Sqlite:
+                if (string.IsNullOrWhiteSpace(connectionString))
+                {
+                    Directory.CreateDirectory(dataDirectory);
+                    connectionString = $"Data Source={Path.Combine(dataDirectory, "identityhub.db")}";
+                }
+
+                builder.Services.AddDbContext<IdentityHubDbContext, SqliteIdentityHubDbContext>(db =>
+                    db.UseSqlite(connectionString, sqlite =>
+                            sqlite.MigrationsAssembly(typeof(SqliteIdentityHubDbContext).Assembly.FullName)));
+                break;
+
+            case DatabaseProvider.Postgres:
+                if (string.IsNullOrWhiteSpace(connectionString))
+                {
+                    throw new InvalidOperationException(
+                        "Database:Provider is Postgres but ConnectionStrings:IdentityHub is empty. " +
+                        "Set it, for example Host=127.0.0.1;Port=5432;Database=identityhub;Username=identityhub;Password=...");
+                }
+
+                builder.Services.AddDbContext<IdentityHubDbContext, PostgresIdentityHubDbContext>(db =>
+                    db.UseNpgsql(connectionString));
+                break;
+        }
+
+        return builder;
+    }
+
+    public static string ResolveDataDirectory(IHostEnvironment environment, DatabaseOptions options) =>
+        Path.GetFullPath(Path.Combine(environment.ContentRootPath, options.DataDirectory));
+
+    /// <summary>Applies pending migrations. EF Core takes a database-wide lock, so several nodes may call it at once.</summary>
+    public static async Task MigrateDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
+    {
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
+        await db.Database.MigrateAsync(cancellationToken);
+    }
+}
+
+/// <summary>Used by <c>dotnet ef migrations add X --context SqliteIdentityHubDbContext</c>.</summary>
+public sealed class SqliteDesignTimeFactory : IDesignTimeDbContextFactory<SqliteIdentityHubDbContext>
+{
+    public SqliteIdentityHubDbContext CreateDbContext(string[] args) =>
+        new(new DbContextOptionsBuilder<SqliteIdentityHubDbContext>().UseSqlite("Data Source=design.db").Options);
+}
+
+/// <summary>Used by <c>dotnet ef migrations add X --context PostgresIdentityHubDbContext</c>.</summary>
+public sealed class PostgresDesignTimeFactory : IDesignTimeDbContextFactory<PostgresIdentityHubDbContext>
+{
+    public PostgresIdentityHubDbContext CreateDbContext(string[] args) =>
+        new(new DbContextOptionsBuilder<PostgresIdentityHubDbContext>().UseNpgsql("Host=localhost;Database=design").Options);
+}

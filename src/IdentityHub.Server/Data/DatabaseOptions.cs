@@ -1,0 +1,28 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace IdentityHub.Server.Data;
+
+public enum DatabaseProvider
+{
+    Sqlite,
+    Postgres,
+}
+
+/// <summary>Section "Database". The connection string is <c>ConnectionStrings:IdentityHub</c>.</summary>
+public sealed class DatabaseOptions
+{
+    public const string Section = "Database";
+
+    /// <summary>Sqlite (default, embedded) or Postgres.</summary>
+    public DatabaseProvider Provider { get; set; } = DatabaseProvider.Sqlite;
+
+    /// <summary>
+    /// Where the embedded database and the data protection key ring live when no connection string is
+    /// given. Relative paths are resolved against the content root. Default: "data".
+    /// </summary>
+    [Required]
+    public string DataDirectory { get; set; } = "data";
+
+    /// <summary>Apply pending migrations when the server starts (default true). Otherwise run the "migrate" command.</summary>
+    public bool MigrateOnStart { get; set; } = true;
+}

@@ -1,0 +1,79 @@
+using System.Net;
+using IdentityHub.Server.Api;
+using IdentityHub.Server.Data;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.HttpOverrides;
+
+namespace IdentityHub.Server.Hosting;
+
+public static class WebExtensions
+{
+    public static WebApplicationBuilder AddIdentityHubWeb(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddLocalization(options => options.ResourcesPath = "Resources");
+        services.AddRazorPages()
+            .AddViewLocalization()
+            .AddDataAnnotationsLocalization(options =>
+                options.DataAnnotationLocalizerProvider = (_, factory) => factory.Create(typeof(SharedResource)));
+        // Render Chinese as characters, not as numeric entities.
+        services.Configure<Microsoft.Extensions.WebEncoders.WebEncoderOptions>(options =>
+            options.TextEncoderSettings = new System.Text.Encodings.Web.TextEncoderSettings(System.Text.Unicode.UnicodeRanges.All));
+        services.AddProblemDetails();
+        services.AddOpenApi();
+        services.AddAdminApi();
+
+        // The key ring protects the sign-in cookie and antiforgery tokens; it lives with the data so
+        // that a restart keeps people signed in. (Shared through Redis once the scale-out issue lands.)
+        var database = builder.Configuration.GetSection(DatabaseOptions.Section).Get<DatabaseOptions>() ?? new();
+        services.AddDataProtection()
+            .SetApplicationName("IdentityHub")
+            .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(DataExtensions.ResolveDataDirectory(builder.Environment, database), "keys")));
+
+        services.Configure<ForwardedHeadersOptions>(options =>
+        {
+            options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            foreach (var proxy in builder.Configuration.GetSection("Hosting:TrustedProxies").Get<string[]>() ?? [])
+            {
+                options.KnownProxies.Add(IPAddress.Parse(proxy));
+            }
+        });
+
+        return builder;
+    }
+
+    public static WebApplication UseIdentityHubWeb(this WebApplication app)
+    {
+        if (app.Configuration.GetValue<bool>("Hosting:BehindTlsProxy"))
+        {
+            app.UseForwardedHeaders();
+        }
+
+        if (!app.Environment.IsDevelopment())
+        {
+            app.UseHsts();
+        }
+
+        // APIs answer errors with RFC 9457 problem details; pages with a friendly localised page.
+        // Neither shows a stack trace.
+        app.UseWhen(IsApi, api =>
+        {
+            api.UseExceptionHandler();
+            api.UseStatusCodePages();
+        });
+        app.UseWhen(context => !IsApi(context), ui =>
+        {
+            ui.UseExceptionHandler("/Error");
+            ui.UseStatusCodePagesWithReExecute("/Error", "?status={0}");
+        });
+
+        app.UseRequestLocalization(Localization.Options());
+        app.UseRouting();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        return app;
+    }
+
+    private static bool IsApi(HttpContext context) =>
+        context.Request.Path.StartsWithSegments("/api") || context.Request.Path.StartsWithSegments("/openapi");
+}

@@ -1,0 +1,31 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace IdentityHub.Server.Identity;
+
+/// <summary>Section "Accounts": password and lockout policy. Defaults are stated on each property.</summary>
+public sealed class AccountOptions
+{
+    public const string Section = "Accounts";
+
+    /// <summary>
+    /// PBKDF2-HMAC-SHA512 iterations of ASP.NET Core Identity's V3 hash. Default 210,000: OWASP's
+    /// Password Storage Cheat Sheet figure for PBKDF2-HMAC-SHA512. Existing hashes are re-hashed at the
+    /// next successful sign-in when this grows.
+    /// </summary>
+    [Range(210_000, 10_000_000)]
+    public int PasswordHashIterations { get; set; } = 210_000;
+
+    /// <summary>Minimum password length (length over complexity, NIST SP 800-63B section 5.1.1.2). Default 8.</summary>
+    [Range(8, 128)]
+    public int PasswordMinLength { get; set; } = 8;
+
+    /// <summary>Failed sign-ins before the account is locked. Default 5.</summary>
+    [Range(1, 100)]
+    public int MaxFailedAccessAttempts { get; set; } = 5;
+
+    /// <summary>How long a lockout lasts. Default 15 minutes.</summary>
+    public TimeSpan LockoutDuration { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Idle lifetime of the sign-in (SSO) cookie. Default 8 hours, sliding.</summary>
+    public TimeSpan SessionIdleTimeout { get; set; } = TimeSpan.FromHours(8);
+}

@@ -1,0 +1,75 @@
+using IdentityHub.Server.Data;
+using IdentityHub.Server.Oidc;
+using Microsoft.AspNetCore.Identity;
+
+namespace IdentityHub.Server.Identity;
+
+public static class IdentityExtensions
+{
+    public static WebApplicationBuilder AddIdentityHubIdentity(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<AccountOptions>()
+            .BindConfiguration(AccountOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        var accounts = builder.Configuration.GetSection(AccountOptions.Section).Get<AccountOptions>() ?? new();
+
+        builder.Services.AddIdentity<ApplicationUser, IdentityRole>(options =>
+            {
+                options.Password.RequiredLength = accounts.PasswordMinLength;
+                options.Password.RequireDigit = false;
+                options.Password.RequireLowercase = false;
+                options.Password.RequireUppercase = false;
+                options.Password.RequireNonAlphanumeric = false;
+                options.Password.RequiredUniqueChars = 4;
+                options.Lockout.AllowedForNewUsers = true;
+                options.Lockout.MaxFailedAccessAttempts = accounts.MaxFailedAccessAttempts;
+                options.Lockout.DefaultLockoutTimeSpan = accounts.LockoutDuration;
+                options.User.RequireUniqueEmail = false;
+                options.SignIn.RequireConfirmedAccount = false;
+            })
+            .AddEntityFrameworkStores<IdentityHubDbContext>()
+            .AddDefaultTokenProviders();
+
+        builder.Services.Configure<PasswordHasherOptions>(options =>
+        {
+            options.CompatibilityMode = PasswordHasherCompatibilityMode.IdentityV3;
+            options.IterationCount = accounts.PasswordHashIterations;
+        });
+
+        builder.Services.ConfigureApplicationCookie(cookie =>
+        {
+            cookie.Cookie.Name = "ih.session";
+            cookie.Cookie.HttpOnly = true;
+            cookie.Cookie.SameSite = SameSiteMode.Lax;
+            cookie.Cookie.SecurePolicy = builder.Environment.IsDevelopment() ? CookieSecurePolicy.SameAsRequest : CookieSecurePolicy.Always;
+            cookie.LoginPath = "/Account/Login";
+            cookie.LogoutPath = "/Account/Logout";
+            cookie.AccessDeniedPath = "/Account/Login";
+            cookie.ExpireTimeSpan = accounts.SessionIdleTimeout;
+            cookie.SlidingExpiration = true;
+        });
+
+        // The security stamp check rebuilds the cookie principal every 30 minutes; keep the session facts.
+        builder.Services.Configure<SecurityStampValidatorOptions>(options =>
+            options.OnRefreshingPrincipal = context =>
+            {
+                var current = context.CurrentPrincipal;
+                var identity = context.NewPrincipal?.Identities.FirstOrDefault();
+                if (current is not null && identity is not null)
+                {
+                    foreach (var claim in current.Claims.Where(c =>
+                                 c.Type is HubClaims.SessionId or HubClaims.AuthenticationTime or HubClaims.AuthenticationMethod))
+                    {
+                        identity.AddClaim(claim.Clone());
+                    }
+                }
+
+                return Task.CompletedTask;
+            });
+
+        builder.Services.AddScoped<AccountLookup>();
+        builder.Services.AddSingleton<PasswordTimingEqualizer>();
+        return builder;
+    }
+}

@@ -1,0 +1,109 @@
+using IdentityHub.Server.Api;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+
+namespace IdentityHub.Server.Identity;
+
+/// <summary>Body of POST /api/admin/users: an account opened by a service-hall clerk.</summary>
+public sealed record CreateUserRequest(string? UserName, string? Password, string? PhoneNumber, string? DisplayName);
+
+public sealed record CreateUserResponse(string Id);
+
+public enum UserCreation
+{
+    Created,
+    Invalid,
+    DuplicateUserName,
+    DuplicatePhoneNumber,
+}
+
+public sealed class UserAdministration(UserManager<ApplicationUser> users)
+{
+    public async Task<(UserCreation Result, CreateUserResponse? Response)> CreateAsync(CreateUserRequest request, FieldErrors errors)
+    {
+        if (string.IsNullOrWhiteSpace(request.UserName))
+        {
+            errors.Add("userName", "Required.");
+        }
+
+        if (string.IsNullOrEmpty(request.Password))
+        {
+            errors.Add("password", "Required.");
+        }
+
+        string? mobile = null;
+        if (request.PhoneNumber is not null)
+        {
+            if (MobileNumber.TryNormalize(request.PhoneNumber, out var normalized))
+            {
+                mobile = normalized;
+            }
+            else
+            {
+                errors.Add("phoneNumber", "Must be a mainland China mobile number (11 digits starting with 1[3-9]).");
+            }
+        }
+
+        if (request.DisplayName is { Length: > 100 })
+        {
+            errors.Add("displayName", "At most 100 characters.");
+        }
+
+        if (errors.Any)
+        {
+            return (UserCreation.Invalid, null);
+        }
+
+        if (await users.FindByNameAsync(request.UserName!.Trim()) is not null)
+        {
+            return (UserCreation.DuplicateUserName, null);
+        }
+
+        if (mobile is not null && await users.Users.AnyAsync(u => u.PhoneNumber == mobile))
+        {
+            return (UserCreation.DuplicatePhoneNumber, null);
+        }
+
+        var user = new ApplicationUser
+        {
+            UserName = request.UserName.Trim(),
+            PhoneNumber = mobile,
+            // The clerk saw the citizen's phone at the counter; an SMS proof arrives with the factors issue.
+            PhoneNumberConfirmed = false,
+            DisplayName = request.DisplayName?.Trim(),
+        };
+
+        IdentityResult result;
+        try
+        {
+            result = await users.CreateAsync(user, request.Password!);
+        }
+        catch (DbUpdateException)
+        {
+            // A unique index caught a concurrent registration of the same name or number.
+            return await users.FindByNameAsync(user.UserName) is not null
+                ? (UserCreation.DuplicateUserName, null)
+                : (UserCreation.DuplicatePhoneNumber, null);
+        }
+
+        if (result.Succeeded)
+        {
+            return (UserCreation.Created, new CreateUserResponse(user.Id));
+        }
+
+        foreach (var error in result.Errors)
+        {
+            if (error.Code is nameof(IdentityErrorDescriber.DuplicateUserName))
+            {
+                return (UserCreation.DuplicateUserName, null);
+            }
+
+            var field = error.Code.StartsWith("Password", StringComparison.Ordinal) ? "password"
+                : error.Code.Contains("UserName", StringComparison.Ordinal) ? "userName"
+                : "body";
+            errors.Add(field, error.Description);
+        }
+
+        return (UserCreation.Invalid, null);
+    }
+}

@@ -1,0 +1,96 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using IdentityHub.Server.Identity;
+using Microsoft.AspNetCore;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
+using OpenIddict.Abstractions;
+using OpenIddict.Server.AspNetCore;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+
+namespace IdentityHub.Server.Oidc;
+
+/// <summary>
+/// The authorization endpoint (OIDC Core section 3.1.2). OpenIddict has already validated the client,
+/// the exact redirect_uri, PKCE and the scopes; this decides whether the person must sign in (again)
+/// and builds the identity the code stands for.
+/// </summary>
+public static class AuthorizeEndpoint
+{
+    /// <summary>Authentication property the sign-in page sets: which authorize request a fresh login was made for.</summary>
+    public const string LoginForProperty = "ih.login_for";
+
+    public static async Task<IResult> HandleAsync(
+        HttpContext context,
+        UserManager<ApplicationUser> users,
+        SignInManager<ApplicationUser> signInManager,
+        ClaimsFactory claims,
+        IOptions<OidcOptions> options)
+    {
+        var request = context.GetOpenIddictServerRequest()
+            ?? throw new InvalidOperationException("The OpenID Connect request cannot be retrieved.");
+
+        var cookie = await context.AuthenticateAsync(IdentityConstants.ApplicationScheme);
+        var session = cookie.Succeeded ? SessionFacts.From(cookie.Principal) : null;
+        var user = session is null ? null : await users.GetUserAsync(cookie.Principal!);
+        if (user is not null && (!await signInManager.CanSignInAsync(user) || await users.IsLockedOutAsync(user)))
+        {
+            user = null;
+        }
+
+        var returnUrl = CurrentUrl(context.Request);
+        if (user is null || session is null || MustSignInAgain(request, session, cookie.Properties, returnUrl, options.Value))
+        {
+            // OIDC Core section 3.1.2.1: prompt=none must not show any page.
+            if (request.HasPromptValue(PromptValues.None))
+            {
+                return OidcResults.Forbid(Errors.LoginRequired, "The user is not signed in.");
+            }
+
+            return Results.Challenge(new AuthenticationProperties { RedirectUri = returnUrl }, [IdentityConstants.ApplicationScheme]);
+        }
+
+        var identity = claims.CreateUserIdentity(user, request.GetScopes(), session, Audiences(request, options.Value));
+        return Results.SignIn(new ClaimsPrincipal(identity), authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+    }
+
+    /// <summary>RFC 8707 resource indicators if the client gave any, else the default audience (RFC 9068 section 3).</summary>
+    internal static IEnumerable<string> Audiences(OpenIddictRequest request, OidcOptions options)
+    {
+        var resources = request.GetResources();
+        return resources.IsDefaultOrEmpty ? [options.DefaultAudience] : resources;
+    }
+
+    /// <summary>
+    /// prompt=login and max_age (OIDC Core section 3.1.2.1) ask for a new authentication. A login counts
+    /// as new for this request only if the sign-in page performed it for this very request, recently.
+    /// </summary>
+    private static bool MustSignInAgain(OpenIddictRequest request, SessionFacts session, AuthenticationProperties? properties,
+        string returnUrl, OidcOptions options)
+    {
+        var age = DateTimeOffset.UtcNow - session.AuthenticatedAt;
+        var forced = request.HasPromptValue(PromptValues.Login)
+            || (request.MaxAge is long maxAge && age > TimeSpan.FromSeconds(maxAge));
+        if (!forced)
+        {
+            return false;
+        }
+
+        var loginFor = properties?.Items.TryGetValue(LoginForProperty, out var value) == true ? value : null;
+        return !(loginFor == HashReturnUrl(returnUrl) && age <= options.ForcedLoginWindow);
+    }
+
+    public static string HashReturnUrl(string returnUrl) =>
+        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(returnUrl)));
+
+    /// <summary>The authorize request as a GET URL, whether it arrived as GET or as a form POST.</summary>
+    private static string CurrentUrl(HttpRequest request)
+    {
+        var parameters = request.HasFormContentType
+            ? request.Form.Select(p => KeyValuePair.Create(p.Key, p.Value))
+            : request.Query.Select(p => KeyValuePair.Create(p.Key, p.Value));
+        return request.PathBase + request.Path + QueryString.Create(parameters);
+    }
+}

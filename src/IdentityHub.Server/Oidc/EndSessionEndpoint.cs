@@ -1,0 +1,52 @@
+using IdentityHub.Server.Identity;
+using Microsoft.AspNetCore;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Identity;
+using OpenIddict.Abstractions;
+using OpenIddict.Server.AspNetCore;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+
+namespace IdentityHub.Server.Oidc;
+
+/// <summary>
+/// RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0). OpenIddict has validated the
+/// id_token_hint and that post_logout_redirect_uri is registered for the client. When the hint
+/// names the signed-in person, the session ends at once; otherwise the person confirms on a page
+/// (section 2: the OP should ask whether to log out), which posts back here with an antiforgery token.
+/// </summary>
+public static class EndSessionEndpoint
+{
+    public const string ConfirmField = "ih_confirm";
+
+    public static async Task<IResult> HandleAsync(HttpContext context, SignInManager<ApplicationUser> signInManager, IAntiforgery antiforgery)
+    {
+        var request = context.GetOpenIddictServerRequest()
+            ?? throw new InvalidOperationException("The OpenID Connect request cannot be retrieved.");
+
+        var cookie = await context.AuthenticateAsync(IdentityConstants.ApplicationScheme);
+        if (cookie.Succeeded)
+        {
+            var hint = await context.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+            var hintNamesUser = hint.Principal?.GetClaim(Claims.Subject) is { } subject
+                && subject == signInManager.UserManager.GetUserId(cookie.Principal!);
+            var confirmed = HttpMethods.IsPost(context.Request.Method)
+                && context.Request.HasFormContentType
+                && context.Request.Form[ConfirmField] == "yes"
+                && await antiforgery.IsRequestValidAsync(context);
+
+            if (!hintNamesUser && !confirmed)
+            {
+                var parameters = request.GetParameters()
+                    .Select(p => KeyValuePair.Create(p.Key, (string?)p.Value.ToString()));
+                return Results.Redirect("/Account/Logout" + QueryString.Create(parameters));
+            }
+
+            await signInManager.SignOutAsync();
+        }
+
+        // Redirects to the validated post_logout_redirect_uri (with state), or to our signed-out page.
+        return Results.SignOut(new AuthenticationProperties { RedirectUri = "/Account/Logout?signedOut=true" },
+            [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
+    }
+}

@@ -1,0 +1,30 @@
+using OpenIddict.Abstractions;
+using OpenIddict.Server;
+using static OpenIddict.Server.OpenIddictServerEvents;
+
+namespace IdentityHub.Server.Oidc.Handlers;
+
+/// <summary>
+/// Adds to the discovery document what OpenIddict does not know about us
+/// (OpenID Connect Discovery 1.0 section 3).
+/// </summary>
+public sealed class AttachSupportedMetadata : IOpenIddictServerHandler<HandleConfigurationRequestContext>
+{
+    public static OpenIddictServerHandlerDescriptor Descriptor { get; }
+        = OpenIddictServerHandlerDescriptor.CreateBuilder<HandleConfigurationRequestContext>()
+            .UseSingletonHandler<AttachSupportedMetadata>()
+            .SetOrder(OpenIddictServerHandlers.Discovery.AttachAdditionalMetadata.Descriptor.Order + 1_000)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+    public ValueTask HandleAsync(HandleConfigurationRequestContext context)
+    {
+        // The sign-in pages speak Simplified Chinese and English; ui_locales picks one.
+        context.Metadata["ui_locales_supported"] = new OpenIddictParameter(System.Text.Json.JsonSerializer.SerializeToElement(new[] { "zh-CN", "en" }));
+        // We answer "claims" only through scopes until the claims request parameter is built.
+        context.Metadata["claims_parameter_supported"] = false;
+        context.Metadata["request_parameter_supported"] = false;
+        context.Metadata["request_uri_parameter_supported"] = false;
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,104 @@
+using IdentityHub.Server.Data;
+using IdentityHub.Server.Oidc.Handlers;
+using IdentityHub.Server.Registry;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+
+namespace IdentityHub.Server.Oidc;
+
+public static class OidcExtensions
+{
+    public static WebApplicationBuilder AddIdentityHubOidc(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<OidcOptions>()
+            .BindConfiguration(OidcOptions.Section)
+            .Validate(o => o.SigningAlgorithm is "RS256" or "ES256", "Oidc:SigningAlgorithm must be RS256 or ES256.")
+            .Validate(o => o.Issuer is null || o.Issuer.IsAbsoluteUri, "Oidc:Issuer must be an absolute URI.")
+            .ValidateOnStart();
+
+        var oidc = builder.Configuration.GetSection(OidcOptions.Section).Get<OidcOptions>() ?? new();
+        var keys = ServerKeys.Load(oidc, builder.Environment);
+        builder.Services.AddSingleton(keys);
+        builder.Services.AddScoped<ClaimsFactory>();
+        builder.Services.AddHostedService<TokenPruningService>();
+
+        builder.Services.AddOpenIddict()
+            .AddCore(core => core.UseEntityFrameworkCore()
+                .UseDbContext<IdentityHubDbContext>()
+                .ReplaceDefaultEntities<HubApplication, HubAuthorization, HubScope, HubToken, string>())
+            .AddCore(core => core.ReplaceApplicationManager<HubApplication, HubApplicationManager>())
+            .AddServer(server =>
+            {
+                if (oidc.Issuer is not null)
+                {
+                    server.SetIssuer(oidc.Issuer);
+                }
+
+                server.SetAuthorizationEndpointUris("connect/authorize")
+                    .SetPushedAuthorizationEndpointUris("connect/par")
+                    .SetTokenEndpointUris("connect/token")
+                    .SetUserInfoEndpointUris("connect/userinfo")
+                    .SetIntrospectionEndpointUris("connect/introspect")
+                    .SetRevocationEndpointUris("connect/revoke")
+                    .SetEndSessionEndpointUris("connect/endsession")
+                    .SetJsonWebKeySetEndpointUris(".well-known/jwks");
+
+                server.AllowAuthorizationCodeFlow()
+                    .AllowRefreshTokenFlow()
+                    .AllowClientCredentialsFlow();
+
+                // PKCE for every client, S256 only (RFC 7636 section 4.2; OAuth 2.0 Security BCP, RFC 9700
+                // section 2.1.1). Removing "plain" also removes it from discovery.
+                server.RequireProofKeyForCodeExchange();
+                server.Configure(options => options.CodeChallengeMethods.Remove(CodeChallengeMethods.Plain));
+
+                // Refresh tokens rotate on every use, and a redeemed refresh token presented again revokes
+                // the whole grant at once, with no grace period (RFC 9700 section 4.14.2).
+                server.SetRefreshTokenReuseLeeway(null);
+
+                server.SetAccessTokenLifetime(oidc.AccessTokenLifetime)
+                    .SetIdentityTokenLifetime(oidc.IdentityTokenLifetime)
+                    .SetAuthorizationCodeLifetime(oidc.AuthorizationCodeLifetime)
+                    .SetRefreshTokenLifetime(oidc.RefreshTokenLifetime);
+
+                server.RegisterScopes([.. HubScopes.Known]);
+                server.RegisterClaims(
+                    Claims.Subject, Claims.Name, Claims.PreferredUsername, Claims.PhoneNumber, Claims.PhoneNumberVerified,
+                    Claims.Email, Claims.EmailVerified, Claims.AuthenticationTime, Claims.AuthenticationMethodReference, "sid");
+
+                // Access tokens are plain signed JWTs (RFC 9068) so that department APIs validate them offline.
+                server.DisableAccessTokenEncryption();
+
+                foreach (var certificate in keys.Signing)
+                {
+                    server.AddSigningCertificate(certificate);
+                }
+
+                foreach (var certificate in keys.Encryption)
+                {
+                    server.AddEncryptionCertificate(certificate);
+                }
+
+                server.AddEventHandler(AttachSupportedMetadata.Descriptor);
+
+                var aspNetCore = server.UseAspNetCore()
+                    .EnableAuthorizationEndpointPassthrough()
+                    .EnableTokenEndpointPassthrough()
+                    .EnableUserInfoEndpointPassthrough()
+                    .EnableEndSessionEndpointPassthrough()
+                    .EnableStatusCodePagesIntegration();
+
+                if (builder.Environment.IsDevelopment())
+                {
+                    aspNetCore.DisableTransportSecurityRequirement();
+                }
+            })
+            .AddValidation(validation =>
+            {
+                // The admin API accepts access tokens issued by this very server.
+                validation.UseLocalServer();
+                validation.UseAspNetCore();
+            });
+
+        return builder;
+    }
+}

@@ -1,0 +1,139 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace IdentityHub.Server.Oidc;
+
+/// <summary>Loads the signing and encryption certificates, and creates development ones on first start.</summary>
+public sealed class ServerKeys
+{
+    public const string DevelopmentPassword = "identityhub-dev";
+
+    private ServerKeys(IReadOnlyList<X509Certificate2> signing, IReadOnlyList<X509Certificate2> encryption)
+    {
+        Signing = signing;
+        Encryption = encryption;
+    }
+
+    public IReadOnlyList<X509Certificate2> Signing { get; }
+
+    public IReadOnlyList<X509Certificate2> Encryption { get; }
+
+    public static ServerKeys Load(OidcOptions options, IHostEnvironment environment)
+    {
+        var signingConfig = options.SigningCertificates;
+        var encryptionConfig = options.EncryptionCertificates;
+
+        if (environment.IsDevelopment() && signingConfig.Count == 0 && encryptionConfig.Count == 0)
+        {
+            var directory = Path.GetFullPath(Path.Combine(environment.ContentRootPath, options.DevelopmentCertificateDirectory));
+            Directory.CreateDirectory(directory);
+            signingConfig =
+            [
+                EnsureDevelopmentCertificate(directory, "signing-rsa.pfx", CertificateKind.SigningRsa),
+                EnsureDevelopmentCertificate(directory, "signing-ec.pfx", CertificateKind.SigningEc),
+            ];
+            encryptionConfig = [EnsureDevelopmentCertificate(directory, "encryption-rsa.pfx", CertificateKind.EncryptionRsa)];
+        }
+
+        var wantEc = string.Equals(options.SigningAlgorithm, "ES256", StringComparison.OrdinalIgnoreCase);
+        var signing = signingConfig.Select(c => LoadCertificate(c, environment))
+            .Where(c => wantEc ? c.GetECDsaPublicKey() is not null : c.GetRSAPublicKey() is not null)
+            .ToList();
+        var encryption = encryptionConfig.Select(c => LoadCertificate(c, environment)).ToList();
+
+        if (signing.Count == 0)
+        {
+            throw new InvalidOperationException(
+                $"No signing certificate for {options.SigningAlgorithm}: configure Oidc:SigningCertificates " +
+                $"(Path and Password of a PKCS#12 file holding an {(wantEc ? "ECDSA P-256" : "RSA")} key).");
+        }
+
+        if (encryption.Count == 0)
+        {
+            throw new InvalidOperationException(
+                "No encryption certificate: configure Oidc:EncryptionCertificates (Path and Password of a PKCS#12 file holding an RSA key).");
+        }
+
+        return new ServerKeys(signing, encryption);
+    }
+
+    private static X509Certificate2 LoadCertificate(CertificateOptions options, IHostEnvironment environment)
+    {
+        if (string.IsNullOrWhiteSpace(options.Path))
+        {
+            throw new InvalidOperationException("A configured certificate has no Path.");
+        }
+
+        var path = Path.GetFullPath(Path.Combine(environment.ContentRootPath, options.Path));
+        if (!File.Exists(path))
+        {
+            throw new InvalidOperationException($"Certificate file not found: {path}");
+        }
+
+        try
+        {
+            return X509CertificateLoader.LoadPkcs12FromFile(path, options.Password, X509KeyStorageFlags.EphemeralKeySet);
+        }
+        catch (CryptographicException e)
+        {
+            throw new InvalidOperationException($"Certificate {path} cannot be opened (wrong password or not PKCS#12): {e.Message}", e);
+        }
+    }
+
+    private enum CertificateKind
+    {
+        SigningRsa,
+        SigningEc,
+        EncryptionRsa,
+    }
+
+    private static CertificateOptions EnsureDevelopmentCertificate(string directory, string fileName, CertificateKind kind)
+    {
+        var path = Path.Combine(directory, fileName);
+        if (!File.Exists(path))
+        {
+            var bytes = CreateDevelopmentCertificate(kind);
+            // Write then move, so that two servers starting at once never read a half-written file.
+            var temporary = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
+            File.WriteAllBytes(temporary, bytes);
+            try
+            {
+                File.Move(temporary, path, overwrite: false);
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                File.Delete(temporary);
+            }
+        }
+
+        return new CertificateOptions { Path = path, Password = DevelopmentPassword };
+    }
+
+    private static byte[] CreateDevelopmentCertificate(CertificateKind kind)
+    {
+        var subject = new X500DistinguishedName(kind switch
+        {
+            CertificateKind.SigningRsa => "CN=IdentityHub Development Signing RS256",
+            CertificateKind.SigningEc => "CN=IdentityHub Development Signing ES256",
+            _ => "CN=IdentityHub Development Encryption",
+        });
+        var usage = kind == CertificateKind.EncryptionRsa ? X509KeyUsageFlags.KeyEncipherment : X509KeyUsageFlags.DigitalSignature;
+        var notBefore = DateTimeOffset.UtcNow.AddMinutes(-5);
+        var notAfter = DateTimeOffset.UtcNow.AddYears(2);
+
+        if (kind == CertificateKind.SigningEc)
+        {
+            using var ec = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            var request = new CertificateRequest(subject, ec, HashAlgorithmName.SHA256);
+            request.CertificateExtensions.Add(new X509KeyUsageExtension(usage, critical: true));
+            using var certificate = request.CreateSelfSigned(notBefore, notAfter);
+            return certificate.Export(X509ContentType.Pfx, DevelopmentPassword);
+        }
+
+        using var rsa = RSA.Create(2048);
+        var rsaRequest = new CertificateRequest(subject, rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        rsaRequest.CertificateExtensions.Add(new X509KeyUsageExtension(usage, critical: true));
+        using var rsaCertificate = rsaRequest.CreateSelfSigned(notBefore, notAfter);
+        return rsaCertificate.Export(X509ContentType.Pfx, DevelopmentPassword);
+    }
+}
