@@ -1,0 +1,82 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Duende.IdentityModel.Client;
+
+namespace IdentityHub.Tests.Infrastructure;
+
+/// <summary>Calls /api/admin with a client-credentials token of the bootstrap administration client.</summary>
+public sealed class AdminApiClient(IdentityHubServer server)
+{
+    public async Task<string> GetAdminTokenAsync()
+    {
+        using var http = server.CreateHttpClient();
+        var response = await http.RequestClientCredentialsTokenAsync(new ClientCredentialsTokenRequest
+        {
+            Address = server.Authority + "/connect/token",
+            ClientId = IdentityHubServer.AdminClientId,
+            ClientSecret = server.AdminClientSecret,
+            Scope = "identityhub.admin",
+        });
+        if (response.IsError)
+        {
+            throw new InvalidOperationException("Admin token refused: " + response.Error + " " + response.ErrorDescription);
+        }
+
+        return response.AccessToken!;
+    }
+
+    public async Task<HttpResponseMessage> PostAsync(string path, object body, string? token = null)
+    {
+        using var http = server.CreateHttpClient();
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token ?? await GetAdminTokenAsync());
+        return await http.PostAsJsonAsync(path, body);
+    }
+
+    public async Task CreateDepartmentAsync(string code, string name = "测试部门")
+    {
+        using var response = await PostAsync("/api/admin/departments", new { code, name });
+        if (response.StatusCode != System.Net.HttpStatusCode.Created && response.StatusCode != System.Net.HttpStatusCode.Conflict)
+        {
+            throw new InvalidOperationException($"Department not created: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    /// <summary>Registers a client and returns its secret (null for public clients).</summary>
+    public async Task<string?> RegisterClientAsync(string clientId, string clientType, string[] grantTypes, string[] redirectUris,
+        string[] scopes, string[]? postLogoutRedirectUris = null, string departmentCode = "test")
+    {
+        await CreateDepartmentAsync(departmentCode);
+        using var response = await PostAsync("/api/admin/clients", new
+        {
+            clientId,
+            departmentCode,
+            displayName = "Test client " + clientId,
+            clientType,
+            grantTypes,
+            redirectUris,
+            postLogoutRedirectUris = postLogoutRedirectUris ?? [],
+            scopes,
+        });
+        var text = await response.Content.ReadAsStringAsync();
+        if (response.StatusCode != System.Net.HttpStatusCode.Created)
+        {
+            throw new InvalidOperationException($"Client not registered: {(int)response.StatusCode} {text}");
+        }
+
+        var json = System.Text.Json.JsonDocument.Parse(text).RootElement;
+        return json.TryGetProperty("clientSecret", out var secret) && secret.ValueKind == System.Text.Json.JsonValueKind.String ? secret.GetString() : null;
+    }
+
+    /// <summary>Creates a citizen account and returns its id.</summary>
+    public async Task<string> CreateUserAsync(string userName, string password, string? phoneNumber = null, string? displayName = null)
+    {
+        using var response = await PostAsync("/api/admin/users", new { userName, password, phoneNumber, displayName });
+        var text = await response.Content.ReadAsStringAsync();
+        if (response.StatusCode != System.Net.HttpStatusCode.Created)
+        {
+            throw new InvalidOperationException($"User not created: {(int)response.StatusCode} {text}");
+        }
+
+        return System.Text.Json.JsonDocument.Parse(text).RootElement.GetProperty("id").GetString()!;
+    }
+}
