@@ -1,6 +1,8 @@
 using IdentityHub.Server.Data;
 using IdentityHub.Server.Oidc.Handlers;
 using IdentityHub.Server.Registry;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.IdentityModel.Tokens;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace IdentityHub.Server.Oidc;
@@ -68,9 +70,20 @@ public static class OidcExtensions
                 // Access tokens are plain signed JWTs (RFC 9068) so that department APIs validate them offline.
                 server.DisableAccessTokenEncryption();
 
+                // RSA keys stay X.509-backed, so that OpenIddict prefers the valid certificate that expires
+                // last. Microsoft.IdentityModel does not sign with ECDSA through X509SecurityKey, so ECDSA
+                // certificates become ECDsaSecurityKeys, added in ServerKeys' order (valid, expiring last first).
                 foreach (var certificate in keys.Signing)
                 {
-                    server.AddSigningCertificate(certificate);
+                    if (certificate.GetECDsaPrivateKey() is { } ecdsa)
+                    {
+                        server.AddSigningCredentials(new SigningCredentials(
+                            new ECDsaSecurityKey(ecdsa) { KeyId = certificate.Thumbprint }, SecurityAlgorithms.EcdsaSha256));
+                    }
+                    else
+                    {
+                        server.AddSigningCredentials(new SigningCredentials(new X509SecurityKey(certificate), SecurityAlgorithms.RsaSha256));
+                    }
                 }
 
                 foreach (var certificate in keys.Encryption)

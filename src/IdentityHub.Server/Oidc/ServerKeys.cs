@@ -38,6 +38,10 @@ public sealed class ServerKeys
         var wantEc = string.Equals(options.SigningAlgorithm, "ES256", StringComparison.OrdinalIgnoreCase);
         var signing = signingConfig.Select(c => LoadCertificate(c, environment))
             .Where(c => wantEc ? c.GetECDsaPublicKey() is not null : c.GetRSAPublicKey() is not null)
+            // The key that signs comes first: currently valid, then the one expiring last. A certificate
+            // whose NotBefore lies ahead is published in JWKS but does not sign yet.
+            .OrderBy(c => c.NotBefore.ToUniversalTime() <= DateTime.UtcNow ? 0 : 1)
+            .ThenByDescending(c => c.NotAfter)
             .ToList();
         var encryption = encryptionConfig.Select(c => LoadCertificate(c, environment)).ToList();
 
