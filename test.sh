@@ -21,6 +21,8 @@ packages=()
 [ -n "$pg_bin" ] || packages+=(postgresql)
 command -v redis-server >/dev/null || packages+=(redis-server)
 [ -x /usr/bin/chromium ] || packages+=(chromium)
+# Chinese glyphs in the browser tests' screenshots (without it they render as boxes).
+dpkg -s fonts-noto-cjk >/dev/null 2>&1 || packages+=(fonts-noto-cjk)
 command -v curl >/dev/null || packages+=(curl)
 
 if [ ${#packages[@]} -gt 0 ]; then
@@ -40,7 +42,9 @@ fi
 free_port() {
   local port
   for _ in $(seq 1 200); do
-    port=$(( (RANDOM % 20000) + 40000 ))
+    # Below the kernel's ephemeral range (32768-60999 by default): a port held by an outgoing
+    # connection there looks free to the probe below, yet cannot be bound.
+    port=$(( (RANDOM % 12000) + 20000 ))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
   done
   die "no free port found"

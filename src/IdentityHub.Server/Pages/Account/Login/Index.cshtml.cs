@@ -90,7 +90,8 @@ public sealed class IndexModel(
             return null;
         }
 
-        var clientId = QueryHelpers.ParseQuery(ReturnUrl[q..])["client_id"].ToString();
+        // ParseQuery returns a plain dictionary: its indexer throws for a missing key.
+        var clientId = QueryHelpers.ParseQuery(ReturnUrl[q..]).TryGetValue("client_id", out var value) ? value.ToString() : null;
         if (string.IsNullOrEmpty(clientId))
         {
             return null;

@@ -1,0 +1,82 @@
+using Microsoft.Playwright;
+
+namespace IdentityHub.Tests.Infrastructure;
+
+/// <summary>
+/// Headless Chromium for browser tests: Debian's /usr/bin/chromium (or IDENTITYHUB_TEST_CHROMIUM),
+/// driven by Playwright's driver, which ships with its own node in the package. Never a downloaded
+/// browser: `playwright install` is not used. Each page gets a browser context of its own (own cookies).
+/// </summary>
+public sealed class Browser : IAsyncDisposable
+{
+    private static readonly string[] Arguments =
+    [
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ];
+
+    private readonly IPlaywright _playwright;
+    private readonly IBrowser _chromium;
+
+    private Browser(IPlaywright playwright, IBrowser chromium)
+    {
+        _playwright = playwright;
+        _chromium = chromium;
+    }
+
+    public static string ExecutablePath => Environment.GetEnvironmentVariable("IDENTITYHUB_TEST_CHROMIUM") ?? "/usr/bin/chromium";
+
+    /// <summary>Where tests save screenshots: screenshots/ in the test output directory.</summary>
+    public static string ScreenshotDirectory => Path.Combine(AppContext.BaseDirectory, "screenshots");
+
+    public static async Task<Browser> LaunchAsync()
+    {
+        if (!File.Exists(ExecutablePath))
+        {
+            throw new InvalidOperationException(
+                $"Chromium not found at {ExecutablePath}. Install Debian's chromium package (./test.sh does) or set IDENTITYHUB_TEST_CHROMIUM.");
+        }
+
+        var playwright = await Playwright.CreateAsync();
+        try
+        {
+            var chromium = await playwright.Chromium.LaunchAsync(new()
+            {
+                ExecutablePath = ExecutablePath,
+                Headless = true,
+                Args = Arguments,
+            });
+            return new Browser(playwright, chromium);
+        }
+        catch
+        {
+            playwright.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A new page in a fresh context, whose browser asks for <paramref name="locale"/> (Accept-Language).</summary>
+    public async Task<IPage> NewPageAsync(string locale = "zh-CN")
+    {
+        var context = await _chromium.NewContextAsync(new() { Locale = locale, ViewportSize = new() { Width = 1280, Height = 720 } });
+        // Generous, for a shared 2-core machine: a wait that times out fails the test, it is never a measurement.
+        context.SetDefaultTimeout(60_000);
+        context.SetDefaultNavigationTimeout(60_000);
+        return await context.NewPageAsync();
+    }
+
+    /// <summary>Saves a full-page screenshot under <see cref="ScreenshotDirectory"/> and returns its path.</summary>
+    public static async Task<string> ScreenshotAsync(IPage page, string name)
+    {
+        Directory.CreateDirectory(ScreenshotDirectory);
+        var path = Path.Combine(ScreenshotDirectory, name + ".png");
+        await page.ScreenshotAsync(new() { Path = path, FullPage = true });
+        return path;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _chromium.CloseAsync();
+        _playwright.Dispose();
+    }
+}
