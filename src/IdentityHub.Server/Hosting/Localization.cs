@@ -43,7 +43,11 @@ public static class Localization
                 var questionMark = returnUrl.IndexOf('?', StringComparison.Ordinal);
                 if (questionMark >= 0)
                 {
-                    locales = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(returnUrl[questionMark..])["ui_locales"];
+                    // ParseQuery returns a plain Dictionary: its indexer throws for an absent key, so a
+                    // sign-in page reached from an authorize request without ui_locales failed with 500.
+                    Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(returnUrl[questionMark..])
+                        .TryGetValue("ui_locales", out var fromReturnUrl);
+                    locales = fromReturnUrl;
                 }
             }
 
