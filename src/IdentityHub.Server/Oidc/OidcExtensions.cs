@@ -68,9 +68,9 @@ public static class OidcExtensions
                 // Access tokens are plain signed JWTs (RFC 9068) so that department APIs validate them offline.
                 server.DisableAccessTokenEncryption();
 
-                foreach (var certificate in keys.Signing)
+                foreach (var credentials in keys.SigningCredentials())
                 {
-                    server.AddSigningCertificate(certificate);
+                    server.AddSigningCredentials(credentials);
                 }
 
                 foreach (var certificate in keys.Encryption)
