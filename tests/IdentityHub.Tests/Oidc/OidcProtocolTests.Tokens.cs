@@ -92,7 +92,7 @@ public abstract partial class OidcProtocolTests
         var after = await Kit.IntrospectAsync(clientId, secret, token, "access_token");
         Assert.False(after.IsActive, after.Raw);
         // RFC 7662 section 2.2: an inactive token reveals nothing more.
-        Assert.Equal("""{"active":false}""", after.Raw);
+        Assert.Equal(["active"], after.Json?.EnumerateObject().Select(p => p.Name));
     }
 
     [Theory]
@@ -105,7 +105,8 @@ public abstract partial class OidcProtocolTests
         var response = await ClientCredentialsAsync(clientId, secret + "x", style);
 
         Assert.True(response.IsError);
-        Assert.Equal("invalid_client", response.Error);
+        // Duende reports a 401 as an HTTP error: read the protocol error from the JSON body.
+        Assert.Equal("invalid_client", response.TryGet("error"));
         Assert.Null(response.AccessToken);
         if (style == ClientCredentialStyle.AuthorizationHeader)
         {
@@ -129,7 +130,7 @@ public abstract partial class OidcProtocolTests
         var wrong = await Kit.RedeemCodeAsync(client with { Secret = client.Secret + "x" }, callback["code"]!, pkce.Verifier);
 
         Assert.True(wrong.IsError);
-        Assert.Equal("invalid_client", wrong.Error);
+        Assert.Equal("invalid_client", wrong.TryGet("error"));
         Assert.Null(wrong.AccessToken);
     }
 
