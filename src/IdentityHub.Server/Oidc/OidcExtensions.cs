@@ -79,6 +79,7 @@ public static class OidcExtensions
                 }
 
                 server.AddEventHandler(AttachSupportedMetadata.Descriptor);
+                server.AddEventHandler(RedirectValidationErrors.Descriptor);
 
                 var aspNetCore = server.UseAspNetCore()
                     .EnableAuthorizationEndpointPassthrough()
