@@ -121,8 +121,11 @@ public abstract partial class OidcProtocolTests
         // No credentials: had the server accepted the request, the browser would stop on the sign-in page.
         var callback = await OidcKit.AuthorizeToCallbackAsync(NewBrowser(), url, user: null, client.RedirectUri);
 
+        // RFC 7636 section 4.4.1: the authorization error response, on the (registered) redirect_uri.
         Assert.Equal("invalid_request", callback["error"]);
+        Assert.Contains("code_challenge_method", callback["error_description"], StringComparison.Ordinal);
         Assert.Equal(state, callback["state"]);
+        Assert.Equal((await Kit.DiscoveryAsync()).Issuer, callback["iss"]);
         Assert.Null(callback["code"]);
     }
 
@@ -185,6 +188,21 @@ public abstract partial class OidcProtocolTests
         Assert.Null(response.Headers.Location);
         Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
         Assert.Contains("<code id=\"error-code\">invalid_request</code>", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Authorize_UnknownClientId_ErrorPageWithoutRedirect()
+    {
+        var client = await Kit.RegisterWebClientAsync();
+        var url = await Kit.AuthorizeUrlAsync(client with { ClientId = OidcKit.UniqueId("unknown") }, Pkce.Create(), OidcKit.UniqueId("state"));
+
+        using var http = Server.CreateHttpClient(followRedirects: false);
+        using var response = await http.GetAsync(url);
+
+        // RFC 6749 section 4.1.2.1: without a valid client there is no trusted redirect_uri.
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Null(response.Headers.Location);
+        Assert.Contains("<code id=\"error-code\">invalid_request</code>", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Fact]
