@@ -150,6 +150,15 @@ public abstract partial class OidcProtocolTests
         Assert.NotEqual(flow.Tokens.AccessToken, second.AccessToken);
         Assert.Equal(user.Id, OidcKit.JwtPayload(second.AccessToken!).GetProperty("sub").GetString());
 
+        // OIDC Core section 12.2: a refreshed ID token keeps iss, sub, aud and the original auth_time.
+        var original = OidcKit.JwtPayload(flow.Tokens.IdentityToken!);
+        var refreshed = OidcKit.JwtPayload(second.IdentityToken!);
+        Assert.True((await Kit.ValidateJwtAsync(second.IdentityToken!, client.ClientId, "JWT", "RS256")).IsValid);
+        foreach (var claim in new[] { "sub", "sid", "auth_time" })
+        {
+            Assert.Equal(original.GetProperty(claim).GetRawText(), refreshed.GetProperty(claim).GetRawText());
+        }
+
         var third = await Kit.RefreshAsync(client, second.RefreshToken!);
         Assert.False(third.IsError, $"{third.Error} {third.ErrorDescription}");
         Assert.NotEqual(second.RefreshToken, third.RefreshToken);
