@@ -1,7 +1,6 @@
 using IdentityHub.Server.Data;
 using IdentityHub.Server.Oidc.Handlers;
 using IdentityHub.Server.Registry;
-using System.Security.Cryptography.X509Certificates;
 using Microsoft.IdentityModel.Tokens;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
@@ -70,20 +69,9 @@ public static class OidcExtensions
                 // Access tokens are plain signed JWTs (RFC 9068) so that department APIs validate them offline.
                 server.DisableAccessTokenEncryption();
 
-                // RSA keys stay X.509-backed, so that OpenIddict prefers the valid certificate that expires
-                // last. Microsoft.IdentityModel does not sign with ECDSA through X509SecurityKey, so ECDSA
-                // certificates become ECDsaSecurityKeys, added in ServerKeys' order (valid, expiring last first).
-                foreach (var certificate in keys.Signing)
+                foreach (var credentials in keys.SigningCredentials())
                 {
-                    if (certificate.GetECDsaPrivateKey() is { } ecdsa)
-                    {
-                        server.AddSigningCredentials(new SigningCredentials(
-                            new ECDsaSecurityKey(ecdsa) { KeyId = certificate.Thumbprint }, SecurityAlgorithms.EcdsaSha256));
-                    }
-                    else
-                    {
-                        server.AddSigningCredentials(new SigningCredentials(new X509SecurityKey(certificate), SecurityAlgorithms.RsaSha256));
-                    }
+                    server.AddSigningCredentials(credentials);
                 }
 
                 foreach (var certificate in keys.Encryption)
@@ -92,6 +80,7 @@ public static class OidcExtensions
                 }
 
                 server.AddEventHandler(AttachSupportedMetadata.Descriptor);
+                server.AddEventHandler(RedirectValidationErrors.Descriptor);
 
                 var aspNetCore = server.UseAspNetCore()
                     .EnableAuthorizationEndpointPassthrough()

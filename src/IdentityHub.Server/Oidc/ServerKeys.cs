@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.IdentityModel.Tokens;
 
 namespace IdentityHub.Server.Oidc;
 
@@ -17,6 +18,36 @@ public sealed class ServerKeys
     public IReadOnlyList<X509Certificate2> Signing { get; }
 
     public IReadOnlyList<X509Certificate2> Encryption { get; }
+
+    /// <summary>
+    /// The signing credentials, RS256 for RSA certificates and ES256 for ECDSA P-256 ones.
+    /// OpenIddict infers the algorithm of a certificate key for RSA only (an X509SecurityKey never
+    /// supports ES256 in Microsoft.IdentityModel, so AddSigningCertificate refused EC certificates at
+    /// startup): EC keys are passed as ECDsaSecurityKey, with the certificate thumbprint as kid as
+    /// OpenIddict does for certificates. OpenIddict orders only X509 keys by validity, so EC keys are
+    /// ordered here the same way: valid now before not yet valid, then the one expiring last first.
+    /// </summary>
+    public IEnumerable<SigningCredentials> SigningCredentials()
+    {
+        var now = DateTime.Now;
+        foreach (var certificate in Signing.OrderBy(c => c.NotBefore > now).ThenByDescending(c => c.NotAfter))
+        {
+            if (certificate.GetECDsaPrivateKey() is { } ec)
+            {
+                if (ec.KeySize != 256)
+                {
+                    throw new InvalidOperationException($"Signing certificate {certificate.Subject}: ES256 needs an ECDSA P-256 key (RFC 7518 section 3.4).");
+                }
+
+                var key = new ECDsaSecurityKey(ec) { KeyId = certificate.Thumbprint };
+                yield return new SigningCredentials(key, SecurityAlgorithms.EcdsaSha256);
+            }
+            else
+            {
+                yield return new SigningCredentials(new X509SecurityKey(certificate), SecurityAlgorithms.RsaSha256);
+            }
+        }
+    }
 
     public static ServerKeys Load(OidcOptions options, IHostEnvironment environment)
     {
@@ -38,10 +69,6 @@ public sealed class ServerKeys
         var wantEc = string.Equals(options.SigningAlgorithm, "ES256", StringComparison.OrdinalIgnoreCase);
         var signing = signingConfig.Select(c => LoadCertificate(c, environment))
             .Where(c => wantEc ? c.GetECDsaPublicKey() is not null : c.GetRSAPublicKey() is not null)
-            // The key that signs comes first: currently valid, then the one expiring last. A certificate
-            // whose NotBefore lies ahead is published in JWKS but does not sign yet.
-            .OrderBy(c => c.NotBefore.ToUniversalTime() <= DateTime.UtcNow ? 0 : 1)
-            .ThenByDescending(c => c.NotAfter)
             .ToList();
         var encryption = encryptionConfig.Select(c => LoadCertificate(c, environment)).ToList();
 

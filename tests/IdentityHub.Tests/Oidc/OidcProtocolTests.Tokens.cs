@@ -1,0 +1,194 @@
+using System.Net;
+using System.Text.Json;
+using Duende.IdentityModel.Client;
+
+namespace IdentityHub.Tests.Oidc;
+
+public abstract partial class OidcProtocolTests
+{
+    private async Task<TokenResponse> ClientCredentialsAsync(string clientId, string secret,
+        ClientCredentialStyle style = ClientCredentialStyle.AuthorizationHeader)
+    {
+        var disco = await Kit.DiscoveryAsync();
+        using var http = Server.CreateHttpClient();
+        return await http.RequestClientCredentialsTokenAsync(new ClientCredentialsTokenRequest
+        {
+            Address = disco.TokenEndpoint,
+            ClientId = clientId,
+            ClientSecret = secret,
+            ClientCredentialStyle = style,
+        });
+    }
+
+    private async Task<TokenRevocationResponse> RevokeAsync(string clientId, string? secret, string token, string tokenTypeHint)
+    {
+        var disco = await Kit.DiscoveryAsync();
+        using var http = Server.CreateHttpClient();
+        return await http.RevokeTokenAsync(new TokenRevocationRequest
+        {
+            Address = disco.RevocationEndpoint,
+            ClientId = clientId,
+            ClientSecret = secret,
+            Token = token,
+            TokenTypeHint = tokenTypeHint,
+        });
+    }
+
+    /// <summary>A JWT claim that may be a string or an array of strings (aud), as strings.</summary>
+    private static string[] Strings(JsonElement claim) => claim.ValueKind == JsonValueKind.Array
+        ? [.. claim.EnumerateArray().Select(e => e.GetString()!)]
+        : [claim.GetString()!];
+
+    [Fact]
+    public async Task ClientCredentials_ValidSecret_Rfc9068AccessTokenVerifiableAgainstJwks()
+    {
+        var (clientId, secret) = await Kit.RegisterServiceClientAsync();
+        var disco = await Kit.DiscoveryAsync();
+
+        var response = await ClientCredentialsAsync(clientId, secret);
+
+        Assert.False(response.IsError, $"{response.Error} {response.ErrorDescription}");
+        Assert.Equal("Bearer", response.TokenType);
+        Assert.InRange(response.ExpiresIn, 1, 15 * 60);
+        // RFC 6749 section 4.4.3: no refresh token for client credentials.
+        Assert.Null(response.RefreshToken);
+
+        var token = response.AccessToken!;
+        var header = OidcKit.JwtHeader(token);
+        Assert.Equal("at+jwt", header.GetProperty("typ").GetString());
+        Assert.Equal("RS256", header.GetProperty("alg").GetString());
+        var validation = await Kit.ValidateJwtAsync(token, "identityhub", "at+jwt", "RS256");
+        Assert.True(validation.IsValid, validation.Exception?.ToString());
+
+        // RFC 9068 section 2.2: iss, exp, aud, sub, client_id, iat, jti.
+        var payload = OidcKit.JwtPayload(token);
+        Assert.Equal(disco.Issuer, payload.GetProperty("iss").GetString());
+        Assert.Equal(["identityhub"], Strings(payload.GetProperty("aud")));
+        Assert.Equal(clientId, payload.GetProperty("sub").GetString());
+        Assert.Equal(clientId, payload.GetProperty("client_id").GetString());
+        Assert.False(string.IsNullOrEmpty(payload.GetProperty("jti").GetString()));
+        var iat = payload.GetProperty("iat").GetInt64();
+        var exp = payload.GetProperty("exp").GetInt64();
+        // The configured access token lifetime (Oidc:AccessTokenLifetime, 15 minutes).
+        Assert.Equal(15 * 60, exp - iat);
+    }
+
+    [Fact]
+    public async Task Introspection_AccessToken_ActiveBeforeRevocationInactiveAfter()
+    {
+        var (clientId, secret) = await Kit.RegisterServiceClientAsync();
+        var token = (await ClientCredentialsAsync(clientId, secret)).AccessToken!;
+
+        var before = await Kit.IntrospectAsync(clientId, secret, token, "access_token");
+        Assert.True(before.IsActive, before.Raw);
+        Assert.Equal(clientId, before.ClientId);
+        Assert.Equal(clientId, before.Subject);
+        Assert.Equal((await Kit.DiscoveryAsync()).Issuer, before.Issuer);
+
+        var revocation = await RevokeAsync(clientId, secret, token, "access_token");
+        Assert.False(revocation.IsError, $"{revocation.Error} {revocation.Raw}");
+        Assert.Equal(HttpStatusCode.OK, revocation.HttpStatusCode);
+
+        var after = await Kit.IntrospectAsync(clientId, secret, token, "access_token");
+        Assert.False(after.IsActive, after.Raw);
+        // RFC 7662 section 2.2: an inactive token reveals nothing more.
+        Assert.Equal(["active"], after.Json?.EnumerateObject().Select(p => p.Name));
+    }
+
+    [Theory]
+    [InlineData(ClientCredentialStyle.AuthorizationHeader)]
+    [InlineData(ClientCredentialStyle.PostBody)]
+    public async Task ClientCredentials_WrongSecret_InvalidClient(ClientCredentialStyle style)
+    {
+        var (clientId, secret) = await Kit.RegisterServiceClientAsync();
+
+        var response = await ClientCredentialsAsync(clientId, secret + "x", style);
+
+        Assert.True(response.IsError);
+        // Duende reports a 401 as an HTTP error: read the protocol error from the JSON body.
+        Assert.Equal("invalid_client", response.TryGet("error"));
+        Assert.Null(response.AccessToken);
+        if (style == ClientCredentialStyle.AuthorizationHeader)
+        {
+            // RFC 6749 section 5.2: a client that authenticated with the Authorization header gets 401 and a challenge.
+            Assert.Equal(HttpStatusCode.Unauthorized, response.HttpStatusCode);
+            Assert.Contains(response.HttpResponse!.Headers.WwwAuthenticate, h => h.Scheme == "Basic");
+        }
+        else
+        {
+            Assert.True(response.HttpStatusCode is HttpStatusCode.BadRequest or HttpStatusCode.Unauthorized, response.HttpStatusCode.ToString());
+        }
+    }
+
+    [Fact]
+    public async Task AuthorizationCode_WrongClientSecret_InvalidClient()
+    {
+        var client = await Kit.RegisterWebClientAsync();
+        var user = await Kit.CreateUserAsync();
+        var (callback, pkce, _) = await Kit.AuthorizeForCodeAsync(NewBrowser(), client, user);
+
+        var wrong = await Kit.RedeemCodeAsync(client with { Secret = client.Secret + "x" }, callback["code"]!, pkce.Verifier);
+
+        Assert.True(wrong.IsError);
+        Assert.Equal("invalid_client", wrong.TryGet("error"));
+        Assert.Null(wrong.AccessToken);
+    }
+
+    [Fact]
+    public async Task RefreshToken_EachUse_RotatedAndPreviousOneRefused()
+    {
+        var client = await Kit.RegisterWebClientAsync();
+        var user = await Kit.CreateUserAsync();
+        var flow = await Kit.CodeFlowAsync(NewBrowser(), client, user);
+        var first = flow.Tokens.RefreshToken;
+        Assert.False(string.IsNullOrEmpty(first));
+
+        var second = await Kit.RefreshAsync(client, first!);
+        Assert.False(second.IsError, $"{second.Error} {second.ErrorDescription}");
+        Assert.False(string.IsNullOrEmpty(second.RefreshToken));
+        Assert.NotEqual(first, second.RefreshToken);
+        Assert.NotEqual(flow.Tokens.AccessToken, second.AccessToken);
+        Assert.Equal(user.Id, OidcKit.JwtPayload(second.AccessToken!).GetProperty("sub").GetString());
+
+        // OIDC Core section 12.2: a refreshed ID token keeps iss, sub, aud and the original auth_time.
+        var original = OidcKit.JwtPayload(flow.Tokens.IdentityToken!);
+        var refreshed = OidcKit.JwtPayload(second.IdentityToken!);
+        Assert.True((await Kit.ValidateJwtAsync(second.IdentityToken!, client.ClientId, "JWT", "RS256")).IsValid);
+        foreach (var claim in new[] { "sub", "sid", "auth_time" })
+        {
+            Assert.Equal(original.GetProperty(claim).GetRawText(), refreshed.GetProperty(claim).GetRawText());
+        }
+
+        var third = await Kit.RefreshAsync(client, second.RefreshToken!);
+        Assert.False(third.IsError, $"{third.Error} {third.ErrorDescription}");
+        Assert.NotEqual(second.RefreshToken, third.RefreshToken);
+
+        var replayed = await Kit.RefreshAsync(client, first!);
+        Assert.True(replayed.IsError);
+        Assert.Equal("invalid_grant", replayed.Error);
+        Assert.Null(replayed.AccessToken);
+    }
+
+    [Fact]
+    public async Task RefreshToken_RedeemedOneReused_WholeGrantRevoked()
+    {
+        var client = await Kit.RegisterWebClientAsync();
+        var user = await Kit.CreateUserAsync();
+        var flow = await Kit.CodeFlowAsync(NewBrowser(), client, user);
+        var rotated = await Kit.RefreshAsync(client, flow.Tokens.RefreshToken!);
+        Assert.False(rotated.IsError, $"{rotated.Error} {rotated.ErrorDescription}");
+        Assert.True((await Kit.IntrospectAsync(client.ClientId, client.Secret, rotated.RefreshToken!, "refresh_token")).IsActive);
+        Assert.True((await Kit.IntrospectAsync(client.ClientId, client.Secret, rotated.AccessToken!, "access_token")).IsActive);
+
+        // RFC 9700 section 4.14.2: the redeemed refresh token comes back (stolen and replayed).
+        var reuse = await Kit.RefreshAsync(client, flow.Tokens.RefreshToken!);
+        Assert.True(reuse.IsError);
+        Assert.Equal("invalid_grant", reuse.Error);
+
+        Assert.False((await Kit.IntrospectAsync(client.ClientId, client.Secret, rotated.RefreshToken!, "refresh_token")).IsActive);
+        Assert.False((await Kit.IntrospectAsync(client.ClientId, client.Secret, rotated.AccessToken!, "access_token")).IsActive);
+        Assert.False((await Kit.IntrospectAsync(client.ClientId, client.Secret, flow.Tokens.AccessToken!, "access_token")).IsActive);
+        var legitimate = await Kit.RefreshAsync(client, rotated.RefreshToken!);
+        Assert.Equal("invalid_grant", legitimate.Error);
+    }
+}

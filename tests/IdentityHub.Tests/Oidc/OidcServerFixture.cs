@@ -1,0 +1,36 @@
+using IdentityHub.Tests.Infrastructure;
+
+namespace IdentityHub.Tests.Oidc;
+
+/// <summary>
+/// One real IdentityHub server (Kestrel, loopback port, database of its own) shared by the tests of
+/// one class. Tests never share clients or users: each registers its own with unique ids.
+/// </summary>
+public abstract class OidcServerFixture : IAsyncLifetime
+{
+    private IdentityHubServer? _server;
+
+    public abstract string Provider { get; }
+
+    public IdentityHubServer Server => _server ?? throw new InvalidOperationException("The server has not started.");
+
+    public async Task InitializeAsync() => _server = await IdentityHubServer.StartAsync(Provider);
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+    }
+}
+
+public sealed class SqliteOidcServerFixture : OidcServerFixture
+{
+    public override string Provider => "Sqlite";
+}
+
+public sealed class PostgresOidcServerFixture : OidcServerFixture
+{
+    public override string Provider => "Postgres";
+}
