@@ -1,6 +1,7 @@
 using IdentityHub.Server.Data;
 using IdentityHub.Server.Oidc.Handlers;
 using IdentityHub.Server.Registry;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.IdentityModel.Tokens;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
@@ -19,6 +20,12 @@ public static class OidcExtensions
         var oidc = builder.Configuration.GetSection(OidcOptions.Section).Get<OidcOptions>() ?? new();
         var keys = ServerKeys.Load(oidc, builder.Environment);
         builder.Services.AddSingleton(keys);
+
+        // The data protection key ring (sign-in cookies, antiforgery) is encrypted at rest with the
+        // encryption certificate; every configured one can still decrypt keys written before a rotation.
+        builder.Services.AddDataProtection()
+            .ProtectKeysWithCertificate(keys.Encryption[0])
+            .UnprotectKeysWithAnyCertificate([.. keys.Encryption]);
         builder.Services.AddScoped<ClaimsFactory>();
         builder.Services.AddHostedService<TokenPruningService>();
 
