@@ -41,9 +41,11 @@ public static class Localization
             if (locales is null && query["ReturnUrl"].ToString() is { Length: > 0 } returnUrl)
             {
                 var questionMark = returnUrl.IndexOf('?', StringComparison.Ordinal);
-                if (questionMark >= 0)
+                // ParseQuery returns a plain Dictionary: its indexer throws for an absent key.
+                if (questionMark >= 0
+                    && Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(returnUrl[questionMark..]).TryGetValue("ui_locales", out var fromReturnUrl))
                 {
-                    locales = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(returnUrl[questionMark..])["ui_locales"];
+                    locales = fromReturnUrl;
                 }
             }
 

@@ -90,8 +90,8 @@ public sealed class IndexModel(
             return null;
         }
 
-        var clientId = QueryHelpers.ParseQuery(ReturnUrl[q..])["client_id"].ToString();
-        if (string.IsNullOrEmpty(clientId))
+        // ParseQuery returns a plain Dictionary: its indexer throws for an absent key.
+        if (!QueryHelpers.ParseQuery(ReturnUrl[q..]).TryGetValue("client_id", out var values) || values.ToString() is not { Length: > 0 } clientId)
         {
             return null;
         }
