@@ -7,6 +7,16 @@ using IdentityHub.Server.Oidc;
 try
 {
     var builder = WebApplication.CreateBuilder(args);
+    if (args.Contains("migrate"))
+    {
+        // A migration job needs the database settings only: no https endpoint, and none of the token
+        // signing keys, which then stay on the servers that sign.
+        await using var migrator = builder.AddIdentityHubData().Build();
+        await migrator.Services.MigrateDatabaseAsync();
+        Console.WriteLine("Database migrated.");
+        return 0;
+    }
+
     builder.RequireSecureHostingOutsideDevelopment()
         .AddIdentityHubData()
         .AddIdentityHubIdentity()
@@ -14,12 +24,6 @@ try
         .AddIdentityHubWeb();
 
     var app = builder.Build();
-    if (args.Contains("migrate"))
-    {
-        await app.Services.MigrateDatabaseAsync();
-        Console.WriteLine("Database migrated.");
-        return 0;
-    }
 
     await app.InitializeAsync();
     app.UseIdentityHubWeb();
