@@ -155,6 +155,32 @@ public abstract partial class AdminApiTests
         Assert.False(await QueryDatabaseAsync(db => db.Users.AnyAsync(u => u.UserName == userName)));
     }
 
+    [Theory]
+    [InlineData("{0}")]
+    [InlineData("+86{0}")]
+    public async Task Users_MobileNumberAsUserName_Returns400NamingUserName(string format)
+    {
+        // The sign-in page tries a typed mobile number as a phone number first: a user name that is a mobile
+        // number would sign in to whichever account later gets that number, and lock that account out.
+        var userName = string.Format(System.Globalization.CultureInfo.InvariantCulture, format, UniqueNames.Mobile());
+
+        using var response = await PostJsonAsync(UsersPath, new { userName, password = UniqueNames.Password() });
+
+        await AssertValidationProblemAsync(response, "userName");
+        Assert.False(await QueryDatabaseAsync(db => db.Users.AnyAsync(u => u.UserName == userName)));
+    }
+
+    [Fact]
+    public async Task Users_WithoutPhoneNumber_SeveralAreCreated()
+    {
+        var first = await Admin.CreateUserAsync(UniqueNames.User(), UniqueNames.Password());
+        var second = await Admin.CreateUserAsync(UniqueNames.User(), UniqueNames.Password());
+
+        Assert.NotEqual(first, second);
+        var phones = await QueryDatabaseAsync(db => db.Users.AsNoTracking().Where(u => u.Id == first || u.Id == second).Select(u => u.PhoneNumber).ToListAsync());
+        Assert.Equal([null, null], phones);
+    }
+
     [Fact]
     public async Task Users_MissingFields_Returns400NamingEachField()
     {

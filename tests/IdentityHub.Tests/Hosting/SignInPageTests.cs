@@ -136,6 +136,8 @@ public sealed class SignInPageTests(SqliteServerFixture fixture) : IClassFixture
 
         Assert.Equal(HttpStatusCode.BadRequest, attempt.Status);
         Assert.False(attempt.SessionCookieIssued);
+        Assert.Contains("出错了", attempt.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("Antiforgery", attempt.Body, StringComparison.OrdinalIgnoreCase);
         // The same browser with the form's token signs in: the token was the only thing missing.
         AssertSignedIn(await browser.SignInAsync(userName, password));
     }
