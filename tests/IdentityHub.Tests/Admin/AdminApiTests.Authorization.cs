@@ -24,6 +24,7 @@ public abstract partial class AdminApiTests
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         Assert.Contains(response.Headers.WwwAuthenticate, h => h.Scheme == "Bearer");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         await AssertSameRequestSucceedsWithAdminTokenAsync(path, body);
     }
 
@@ -39,6 +40,7 @@ public abstract partial class AdminApiTests
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         Assert.Contains(response.Headers.WwwAuthenticate, h => h.Scheme == "Bearer");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         await AssertSameRequestSucceedsWithAdminTokenAsync(path, body);
     }
 
@@ -88,6 +90,7 @@ public abstract partial class AdminApiTests
         using var response = await PostJsonAsync(path, body, token.AccessToken);
 
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         await AssertSameRequestSucceedsWithAdminTokenAsync(path, body);
     }
 

@@ -1,4 +1,5 @@
 using System.Net;
+using IdentityHub.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 
 namespace IdentityHub.Tests.Admin;
@@ -8,7 +9,7 @@ public abstract partial class AdminApiTests
     [Fact]
     public async Task Departments_ValidRequest_Returns201WithBodyAndLocation()
     {
-        var code = Infrastructure.UniqueNames.Department();
+        var code = UniqueNames.Department();
 
         using var response = await PostJsonAsync(DepartmentsPath, new { code, name = "人力资源和社会保障局", nameEn = "Human Resources and Social Security" });
 
@@ -24,7 +25,7 @@ public abstract partial class AdminApiTests
     [Fact]
     public async Task Departments_DuplicateCode_Returns409AndKeepsOriginal()
     {
-        var code = Infrastructure.UniqueNames.Department();
+        var code = UniqueNames.Department();
         using (var first = await PostJsonAsync(DepartmentsPath, new { code, name = "民政局" }))
         {
             Assert.Equal(HttpStatusCode.Created, first.StatusCode);
@@ -49,7 +50,7 @@ public abstract partial class AdminApiTests
     [Fact]
     public async Task Departments_InvalidCode_Returns400AndStoresNothing()
     {
-        var code = "Bad Code " + Infrastructure.UniqueNames.Department();
+        var code = "Bad Code " + UniqueNames.Department();
 
         using var response = await PostJsonAsync(DepartmentsPath, new { code, name = "大写和空格" });
 
@@ -60,7 +61,7 @@ public abstract partial class AdminApiTests
     [Fact]
     public async Task Departments_MalformedJson_Returns400ProblemNamingBody()
     {
-        var code = Infrastructure.UniqueNames.Department();
+        var code = UniqueNames.Department();
 
         using var response = await PostRawAsync(DepartmentsPath, $"{{\"code\": \"{code}\", \"name\": \"未闭合\"");
 
@@ -71,7 +72,7 @@ public abstract partial class AdminApiTests
     [Fact]
     public async Task Departments_WrongJsonType_Returns400NamingField()
     {
-        var code = Infrastructure.UniqueNames.Department();
+        var code = UniqueNames.Department();
 
         using var response = await PostRawAsync(DepartmentsPath, $"{{\"code\": \"{code}\", \"name\": 42}}");
 
@@ -82,7 +83,7 @@ public abstract partial class AdminApiTests
     [Fact]
     public async Task Departments_NonJsonContentType_Returns415Problem()
     {
-        var code = Infrastructure.UniqueNames.Department();
+        var code = UniqueNames.Department();
 
         using var response = await PostRawAsync(DepartmentsPath, $"{{\"code\": \"{code}\", \"name\": \"x\"}}", "text/plain");
 
