@@ -187,6 +187,23 @@ public sealed class ProductionStartupTests : IDisposable
         Assert.True(exitCode == 0, $"Second run: exit code {exitCode}.\nstderr:\n{again.StandardError}");
     }
 
+    [Fact]
+    public async Task Migrate_PostgresWithoutConnectionString_ExitsWith1NamingTheSetting()
+    {
+        await using var migrate = ServerProcess.Start(new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["Database__Provider"] = "Postgres",
+            ["Database__DataDirectory"] = DataDirectory,
+        }, "migrate");
+
+        var exitCode = await migrate.WaitForExitAsync();
+
+        Assert.True(exitCode == 1, $"Exit code {exitCode}.\nstderr:\n{migrate.StandardError}");
+        Assert.Contains("ConnectionStrings:IdentityHub", migrate.StandardError, StringComparison.Ordinal);
+        AssertNoStackTrace(migrate.StandardError);
+    }
+
     public void Dispose()
     {
         SqliteConnection.ClearAllPools();
