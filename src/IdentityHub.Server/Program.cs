@@ -3,6 +3,7 @@ using IdentityHub.Server.Data;
 using IdentityHub.Server.Hosting;
 using IdentityHub.Server.Identity;
 using IdentityHub.Server.Oidc;
+using Microsoft.Extensions.Options;
 
 try
 {
@@ -38,6 +39,15 @@ try
 catch (StartupConfigurationException e)
 {
     Console.Error.WriteLine(e.Message);
+    return 1;
+}
+catch (Exception e) when (e is OptionsValidationException
+                          || (e is AggregateException aggregate && aggregate.InnerExceptions.All(i => i is OptionsValidationException)))
+{
+    // ValidateOnStart: a setting outside its allowed range (Accounts:PasswordHashIterations below 210,000, ...).
+    var failures = (e is AggregateException all ? all.InnerExceptions : [e]).Cast<OptionsValidationException>().SelectMany(v => v.Failures);
+    Console.Error.WriteLine("IdentityHub refuses to start with invalid settings:" + Environment.NewLine
+        + string.Join(Environment.NewLine, failures.Select(f => "  - " + f)));
     return 1;
 }
 

@@ -89,6 +89,21 @@ public sealed class ProductionStartupTests : IDisposable
     }
 
     [Fact]
+    public async Task Server_PasswordHashIterationsBelowFloor_ExitsWith1NamingTheSetting()
+    {
+        var (environment, _, _) = ProductionEnvironment();
+        environment["Accounts__PasswordHashIterations"] = "10000";
+        await using var server = ServerProcess.Start(environment);
+
+        var exitCode = await server.WaitForExitAsync();
+
+        Assert.True(exitCode == 1, $"Exit code {exitCode}.\nstdout:\n{server.StandardOutput}\nstderr:\n{server.StandardError}");
+        Assert.Contains("PasswordHashIterations", server.StandardError, StringComparison.Ordinal);
+        Assert.Contains("210000", server.StandardError, StringComparison.Ordinal);
+        AssertNoStackTrace(server.StandardError);
+    }
+
+    [Fact]
     public async Task Server_ProductionWithHttpsAndCertificates_ServesDiscoveryOverHttps()
     {
         var (environment, tls, signing) = ProductionEnvironment();
