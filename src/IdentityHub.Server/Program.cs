@@ -3,10 +3,21 @@ using IdentityHub.Server.Data;
 using IdentityHub.Server.Hosting;
 using IdentityHub.Server.Identity;
 using IdentityHub.Server.Oidc;
+using Microsoft.Extensions.Options;
 
 try
 {
     var builder = WebApplication.CreateBuilder(args);
+    if (args.Contains("migrate"))
+    {
+        // A migration job needs the database settings only: no https endpoint, and none of the token
+        // signing keys, which then stay on the servers that sign.
+        await using var migrator = builder.AddIdentityHubData().Build();
+        await migrator.Services.MigrateDatabaseAsync();
+        Console.WriteLine("Database migrated.");
+        return 0;
+    }
+
     builder.RequireSecureHostingOutsideDevelopment()
         .AddIdentityHubData()
         .AddIdentityHubIdentity()
@@ -14,13 +25,9 @@ try
         .AddIdentityHubWeb();
 
     var app = builder.Build();
-    if (args.Contains("migrate"))
-    {
-        await app.Services.MigrateDatabaseAsync();
-        Console.WriteLine("Database migrated.");
-        return 0;
-    }
 
+    // Check every ValidateOnStart option before touching the database.
+    app.Services.GetRequiredService<IStartupValidator>().Validate();
     await app.InitializeAsync();
     app.UseIdentityHubWeb();
     app.MapOidcEndpoints();
@@ -34,6 +41,15 @@ try
 catch (StartupConfigurationException e)
 {
     Console.Error.WriteLine(e.Message);
+    return 1;
+}
+catch (Exception e) when (e is OptionsValidationException
+                          || (e is AggregateException aggregate && aggregate.InnerExceptions.All(i => i is OptionsValidationException)))
+{
+    // ValidateOnStart: a setting outside its allowed range (Accounts:PasswordHashIterations below 210,000, ...).
+    var failures = (e is AggregateException all ? all.InnerExceptions : [e]).Cast<OptionsValidationException>().SelectMany(v => v.Failures);
+    Console.Error.WriteLine("IdentityHub refuses to start with invalid settings:" + Environment.NewLine
+        + string.Join(Environment.NewLine, failures.Select(f => "  - " + f)));
     return 1;
 }
 

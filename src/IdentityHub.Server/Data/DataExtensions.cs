@@ -33,7 +33,7 @@ public static class DataExtensions
             case DatabaseProvider.Postgres:
                 if (string.IsNullOrWhiteSpace(connectionString))
                 {
-                    throw new InvalidOperationException(
+                    throw new Hosting.StartupConfigurationException(
                         "Database:Provider is Postgres but ConnectionStrings:IdentityHub is empty. " +
                         "Set it, for example Host=127.0.0.1;Port=5432;Database=identityhub;Username=identityhub;Password=...");
                 }

@@ -25,6 +25,12 @@ public sealed class UserAdministration(UserManager<ApplicationUser> users)
         {
             errors.Add("userName", "Required.");
         }
+        else if (MobileNumber.TryNormalize(request.UserName, out _))
+        {
+            // The sign-in page reads a mobile number as a phone number first (AccountLookup): such a user
+            // name would sign in to whichever account holds that number.
+            errors.Add("userName", "Must not be a mobile number: give the number as phoneNumber.");
+        }
 
         if (string.IsNullOrEmpty(request.Password))
         {

@@ -1,10 +1,14 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.IdentityModel.Tokens;
+using IdentityHub.Server.Hosting;
 
 namespace IdentityHub.Server.Oidc;
 
-/// <summary>Loads the signing and encryption certificates, and creates development ones on first start.</summary>
+/// <summary>
+/// Loads the signing and encryption certificates, and creates development ones on first start. A missing or
+/// unreadable certificate is a <see cref="StartupConfigurationException"/>: the server says which and exits with 1.
+/// </summary>
 public sealed class ServerKeys
 {
     public const string DevelopmentPassword = "identityhub-dev";
@@ -74,14 +78,14 @@ public sealed class ServerKeys
 
         if (signing.Count == 0)
         {
-            throw new InvalidOperationException(
+            throw new StartupConfigurationException(
                 $"No signing certificate for {options.SigningAlgorithm}: configure Oidc:SigningCertificates " +
                 $"(Path and Password of a PKCS#12 file holding an {(wantEc ? "ECDSA P-256" : "RSA")} key).");
         }
 
         if (encryption.Count == 0)
         {
-            throw new InvalidOperationException(
+            throw new StartupConfigurationException(
                 "No encryption certificate: configure Oidc:EncryptionCertificates (Path and Password of a PKCS#12 file holding an RSA key).");
         }
 
@@ -92,13 +96,13 @@ public sealed class ServerKeys
     {
         if (string.IsNullOrWhiteSpace(options.Path))
         {
-            throw new InvalidOperationException("A configured certificate has no Path.");
+            throw new StartupConfigurationException("A configured certificate has no Path.");
         }
 
         var path = Path.GetFullPath(Path.Combine(environment.ContentRootPath, options.Path));
         if (!File.Exists(path))
         {
-            throw new InvalidOperationException($"Certificate file not found: {path}");
+            throw new StartupConfigurationException($"Certificate file not found: {path}");
         }
 
         try
@@ -107,7 +111,7 @@ public sealed class ServerKeys
         }
         catch (CryptographicException e)
         {
-            throw new InvalidOperationException($"Certificate {path} cannot be opened (wrong password or not PKCS#12): {e.Message}", e);
+            throw new StartupConfigurationException($"Certificate {path} cannot be opened (wrong password or not PKCS#12): {e.Message}");
         }
     }
 

@@ -93,6 +93,13 @@ public static partial class ClientRegistrationRules
                 errors.Add("scopes", $"Unknown scope \"{scope}\".");
             }
         }
+
+        // An administration scope on an interactive client would hand administration tokens to any
+        // citizen who signs in there: it belongs to machine clients only.
+        if ((request.Scopes ?? []).Contains(HubScopes.Admin) && authorizationCode)
+        {
+            errors.Add("scopes", $"\"{HubScopes.Admin}\" is only for client_credentials clients.");
+        }
     }
 
     /// <summary>
