@@ -236,6 +236,21 @@ public abstract partial class AdminApiTests
     }
 
     [Fact]
+    public async Task Clients_AdminScopeOnInteractiveClient_Returns400AndStoresNothing()
+    {
+        var department = await CreateDepartmentAsync();
+        var clientId = UniqueNames.Client();
+        var request = WebClient(clientId, department);
+        request["scopes"] = new[] { "openid", "identityhub.admin" };
+
+        using var response = await PostJsonAsync(ClientsPath, request);
+
+        var problem = await AssertValidationProblemAsync(response, "scopes");
+        Assert.Contains("identityhub.admin", problem.GetProperty("errors").GetProperty("scopes")[0].GetString(), StringComparison.Ordinal);
+        await AssertClientIdStillFreeAsync(clientId, department);
+    }
+
+    [Fact]
     public async Task Clients_MalformedJson_Returns400ProblemNamingJsonPath()
     {
         var department = await CreateDepartmentAsync();
