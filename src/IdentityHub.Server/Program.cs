@@ -3,6 +3,7 @@ using IdentityHub.Server.Data;
 using IdentityHub.Server.Hosting;
 using IdentityHub.Server.Identity;
 using IdentityHub.Server.Oidc;
+using IdentityHub.Server.Registry;
 
 try
 {
@@ -11,6 +12,7 @@ try
         .AddIdentityHubData()
         .AddIdentityHubIdentity()
         .AddIdentityHubOidc()
+        .AddIdentityHubRegistry()
         .AddIdentityHubWeb();
 
     var app = builder.Build();
@@ -22,10 +24,12 @@ try
     }
 
     await app.InitializeAsync();
+    await app.InitializeRegistryAsync();
     app.UseIdentityHubWeb();
     app.MapOidcEndpoints();
     app.MapAdminApi();
     app.MapOpenApi();
+    app.MapOpenApiBrowser();
     app.MapCultureSwitch();
     app.MapRazorPages();
     await app.RunAsync();
