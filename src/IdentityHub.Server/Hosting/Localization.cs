@@ -43,7 +43,8 @@ public static class Localization
                 var questionMark = returnUrl.IndexOf('?', StringComparison.Ordinal);
                 if (questionMark >= 0)
                 {
-                    locales = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(returnUrl[questionMark..])["ui_locales"];
+                    locales = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(returnUrl[questionMark..])
+                        .TryGetValue("ui_locales", out var fromReturnUrl) ? fromReturnUrl.ToString() : null;
                 }
             }
 

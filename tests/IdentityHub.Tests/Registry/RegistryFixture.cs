@@ -7,13 +7,15 @@ using IdentityHub.Tests.Infrastructure;
 namespace IdentityHub.Tests.Registry;
 
 /// <summary>One IdentityHub server for a test class; every test creates its own departments, clients and people.</summary>
-public class RegistryFixture(string provider) : IAsyncLifetime
+public class RegistryFixture : IAsyncLifetime
 {
     public const string Password = "Registry-Passw0rd";
 
-    public RegistryFixture() : this("Sqlite")
-    {
-    }
+    private readonly string _provider;
+
+    public RegistryFixture() => _provider = "Sqlite";
+
+    protected RegistryFixture(string provider) => _provider = provider;
 
     public IdentityHubServer Server { get; private set; } = null!;
 
@@ -23,7 +25,7 @@ public class RegistryFixture(string provider) : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Server = await IdentityHubServer.StartAsync(provider);
+        Server = await IdentityHubServer.StartAsync(_provider);
         Admin = new AdminApiClient(Server);
     }
 
@@ -121,4 +123,9 @@ public class RegistryFixture(string provider) : IAsyncLifetime
     }
 }
 
-public sealed class PostgresRegistryFixture() : RegistryFixture("Postgres");
+public sealed class PostgresRegistryFixture : RegistryFixture
+{
+    public PostgresRegistryFixture() : base("Postgres")
+    {
+    }
+}
