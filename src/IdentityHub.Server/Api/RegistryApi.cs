@@ -1,23 +1,18 @@
 using IdentityHub.Server.Audit;
-using IdentityHub.Server.Data;
 using IdentityHub.Server.Identity;
 using IdentityHub.Server.Registry;
-using Microsoft.EntityFrameworkCore;
 
 namespace IdentityHub.Server.Api;
 
 /// <summary>/api/admin/registry (export, import), /api/admin/audit-events, /api/admin/users.</summary>
 public static class RegistryApi
 {
-    public sealed record AuditEventResponse(long Id, DateTime OccurredAtUtc, string EventType, string ActorKind, string ActorId, string? ActorName,
-        string TargetType, string TargetId, string? DepartmentCode, string? Before, string? After);
-
     public static RouteGroupBuilder MapRegistry(this RouteGroupBuilder admin)
     {
         admin.MapGet("/registry/export", ExportAsync).WithTags("Configuration").Produces<RegistryDocument>();
         admin.MapPost("/registry/import", ImportAsync).WithTags("Configuration").Accepts<RegistryDocument>("application/json")
             .Produces<ImportSummary>().ProducesValidationProblem();
-        admin.MapGet("/audit-events", AuditEventsAsync).WithTags("Audit").Produces<Paged<AuditEventResponse>>();
+        admin.MapGet("/audit-events", AuditEventsAsync).WithTags("Audit").Produces<Paged<AuditEventView>>();
         admin.MapPost("/users", CreateUserAsync).WithTags("Users")
             .Accepts<CreateUserRequest>("application/json")
             .Produces<CreateUserResponse>(StatusCodes.Status201Created)
@@ -43,33 +38,14 @@ public static class RegistryApi
     }
 
     /// <summary>Newest first. Platform administrators and auditors see every event; a department administrator their department's.</summary>
-    private static async Task<IResult> AuditEventsAsync(HttpContext http, IdentityHubDbContext db, string? targetType, string? targetId, int? page,
+    private static async Task<IResult> AuditEventsAsync(HttpContext http, AuditQueries audit, string? targetType, string? targetId, int? page,
         int? pageSize)
     {
         var actor = http.Actor();
         var paging = new PageRequest(page ?? 1, pageSize ?? 50);
-        var events = db.AuditEvents.AsNoTracking();
-        if (!actor.CanRead(null))
-        {
-            events = events.Where(e => e.DepartmentCode == actor.DepartmentCode);
-        }
-
-        if (!string.IsNullOrEmpty(targetType))
-        {
-            events = events.Where(e => e.TargetType == targetType);
-        }
-
-        if (!string.IsNullOrEmpty(targetId))
-        {
-            events = events.Where(e => e.TargetId == targetId);
-        }
-
-        var total = await events.CountAsync(http.RequestAborted);
-        var items = await events.OrderByDescending(e => e.Id).Skip(paging.Skip).Take(paging.SafePageSize)
-            .Select(e => new AuditEventResponse(e.Id, e.OccurredAtUtc, e.EventType, e.ActorKind, e.ActorId, e.ActorName, e.TargetType, e.TargetId,
-                e.DepartmentCode, e.Before, e.After))
-            .ToListAsync(http.RequestAborted);
-        return TypedResults.Ok(new Paged<AuditEventResponse>(items, total, paging.SafePage, paging.SafePageSize));
+        var (items, total) = await audit.ListAsync(actor.CanRead(null) ? null : actor.DepartmentCode, targetType, targetId, paging.Skip,
+            paging.SafePageSize, http.RequestAborted);
+        return TypedResults.Ok(new Paged<AuditEventView>(items, total, paging.SafePage, paging.SafePageSize));
     }
 
     private static async Task<IResult> CreateUserAsync(HttpContext http, UserAdministration users)

@@ -8,6 +8,7 @@ public static class AuditExtensions
     public static IServiceCollection AddIdentityHubAudit(this IServiceCollection services)
     {
         services.AddScoped<IAuditLog, AuditLog>();
+        services.AddScoped<AuditQueries>();
         services.AddSingleton(TimeProvider.System);
         return services;
     }

@@ -46,6 +46,14 @@ public static class RegistryExtensions
                 server.AddEventHandler(AttachPairwiseSubjectType.Descriptor);
             });
 
+        // The console needs a signed-in person (its pages then check the registry role); consent too.
+        services.Configure<Microsoft.AspNetCore.Mvc.RazorPages.RazorPagesOptions>(options =>
+        {
+            options.Conventions.AuthorizeFolder("/Admin");
+            options.Conventions.AllowAnonymousToPage("/Admin/Denied");
+            options.Conventions.AuthorizePage("/Account/Consent");
+        });
+
         // The admin API answers 401/403 rather than redirecting to the sign-in page; the console sends a
         // signed-in person without a registry role to its "no access" page.
         services.ConfigureApplicationCookie(cookie =>

@@ -87,14 +87,7 @@ public class RegistryFixture : IAsyncLifetime
     /// <summary>Creates an account, gives it registry roles, signs it in and returns a cookie client for /api/admin.</summary>
     public async Task<HttpClient> PersonClientAsync(string[] roles, string? departmentCode = null)
     {
-        var userName = Unique("u");
-        var userId = await Admin.CreateUserAsync(userName, Password);
-        if (roles.Length > 0)
-        {
-            using var http = await PlatformClientAsync();
-            using var response = await http.PutAsJsonAsync($"/api/admin/users/{userId}/roles", new { roles, departmentCode });
-            await Expect(response, HttpStatusCode.OK);
-        }
+        var userName = await CreatePersonAsync(roles, departmentCode);
 
         var cookies = new CookieContainer();
         var client = Server.CreateHttpClient(cookies: cookies);
@@ -113,6 +106,21 @@ public class RegistryFixture : IAsyncLifetime
 
         client.DefaultRequestHeaders.Add("X-IdentityHub-Csrf", "1");
         return client;
+    }
+
+    /// <summary>Creates an account with registry roles; returns its user name (password <see cref="Password"/>).</summary>
+    public async Task<string> CreatePersonAsync(string[] roles, string? departmentCode = null)
+    {
+        var userName = Unique("u");
+        var userId = await Admin.CreateUserAsync(userName, Password);
+        if (roles.Length > 0)
+        {
+            using var http = await PlatformClientAsync();
+            using var response = await http.PutAsJsonAsync($"/api/admin/users/{userId}/roles", new { roles, departmentCode });
+            await Expect(response, HttpStatusCode.OK);
+        }
+
+        return userName;
     }
 
     public static async Task<JsonElement> Expect(HttpResponseMessage response, HttpStatusCode status)
