@@ -47,7 +47,8 @@ public static class RegistryExtensions
             });
 
         // The console needs a signed-in person (its pages then check the registry role); consent too.
-        services.Configure<Microsoft.AspNetCore.Mvc.RazorPages.RazorPagesOptions>(options =>
+        // PostConfigure: MVC's own setup replaces the convention collection when it configures the options.
+        services.PostConfigure<Microsoft.AspNetCore.Mvc.RazorPages.RazorPagesOptions>(options =>
         {
             options.Conventions.AuthorizeFolder("/Admin");
             options.Conventions.AllowAnonymousToPage("/Admin/Denied");
