@@ -42,5 +42,40 @@ public static class RegistrySeed
 
             await departments.EnsureAsync(department.Code, department.Name, department.NameEn, CancellationToken.None, department.Contact);
         }
+
+        var demo = app.Configuration.GetSection(Hosting.DemoDataOptions.Section).Get<Hosting.DemoDataOptions>() ?? new();
+        if (demo.Enabled && app.Environment.IsDevelopment())
+        {
+            await SeedDemoAdministratorsAsync(services, demo.CitizenPassword);
+        }
+    }
+
+    /// <summary>Development only: a platform administrator and the demo department's administrator for the console.</summary>
+    private static async Task SeedDemoAdministratorsAsync(IServiceProvider services, string password)
+    {
+        var users = services.GetRequiredService<Microsoft.AspNetCore.Identity.UserManager<Identity.ApplicationUser>>();
+        (string UserName, string Name, string Role, string? Department)[] administrators =
+        [
+            ("platform-admin", "平台管理员", AdminRoles.PlatformAdministrator, null),
+            ("demo-admin", "演示部门管理员", AdminRoles.DepartmentAdministrator, "demo"),
+        ];
+        foreach (var (userName, name, role, department) in administrators)
+        {
+            if (await users.FindByNameAsync(userName) is not null)
+            {
+                continue;
+            }
+
+            var user = new Identity.ApplicationUser { UserName = userName, DisplayName = name };
+            var created = await users.CreateAsync(user, password);
+            if (created.Succeeded)
+            {
+                await users.AddToRoleAsync(user, role);
+                if (department is not null)
+                {
+                    await users.AddClaimAsync(user, new System.Security.Claims.Claim(AdminRoles.DepartmentClaim, department));
+                }
+            }
+        }
     }
 }
