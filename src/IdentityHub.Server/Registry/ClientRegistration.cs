@@ -218,10 +218,7 @@ public static partial class ClientRegistrationRules
         {
             errors.Add("grantTypes", "A machine client uses client_credentials only.");
         }
-        else if (kind == ClientKind.Web && clientCredentials)
-        {
-            errors.Add("grantTypes", "A web app signs people in; register a separate machine client for client_credentials.");
-        }
+        // A web app may also call APIs for itself (client_credentials), as the provider allowed before kinds existed.
     }
 
     private static void ValidateScopes(string[] scopes, FieldErrors errors)

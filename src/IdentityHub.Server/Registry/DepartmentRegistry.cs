@@ -45,7 +45,7 @@ public sealed partial class DepartmentRegistry(IdentityHubDbContext db, IAuditLo
             errors.Add("contact", "At most 200 characters.");
         }
 
-        if (request.Status is not null && !Enum.TryParse<DepartmentStatus>(request.Status, ignoreCase: true, out _))
+        if (request.Status is not null && ParseStatus(request.Status) is null)
         {
             errors.Add("status", "Must be \"active\" or \"suspended\".");
         }
@@ -266,8 +266,12 @@ public sealed partial class DepartmentRegistry(IdentityHubDbContext db, IAuditLo
     private static RegistryChange StatusChange(DepartmentStatus status) =>
         status == DepartmentStatus.Suspended ? RegistryChange.Suspended : RegistryChange.Activated;
 
-    private static DepartmentStatus? ParseStatus(string? status) =>
-        Enum.TryParse<DepartmentStatus>(status, ignoreCase: true, out var parsed) ? parsed : null;
+    private static DepartmentStatus? ParseStatus(string? status) => status?.ToLowerInvariant() switch
+    {
+        "active" => DepartmentStatus.Active,
+        "suspended" => DepartmentStatus.Suspended,
+        _ => null,
+    };
 
     [GeneratedRegex("^[a-z][a-z0-9-]{1,31}$", RegexOptions.CultureInvariant)]
     private static partial Regex CodePattern();

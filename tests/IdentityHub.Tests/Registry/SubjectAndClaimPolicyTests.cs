@@ -100,6 +100,32 @@ public sealed class SubjectAndClaimPolicyTests(RegistryFixture fixture) : IClass
         Assert.Null(query["code"]);
     }
 
+    [Fact]
+    public async Task SuspendDepartment_IssuedAccessTokenLosesUserInfo_RefreshRefused()
+    {
+        var (citizen, _) = await CitizenAsync();
+        var department = await fixture.CreateDepartmentAsync();
+        var (clientId, secret) = await ClientAsync(department);
+        var flow = new OidcFlow(fixture.Server, new BrowserlessSignIn(fixture.Server));
+        var signedIn = await flow.SignInAsync(clientId, secret, Scope, citizen, RegistryFixture.Password);
+
+        using var http = await fixture.PlatformClientAsync();
+        using (var suspended = await http.PostAsync($"/api/admin/departments/{department}/suspend", null))
+        {
+            await RegistryFixture.Expect(suspended, HttpStatusCode.OK);
+        }
+
+        using var anonymous = fixture.Server.CreateHttpClient();
+        var userInfo = await Duende.IdentityModel.Client.HttpClientUserInfoExtensions.GetUserInfoAsync(anonymous,
+            new Duende.IdentityModel.Client.UserInfoRequest { Address = fixture.Server.Authority + "/connect/userinfo", Token = signedIn.Tokens.AccessToken });
+        Assert.True(userInfo.IsError);
+        using var refresh = await anonymous.PostAsync("/connect/token", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["grant_type"] = "refresh_token", ["client_id"] = clientId, ["client_secret"] = secret, ["refresh_token"] = signedIn.Tokens.RefreshToken!,
+        }));
+        Assert.Equal("unauthorized_client", (await RegistryFixture.Expect(refresh, HttpStatusCode.BadRequest)).GetProperty("error").GetString());
+    }
+
     private static readonly HashSet<string> ProtocolClaims =
     [
         "iss", "sub", "aud", "exp", "iat", "nbf", "nonce", "at_hash", "c_hash", "azp", "sid", "auth_time", "amr", "oi_au_id", "oi_tkn_id", "jti",
