@@ -4,6 +4,7 @@ using IdentityHub.Server.Hosting;
 using IdentityHub.Server.Identity;
 using IdentityHub.Server.Oidc;
 using Microsoft.Extensions.Options;
+using IdentityHub.Server.Registry;
 
 try
 {
@@ -22,6 +23,7 @@ try
         .AddIdentityHubData()
         .AddIdentityHubIdentity()
         .AddIdentityHubOidc()
+        .AddIdentityHubRegistry()
         .AddIdentityHubWeb();
 
     var app = builder.Build();
@@ -29,10 +31,12 @@ try
     // Check every ValidateOnStart option before touching the database.
     app.Services.GetRequiredService<IStartupValidator>().Validate();
     await app.InitializeAsync();
+    await app.InitializeRegistryAsync();
     app.UseIdentityHubWeb();
     app.MapOidcEndpoints();
     app.MapAdminApi();
     app.MapOpenApi();
+    app.MapOpenApiBrowser();
     app.MapCultureSwitch();
     app.MapRazorPages();
     await app.RunAsync();

@@ -39,6 +39,11 @@ public sealed class FieldErrors
 
     public bool Any => _errors.Count > 0;
 
+    /// <summary>How many messages were added so far.</summary>
+    public int Count => _errors.Values.Sum(l => l.Count);
+
+    public IReadOnlyDictionary<string, List<string>> All => _errors;
+
     public void Add(string field, string message)
     {
         if (!_errors.TryGetValue(field, out var list))

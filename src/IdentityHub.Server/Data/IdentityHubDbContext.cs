@@ -1,4 +1,6 @@
+using IdentityHub.Server.Audit;
 using IdentityHub.Server.Identity;
+using IdentityHub.Server.Oidc;
 using IdentityHub.Server.Registry;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
@@ -13,6 +15,15 @@ namespace IdentityHub.Server.Data;
 public class IdentityHubDbContext(DbContextOptions options) : IdentityDbContext<ApplicationUser>(options)
 {
     public DbSet<Department> Departments => Set<Department>();
+
+    public DbSet<ClientSecretEntry> ClientSecrets => Set<ClientSecretEntry>();
+
+    public DbSet<PairwiseSubject> PairwiseSubjects => Set<PairwiseSubject>();
+
+    public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
+
+    protected override void OnConfiguring(DbContextOptionsBuilder optionsBuilder) =>
+        optionsBuilder.AddInterceptors(new AppendOnlyAuditInterceptor());
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -43,6 +54,9 @@ public class IdentityHubDbContext(DbContextOptions options) : IdentityDbContext<
                 .HasForeignKey(a => a.DepartmentId)
                 .OnDelete(DeleteBehavior.Restrict);
         });
+
+        // The registry's, the audit part's and the subject mapping's own configuration classes.
+        builder.ApplyConfigurationsFromAssembly(typeof(IdentityHubDbContext).Assembly);
     }
 }
 

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
 using IdentityHub.Server.Identity;
+using IdentityHub.Server.Registry;
 using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Identity;
@@ -15,19 +16,25 @@ namespace IdentityHub.Server.Oidc;
 /// <summary>
 /// The authorization endpoint (OIDC Core section 3.1.2). OpenIddict has already validated the client,
 /// the exact redirect_uri, PKCE and the scopes; this decides whether the person must sign in (again)
-/// and builds the identity the code stands for.
+/// and builds the identity the code stands for, under the client's registry policy (assurance level,
+/// subject type, claim release, consent).
 /// </summary>
 public static class AuthorizeEndpoint
 {
     /// <summary>Authentication property the sign-in page sets: which authorize request a fresh login was made for.</summary>
     public const string LoginForProperty = "ih.login_for";
 
+    public const string UnmetAuthenticationRequirements = "unmet_authentication_requirements";
+
     public static async Task<IResult> HandleAsync(
         HttpContext context,
         UserManager<ApplicationUser> users,
         SignInManager<ApplicationUser> signInManager,
         ClaimsFactory claims,
-        IOptions<OidcOptions> options)
+        IOptions<OidcOptions> options,
+        ClientPolicies policies,
+        SubjectIdentifiers subjects,
+        ConsentGate consent)
     {
         var request = context.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenID Connect request cannot be retrieved.");
@@ -52,7 +59,24 @@ public static class AuthorizeEndpoint
             return Results.Challenge(new AuthenticationProperties { RedirectUri = returnUrl }, [IdentityConstants.ApplicationScheme]);
         }
 
-        var identity = claims.CreateUserIdentity(user, request.GetScopes(), session, Audiences(request, options.Value));
+        // RejectInactiveClients has refused disabled clients and suspended departments already.
+        var client = await policies.FindAsync(request.ClientId, context.RequestAborted)
+            ?? throw new InvalidOperationException("The client of a validated request is unknown.");
+        if (AssuranceLevels.Of(user) < client.MinimumAssuranceLevel)
+        {
+            // OpenID Connect Core 1.0 Unmet Authentication Requirements 1.0: the OP cannot authenticate the
+            // person at the level the client requires (the verification issue brings higher levels).
+            return OidcResults.Forbid(UnmetAuthenticationRequirements,
+                $"The client requires identity assurance level L{client.MinimumAssuranceLevel}; the account has not reached it.");
+        }
+
+        var subject = await subjects.SubjectForAsync(user.Id, client, context.RequestAborted);
+        var identity = claims.CreateUserIdentity(user, request.GetScopes(), session, Audiences(request, options.Value), client, subject);
+        if (await consent.CheckAsync(request, identity, subject, returnUrl, context.RequestAborted) is { } consentAnswer)
+        {
+            return consentAnswer;
+        }
+
         return Results.SignIn(new ClaimsPrincipal(identity), authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Claims;
 using System.Text.Json;
 using IdentityHub.Server.Identity;
+using IdentityHub.Server.Registry;
 using Microsoft.IdentityModel.JsonWebTokens;
 using OpenIddict.Abstractions;
 using OpenIddict.Server.AspNetCore;
@@ -44,24 +45,28 @@ public sealed record SessionFacts(string SessionId, DateTimeOffset Authenticated
 /// <summary>
 /// The one place that decides which claim goes into which token (OIDC Core section 5.4 scope claims).
 /// The access token carries only what an API needs to authorise (sub, sid, scopes, client); personal
-/// claims go to the ID token and userinfo, and only for the scopes granted.
+/// claims go to the ID token and userinfo, and only when the scope is granted AND the client's claim
+/// release policy (capped by its department's ceiling) allows them, in full or masked. Whatever scopes
+/// are asked, a claim the policy does not allow never leaves the server. <c>sub</c> is the subject the
+/// client sees (public or pairwise, <see cref="SubjectIdentifiers"/>).
 /// </summary>
 public sealed class ClaimsFactory
 {
-    public ClaimsIdentity CreateUserIdentity(ApplicationUser user, ImmutableArray<string> scopes, SessionFacts session, IEnumerable<string> resources)
+    public ClaimsIdentity CreateUserIdentity(ApplicationUser user, ImmutableArray<string> scopes, SessionFacts session, IEnumerable<string> resources,
+        ClientPolicy client, string subject)
     {
         var identity = new ClaimsIdentity(
             authenticationType: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme,
             nameType: Claims.Name,
             roleType: Claims.Role);
 
-        identity.SetClaim(Claims.Subject, user.Id);
+        identity.SetClaim(Claims.Subject, subject);
         foreach (var claim in session.ToClaims())
         {
             identity.AddClaim(claim);
         }
 
-        foreach (var (type, value, valueType) in ScopeClaims(user, scopes))
+        foreach (var (type, value, valueType) in ReleasedClaims(user, scopes, client.Claims))
         {
             identity.AddClaim(new Claim(type, value, valueType));
         }
@@ -92,11 +97,11 @@ public sealed class ClaimsFactory
         return identity;
     }
 
-    /// <summary>The userinfo response (OIDC Core section 5.3.2): sub plus the claims of the granted scopes.</summary>
-    public Dictionary<string, object> CreateUserInfo(ApplicationUser user, ImmutableArray<string> scopes)
+    /// <summary>The userinfo response (OIDC Core section 5.3.2): sub plus the released claims of the granted scopes.</summary>
+    public Dictionary<string, object> CreateUserInfo(ApplicationUser user, ImmutableArray<string> scopes, ClientPolicy client, string subject)
     {
-        var result = new Dictionary<string, object>(StringComparer.Ordinal) { [Claims.Subject] = user.Id };
-        foreach (var (type, value, valueType) in ScopeClaims(user, scopes))
+        var result = new Dictionary<string, object>(StringComparer.Ordinal) { [Claims.Subject] = subject };
+        foreach (var (type, value, valueType) in ReleasedClaims(user, scopes, client.Claims))
         {
             result[type] = valueType == ClaimValueTypes.Boolean ? bool.Parse(value) : value;
         }
@@ -104,29 +109,14 @@ public sealed class ClaimsFactory
         return result;
     }
 
-    private static IEnumerable<(string Type, string Value, string ValueType)> ScopeClaims(ApplicationUser user, ImmutableArray<string> scopes)
-    {
-        if (scopes.Contains(Scopes.Profile))
-        {
-            yield return (Claims.Name, user.DisplayName ?? user.UserName ?? user.Id, ClaimValueTypes.String);
-            if (user.UserName is not null)
-            {
-                yield return (Claims.PreferredUsername, user.UserName, ClaimValueTypes.String);
-            }
-        }
+    /// <summary>Which claims (and in which form) a policy releases for the granted scopes: for the consent page.</summary>
+    public static IEnumerable<(ReleasableClaim Claim, ReleaseMode Mode)> Releasable(ImmutableArray<string> scopes, ClaimReleasePolicy policy) =>
+        ClaimCatalog.All.Where(c => scopes.Contains(c.Scope) && policy.ModeOf(c.Key) != ReleaseMode.None)
+            .Select(c => (c, policy.ModeOf(c.Key)));
 
-        if (scopes.Contains(Scopes.Phone) && user.PhoneNumber is not null)
-        {
-            yield return (Claims.PhoneNumber, user.PhoneNumber, ClaimValueTypes.String);
-            yield return (Claims.PhoneNumberVerified, user.PhoneNumberConfirmed ? "true" : "false", ClaimValueTypes.Boolean);
-        }
-
-        if (scopes.Contains(Scopes.Email) && user.Email is not null)
-        {
-            yield return (Claims.Email, user.Email, ClaimValueTypes.String);
-            yield return (Claims.EmailVerified, user.EmailConfirmed ? "true" : "false", ClaimValueTypes.Boolean);
-        }
-    }
+    private static IEnumerable<(string Type, string Value, string ValueType)> ReleasedClaims(ApplicationUser user, ImmutableArray<string> scopes,
+        ClaimReleasePolicy policy) =>
+        Releasable(scopes, policy).SelectMany(r => PersonClaims.Values(user, r.Claim.Key, r.Mode));
 
     private static IEnumerable<string> DestinationsOf(Claim claim) => claim.Type switch
     {
@@ -134,8 +124,8 @@ public sealed class ClaimsFactory
         Claims.Subject => [OpenIddictConstants.Destinations.AccessToken, OpenIddictConstants.Destinations.IdentityToken],
         HubClaims.SessionId => [OpenIddictConstants.Destinations.AccessToken, OpenIddictConstants.Destinations.IdentityToken],
         HubClaims.AuthenticationTime or HubClaims.AuthenticationMethod => [OpenIddictConstants.Destinations.IdentityToken],
-        Claims.Name or Claims.PreferredUsername or Claims.PhoneNumber or Claims.PhoneNumberVerified
-            or Claims.Email or Claims.EmailVerified => [OpenIddictConstants.Destinations.IdentityToken],
+        // Released personal claims: only what the policy let through was added to the identity.
+        _ when ClaimCatalog.ClaimTypes.Contains(claim.Type) => [OpenIddictConstants.Destinations.IdentityToken],
         // Everything else stays inside the server (authorization codes and refresh tokens are encrypted).
         _ => [],
     };

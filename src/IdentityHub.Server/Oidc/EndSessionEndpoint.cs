@@ -1,4 +1,5 @@
 using IdentityHub.Server.Identity;
+using IdentityHub.Server.Registry;
 using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
@@ -19,7 +20,8 @@ public static class EndSessionEndpoint
 {
     public const string ConfirmField = "ih_confirm";
 
-    public static async Task<IResult> HandleAsync(HttpContext context, SignInManager<ApplicationUser> signInManager, IAntiforgery antiforgery)
+    public static async Task<IResult> HandleAsync(HttpContext context, SignInManager<ApplicationUser> signInManager, IAntiforgery antiforgery,
+        ClientPolicies policies, SubjectIdentifiers subjects)
     {
         var request = context.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenID Connect request cannot be retrieved.");
@@ -28,8 +30,10 @@ public static class EndSessionEndpoint
         if (cookie.Succeeded)
         {
             var hint = await context.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
-            var hintNamesUser = hint.Principal?.GetClaim(Claims.Subject) is { } subject
-                && subject == signInManager.UserManager.GetUserId(cookie.Principal!);
+            // The hint's sub is the one its client sees (public or pairwise).
+            var hintClient = await policies.FindAsync(hint.Principal?.GetAudiences().FirstOrDefault(), context.RequestAborted);
+            var hintUser = await subjects.FindUserAsync(hint.Principal?.GetClaim(Claims.Subject), hintClient, context.RequestAborted);
+            var hintNamesUser = hintUser is not null && hintUser.Id == signInManager.UserManager.GetUserId(cookie.Principal!);
             var confirmed = HttpMethods.IsPost(context.Request.Method)
                 && context.Request.HasFormContentType
                 && context.Request.Form[ConfirmField] == "yes"

@@ -8,6 +8,12 @@ public static class HubScopes
     /// <summary>Administration API (client credentials of the platform's administration clients).</summary>
     public const string Admin = "identityhub.admin";
 
+    /// <summary>Identity document claims: ID number, verification level (released only as a client's policy allows).</summary>
+    public const string Identity = "identity";
+
+    /// <summary>The enterprise a person acts for (released only as a client's policy allows).</summary>
+    public const string Enterprise = "enterprise";
+
     public static readonly IReadOnlySet<string> Known = new HashSet<string>(StringComparer.Ordinal)
     {
         Scopes.OpenId,
@@ -15,6 +21,8 @@ public static class HubScopes
         Scopes.Phone,
         Scopes.Email,
         Scopes.OfflineAccess,
+        Identity,
+        Enterprise,
         Admin,
     };
 }
@@ -25,4 +33,13 @@ public static class HubClaims
     public const string SessionId = "sid";
     public const string AuthenticationTime = "auth_time";
     public const string AuthenticationMethod = "amr";
+
+    /// <summary>Resident identity card number (GB 11643-1999), released under a client's claim policy.</summary>
+    public const string IdNumber = "id_number";
+
+    /// <summary>The identity assurance level the person has reached ("L1" .. "L4").</summary>
+    public const string VerificationLevel = "verification_level";
+
+    /// <summary>The enterprise (unified social credit code) the person acts for.</summary>
+    public const string Enterprise = "enterprise";
 }

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authentication;
 using System.Security.Claims;
 using IdentityHub.Server.Identity;
+using IdentityHub.Server.Registry;
 using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
@@ -23,7 +24,9 @@ public static class TokenEndpoint
         SignInManager<ApplicationUser> signInManager,
         IOpenIddictApplicationManager applications,
         ClaimsFactory claims,
-        IOptions<OidcOptions> options)
+        IOptions<OidcOptions> options,
+        ClientPolicies policies,
+        SubjectIdentifiers subjects)
     {
         var request = context.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenID Connect request cannot be retrieved.");
@@ -47,10 +50,13 @@ public static class TokenEndpoint
             var result = await context.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
             var principal = result.Principal;
             var session = principal is null ? null : SessionFacts.From(principal);
+            // The grant's sub is the one the client sees (public or pairwise): map it back to the account.
             var subject = principal?.GetClaim(Claims.Subject);
-            var user = subject is null ? null : await users.FindByIdAsync(subject);
-            if (principal is null || session is null || user is null
-                || !await signInManager.CanSignInAsync(user) || await users.IsLockedOutAsync(user))
+            var client = await policies.FindAsync(request.ClientId, context.RequestAborted);
+            var user = await subjects.FindUserAsync(subject, client, context.RequestAborted);
+            if (principal is null || session is null || user is null || client is null
+                || !await signInManager.CanSignInAsync(user) || await users.IsLockedOutAsync(user)
+                || AssuranceLevels.Of(user) < client.MinimumAssuranceLevel)
             {
                 return OidcResults.Forbid(Errors.InvalidGrant, "The grant is no longer valid.");
             }
@@ -58,7 +64,7 @@ public static class TokenEndpoint
             // RFC 6749 section 6: a refresh request may narrow the scopes; OpenIddict has checked
             // that they are a subset of the original grant.
             var scopes = string.IsNullOrEmpty(request.Scope) ? principal.GetScopes() : request.GetScopes();
-            var identity = claims.CreateUserIdentity(user, scopes, session, principal.GetResources());
+            var identity = claims.CreateUserIdentity(user, scopes, session, principal.GetResources(), client, subject!);
             return Results.SignIn(new ClaimsPrincipal(identity), authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
         }
 

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Authentication;
 using IdentityHub.Server.Identity;
-using Microsoft.AspNetCore.Identity;
+using IdentityHub.Server.Registry;
 using OpenIddict.Abstractions;
 using OpenIddict.Server.AspNetCore;
 using static OpenIddict.Abstractions.OpenIddictConstants;
@@ -10,17 +10,20 @@ namespace IdentityHub.Server.Oidc;
 /// <summary>The userinfo endpoint (OIDC Core section 5.3): the claims of the scopes the access token carries.</summary>
 public static class UserInfoEndpoint
 {
-    public static async Task<IResult> HandleAsync(HttpContext context, UserManager<ApplicationUser> users, ClaimsFactory claims)
+    public static async Task<IResult> HandleAsync(HttpContext context, ClaimsFactory claims, ClientPolicies policies, SubjectIdentifiers subjects)
     {
         var result = await context.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
         var subject = result.Principal?.GetClaim(Claims.Subject);
-        var user = subject is null ? null : await users.FindByIdAsync(subject);
-        if (result.Principal is null || user is null)
+        // The sub is the one the client sees (public or pairwise): map it back through the client's policy.
+        var clientId = result.Principal?.GetPresenters().FirstOrDefault() ?? result.Principal?.GetClaim(Claims.ClientId);
+        var client = await policies.FindAsync(clientId, context.RequestAborted);
+        var user = await subjects.FindUserAsync(subject, client, context.RequestAborted);
+        if (result.Principal is null || user is null || client is null || !client.CanObtainTokens)
         {
-            // RFC 6750 section 3.1.
-            return OidcResults.Challenge(Errors.InvalidToken, "The access token does not belong to a user.");
+            // RFC 6750 section 3.1; a disabled client or suspended department loses userinfo at once.
+            return OidcResults.Challenge(Errors.InvalidToken, "The access token does not belong to a user of an active client.");
         }
 
-        return Results.Ok(claims.CreateUserInfo(user, result.Principal.GetScopes()));
+        return Results.Ok(claims.CreateUserInfo(user, result.Principal.GetScopes(), client, subject!));
     }
 }

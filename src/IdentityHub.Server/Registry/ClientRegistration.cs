@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using IdentityHub.Server.Api;
 using IdentityHub.Server.Oidc;
@@ -5,7 +6,10 @@ using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace IdentityHub.Server.Registry;
 
-/// <summary>Body of POST /api/admin/clients.</summary>
+/// <summary>
+/// Body of POST /api/admin/clients and PUT /api/admin/clients/{clientId}. <c>kind</c> (web, public,
+/// machine) may replace <c>clientType</c> and <c>grantTypes</c>, which are then derived from it.
+/// </summary>
 public sealed record ClientRegistrationRequest(
     string? ClientId,
     string? DepartmentCode,
@@ -14,9 +18,43 @@ public sealed record ClientRegistrationRequest(
     string[]? GrantTypes,
     string[]? RedirectUris,
     string[]? PostLogoutRedirectUris,
-    string[]? Scopes);
+    string[]? Scopes,
+    string? Kind = null,
+    string? DisplayNameEn = null,
+    string? BackChannelLogoutUri = null,
+    string? ConsentMode = null,
+    string? SubjectType = null,
+    TokenLifetimes? Lifetimes = null,
+    JsonElement? Jwks = null,
+    Dictionary<string, string>? ClaimPolicy = null,
+    int? MinimumAssuranceLevel = null);
 
-public sealed record ClientRegistrationResponse(string ClientId, string? ClientSecret);
+/// <summary>Per-client token lifetimes in seconds; null means the server default (Oidc:*Lifetime).</summary>
+public sealed record TokenLifetimes(int? AccessTokenSeconds = null, int? IdentityTokenSeconds = null, int? RefreshTokenSeconds = null);
+
+public sealed record ClientRegistrationResponse(string ClientId, string? ClientSecret, DateTime? ClientSecretExpiresAtUtc = null);
+
+/// <summary>A registration request after validation: every field present and consistent.</summary>
+public sealed record ClientSettings(
+    string ClientId,
+    string DepartmentCode,
+    string DisplayName,
+    string? DisplayNameEn,
+    ClientKind Kind,
+    IReadOnlyList<string> GrantTypes,
+    IReadOnlyList<string> RedirectUris,
+    IReadOnlyList<string> PostLogoutRedirectUris,
+    IReadOnlyList<string> Scopes,
+    string? BackChannelLogoutUri,
+    string ConsentType,
+    SubjectType SubjectType,
+    TokenLifetimes Lifetimes,
+    string? Jwks,
+    ClaimReleasePolicy? ClaimPolicy,
+    int? MinimumAssuranceLevel)
+{
+    public string ClientType => Kind == ClientKind.Public ? ClientTypes.Public : ClientTypes.Confidential;
+}
 
 public static partial class ClientRegistrationRules
 {
@@ -27,7 +65,8 @@ public static partial class ClientRegistrationRules
         OpenIddict.Abstractions.OpenIddictConstants.GrantTypes.ClientCredentials,
     };
 
-    public static void Validate(ClientRegistrationRequest request, FieldErrors errors)
+    /// <summary>Validates a request; returns the settings when it is valid, null (and field errors) otherwise.</summary>
+    public static ClientSettings? Validate(ClientRegistrationRequest request, FieldErrors errors)
     {
         if (string.IsNullOrWhiteSpace(request.ClientId) || !ClientIdPattern().IsMatch(request.ClientId))
         {
@@ -44,34 +83,16 @@ public static partial class ClientRegistrationRules
             errors.Add("displayName", "Required, at most 200 characters.");
         }
 
-        var type = request.ClientType;
-        if (type is not (ClientTypes.Confidential or ClientTypes.Public))
+        if (request.DisplayNameEn is { Length: > 200 })
         {
-            errors.Add("clientType", "Must be \"confidential\" or \"public\".");
+            errors.Add("displayNameEn", "At most 200 characters.");
         }
 
-        var grants = request.GrantTypes ?? [];
-        if (grants.Length == 0)
-        {
-            errors.Add("grantTypes", "At least one grant type is required.");
-        }
-
-        foreach (var grant in grants.Where(g => !SupportedGrantTypes.Contains(g)))
-        {
-            errors.Add("grantTypes", $"Unsupported grant type \"{grant}\": use authorization_code, refresh_token or client_credentials.");
-        }
+        var kind = ResolveKind(request, errors);
+        var grants = (request.GrantTypes is { Length: > 0 } given ? given : DefaultGrants(kind)).Distinct(StringComparer.Ordinal).ToArray();
+        ValidateGrants(kind, grants, errors);
 
         var authorizationCode = grants.Contains(OpenIddict.Abstractions.OpenIddictConstants.GrantTypes.AuthorizationCode);
-        if (grants.Contains(OpenIddict.Abstractions.OpenIddictConstants.GrantTypes.RefreshToken) && !authorizationCode)
-        {
-            errors.Add("grantTypes", "refresh_token needs authorization_code.");
-        }
-
-        if (type == ClientTypes.Public && grants.Contains(OpenIddict.Abstractions.OpenIddictConstants.GrantTypes.ClientCredentials))
-        {
-            errors.Add("grantTypes", "A public client cannot use client_credentials (RFC 6749 section 4.4).");
-        }
-
         var redirectUris = request.RedirectUris ?? [];
         if (authorizationCode && redirectUris.Length == 0)
         {
@@ -83,65 +104,150 @@ public static partial class ClientRegistrationRules
             errors.Add("redirectUris", "Redirect URIs are only for the authorization_code grant.");
         }
 
-        ValidateUris("redirectUris", redirectUris, type == ClientTypes.Public, errors);
-        ValidateUris("postLogoutRedirectUris", request.PostLogoutRedirectUris ?? [], type == ClientTypes.Public, errors);
-
-        foreach (var scope in request.Scopes ?? [])
+        var isPublic = kind == ClientKind.Public;
+        ClientUris.Validate("redirectUris", redirectUris, isPublic, errors);
+        ClientUris.Validate("postLogoutRedirectUris", request.PostLogoutRedirectUris ?? [], isPublic, errors);
+        if (request.BackChannelLogoutUri is not null)
         {
-            if (!HubScopes.Known.Contains(scope))
+            // OIDC Back-Channel Logout 1.0 section 2.2: an absolute URI, https except loopback, no fragment.
+            ClientUris.Validate("backChannelLogoutUri", [request.BackChannelLogoutUri], publicClient: false, errors);
+            if (!authorizationCode)
             {
-                errors.Add("scopes", $"Unknown scope \"{scope}\".");
+                errors.Add("backChannelLogoutUri", "Only clients that sign people in receive logout notices.");
             }
         }
 
-        // An administration scope on an interactive client would hand administration tokens to any
-        // citizen who signs in there: it belongs to machine clients only.
-        if ((request.Scopes ?? []).Contains(HubScopes.Admin) && authorizationCode)
+        ValidateScopes(request.Scopes ?? [], errors);
+        var consentType = request.ConsentMode?.ToLowerInvariant() switch
         {
-            errors.Add("scopes", $"\"{HubScopes.Admin}\" is only for client_credentials clients.");
+            null or ConsentTypes.Implicit => ConsentTypes.Implicit,
+            ConsentTypes.Explicit => ConsentTypes.Explicit,
+            _ => Error(errors, "consentMode", "Must be \"implicit\" (the department's own back-office systems) or \"explicit\"."),
+        };
+        var subjectType = SubjectType.Pairwise;
+        switch (request.SubjectType?.ToLowerInvariant())
+        {
+            case null or "pairwise":
+                break;
+            case "public":
+                subjectType = SubjectType.Public;
+                break;
+            default:
+                errors.Add("subjectType", "Must be \"pairwise\" or \"public\".");
+                break;
+        }
+
+        var lifetimes = request.Lifetimes ?? new TokenLifetimes();
+        ValidateLifetime("lifetimes.accessTokenSeconds", lifetimes.AccessTokenSeconds, 60, 86_400, errors);
+        ValidateLifetime("lifetimes.identityTokenSeconds", lifetimes.IdentityTokenSeconds, 60, 86_400, errors);
+        ValidateLifetime("lifetimes.refreshTokenSeconds", lifetimes.RefreshTokenSeconds, 300, 90 * 86_400, errors);
+        var jwks = ClientKeys.Validate(request.Jwks, isPublic, errors);
+        var policy = request.ClaimPolicy is null ? null : ClaimReleasePolicy.Parse(request.ClaimPolicy, "claimPolicy", errors);
+        if (request.MinimumAssuranceLevel is < 1 or > 4)
+        {
+            errors.Add("minimumAssuranceLevel", "Must be 1 to 4.");
+        }
+
+        if (errors.Any)
+        {
+            return null;
+        }
+
+        return new ClientSettings(request.ClientId!, request.DepartmentCode!, request.DisplayName!.Trim(), request.DisplayNameEn?.Trim(), kind,
+            grants, redirectUris, request.PostLogoutRedirectUris ?? [], (request.Scopes ?? []).Distinct(StringComparer.Ordinal).ToArray(),
+            request.BackChannelLogoutUri, consentType!, subjectType, lifetimes, jwks, policy, request.MinimumAssuranceLevel);
+    }
+
+    private static ClientKind ResolveKind(ClientRegistrationRequest request, FieldErrors errors)
+    {
+        if (request.Kind is not null)
+        {
+            if (!Enum.TryParse<ClientKind>(request.Kind, ignoreCase: true, out var kind) || !Enum.IsDefined(kind) || int.TryParse(request.Kind, out _))
+            {
+                errors.Add("kind", "Must be \"web\" (confidential web app), \"public\" (SPA or native app) or \"machine\" (client credentials).");
+                return ClientKind.Web;
+            }
+
+            var expectedType = kind == ClientKind.Public ? ClientTypes.Public : ClientTypes.Confidential;
+            if (request.ClientType is not null && request.ClientType != expectedType)
+            {
+                errors.Add("clientType", $"A {request.Kind} client is {expectedType}.");
+            }
+
+            return kind;
+        }
+
+        switch (request.ClientType)
+        {
+            case ClientTypes.Public:
+                return ClientKind.Public;
+            case ClientTypes.Confidential:
+                var grants = request.GrantTypes ?? [];
+                return grants.Length > 0 && grants.All(g => g == OpenIddict.Abstractions.OpenIddictConstants.GrantTypes.ClientCredentials)
+                    ? ClientKind.Machine
+                    : ClientKind.Web;
+            default:
+                errors.Add("clientType", "Must be \"confidential\" or \"public\" (or give \"kind\": web, public or machine).");
+                return ClientKind.Web;
         }
     }
 
-    /// <summary>
-    /// Redirect URIs are compared exactly at the authorization endpoint (RFC 9700 section 4.1.3), so
-    /// here they must be absolute, without fragment (RFC 6749 section 3.1.2) or wildcard, and https;
-    /// plain http only on a loopback host (RFC 8252 section 7.3), and a private-use scheme
-    /// (reverse domain name, RFC 8252 section 7.1) only for public native apps.
-    /// </summary>
-    private static void ValidateUris(string field, string[] uris, bool publicClient, FieldErrors errors)
+    private static string[] DefaultGrants(ClientKind kind) => kind == ClientKind.Machine
+        ? [OpenIddict.Abstractions.OpenIddictConstants.GrantTypes.ClientCredentials]
+        : [OpenIddict.Abstractions.OpenIddictConstants.GrantTypes.AuthorizationCode, OpenIddict.Abstractions.OpenIddictConstants.GrantTypes.RefreshToken];
+
+    private static void ValidateGrants(ClientKind kind, string[] grants, FieldErrors errors)
     {
-        for (var i = 0; i < uris.Length; i++)
+        foreach (var grant in grants.Where(g => !SupportedGrantTypes.Contains(g)))
         {
-            var value = uris[i];
-            var name = $"{field}[{i}]";
-            if (string.IsNullOrWhiteSpace(value) || !Uri.TryCreate(value, UriKind.Absolute, out var uri))
-            {
-                errors.Add(name, "Must be an absolute URI.");
-                continue;
-            }
+            errors.Add("grantTypes", $"Unsupported grant type \"{grant}\": use authorization_code, refresh_token or client_credentials.");
+        }
 
-            if (!string.IsNullOrEmpty(uri.Fragment) || value.Contains('#'))
-            {
-                errors.Add(name, "Must not contain a fragment.");
-            }
+        var clientCredentials = grants.Contains(OpenIddict.Abstractions.OpenIddictConstants.GrantTypes.ClientCredentials);
+        if (grants.Contains(OpenIddict.Abstractions.OpenIddictConstants.GrantTypes.RefreshToken)
+            && !grants.Contains(OpenIddict.Abstractions.OpenIddictConstants.GrantTypes.AuthorizationCode))
+        {
+            errors.Add("grantTypes", "refresh_token needs authorization_code.");
+        }
 
-            if (value.Contains('*'))
-            {
-                errors.Add(name, "Wildcards are not allowed: URIs are matched exactly.");
-            }
+        if (kind == ClientKind.Public && clientCredentials)
+        {
+            errors.Add("grantTypes", "A public client cannot use client_credentials (RFC 6749 section 4.4).");
+        }
+        else if (kind == ClientKind.Machine && grants.Any(g => g != OpenIddict.Abstractions.OpenIddictConstants.GrantTypes.ClientCredentials))
+        {
+            errors.Add("grantTypes", "A machine client uses client_credentials only.");
+        }
+        // A web app may also call APIs for itself (client_credentials), as the provider allowed before kinds existed.
+    }
 
-            var loopback = uri.Host is "localhost" || (System.Net.IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) && System.Net.IPAddress.IsLoopback(ip));
-            var ok = uri.Scheme switch
+    private static void ValidateScopes(string[] scopes, FieldErrors errors)
+    {
+        foreach (var scope in scopes)
+        {
+            if (scope == HubScopes.Admin)
             {
-                "https" => true,
-                "http" => loopback,
-                _ => publicClient && uri.Scheme.Contains('.'),
-            };
-            if (!ok)
+                errors.Add("scopes", $"\"{HubScopes.Admin}\" is reserved for the bootstrap administration client.");
+            }
+            else if (!HubScopes.Known.Contains(scope))
             {
-                errors.Add(name, "Must use https (http only on a loopback host; a private-use scheme only for public native apps).");
+                errors.Add("scopes", $"Unknown scope \"{scope}\". Known scopes: {string.Join(", ", HubScopes.Known.Where(s => s != HubScopes.Admin))}.");
             }
         }
+    }
+
+    private static void ValidateLifetime(string field, int? seconds, int min, int max, FieldErrors errors)
+    {
+        if (seconds is not null && (seconds < min || seconds > max))
+        {
+            errors.Add(field, $"Must be {min} to {max} seconds, or omitted for the server default.");
+        }
+    }
+
+    private static string? Error(FieldErrors errors, string field, string message)
+    {
+        errors.Add(field, message);
+        return null;
     }
 
     [GeneratedRegex("^[a-z0-9][a-z0-9._-]{2,99}$", RegexOptions.CultureInvariant)]

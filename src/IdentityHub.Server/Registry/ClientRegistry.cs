@@ -1,60 +1,164 @@
+using IdentityHub.Server.Api;
+using IdentityHub.Server.Audit;
 using IdentityHub.Server.Data;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using OpenIddict.Abstractions;
 using OpenIddict.Core;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace IdentityHub.Server.Registry;
 
-public enum RegistrationOutcome
+/// <summary>
+/// The only writer of OpenIddict applications. Each change is one SaveChanges: the application, its
+/// secrets and the audit event together. OpenIddict's entity cache is disabled (RegistryExtensions), so
+/// the next request on any node reads the new state.
+/// </summary>
+public sealed class ClientRegistry(
+    IdentityHubDbContext db,
+    OpenIddictApplicationManager<HubApplication> applications,
+    IAuditLog audit,
+    TimeProvider clock,
+    IOptions<RegistryOptions> options)
 {
-    Created,
-    UnknownDepartment,
-    Duplicate,
-}
-
-/// <summary>The only writer of OpenIddict applications: every client is created here, inside a department.</summary>
-public sealed class ClientRegistry(IdentityHubDbContext db, OpenIddictApplicationManager<HubApplication> applications)
-{
-    public async Task<(RegistrationOutcome Outcome, ClientRegistrationResponse? Response)> RegisterAsync(
-        ClientRegistrationRequest request, CancellationToken cancellationToken)
+    public async Task<RegistryResult<ClientRegistrationResponse>> RegisterAsync(AdminActor actor, ClientRegistrationRequest request,
+        CancellationToken cancellationToken, bool issueSecret = true)
     {
-        var department = await db.Departments.SingleOrDefaultAsync(d => d.Code == request.DepartmentCode, cancellationToken);
+        var errors = new FieldErrors();
+        var settings = ClientRegistrationRules.Validate(request, errors);
+        if (settings is null)
+        {
+            return RegistryResult<ClientRegistrationResponse>.Invalid(errors);
+        }
+
+        var department = await db.Departments.SingleOrDefaultAsync(d => d.Code == settings.DepartmentCode, cancellationToken);
         if (department is null)
         {
-            return (RegistrationOutcome.UnknownDepartment, null);
+            return RegistryResult<ClientRegistrationResponse>.Invalid("departmentCode", $"No department has code \"{settings.DepartmentCode}\".");
         }
 
-        if (await applications.FindByClientIdAsync(request.ClientId!, cancellationToken) is not null)
+        if (!actor.CanManageClientsOf(department.Code))
         {
-            return (RegistrationOutcome.Duplicate, null);
+            return RegistryResult<ClientRegistrationResponse>.Forbidden("A department administrator registers clients only in their own department.");
         }
 
-        var descriptor = ToDescriptor(request);
-        var secret = request.ClientType == ClientTypes.Confidential ? ClientSecrets.Generate() : null;
-        var application = new HubApplication { DepartmentId = department.Id };
-        await applications.PopulateAsync(application, descriptor, cancellationToken);
+        if (await db.Set<HubApplication>().AnyAsync(a => a.ClientId == settings.ClientId, cancellationToken))
+        {
+            return RegistryResult<ClientRegistrationResponse>.Conflict("clientId", $"A client with id \"{settings.ClientId}\" exists already.");
+        }
+
+        var application = new HubApplication { DepartmentId = department.Id, Kind = settings.Kind, CreatedAtUtc = Now() };
+        var failure = await ApplyAsync(actor, application, settings, department, cancellationToken);
+        if (failure is not null)
+        {
+            return failure.As<ClientRegistrationResponse>();
+        }
+
+        string? secret = null;
+        DateTime? expires = null;
+        if (issueSecret && settings.Kind != ClientKind.Public && settings.Jwks is null)
+        {
+            (secret, var entry) = NewSecret(application.Id!, null);
+            expires = entry.ExpiresAtUtc;
+            db.ClientSecrets.Add(entry);
+        }
+
+        db.Set<HubApplication>().Add(application);
+        audit.Add(actor.Audit, new ClientChanged(RegistryChange.Created, settings.ClientId, department.Code, null,
+            ClientMapping.ToResponse(application, department.Code)));
         try
         {
-            await applications.CreateAsync(application, secret, cancellationToken);
+            await db.SaveChangesAsync(cancellationToken);
         }
         catch (DbUpdateException)
         {
             // The unique index on ClientId caught a concurrent registration of the same client id.
-            return (RegistrationOutcome.Duplicate, null);
+            db.ChangeTracker.Clear();
+            return RegistryResult<ClientRegistrationResponse>.Conflict("clientId", $"A client with id \"{settings.ClientId}\" exists already.");
         }
 
-        return (RegistrationOutcome.Created, new ClientRegistrationResponse(request.ClientId!, secret));
+        return RegistryResult<ClientRegistrationResponse>.Ok(new ClientRegistrationResponse(settings.ClientId, secret, expires));
     }
 
-    /// <summary>Creates or updates a client from trusted configuration (bootstrap, demo data). Returns the client's department-less entity.</summary>
+    /// <summary>Replaces the client's settings. Client id, department and kind do not change; an omitted claim policy or level is kept.</summary>
+    public async Task<RegistryResult<ClientResponse>> UpdateAsync(AdminActor actor, string clientId, ClientRegistrationRequest request,
+        CancellationToken cancellationToken)
+    {
+        var (application, department, failure) = await FindForWriteAsync(actor, clientId, cancellationToken);
+        if (failure is not null)
+        {
+            return failure;
+        }
+
+        var errors = new FieldErrors();
+        var settings = ClientRegistrationRules.Validate(request with { ClientId = clientId, DepartmentCode = request.DepartmentCode ?? department!.Code }, errors);
+        if (settings is null)
+        {
+            return RegistryResult<ClientResponse>.Invalid(errors);
+        }
+
+        if (settings.DepartmentCode != department!.Code)
+        {
+            return RegistryResult<ClientResponse>.Invalid("departmentCode", "A client stays in its department: register a new client in the other one.");
+        }
+
+        if (settings.Kind != application!.Kind)
+        {
+            return RegistryResult<ClientResponse>.Invalid("kind", $"A {application.Kind.ToString().ToLowerInvariant()} client stays one: register a new client for another kind.");
+        }
+
+        var before = ClientMapping.ToResponse(application, department.Code);
+        var applied = await ApplyAsync(actor, application, settings, department, cancellationToken);
+        if (applied is not null)
+        {
+            return applied.As<ClientResponse>();
+        }
+
+        return await SaveAsync(actor, application, department.Code, before, RegistryChange.Updated, cancellationToken);
+    }
+
+    public async Task<RegistryResult<ClientResponse>> SetStatusAsync(AdminActor actor, string clientId, ClientStatus status, CancellationToken cancellationToken)
+    {
+        var (application, department, failure) = await FindForWriteAsync(actor, clientId, cancellationToken);
+        if (failure is not null)
+        {
+            return failure;
+        }
+
+        var before = ClientMapping.ToResponse(application!, department!.Code);
+        application!.Status = status;
+        return await SaveAsync(actor, application, department.Code, before,
+            status == ClientStatus.Disabled ? RegistryChange.Disabled : RegistryChange.Enabled, cancellationToken);
+    }
+
+    /// <summary>Deletes the client with its secrets, authorizations and tokens (OpenIddict's cascade).</summary>
+    public async Task<RegistryResult<ClientResponse>> DeleteAsync(AdminActor actor, string clientId, CancellationToken cancellationToken)
+    {
+        var (application, department, failure) = await FindForWriteAsync(actor, clientId, cancellationToken);
+        if (failure is not null)
+        {
+            return failure;
+        }
+
+        var before = ClientMapping.ToResponse(application!, department!.Code);
+        audit.Add(actor.Audit, new ClientChanged(RegistryChange.Deleted, clientId, department.Code, before, null));
+        // OpenIddict's store deletes the tokens and authorizations first, then the application, in one transaction.
+        await applications.DeleteAsync(application!, cancellationToken);
+        return RegistryResult<ClientResponse>.Ok(before);
+    }
+
+    /// <summary>Creates or updates a client from trusted configuration (bootstrap, demo data), with a configured secret.</summary>
     public async Task EnsureAsync(ClientRegistrationRequest request, string? secret, string? departmentId, CancellationToken cancellationToken)
     {
-        var descriptor = ToDescriptor(request);
-        var existing = await applications.FindByClientIdAsync(request.ClientId!, cancellationToken);
+        var errors = new FieldErrors();
+        // Trusted configuration may use the reserved administration scope.
+        var settings = ClientRegistrationRules.Validate(request with { DepartmentCode = request.DepartmentCode ?? "-", Scopes = [] }, errors)
+            ?? throw new InvalidOperationException("Invalid configured client: " + string.Join("; ", errors.All.Select(e => e.Key + " " + string.Join(" ", e.Value))));
+        var descriptor = ClientMapping.ToDescriptor(settings with { Scopes = request.Scopes ?? [] });
+        var existing = await applications.FindByClientIdAsync(settings.ClientId, cancellationToken);
         if (existing is null)
         {
-            var application = new HubApplication { DepartmentId = departmentId };
+            var application = new HubApplication { DepartmentId = departmentId, Kind = settings.Kind, SubjectType = SubjectType.Public };
             await applications.PopulateAsync(application, descriptor, cancellationToken);
             await applications.CreateAsync(application, secret, cancellationToken);
             return;
@@ -62,57 +166,99 @@ public sealed class ClientRegistry(IdentityHubDbContext db, OpenIddictApplicatio
 
         descriptor.ClientSecret = secret;
         existing.DepartmentId = departmentId;
+        existing.Kind = settings.Kind;
         await applications.UpdateAsync(existing, descriptor, cancellationToken);
     }
 
-    private static OpenIddictApplicationDescriptor ToDescriptor(ClientRegistrationRequest request)
+    /// <summary>A new secret for a client: shown once, stored hashed, valid until it expires or is revoked.</summary>
+    public (string Secret, ClientSecretEntry Entry) NewSecret(string applicationId, int? expiresInDays)
     {
-        var descriptor = new OpenIddictApplicationDescriptor
+        var secret = ClientSecrets.Generate();
+        var lifetime = expiresInDays is int days ? TimeSpan.FromDays(days) : options.Value.SecretLifetime;
+        return (secret, new ClientSecretEntry
         {
-            ClientId = request.ClientId,
-            DisplayName = request.DisplayName,
-            ClientType = request.ClientType,
-            // Department apps are trusted by the city; explicit consent arrives with the registry issue.
-            ConsentType = ConsentTypes.Implicit,
-        };
-
-        var grants = request.GrantTypes ?? [];
-        descriptor.Permissions.Add(Permissions.Endpoints.Token);
-        descriptor.Permissions.Add(Permissions.Endpoints.Revocation);
-        if (request.ClientType == ClientTypes.Confidential)
-        {
-            descriptor.Permissions.Add(Permissions.Endpoints.Introspection);
-        }
-
-        if (grants.Contains(GrantTypes.AuthorizationCode))
-        {
-            descriptor.Permissions.Add(Permissions.Endpoints.Authorization);
-            descriptor.Permissions.Add(Permissions.Endpoints.PushedAuthorization);
-            descriptor.Permissions.Add(Permissions.Endpoints.EndSession);
-            descriptor.Permissions.Add(Permissions.ResponseTypes.Code);
-            descriptor.Requirements.Add(Requirements.Features.ProofKeyForCodeExchange);
-        }
-
-        foreach (var grant in grants.Distinct(StringComparer.Ordinal))
-        {
-            descriptor.Permissions.Add(Permissions.Prefixes.GrantType + grant);
-        }
-
-        foreach (var scope in (request.Scopes ?? []).Distinct(StringComparer.Ordinal))
-        {
-            descriptor.Permissions.Add(Permissions.Prefixes.Scope + scope);
-        }
-
-        foreach (var uri in request.RedirectUris ?? [])
-        {
-            descriptor.RedirectUris.Add(new Uri(uri, UriKind.Absolute));
-        }
-
-        foreach (var uri in request.PostLogoutRedirectUris ?? [])
-        {
-            descriptor.PostLogoutRedirectUris.Add(new Uri(uri, UriKind.Absolute));
-        }
-
-        return descriptor;
+            ApplicationId = applicationId,
+            Hash = SecretHasher.Hash(secret),
+            Hint = secret[^4..],
+            CreatedAtUtc = Now(),
+            ExpiresAtUtc = Now() + lifetime,
+        });
     }
+
+    /// <summary>Finds a client the actor may change; the bootstrap client (no department) is configuration, not registry data.</summary>
+    public async Task<(HubApplication? Application, Department? Department, RegistryResult<ClientResponse>? Failure)> FindForWriteAsync(
+        AdminActor actor, string clientId, CancellationToken cancellationToken)
+    {
+        var application = await db.Set<HubApplication>().Include(a => a.Department)
+            .SingleOrDefaultAsync(a => a.ClientId == clientId && a.DepartmentId != null, cancellationToken);
+        if (application?.Department is null)
+        {
+            return (null, null, RegistryResult<ClientResponse>.NotFound($"No client has id \"{clientId}\"."));
+        }
+
+        if (!actor.CanManageClientsOf(application.Department.Code))
+        {
+            return (null, null, RegistryResult<ClientResponse>.Forbidden(actor.Role == AdminRole.Auditor
+                ? "An auditor reads; it does not change clients."
+                : "A department administrator changes only their own department's clients."));
+        }
+
+        return (application, application.Department, null);
+    }
+
+    private async Task<RegistryResult<ClientResponse>?> ApplyAsync(AdminActor actor, HubApplication application, ClientSettings settings, Department department,
+        CancellationToken cancellationToken)
+    {
+        var ceiling = ClaimReleasePolicy.FromJson(department.ClaimCeiling);
+        var policy = settings.ClaimPolicy ?? ClaimReleasePolicy.FromJson(application.ClaimPolicy);
+        if (policy.Exceeding(ceiling).ToList() is { Count: > 0 } exceeding)
+        {
+            var errors = new FieldErrors();
+            foreach (var key in exceeding)
+            {
+                errors.Add($"claimPolicy.{key}", $"Exceeds the department's ceiling (\"{ceiling.ModeOf(key).ToString().ToLowerInvariant()}\"): a platform administrator must raise it first.");
+            }
+
+            // A department administrator cannot widen beyond what the platform granted: a role boundary (403).
+            return actor.IsPlatform
+                ? RegistryResult<ClientResponse>.Invalid(errors)
+                : RegistryResult<ClientResponse>.Forbidden("A department administrator cannot widen a policy beyond the department's ceiling: "
+                    + string.Join(" ", errors.All.Select(e => e.Key)));
+        }
+
+        if (settings.SubjectType == SubjectType.Public && !department.AllowPublicSubject)
+        {
+            return RegistryResult<ClientResponse>.Invalid("subjectType", "The city has not allowed public subjects for this department: use \"pairwise\".");
+        }
+
+        var descriptor = ClientMapping.ToDescriptor(settings);
+        // Secrets live in the ClientSecrets table; a configured (bootstrap or demo) secret hash stays where it is.
+        descriptor.ClientSecret = settings.Kind == ClientKind.Public ? null : application.ClientSecret ?? SecretHasher.TableMarker;
+        await applications.PopulateAsync(application, descriptor, cancellationToken);
+        application.SubjectType = settings.SubjectType;
+        application.BackChannelLogoutUri = settings.BackChannelLogoutUri;
+        application.ClaimPolicy = settings.ClaimPolicy?.ToJson() ?? application.ClaimPolicy;
+        application.MinimumAssuranceLevel = settings.MinimumAssuranceLevel ?? application.MinimumAssuranceLevel;
+        application.UpdatedAtUtc = Now();
+
+        var problems = new List<string>();
+        await foreach (var result in applications.ValidateAsync(application, cancellationToken))
+        {
+            problems.Add(result.ErrorMessage ?? "invalid");
+        }
+
+        return problems.Count == 0 ? null : RegistryResult<ClientResponse>.Invalid("body", string.Join(" ", problems));
+    }
+
+    private async Task<RegistryResult<ClientResponse>> SaveAsync(AdminActor actor, HubApplication application, string departmentCode,
+        ClientResponse before, RegistryChange change, CancellationToken cancellationToken)
+    {
+        application.UpdatedAtUtc = Now();
+        var after = ClientMapping.ToResponse(application, departmentCode);
+        audit.Add(actor.Audit, new ClientChanged(change, application.ClientId!, departmentCode, before, after));
+        await db.SaveChangesAsync(cancellationToken);
+        return RegistryResult<ClientResponse>.Ok(after);
+    }
+
+    private DateTime Now() => clock.GetUtcNow().UtcDateTime;
 }

@@ -21,7 +21,27 @@ public sealed class Department
 
     public string? NameEn { get; set; }
 
+    /// <summary>Who to call about the department's apps (free text: office, phone, e-mail).</summary>
+    public string? Contact { get; set; }
+
+    /// <summary>Suspended: none of the department's clients obtains a token (checked on every request).</summary>
     public DepartmentStatus Status { get; set; } = DepartmentStatus.Active;
 
+    /// <summary>
+    /// Sector identifier of pairwise subjects (OIDC Core section 8.1); null means the code. Every client of
+    /// the department sees the same sub for a person, other departments see another.
+    /// </summary>
+    public string? SectorId { get; set; }
+
+    /// <summary>Ceiling claim policy (JSON, <see cref="ClaimReleasePolicy"/>) set by a platform administrator; null is the default ceiling.</summary>
+    public string? ClaimCeiling { get; set; }
+
+    /// <summary>Whether the city allows this department's clients public subjects (one sub across departments).</summary>
+    public bool AllowPublicSubject { get; set; }
+
     public DateTime CreatedAtUtc { get; set; } = DateTime.UtcNow;
+
+    public DateTime UpdatedAtUtc { get; set; } = DateTime.UtcNow;
+
+    public string EffectiveSectorId => string.IsNullOrEmpty(SectorId) ? Code : SectorId;
 }

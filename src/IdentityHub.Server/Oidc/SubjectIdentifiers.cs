@@ -1,0 +1,72 @@
+using System.Security.Cryptography;
+using System.Text;
+using IdentityHub.Server.Data;
+using IdentityHub.Server.Identity;
+using IdentityHub.Server.Registry;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace IdentityHub.Server.Oidc;
+
+/// <summary>
+/// The sub a client sees (OIDC Core section 8). Public: the account id, the same for every client.
+/// Pairwise (section 8.1): base64url(HMAC-SHA256(server secret, sector id + "|" + account id)), the same
+/// for every client of one department and different across departments, so that departments cannot join
+/// their records by sub. The reverse mapping is a stored row (<see cref="PairwiseSubject"/>).
+/// </summary>
+public sealed class SubjectIdentifiers(IdentityHubDbContext db, UserManager<ApplicationUser> users, IOptions<SubjectOptions> options)
+{
+    public async Task<string> SubjectForAsync(string userId, ClientPolicy client, CancellationToken cancellationToken)
+    {
+        if (client.SubjectType == SubjectType.Public)
+        {
+            return userId;
+        }
+
+        var subject = Compute(client.SectorId, userId);
+        if (!await db.PairwiseSubjects.AnyAsync(p => p.SectorId == client.SectorId && p.Subject == subject, cancellationToken))
+        {
+            var row = new PairwiseSubject { SectorId = client.SectorId, Subject = subject, UserId = userId };
+            db.PairwiseSubjects.Add(row);
+            try
+            {
+                await db.SaveChangesAsync(cancellationToken);
+            }
+            catch (DbUpdateException)
+            {
+                // Another request stored the same row first.
+                db.Entry(row).State = EntityState.Detached;
+            }
+        }
+
+        return subject;
+    }
+
+    /// <summary>The account a sub stands for, as seen by <paramref name="client"/>; null if none.</summary>
+    public async Task<ApplicationUser?> FindUserAsync(string? subject, ClientPolicy? client, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(subject) || client is null)
+        {
+            return null;
+        }
+
+        if (client.SubjectType == SubjectType.Public)
+        {
+            return await users.FindByIdAsync(subject);
+        }
+
+        var userId = await db.PairwiseSubjects.AsNoTracking()
+            .Where(p => p.SectorId == client.SectorId && p.Subject == subject)
+            .Select(p => p.UserId)
+            .SingleOrDefaultAsync(cancellationToken);
+        return userId is null ? null : await users.FindByIdAsync(userId);
+    }
+
+    private string Compute(string sectorId, string userId)
+    {
+        var key = Encoding.UTF8.GetBytes(options.Value.PairwiseSecret ?? SubjectOptions.DevelopmentSecret);
+        var mac = HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(sectorId + "|" + userId));
+        return Convert.ToBase64String(mac).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    }
+}

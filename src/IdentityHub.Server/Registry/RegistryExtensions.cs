@@ -1,0 +1,87 @@
+using IdentityHub.Server.Audit;
+using IdentityHub.Server.Oidc;
+using IdentityHub.Server.Oidc.Handlers;
+using Microsoft.AspNetCore.Authentication.Cookies;
+
+namespace IdentityHub.Server.Registry;
+
+public static class RegistryExtensions
+{
+    /// <summary>Departments, clients, secrets, claim policies, subjects and consent, and their OpenIddict hooks.</summary>
+    public static WebApplicationBuilder AddIdentityHubRegistry(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<RegistryOptions>().BindConfiguration(RegistryOptions.Section)
+            .Validate(o => o.SecretLifetime > TimeSpan.Zero, "Registry:SecretLifetime must be positive.")
+            .ValidateOnStart();
+        var development = builder.Environment.IsDevelopment();
+        services.AddOptions<SubjectOptions>().BindConfiguration(SubjectOptions.Section)
+            .Validate(o => development || o.PairwiseSecret is { Length: >= 32 },
+                "Subjects:PairwiseSecret must be set to at least 32 random characters outside Development (it keys pairwise subjects).")
+            .Validate(o => o.PairwiseSecret is null || o.PairwiseSecret.Length >= 32, "Subjects:PairwiseSecret must have at least 32 characters.")
+            .ValidateOnStart();
+
+        services.AddIdentityHubAudit();
+        services.AddScoped<DepartmentRegistry>();
+        services.AddScoped<ClientRegistry>();
+        services.AddScoped<ClientQueries>();
+        services.AddScoped<ClientSecretService>();
+        services.AddScoped<ClaimPolicyService>();
+        services.AddScoped<RegistryTransfer>();
+        services.AddScoped<AdminUsers>();
+        services.AddScoped<AdminActorResolver>();
+        services.AddScoped<ClientPolicies>();
+        services.AddScoped<SubjectIdentifiers>();
+        services.AddScoped<ConsentGate>();
+
+        services.AddOpenIddict()
+            // Every registry change must be seen by the next request on every node: OpenIddict's in-memory
+            // entity cache would serve a stale application (status, secrets, permissions) until evicted.
+            .AddCore(core => core.Configure(options => options.DisableEntityCaching = true))
+            .AddServer(server =>
+            {
+                server.RegisterClaims([.. ClaimCatalog.ClaimTypes]);
+                server.AddEventHandler(RejectInactiveClients.TokenDescriptor);
+                server.AddEventHandler(RejectInactiveClients.AuthorizationDescriptor);
+                server.AddEventHandler(AttachPairwiseSubjectType.Descriptor);
+            });
+
+        // The console needs a signed-in person (its pages then check the registry role); consent too.
+        // PostConfigure: MVC's own setup replaces the convention collection when it configures the options.
+        services.PostConfigure<Microsoft.AspNetCore.Mvc.RazorPages.RazorPagesOptions>(options =>
+        {
+            options.Conventions.AuthorizeFolder("/Admin");
+            options.Conventions.AllowAnonymousToPage("/Admin/Denied");
+            options.Conventions.AuthorizePage("/Account/Consent");
+        });
+
+        // The admin API answers 401/403 rather than redirecting to the sign-in page; the console sends a
+        // signed-in person without a registry role to its "no access" page.
+        services.ConfigureApplicationCookie(cookie =>
+        {
+            var events = cookie.Events ?? new CookieAuthenticationEvents();
+            var toLogin = events.OnRedirectToLogin;
+            var denied = events.OnRedirectToAccessDenied;
+            events.OnRedirectToLogin = context => IsApi(context.Request) ? Status(context, StatusCodes.Status401Unauthorized) : toLogin(context);
+            events.OnRedirectToAccessDenied = context => IsApi(context.Request)
+                ? Status(context, StatusCodes.Status403Forbidden)
+                : context.Request.Path.StartsWithSegments("/Admin") ? Redirect(context, "/Admin/Denied") : denied(context);
+            cookie.Events = events;
+        });
+        return builder;
+    }
+
+    private static bool IsApi(HttpRequest request) => request.Path.StartsWithSegments("/api");
+
+    private static Task Status(Microsoft.AspNetCore.Authentication.RedirectContext<CookieAuthenticationOptions> context, int status)
+    {
+        context.Response.StatusCode = status;
+        return Task.CompletedTask;
+    }
+
+    private static Task Redirect(Microsoft.AspNetCore.Authentication.RedirectContext<CookieAuthenticationOptions> context, string path)
+    {
+        context.Response.Redirect(path);
+        return Task.CompletedTask;
+    }
+}
