@@ -61,8 +61,12 @@ cleanup() {
   if [ -f "$pg_pid_dir/data/postmaster.pid" ]; then
     as_pg "$pg_bin/pg_ctl" -D "$pg_pid_dir/data" -m immediate -w stop >/dev/null 2>&1
   fi
-  if [ -f "$redis_dir/redis.pid" ]; then kill -TERM "$(cat "$redis_dir/redis.pid")" 2>/dev/null; fi
-  rm -rf "$WORK"
+  if [ -f "$redis_dir/redis.pid" ]; then
+    rpid=$(cat "$redis_dir/redis.pid")
+    kill -TERM "$rpid" 2>/dev/null
+    for _ in $(seq 1 50); do kill -0 "$rpid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -rf "$WORK" 2>/dev/null
 }
 trap cleanup EXIT
 

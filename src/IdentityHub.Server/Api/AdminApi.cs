@@ -20,9 +20,11 @@ public static class AdminApi
     public static IServiceCollection AddAdminApi(this IServiceCollection services)
     {
         services.AddAuthentication().AddPolicyScheme(Scheme, "IdentityHub administration", options =>
+        {
             options.ForwardDefaultSelector = context => context.Request.Headers.Authorization.Count > 0
                 ? OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme
-                : IdentityConstants.ApplicationScheme);
+                : IdentityConstants.ApplicationScheme;
+        });
         services.AddAuthorizationBuilder()
             .AddPolicy(Policy, policy => policy
                 .AddAuthenticationSchemes(Scheme)

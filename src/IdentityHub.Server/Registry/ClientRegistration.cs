@@ -89,6 +89,12 @@ public static partial class ClientRegistrationRules
         }
 
         var kind = ResolveKind(request, errors);
+        if (request.Kind is null && request.GrantTypes is not { Length: > 0 })
+        {
+            // Without a kind there is nothing to derive the grants from.
+            errors.Add("grantTypes", "At least one grant type is required (or give \"kind\": web, public or machine).");
+        }
+
         var grants = (request.GrantTypes is { Length: > 0 } given ? given : DefaultGrants(kind)).Distinct(StringComparer.Ordinal).ToArray();
         ValidateGrants(kind, grants, errors);
 

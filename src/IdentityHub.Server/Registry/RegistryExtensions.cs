@@ -62,7 +62,17 @@ public static class RegistryExtensions
             var events = cookie.Events ?? new CookieAuthenticationEvents();
             var toLogin = events.OnRedirectToLogin;
             var denied = events.OnRedirectToAccessDenied;
-            events.OnRedirectToLogin = context => IsApi(context.Request) ? Status(context, StatusCodes.Status401Unauthorized) : toLogin(context);
+            events.OnRedirectToLogin = context =>
+            {
+                if (!IsApi(context.Request))
+                {
+                    return toLogin(context);
+                }
+
+                // RFC 9110 section 15.5.2: a 401 names the scheme to use; the API takes bearer tokens (RFC 6750).
+                context.Response.Headers.WWWAuthenticate = "Bearer";
+                return Status(context, StatusCodes.Status401Unauthorized);
+            };
             events.OnRedirectToAccessDenied = context => IsApi(context.Request)
                 ? Status(context, StatusCodes.Status403Forbidden)
                 : context.Request.Path.StartsWithSegments("/Admin") ? Redirect(context, "/Admin/Denied") : denied(context);

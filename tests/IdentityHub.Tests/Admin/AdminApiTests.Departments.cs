@@ -17,7 +17,7 @@ public abstract partial class AdminApiTests
         Assert.Equal(code, body.GetProperty("code").GetString());
         Assert.Equal("人力资源和社会保障局", body.GetProperty("name").GetString());
         Assert.Equal("Human Resources and Social Security", body.GetProperty("nameEn").GetString());
-        Assert.Equal("Active", body.GetProperty("status").GetString());
+        Assert.Equal("active", body.GetProperty("status").GetString());
         var stored = await QueryDatabaseAsync(db => db.Departments.AsNoTracking().SingleAsync(d => d.Code == code));
         Assert.Equal("人力资源和社会保障局", stored.Name);
     }

@@ -252,6 +252,7 @@ public sealed class ProductionStartupTests : IDisposable
             ["Oidc__EncryptionCertificates__0__Password"] = encryption.Password,
             ["Database__Provider"] = "Sqlite",
             ["Database__DataDirectory"] = DataDirectory,
+            ["Subjects__PairwiseSecret"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
         };
         return (environment, tls, signing);
     }

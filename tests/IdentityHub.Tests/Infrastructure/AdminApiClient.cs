@@ -32,18 +32,40 @@ public sealed class AdminApiClient(IdentityHubServer server)
         return await http.PostAsJsonAsync(path, body);
     }
 
-    public async Task CreateDepartmentAsync(string code, string name = "测试部门")
+    /// <summary>
+    /// Creates a department. Protocol tests compare sub with the account id, so by default the city
+    /// allows the department public subjects (clients are pairwise unless registered "public").
+    /// </summary>
+    public async Task CreateDepartmentAsync(string code, string name = "测试部门", bool allowPublicSubject = true)
     {
         using var response = await PostAsync("/api/admin/departments", new { code, name });
-        if (response.StatusCode != System.Net.HttpStatusCode.Created && response.StatusCode != System.Net.HttpStatusCode.Conflict)
+        if (response.StatusCode == System.Net.HttpStatusCode.Conflict)
+        {
+            return;
+        }
+
+        if (response.StatusCode != System.Net.HttpStatusCode.Created)
         {
             throw new InvalidOperationException($"Department not created: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+
+        if (allowPublicSubject)
+        {
+            using var http = server.CreateHttpClient();
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await GetAdminTokenAsync());
+            var ceiling = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync($"/api/admin/departments/{code}/ceiling")).RootElement;
+            using var put = await http.PutAsJsonAsync($"/api/admin/departments/{code}/ceiling",
+                new { claims = ceiling.GetProperty("claims"), allowPublicSubject = true });
+            if (!put.IsSuccessStatusCode)
+            {
+                throw new InvalidOperationException($"Ceiling not set: {(int)put.StatusCode} {await put.Content.ReadAsStringAsync()}");
+            }
         }
     }
 
     /// <summary>Registers a client and returns its secret (null for public clients).</summary>
     public async Task<string?> RegisterClientAsync(string clientId, string clientType, string[] grantTypes, string[] redirectUris,
-        string[] scopes, string[]? postLogoutRedirectUris = null, string departmentCode = "test")
+        string[] scopes, string[]? postLogoutRedirectUris = null, string departmentCode = "test", string subjectType = "public")
     {
         await CreateDepartmentAsync(departmentCode);
         using var response = await PostAsync("/api/admin/clients", new
@@ -56,6 +78,7 @@ public sealed class AdminApiClient(IdentityHubServer server)
             redirectUris,
             postLogoutRedirectUris = postLogoutRedirectUris ?? [],
             scopes,
+            subjectType,
         });
         var text = await response.Content.ReadAsStringAsync();
         if (response.StatusCode != System.Net.HttpStatusCode.Created)
