@@ -1,5 +1,6 @@
 using IdentityHub.Server.Api;
 using IdentityHub.Server.Data;
+using IdentityHub.Server.Factors;
 using IdentityHub.Server.Hosting;
 using IdentityHub.Server.Identity;
 using IdentityHub.Server.Oidc;
@@ -10,6 +11,7 @@ try
     builder.RequireSecureHostingOutsideDevelopment()
         .AddIdentityHubData()
         .AddIdentityHubIdentity()
+        .AddIdentityHubFactors()
         .AddIdentityHubOidc()
         .AddIdentityHubWeb();
 
@@ -23,6 +25,7 @@ try
 
     await app.InitializeAsync();
     app.UseIdentityHubWeb();
+    app.UseIdentityHubFactors();
     app.MapOidcEndpoints();
     app.MapAdminApi();
     app.MapOpenApi();

@@ -1,3 +1,4 @@
+using IdentityHub.Server.Factors;
 using IdentityHub.Server.Identity;
 using IdentityHub.Server.Registry;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
@@ -18,6 +19,7 @@ public class IdentityHubDbContext(DbContextOptions options) : IdentityDbContext<
     {
         base.OnModelCreating(builder);
         builder.UseOpenIddict<HubApplication, HubAuthorization, HubScope, HubToken, string>();
+        builder.ConfigureFactors();
 
         builder.Entity<ApplicationUser>(user =>
         {

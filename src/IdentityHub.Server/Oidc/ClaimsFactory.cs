@@ -61,6 +61,8 @@ public sealed class ClaimsFactory
             identity.AddClaim(claim);
         }
 
+        identity.SetClaim(Claims.AuthenticationContextReference, Factors.AuthenticationMethods.AcrOf(session.Methods));
+
         foreach (var (type, value, valueType) in ScopeClaims(user, scopes))
         {
             identity.AddClaim(new Claim(type, value, valueType));
@@ -133,7 +135,8 @@ public sealed class ClaimsFactory
         // sub is placed by OpenIddict in every token; sid lets APIs and logout tie a token to its session.
         Claims.Subject => [OpenIddictConstants.Destinations.AccessToken, OpenIddictConstants.Destinations.IdentityToken],
         HubClaims.SessionId => [OpenIddictConstants.Destinations.AccessToken, OpenIddictConstants.Destinations.IdentityToken],
-        HubClaims.AuthenticationTime or HubClaims.AuthenticationMethod => [OpenIddictConstants.Destinations.IdentityToken],
+        HubClaims.AuthenticationTime or HubClaims.AuthenticationMethod or Claims.AuthenticationContextReference
+            => [OpenIddictConstants.Destinations.IdentityToken],
         Claims.Name or Claims.PreferredUsername or Claims.PhoneNumber or Claims.PhoneNumberVerified
             or Claims.Email or Claims.EmailVerified => [OpenIddictConstants.Destinations.IdentityToken],
         // Everything else stays inside the server (authorization codes and refresh tokens are encrypted).

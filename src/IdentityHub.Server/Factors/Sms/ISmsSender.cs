@@ -1,0 +1,10 @@
+namespace IdentityHub.Server.Factors.Sms;
+
+/// <summary>A text message to a mainland China mobile number (normalised, 11 digits).</summary>
+public sealed record SmsMessage(string PhoneNumber, string Text);
+
+/// <summary>Sends text messages. One class per provider; <see cref="SmsOptions.Sender"/> picks one.</summary>
+public interface ISmsSender
+{
+    Task SendAsync(SmsMessage message, CancellationToken cancellationToken);
+}

@@ -1,0 +1,80 @@
+using System.Globalization;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
+
+namespace IdentityHub.Server.Security;
+
+/// <summary>
+/// The per-IP rate limit policies of the sign-in, SMS and verification pages (form posts only; showing
+/// a page is never limited), and the per-account limiter the sign-in page consults itself.
+/// </summary>
+public static class RateLimiting
+{
+    public const string SignIn = "ih.signin";
+    public const string Sms = "ih.sms";
+    public const string Verify = "ih.verify";
+
+    public static IServiceCollection AddIdentityHubRateLimiting(this IServiceCollection services)
+    {
+        services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<AccountRateLimiter>();
+        services.AddRateLimiter(limiter =>
+        {
+            limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            limiter.OnRejected = (context, _) =>
+            {
+                if (context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
+                {
+                    context.HttpContext.Response.Headers.RetryAfter =
+                        ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                }
+
+                return ValueTask.CompletedTask;
+            };
+            limiter.AddPolicy(SignIn, context => PerIp(context, o => o.SignInPerIp));
+            limiter.AddPolicy(Sms, context => PerIp(context, o => o.SmsPerIp));
+            limiter.AddPolicy(Verify, context => PerIp(context, o => o.VerifyPerIp));
+        });
+        return services;
+    }
+
+    private static RateLimitPartition<string> PerIp(HttpContext context, Func<RateLimitOptions, RateLimitOptions.WindowLimit> pick)
+    {
+        if (!HttpMethods.IsPost(context.Request.Method))
+        {
+            return RateLimitPartition.GetNoLimiter("get");
+        }
+
+        var limit = pick(context.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value);
+        var ip = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        return RateLimitPartition.GetFixedWindowLimiter(ip, _ => new FixedWindowRateLimiterOptions
+        {
+            PermitLimit = limit.PermitLimit,
+            Window = limit.Window,
+            QueueLimit = 0,
+        });
+    }
+}
+
+/// <summary>Per-account sign-in attempts (keyed by the normalised name typed), across all IPs.</summary>
+public sealed class AccountRateLimiter(IOptions<RateLimitOptions> options) : IDisposable
+{
+    private readonly PartitionedRateLimiter<string> _limiter = PartitionedRateLimiter.Create<string, string>(key =>
+        RateLimitPartition.GetFixedWindowLimiter(key, _ => new FixedWindowRateLimiterOptions
+        {
+            PermitLimit = options.Value.SignInPerAccount.PermitLimit,
+            Window = options.Value.SignInPerAccount.Window,
+            QueueLimit = 0,
+        }), StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Takes one attempt for the account; when refused, <paramref name="retryAfter"/> says when to come back.</summary>
+    public bool TryAcquire(string accountKey, out TimeSpan retryAfter)
+    {
+        using var lease = _limiter.AttemptAcquire(accountKey.Trim());
+        retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : options.Value.SignInPerAccount.Window;
+        return lease.IsAcquired;
+    }
+
+    public void Dispose() => _limiter.Dispose();
+}
