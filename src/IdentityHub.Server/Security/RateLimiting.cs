@@ -6,13 +6,12 @@ using Microsoft.Extensions.Options;
 namespace IdentityHub.Server.Security;
 
 /// <summary>
-/// The per-IP rate limit policies of the sign-in, SMS and verification pages (form posts only; showing
+/// The per-IP rate limit policies of the sign-in and account pages, with SMS sends counted apart (form posts only; showing
 /// a page is never limited), and the per-account limiter the sign-in page consults itself.
 /// </summary>
 public static class RateLimiting
 {
     public const string SignIn = "ih.signin";
-    public const string Sms = "ih.sms";
     public const string Verify = "ih.verify";
 
     public static IServiceCollection AddIdentityHubRateLimiting(this IServiceCollection services)
@@ -32,23 +31,28 @@ public static class RateLimiting
 
                 return ValueTask.CompletedTask;
             };
-            limiter.AddPolicy(SignIn, context => PerIp(context, o => o.SignInPerIp));
-            limiter.AddPolicy(Sms, context => PerIp(context, o => o.SmsPerIp));
-            limiter.AddPolicy(Verify, context => PerIp(context, o => o.VerifyPerIp));
+            limiter.AddPolicy(SignIn, context => PerIp(context, SignIn, o => o.SignInPerIp));
+            limiter.AddPolicy(Verify, context => PerIp(context, Verify, o => o.VerifyPerIp));
         });
         return services;
     }
 
-    private static RateLimitPartition<string> PerIp(HttpContext context, Func<RateLimitOptions, RateLimitOptions.WindowLimit> pick)
+    /// <summary>
+    /// One partition per policy and client IP. A page handler whose name starts with "Send" sends an SMS
+    /// and falls under <see cref="RateLimitOptions.SmsPerIp"/> instead.
+    /// </summary>
+    private static RateLimitPartition<string> PerIp(HttpContext context, string policy, Func<RateLimitOptions, RateLimitOptions.WindowLimit> pick)
     {
         if (!HttpMethods.IsPost(context.Request.Method))
         {
             return RateLimitPartition.GetNoLimiter("get");
         }
 
-        var limit = pick(context.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value);
+        var options = context.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value;
+        var sendsSms = context.Request.Query["handler"].ToString().StartsWith("Send", StringComparison.OrdinalIgnoreCase);
+        var limit = sendsSms ? options.SmsPerIp : pick(options);
         var ip = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        return RateLimitPartition.GetFixedWindowLimiter(ip, _ => new FixedWindowRateLimiterOptions
+        return RateLimitPartition.GetFixedWindowLimiter((sendsSms ? "sms" : policy) + "|" + ip, _ => new FixedWindowRateLimiterOptions
         {
             PermitLimit = limit.PermitLimit,
             Window = limit.Window,

@@ -21,16 +21,13 @@ public sealed partial class DevelopmentSmsSender(TimeProvider clock, ILogger<Dev
         }
 
         // The number is masked and the text (which may hold a code) is not logged.
-        Queued(logger, MaskedNumber(message.PhoneNumber));
+        Queued(logger, MaskedPhone.Of(message.PhoneNumber));
         return Task.CompletedTask;
     }
 
     /// <summary>Messages to <paramref name="phoneNumber"/>, newest first.</summary>
     public IReadOnlyList<OutboxEntry> MessagesTo(string phoneNumber) =>
         _outbox.Where(m => m.PhoneNumber == phoneNumber).Reverse().ToList();
-
-    public static string MaskedNumber(string phoneNumber) =>
-        phoneNumber.Length == 11 ? phoneNumber[..3] + "****" + phoneNumber[7..] : "***";
 
     [LoggerMessage(EventId = 9100, Level = LogLevel.Information, Message = "SMS to {PhoneNumber} kept in the development outbox (/dev/sms).")]
     private static partial void Queued(ILogger logger, string phoneNumber);

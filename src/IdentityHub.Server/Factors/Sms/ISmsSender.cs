@@ -8,3 +8,10 @@ public interface ISmsSender
 {
     Task SendAsync(SmsMessage message, CancellationToken cancellationToken);
 }
+
+public static class MaskedPhone
+{
+    /// <summary>138****8000: enough for a person to recognise the number, not enough to collect it.</summary>
+    public static string Of(string? phoneNumber) =>
+        phoneNumber is { Length: 11 } ? phoneNumber[..3] + "****" + phoneNumber[7..] : "***";
+}
