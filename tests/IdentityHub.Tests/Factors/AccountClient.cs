@@ -33,11 +33,17 @@ public sealed partial class AccountClient(IdentityHubServer server) : IDisposabl
     public async Task<Page> SubmitAsync(Page page, string? handler, Dictionary<string, string> fields)
     {
         var form = new Dictionary<string, string>(fields) { ["__RequestVerificationToken"] = BrowserlessSignIn.AntiforgeryToken(page.Body) };
-        var url = page.Url.ToString();
+        // The page's own URL (its ReturnUrl binds from the query), without the handler that produced it.
+        var query = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(page.Url.Query)
+            .Where(p => p.Key != "handler")
+            .Select(p => KeyValuePair.Create(p.Key, p.Value.ToString()))
+            .ToList();
         if (handler is not null)
         {
-            url += (url.Contains('?') ? "&" : "?") + "handler=" + handler;
+            query.Add(KeyValuePair.Create("handler", handler));
         }
+
+        var url = page.Url.GetLeftPart(UriPartial.Path) + Microsoft.AspNetCore.Http.QueryString.Create(query!);
 
         return await FollowAsync(await _http.PostAsync(url, new FormUrlEncodedContent(form)));
     }
