@@ -48,6 +48,13 @@ public sealed partial class AccountClient(IdentityHubServer server) : IDisposabl
         return await FollowAsync(await _http.PostAsync(url, new FormUrlEncodedContent(form)));
     }
 
+    /// <summary>A form post without an antiforgery token: the status only.</summary>
+    public async Task<HttpStatusCode> RawPostAsync(string path)
+    {
+        using var response = await _http.PostAsync(Absolute(path), new FormUrlEncodedContent([]));
+        return response.StatusCode;
+    }
+
     /// <summary>Opens <paramref name="path"/> and posts its form.</summary>
     public async Task<Page> PostAsync(string path, string? handler, Dictionary<string, string> fields) =>
         await SubmitAsync(await GetAsync(path), handler, fields);
