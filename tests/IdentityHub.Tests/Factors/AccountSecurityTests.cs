@@ -3,9 +3,11 @@ using System.Text.RegularExpressions;
 
 namespace IdentityHub.Tests.Factors;
 
-/// <summary>A server that locks an account after three failures.</summary>
+/// <summary>A server on PostgreSQL that locks an account after three failures.</summary>
 public sealed class LockoutFixture : FactorsFixture
 {
+    protected override string Provider => "Postgres";
+
     protected override void Configure(Dictionary<string, string?> settings) => settings["Accounts:MaxFailedAccessAttempts"] = "3";
 }
 

@@ -10,11 +10,12 @@ using Microsoft.Extensions.Localization;
 namespace IdentityHub.Server.Pages.Account.Manage;
 
 /// <summary>Passkeys (WebAuthn, through ASP.NET Core Identity): register this device's, list, remove.</summary>
-public sealed class PasskeysModel(
+public sealed partial class PasskeysModel(
     UserManager<ApplicationUser> users,
     SignInManager<ApplicationUser> signInManager,
     SecurityEvents events,
-    IStringLocalizer<SharedResource> text) : ManagePage(users)
+    IStringLocalizer<SharedResource> text,
+    ILogger<PasskeysModel> logger) : ManagePage(users)
 {
     [BindProperty]
     public string? CredentialJson { get; set; }
@@ -48,6 +49,7 @@ public sealed class PasskeysModel(
         var attestation = string.IsNullOrEmpty(CredentialJson) ? null : await signInManager.PerformPasskeyAttestationAsync(CredentialJson);
         if (attestation is not { Succeeded: true } || attestation.UserEntity.Id != user.Id)
         {
+            PasskeyFailed(logger, attestation?.Failure?.Message ?? "no credential");
             Errors.Add(text["Passkey_AddFailed"]);
             Passkeys = await Users.GetPasskeysAsync(user);
             return Page();
@@ -83,4 +85,7 @@ public sealed class PasskeysModel(
 
         return RedirectToPage();
     }
+
+    [LoggerMessage(EventId = 9200, Level = LogLevel.Warning, Message = "Passkey registration refused: {Reason}")]
+    private static partial void PasskeyFailed(ILogger logger, string reason);
 }
