@@ -24,9 +24,11 @@ public sealed class SmsOptions
 {
     public const string Section = "Sms";
 
-    /// <summary>"Development" (an in-memory outbox, Development only) or "HttpGateway". Default "Development".</summary>
-    [Required]
-    public string Sender { get; set; } = "Development";
+    /// <summary>
+    /// "Development" (an in-memory outbox, refused outside Development), "HttpGateway" or "None" (nothing
+    /// is sent; a warning is logged). Default: "Development" in Development, "None" elsewhere.
+    /// </summary>
+    public string? Sender { get; set; }
 
     /// <summary>How long a code is valid. Default 5 minutes.</summary>
     public TimeSpan CodeLifetime { get; set; } = TimeSpan.FromMinutes(5);

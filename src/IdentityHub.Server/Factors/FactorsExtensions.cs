@@ -15,8 +15,10 @@ public static class FactorsExtensions
         var services = builder.Services;
         services.AddOptions<FactorOptions>().BindConfiguration(FactorOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         var development = builder.Environment.IsDevelopment();
-        services.AddOptions<SmsOptions>().BindConfiguration(SmsOptions.Section).ValidateDataAnnotations()
-            .Validate(o => o.Sender is "Development" or "HttpGateway", "Sms:Sender must be Development or HttpGateway.")
+        services.AddOptions<SmsOptions>().BindConfiguration(SmsOptions.Section)
+            .PostConfigure(o => o.Sender ??= development ? "Development" : "None")
+            .ValidateDataAnnotations()
+            .Validate(o => o.Sender is "Development" or "HttpGateway" or "None", "Sms:Sender must be Development, HttpGateway or None.")
             .Validate(o => development || o.Sender != "Development", "Sms:Sender=Development keeps codes in memory: only in Development.")
             .Validate(o => o.Sender != "HttpGateway" || o.Gateway.Url is { IsAbsoluteUri: true }, "Sms:Gateway:Url is required for the HttpGateway sender.")
             .ValidateOnStart();
@@ -26,10 +28,14 @@ public static class FactorsExtensions
         services.TryAddSingleton<IAuditLog, LoggingAuditLog>();
 
         services.AddSingleton<DevelopmentSmsSender>();
+        services.AddSingleton<NoSmsSender>();
         services.AddHttpClient<HttpGatewaySmsSender>().AddStandardResilienceHandler();
-        services.AddScoped<ISmsSender>(sp => sp.GetRequiredService<IOptions<SmsOptions>>().Value.Sender == "HttpGateway"
-            ? sp.GetRequiredService<HttpGatewaySmsSender>()
-            : sp.GetRequiredService<DevelopmentSmsSender>());
+        services.AddScoped<ISmsSender>(sp => sp.GetRequiredService<IOptions<SmsOptions>>().Value.Sender switch
+        {
+            "HttpGateway" => sp.GetRequiredService<HttpGatewaySmsSender>(),
+            "Development" => sp.GetRequiredService<DevelopmentSmsSender>(),
+            _ => sp.GetRequiredService<NoSmsSender>(),
+        });
 
         services.AddScoped<TotpService>();
         services.AddScoped<RecoveryCodes>();

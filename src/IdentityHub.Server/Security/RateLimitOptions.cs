@@ -20,7 +20,7 @@ public sealed class RateLimitOptions
     /// <summary>Code and password checks on the account pages, per client IP. Default 300 a minute.</summary>
     public WindowLimit VerifyPerIp { get; set; } = new() { PermitLimit = 300, Window = TimeSpan.FromMinutes(1) };
 
-    /// <summary>Sign-in attempts per account name typed, whatever the IP. Default 10 a minute (lockout still counts failures).</summary>
+    /// <summary>Failed sign-ins per account name or number typed, whatever the IP; then every attempt waits. Default 10 a minute.</summary>
     public WindowLimit SignInPerAccount { get; set; } = new() { PermitLimit = 10, Window = TimeSpan.FromMinutes(1) };
 
     public sealed class WindowLimit

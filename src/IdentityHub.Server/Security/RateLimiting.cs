@@ -61,7 +61,11 @@ public static class RateLimiting
     }
 }
 
-/// <summary>Per-account sign-in attempts (keyed by the normalised name typed), across all IPs.</summary>
+/// <summary>
+/// Failed sign-ins per account (keyed by the normalised name or number typed), across all IPs. Only
+/// failures take a permit, so that an account signing in often (a shared counter, the benchmark) is
+/// never slowed; once the failures of a window are spent, every attempt waits, the right password too.
+/// </summary>
 public sealed class AccountRateLimiter(IOptions<RateLimitOptions> options) : IDisposable
 {
     private readonly PartitionedRateLimiter<string> _limiter = PartitionedRateLimiter.Create<string, string>(key =>
@@ -72,12 +76,18 @@ public sealed class AccountRateLimiter(IOptions<RateLimitOptions> options) : IDi
             QueueLimit = 0,
         }), StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>Takes one attempt for the account; when refused, <paramref name="retryAfter"/> says when to come back.</summary>
-    public bool TryAcquire(string accountKey, out TimeSpan retryAfter)
+    /// <summary>True when the account's failures for this window are spent; <paramref name="retryAfter"/> says when to come back.</summary>
+    public bool IsLimited(string accountKey, out TimeSpan retryAfter)
+    {
+        // A request for zero permits only asks whether any are left.
+        using var lease = _limiter.AttemptAcquire(accountKey.Trim(), 0);
+        retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : options.Value.SignInPerAccount.Window;
+        return !lease.IsAcquired;
+    }
+
+    public void RecordFailure(string accountKey)
     {
         using var lease = _limiter.AttemptAcquire(accountKey.Trim());
-        retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : options.Value.SignInPerAccount.Window;
-        return lease.IsAcquired;
     }
 
     public void Dispose() => _limiter.Dispose();

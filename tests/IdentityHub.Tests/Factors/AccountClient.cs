@@ -72,6 +72,11 @@ public sealed partial class AccountClient(IdentityHubServer server) : IDisposabl
         return CodePattern().Match(messages[0].GetProperty("text").GetString()!).Value;
     }
 
+    /// <summary>The texts sent to <paramref name="phone"/>, newest first.</summary>
+    public async Task<string[]> SmsTextsAsync(string phone) =>
+        System.Text.Json.JsonDocument.Parse(await _http.GetStringAsync("/dev/sms?phone=" + phone)).RootElement
+            .EnumerateArray().Select(m => m.GetProperty("text").GetString()!).ToArray();
+
     public async Task<int> SmsCountAsync(string phone) =>
         System.Text.Json.JsonDocument.Parse(await _http.GetStringAsync("/dev/sms?phone=" + phone)).RootElement.GetArrayLength();
 

@@ -58,7 +58,7 @@ public sealed class IndexModel(
             return Page();
         }
 
-        if (!accountLimiter.TryAcquire(Input.SignInName, out var retryAfter))
+        if (accountLimiter.IsLimited(Input.SignInName, out var retryAfter))
         {
             ErrorMessage = text["RateLimited", AccountPages.Seconds(retryAfter)];
             return this.TooManyRequests(retryAfter);
@@ -68,6 +68,7 @@ public sealed class IndexModel(
         if (user is null)
         {
             timing.Spend(Input.Password);
+            accountLimiter.RecordFailure(Input.SignInName);
             await events.RecordAsync(AccountAction.SignInFailed, null, AuthenticationMethods.Password);
             ErrorMessage = text["Login_Invalid"];
             return Page();
@@ -77,6 +78,7 @@ public sealed class IndexModel(
         var result = await signInManager.CheckPasswordSignInAsync(user, Input.Password, lockoutOnFailure: true);
         if (result.IsLockedOut)
         {
+            accountLimiter.RecordFailure(Input.SignInName);
             await lockouts.NoteIfNewlyLockedAsync(user, wasLocked);
             // CheckPasswordSignInAsync does not verify the password of a locked account; do it here so
             // that only the account's owner learns about the lockout.
@@ -90,6 +92,7 @@ public sealed class IndexModel(
 
         if (!result.Succeeded)
         {
+            accountLimiter.RecordFailure(Input.SignInName);
             await events.RecordAsync(AccountAction.SignInFailed, user.Id, AuthenticationMethods.Password);
             ErrorMessage = text["Login_Invalid"];
             return Page();

@@ -72,7 +72,7 @@ public sealed class SmsModel(
             return Page();
         }
 
-        if (!accountLimiter.TryAcquire(number, out var retryAfter))
+        if (accountLimiter.IsLimited(number, out var retryAfter))
         {
             ErrorMessage = text["RateLimited", AccountPages.Seconds(retryAfter)];
             return this.TooManyRequests(retryAfter);
@@ -82,6 +82,7 @@ public sealed class SmsModel(
         var user = result == SmsVerification.Succeeded ? await FindAsync(number) : null;
         if (user is null || await users.IsLockedOutAsync(user))
         {
+            accountLimiter.RecordFailure(number);
             await events.RecordAsync(AccountAction.SmsCodeFailed, user?.Id, AuthenticationMethods.Sms);
             ErrorMessage = SmsMessages.For(result == SmsVerification.Succeeded ? SmsVerification.Invalid : result, text);
             return Page();
