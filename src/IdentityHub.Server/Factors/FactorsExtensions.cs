@@ -45,7 +45,7 @@ public static class FactorsExtensions
         services.AddScoped<SecurityEvents>();
         services.AddScoped<KnownDevices>();
         services.AddScoped<Lockouts>();
-        services.Configure<Microsoft.AspNetCore.Identity.IdentityPasskeyOptions>(PasskeyOrigin.Configure);
+        services.Configure<Microsoft.AspNetCore.Identity.IdentityPasskeyOptions>(PasskeyPolicy.Configure);
         services.AddIdentityHubRateLimiting();
         return builder;
     }

@@ -60,8 +60,11 @@ public sealed class PasskeyBrowserFixture : IAsyncLifetime
 
 public sealed class PasskeyBrowserTests(PasskeyBrowserFixture fixture) : IClassFixture<PasskeyBrowserFixture>
 {
-    /// <summary>A platform authenticator with user verification, as a phone or laptop has (CDP WebAuthn domain).</summary>
-    private static async Task AddVirtualAuthenticatorAsync(IPage page)
+    /// <summary>
+    /// A platform authenticator with user verification (CDP WebAuthn domain): device-bound as a laptop's,
+    /// or syncable (backup eligible) as a password manager's.
+    /// </summary>
+    private static async Task AddVirtualAuthenticatorAsync(IPage page, bool synced = false)
     {
         var cdp = await page.Context.NewCDPSessionAsync(page);
         await cdp.SendAsync("WebAuthn.enable");
@@ -74,6 +77,8 @@ public sealed class PasskeyBrowserTests(PasskeyBrowserFixture fixture) : IClassF
                 ["hasResidentKey"] = true,
                 ["hasUserVerification"] = true,
                 ["isUserVerified"] = true,
+                ["defaultBackupEligibility"] = synced,
+                ["defaultBackupState"] = synced,
                 ["automaticPresenceSimulation"] = true,
             },
         });
@@ -121,6 +126,38 @@ public sealed class PasskeyBrowserTests(PasskeyBrowserFixture fixture) : IClassF
         await page.GotoAsync(fixture.Authority + "/Account/Manage/Passkeys");
         await page.Locator("#passkeys li[data-passkey-name='Test laptop'] button").ClickAsync();
         await Expect(page.Locator("#passkeys-none")).ToBeVisibleAsync();
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Passkey_SyncedAuthenticator_SignsInAsSwkMfa()
+    {
+        var userName = "p" + Guid.NewGuid().ToString("N")[..12];
+        const string password = "another passphrase typed only once";
+        await new AdminApiClient(fixture.Server).CreateUserAsync(userName, password);
+
+        var page = await fixture.Browser.NewPageAsync(locale: "zh-CN");
+        await AddVirtualAuthenticatorAsync(page, synced: true);
+        await page.GotoAsync(fixture.Authority + "/Account/Login");
+        await page.Locator("input[name='Input.SignInName']").FillAsync(userName);
+        await page.Locator("input[name='Input.Password']").FillAsync(password);
+        await page.Locator("#login-submit").ClickAsync();
+        await Expect(page.Locator("#signed-in")).ToBeVisibleAsync();
+        await page.GotoAsync(fixture.Authority + "/Account/Manage/Authenticator");
+        await Expect(page.Locator("#totp-qr")).ToBeVisibleAsync();
+        await Infrastructure.Browser.ScreenshotAsync(page, "identityhub-authenticator-zh");
+        await page.GotoAsync(fixture.Authority + "/Account/Manage/Passkeys");
+        await page.Locator("#passkey-add").ClickAsync();
+        await Expect(page.Locator("#passkeys li")).ToHaveCountAsync(1);
+        await page.Context.ClearCookiesAsync();
+
+        await page.GotoAsync(fixture.Authority + "/Account/Login");
+        await page.Locator("#passkey-signin").ClickAsync();
+        await Expect(page.Locator("#signed-in")).ToBeVisibleAsync();
+        await page.GotoAsync(fixture.Authority + "/Account/Manage");
+        await Expect(page.Locator("#session-amr")).ToHaveTextAsync("swk mfa");
+        await Expect(page.Locator("#session-acr")).ToHaveTextAsync("urn:identityhub:acr:mfa");
+        await Infrastructure.Browser.ScreenshotAsync(page, "identityhub-manage-zh");
         await page.Context.CloseAsync();
     }
 
