@@ -59,6 +59,10 @@ public sealed class SmsCodes(
         await db.Set<SmsCode>()
             .Where(c => c.PhoneNumber == phoneNumber && c.Purpose == purpose && c.ConsumedAtUtc == null)
             .ExecuteUpdateAsync(s => s.SetProperty(c => c.ConsumedAtUtc, now), cancellationToken);
+        // Codes older than a day count for no limit any more: the number's history is kept short.
+        var dayAgo = now.AddDays(-1);
+        await db.Set<SmsCode>().Where(c => c.PhoneNumber == phoneNumber && c.CreatedAtUtc < dayAgo)
+            .ExecuteDeleteAsync(cancellationToken);
 
         var code = RandomNumberGenerator.GetInt32(0, 1_000_000).ToString("D6", CultureInfo.InvariantCulture);
         var salt = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
