@@ -24,8 +24,16 @@ public class FactorsFixture : IAsyncLifetime
     {
     }
 
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
+    }
+
     public async Task InitializeAsync() =>
-        Server = await IdentityHubServer.StartAsync(Provider, Configure, services => services.AddSingleton<TimeProvider>(Clock));
+        Server = await IdentityHubServer.StartAsync(Provider, Configure, services =>
+        {
+            services.AddSingleton<TimeProvider>(Clock);
+            ConfigureServices(services);
+        });
 
     public async Task DisposeAsync()
     {
