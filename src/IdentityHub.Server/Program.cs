@@ -1,5 +1,6 @@
 using IdentityHub.Server.Api;
 using IdentityHub.Server.Data;
+using IdentityHub.Server.Factors;
 using IdentityHub.Server.Hosting;
 using IdentityHub.Server.Identity;
 using IdentityHub.Server.Oidc;
@@ -22,6 +23,7 @@ try
     builder.RequireSecureHostingOutsideDevelopment()
         .AddIdentityHubData()
         .AddIdentityHubIdentity()
+        .AddIdentityHubFactors()
         .AddIdentityHubOidc()
         .AddIdentityHubRegistry()
         .AddIdentityHubWeb();
@@ -33,6 +35,7 @@ try
     await app.InitializeAsync();
     await app.InitializeRegistryAsync();
     app.UseIdentityHubWeb();
+    app.UseIdentityHubFactors();
     app.MapOidcEndpoints();
     app.MapAdminApi();
     app.MapOpenApi();

@@ -62,12 +62,27 @@ public static class DataExtensions
 public sealed class SqliteDesignTimeFactory : IDesignTimeDbContextFactory<SqliteIdentityHubDbContext>
 {
     public SqliteIdentityHubDbContext CreateDbContext(string[] args) =>
-        new(new DbContextOptionsBuilder<SqliteIdentityHubDbContext>().UseSqlite("Data Source=design.db").Options);
+        new(new DbContextOptionsBuilder<SqliteIdentityHubDbContext>().UseSqlite("Data Source=design.db")
+            .UseApplicationServiceProvider(DesignTimeServices.Identity).Options);
 }
 
 /// <summary>Used by <c>dotnet ef migrations add X --context PostgresIdentityHubDbContext</c>.</summary>
 public sealed class PostgresDesignTimeFactory : IDesignTimeDbContextFactory<PostgresIdentityHubDbContext>
 {
     public PostgresIdentityHubDbContext CreateDbContext(string[] args) =>
-        new(new DbContextOptionsBuilder<PostgresIdentityHubDbContext>().UseNpgsql("Host=localhost;Database=design").Options);
+        new(new DbContextOptionsBuilder<PostgresIdentityHubDbContext>().UseNpgsql("Host=localhost;Database=design")
+            .UseApplicationServiceProvider(DesignTimeServices.Identity).Options);
+}
+
+/// <summary>
+/// Identity reads its schema version from IdentityOptions in the application's services; the
+/// design-time contexts get the same version as the server (IdentityExtensions) so that migrations
+/// include AspNetUserPasskeys (schema version 3).
+/// </summary>
+internal static class DesignTimeServices
+{
+    public static readonly IServiceProvider Identity = new ServiceCollection()
+        .Configure<Microsoft.AspNetCore.Identity.IdentityOptions>(o =>
+            o.Stores.SchemaVersion = Microsoft.AspNetCore.Identity.IdentitySchemaVersions.Version3)
+        .BuildServiceProvider();
 }

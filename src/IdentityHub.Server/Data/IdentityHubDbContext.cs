@@ -1,4 +1,5 @@
 using IdentityHub.Server.Audit;
+using IdentityHub.Server.Factors;
 using IdentityHub.Server.Identity;
 using IdentityHub.Server.Oidc;
 using IdentityHub.Server.Registry;
@@ -29,6 +30,7 @@ public class IdentityHubDbContext(DbContextOptions options) : IdentityDbContext<
     {
         base.OnModelCreating(builder);
         builder.UseOpenIddict<HubApplication, HubAuthorization, HubScope, HubToken, string>();
+        builder.ConfigureFactors();
 
         builder.Entity<ApplicationUser>(user =>
         {

@@ -1,4 +1,5 @@
 using IdentityHub.Server.Data;
+using IdentityHub.Server.Factors;
 using IdentityHub.Server.Oidc;
 using Microsoft.AspNetCore.Identity;
 
@@ -27,9 +28,24 @@ public static class IdentityExtensions
                 options.Lockout.DefaultLockoutTimeSpan = accounts.LockoutDuration;
                 options.User.RequireUniqueEmail = false;
                 options.SignIn.RequireConfirmedAccount = false;
+                // AspNetUserPasskeys (WebAuthn); IdentityHubDbContext fixes the same version for migrations.
+                options.Stores.SchemaVersion = IdentitySchemaVersions.Version3;
             })
             .AddEntityFrameworkStores<IdentityHubDbContext>()
-            .AddDefaultTokenProviders();
+            .AddDefaultTokenProviders()
+            .AddPasswordValidator<CommonPasswordValidator>();
+
+        // A first factor waiting for the second (Factors/PendingSignIn).
+        builder.Services.AddAuthentication().AddCookie(PendingSignIn.Scheme, cookie =>
+        {
+            cookie.Cookie.Name = "ih.pending";
+            cookie.Cookie.HttpOnly = true;
+            cookie.Cookie.SameSite = SameSiteMode.Lax;
+            cookie.Cookie.SecurePolicy = builder.Environment.IsDevelopment() ? CookieSecurePolicy.SameAsRequest : CookieSecurePolicy.Always;
+            cookie.ExpireTimeSpan = builder.Configuration.GetSection(FactorOptions.Section).Get<FactorOptions>()?.PendingSignInLifetime
+                ?? new FactorOptions().PendingSignInLifetime;
+            cookie.SlidingExpiration = false;
+        });
 
         builder.Services.Configure<PasswordHasherOptions>(options =>
         {

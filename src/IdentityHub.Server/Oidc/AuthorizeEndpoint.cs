@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
+using IdentityHub.Server.Factors;
 using IdentityHub.Server.Identity;
 using IdentityHub.Server.Registry;
 using Microsoft.AspNetCore;
@@ -31,6 +32,7 @@ public static class AuthorizeEndpoint
         UserManager<ApplicationUser> users,
         SignInManager<ApplicationUser> signInManager,
         ClaimsFactory claims,
+        IOpenIddictApplicationManager applications,
         IOptions<OidcOptions> options,
         ClientPolicies policies,
         SubjectIdentifiers subjects,
@@ -57,6 +59,18 @@ public static class AuthorizeEndpoint
             }
 
             return Results.Challenge(new AuthenticationProperties { RedirectUri = returnUrl }, [IdentityConstants.ApplicationScheme]);
+        }
+
+        // Step-up: a single-factor session asked for multi-factor (acr_values or the client's requirement).
+        if (!AuthenticationMethods.IsMultiFactor(session.Methods)
+            && await MultiFactorRequirement.IsRequiredAsync(request, applications, context.RequestAborted))
+        {
+            if (request.HasPromptValue(PromptValues.None))
+            {
+                return OidcResults.Forbid(Errors.InteractionRequired, "Multi-factor authentication is required.");
+            }
+
+            return Results.Redirect(SignInCompletion.SecondFactorPath + QueryString.Create("ReturnUrl", returnUrl));
         }
 
         // RejectInactiveClients has refused disabled clients and suspended departments already.

@@ -66,6 +66,8 @@ public sealed class ClaimsFactory
             identity.AddClaim(claim);
         }
 
+        identity.SetClaim(Claims.AuthenticationContextReference, Factors.AuthenticationMethods.AcrOf(session.Methods));
+
         foreach (var (type, value, valueType) in ReleasedClaims(user, scopes, client.Claims))
         {
             identity.AddClaim(new Claim(type, value, valueType));
@@ -123,7 +125,8 @@ public sealed class ClaimsFactory
         // sub is placed by OpenIddict in every token; sid lets APIs and logout tie a token to its session.
         Claims.Subject => [OpenIddictConstants.Destinations.AccessToken, OpenIddictConstants.Destinations.IdentityToken],
         HubClaims.SessionId => [OpenIddictConstants.Destinations.AccessToken, OpenIddictConstants.Destinations.IdentityToken],
-        HubClaims.AuthenticationTime or HubClaims.AuthenticationMethod => [OpenIddictConstants.Destinations.IdentityToken],
+        HubClaims.AuthenticationTime or HubClaims.AuthenticationMethod or Claims.AuthenticationContextReference
+            => [OpenIddictConstants.Destinations.IdentityToken],
         // Released personal claims: only what the policy let through was added to the identity.
         _ when ClaimCatalog.ClaimTypes.Contains(claim.Type) => [OpenIddictConstants.Destinations.IdentityToken],
         // Everything else stays inside the server (authorization codes and refresh tokens are encrypted).

@@ -71,7 +71,7 @@ public static class OidcExtensions
                 server.RegisterScopes([.. HubScopes.Known]);
                 server.RegisterClaims(
                     Claims.Subject, Claims.Name, Claims.PreferredUsername, Claims.PhoneNumber, Claims.PhoneNumberVerified,
-                    Claims.Email, Claims.EmailVerified, Claims.AuthenticationTime, Claims.AuthenticationMethodReference, "sid");
+                    Claims.Email, Claims.EmailVerified, Claims.AuthenticationTime, Claims.AuthenticationMethodReference, Claims.AuthenticationContextReference, "sid");
 
                 // Access tokens are plain signed JWTs (RFC 9068) so that department APIs validate them offline.
                 server.DisableAccessTokenEncryption();

@@ -37,6 +37,8 @@ public sealed class Browser : IAsyncDisposable
                 $"Chromium not found at {ExecutablePath}. Install Debian's chromium package (./test.sh does) or set IDENTITYHUB_TEST_CHROMIUM.");
         }
 
+        // Web-first assertions wait as long as pages do (their own default is 5 s, too short on a busy machine).
+        Assertions.SetDefaultExpectTimeout(60_000);
         var playwright = await Playwright.CreateAsync();
         try
         {

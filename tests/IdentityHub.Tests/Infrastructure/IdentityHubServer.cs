@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace IdentityHub.Tests.Infrastructure;
@@ -16,12 +17,14 @@ public sealed class IdentityHubServer : WebApplicationFactory<Program>
     public const string AdminClientId = "test-admin";
 
     private readonly Dictionary<string, string?> _settings;
+    private readonly Action<IServiceCollection>? _services;
 
-    private IdentityHubServer(TestDatabase database, Dictionary<string, string?> settings, string adminSecret)
+    private IdentityHubServer(TestDatabase database, Dictionary<string, string?> settings, string adminSecret, Action<IServiceCollection>? services)
     {
         Database = database;
         _settings = settings;
         AdminClientSecret = adminSecret;
+        _services = services;
     }
 
     public TestDatabase Database { get; }
@@ -32,8 +35,12 @@ public sealed class IdentityHubServer : WebApplicationFactory<Program>
 
     public string Authority => BaseAddress.ToString().TrimEnd('/');
 
-    /// <summary>Starts a server. <paramref name="configure"/> may add or override configuration keys.</summary>
-    public static async Task<IdentityHubServer> StartAsync(string provider, Action<Dictionary<string, string?>>? configure = null)
+    /// <summary>
+    /// Starts a server. <paramref name="configure"/> may add or override configuration keys;
+    /// <paramref name="services"/> may replace services after the server's own (a test clock, say).
+    /// </summary>
+    public static async Task<IdentityHubServer> StartAsync(string provider, Action<Dictionary<string, string?>>? configure = null,
+        Action<IServiceCollection>? services = null)
     {
         var database = await TestDatabase.CreateAsync(provider);
         var adminSecret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
@@ -48,7 +55,7 @@ public sealed class IdentityHubServer : WebApplicationFactory<Program>
             ["Bootstrap:AdminClient:ClientSecret"] = adminSecret,
         };
         configure?.Invoke(settings);
-        var server = new IdentityHubServer(database, settings, adminSecret);
+        var server = new IdentityHubServer(database, settings, adminSecret, services);
         server.UseKestrel(options => options.Listen(System.Net.IPAddress.Loopback, 0));
         server.StartServer();
         var address = server.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -62,6 +69,11 @@ public sealed class IdentityHubServer : WebApplicationFactory<Program>
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);
+        }
+
+        if (_services is not null)
+        {
+            builder.ConfigureTestServices(_services);
         }
     }
 

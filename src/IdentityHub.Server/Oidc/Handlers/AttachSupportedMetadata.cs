@@ -21,6 +21,9 @@ public sealed class AttachSupportedMetadata : IOpenIddictServerHandler<HandleCon
     {
         // The sign-in pages speak Simplified Chinese and English; ui_locales picks one.
         context.Metadata["ui_locales_supported"] = new OpenIddictParameter(System.Text.Json.JsonSerializer.SerializeToElement(new[] { "zh-CN", "en" }));
+        // Single- and multi-factor levels (Factors/AuthenticationMethods); acr_values asking for mfa steps up.
+        context.Metadata[OpenIddictConstants.Metadata.AcrValuesSupported] = new OpenIddictParameter(
+            System.Text.Json.JsonSerializer.SerializeToElement(Factors.AuthenticationMethods.SupportedAcrValues));
         // We answer "claims" only through scopes until the claims request parameter is built.
         context.Metadata["claims_parameter_supported"] = false;
         context.Metadata["request_parameter_supported"] = false;

@@ -40,6 +40,7 @@ public sealed class IndexModel(IStringLocalizer<SharedResource> text) : PageMode
         Message = status switch
         {
             404 => text["Error_NotFound"],
+            429 => text["Error_TooManyRequests"],
             _ => text["Error_Generic"],
         };
         RequestId = Activity.Current?.Id ?? HttpContext.TraceIdentifier;

@@ -1,10 +1,12 @@
 using System.Globalization;
+using IdentityHub.Server.Audit;
+using IdentityHub.Server.Factors;
 using IdentityHub.Server.Identity;
-using IdentityHub.Server.Oidc;
-using Microsoft.AspNetCore.Authentication;
+using IdentityHub.Server.Security;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Localization;
 using OpenIddict.Abstractions;
@@ -12,15 +14,21 @@ using OpenIddict.Abstractions;
 namespace IdentityHub.Server.Pages.Account.Login;
 
 /// <summary>
-/// Sign in with a user name or mobile number and a password. A failure never tells whether the account
-/// exists: the same message, and the same hashing time, for an unknown name and a wrong password.
-/// A lockout is only disclosed to someone who typed the right password.
+/// Sign in with a user name or mobile number and a password, or with a passkey. A failure never tells
+/// whether the account exists: the same message, and the same hashing time, for an unknown name and a
+/// wrong password. A lockout is only disclosed to someone who typed the right password. With two-step
+/// verification on, a first factor leads on to /Account/Login/SecondFactor.
 /// </summary>
+[EnableRateLimiting(RateLimiting.SignIn)]
 public sealed class IndexModel(
     SignInManager<ApplicationUser> signInManager,
     AccountLookup accounts,
     PasswordTimingEqualizer timing,
     IOpenIddictApplicationManager applications,
+    SignInCompletion completion,
+    Lockouts lockouts,
+    SecurityEvents events,
+    AccountRateLimiter accountLimiter,
     IStringLocalizer<SharedResource> text) : PageModel
 {
     [BindProperty]
@@ -28,6 +36,13 @@ public sealed class IndexModel(
 
     [BindProperty(SupportsGet = true)]
     public string? ReturnUrl { get; set; }
+
+    /// <summary>The JSON of navigator.credentials.get(), posted by the passkey button's script.</summary>
+    [BindProperty]
+    public string? CredentialJson { get; set; }
+
+    [BindProperty(SupportsGet = true)]
+    public bool PasswordReset { get; set; }
 
     public string? ErrorMessage { get; private set; }
 
@@ -43,17 +58,28 @@ public sealed class IndexModel(
             return Page();
         }
 
+        if (accountLimiter.IsLimited(Input.SignInName, out var retryAfter))
+        {
+            ErrorMessage = text["RateLimited", AccountPages.Seconds(retryAfter)];
+            return this.TooManyRequests(retryAfter);
+        }
+
         var user = await accounts.FindBySignInNameAsync(Input.SignInName, HttpContext.RequestAborted);
         if (user is null)
         {
             timing.Spend(Input.Password);
+            accountLimiter.RecordFailure(Input.SignInName);
+            await events.RecordAsync(AccountAction.SignInFailed, null, AuthenticationMethods.Password);
             ErrorMessage = text["Login_Invalid"];
             return Page();
         }
 
+        var wasLocked = await signInManager.UserManager.IsLockedOutAsync(user);
         var result = await signInManager.CheckPasswordSignInAsync(user, Input.Password, lockoutOnFailure: true);
         if (result.IsLockedOut)
         {
+            accountLimiter.RecordFailure(Input.SignInName);
+            await lockouts.NoteIfNewlyLockedAsync(user, wasLocked);
             // CheckPasswordSignInAsync does not verify the password of a locked account; do it here so
             // that only the account's owner learns about the lockout.
             var ownerKnowsPassword = await signInManager.UserManager.CheckPasswordAsync(user, Input.Password);
@@ -66,20 +92,41 @@ public sealed class IndexModel(
 
         if (!result.Succeeded)
         {
+            accountLimiter.RecordFailure(Input.SignInName);
+            await events.RecordAsync(AccountAction.SignInFailed, user.Id, AuthenticationMethods.Password);
             ErrorMessage = text["Login_Invalid"];
             return Page();
         }
 
-        var returnUrl = Url.IsLocalUrl(ReturnUrl) ? ReturnUrl! : "/";
-        var session = new SessionFacts(
-            SessionId: Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)).ToLowerInvariant(),
-            AuthenticatedAt: DateTimeOffset.UtcNow,
-            Methods: ["pwd"]);
-        var properties = new AuthenticationProperties();
-        // Marks this login as performed for this authorize request (prompt=login / max_age).
-        properties.Items[AuthorizeEndpoint.LoginForProperty] = AuthorizeEndpoint.HashReturnUrl(returnUrl);
-        await signInManager.SignInWithClaimsAsync(user, properties, session.ToClaims());
-        return LocalRedirect(returnUrl);
+        return LocalRedirect(await completion.AfterFirstFactorAsync(HttpContext, user, [AuthenticationMethods.Password], this.LocalOrHome(ReturnUrl)));
+    }
+
+    /// <summary>WebAuthn request options for a discoverable passkey (no user name typed).</summary>
+    public async Task<IActionResult> OnPostPasskeyOptionsAsync() =>
+        Content(await signInManager.MakePasskeyRequestOptionsAsync(user: null), "application/json");
+
+    public async Task<IActionResult> OnPostPasskeyAsync()
+    {
+        ClientName = await ClientNameAsync();
+        var assertion = string.IsNullOrEmpty(CredentialJson) ? null : await signInManager.PerformPasskeyAssertionAsync(CredentialJson);
+        if (assertion is not { Succeeded: true })
+        {
+            await events.RecordAsync(AccountAction.SignInFailed, null, "passkey");
+            ErrorMessage = text["Passkey_SignInFailed"];
+            return Page();
+        }
+
+        var user = assertion.User;
+        if (await signInManager.UserManager.IsLockedOutAsync(user) || !await signInManager.CanSignInAsync(user))
+        {
+            ErrorMessage = text["Passkey_SignInFailed"];
+            return Page();
+        }
+
+        // The new signature counter and flags (WebAuthn section 7.2, step 21).
+        await signInManager.UserManager.AddOrUpdatePasskeyAsync(user, assertion.Passkey);
+        var methods = AuthenticationMethods.OfPasskey(assertion.Passkey.IsBackupEligible, assertion.Passkey.IsUserVerified);
+        return LocalRedirect(await completion.AfterFirstFactorAsync(HttpContext, user, methods, this.LocalOrHome(ReturnUrl)));
     }
 
     /// <summary>The display name of the department app that sent the person here, from the ReturnUrl's client_id.</summary>

@@ -1,0 +1,61 @@
+using System.Security.Cryptography;
+using IdentityHub.Server.Audit;
+using IdentityHub.Server.Identity;
+using IdentityHub.Server.Oidc;
+using IdentityHub.Server.Security;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Identity;
+
+namespace IdentityHub.Server.Factors;
+
+/// <summary>
+/// The end of every sign-in, whatever the factors: after a first factor it either asks for a second
+/// (two-step verification is on and the factors so far are not multi-factor) or issues the SSO cookie
+/// with the session facts (sid, auth_time, amr), remembers the device and records the events.
+/// </summary>
+public sealed class SignInCompletion(
+    SignInManager<ApplicationUser> signInManager,
+    KnownDevices devices,
+    SecurityEvents events,
+    TimeProvider clock)
+{
+    public const string SecondFactorPath = "/Account/Login/SecondFactor";
+
+    /// <summary>Where to send the browser after a successful first factor.</summary>
+    public async Task<string> AfterFirstFactorAsync(HttpContext context, ApplicationUser user, IReadOnlyList<string> methods, string returnUrl)
+    {
+        if (user.TwoFactorEnabled && !AuthenticationMethods.IsMultiFactor(methods))
+        {
+            await PendingSignIn.StartAsync(context, user.Id, methods);
+            await events.RecordAsync(AccountAction.SecondFactorRequired, user.Id, string.Join(' ', methods));
+            return SecondFactorPath + QueryString.Create("ReturnUrl", returnUrl);
+        }
+
+        await SignInAsync(context, user, methods, returnUrl, sessionId: null);
+        return returnUrl;
+    }
+
+    /// <summary>Issues the SSO cookie. A step-up keeps the session id; a new sign-in gets a new one.</summary>
+    public async Task SignInAsync(HttpContext context, ApplicationUser user, IEnumerable<string> methods, string returnUrl, string? sessionId)
+    {
+        var normalized = AuthenticationMethods.Normalize(methods);
+        var session = new SessionFacts(
+            SessionId: sessionId ?? Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant(),
+            AuthenticatedAt: clock.GetUtcNow(),
+            Methods: normalized);
+        var properties = new AuthenticationProperties();
+        // Marks this login as performed for this authorize request (prompt=login / max_age).
+        properties.Items[AuthorizeEndpoint.LoginForProperty] = AuthorizeEndpoint.HashReturnUrl(returnUrl);
+        await signInManager.SignInWithClaimsAsync(user, properties, session.ToClaims());
+        await PendingSignIn.ClearAsync(context);
+        await signInManager.UserManager.ResetAccessFailedCountAsync(user);
+
+        await events.RecordAsync(sessionId is null ? AccountAction.SignInSucceeded : AccountAction.StepUpSucceeded, user.Id,
+            string.Join(' ', normalized));
+        if (await devices.RememberAsync(context, user, context.RequestAborted))
+        {
+            await events.RecordAsync(AccountAction.NewDeviceSignIn, user.Id);
+            await events.AlertAsync(user, SecurityMessageKind.NewDeviceSignIn, KnownDevices.Describe(context));
+        }
+    }
+}
