@@ -27,27 +27,27 @@ public sealed partial class DepartmentRegistry(IdentityHubDbContext db, IAuditLo
     {
         if (creating && (string.IsNullOrWhiteSpace(request.Code) || !CodePattern().IsMatch(request.Code)))
         {
-            errors.Add("code", $"Required: 2 to {Department.CodeMaxLength} characters of a-z, 0-9 or '-', starting with a letter.");
+            errors.Add("code", new(RegistryCodes.DepartmentCodeFormat, Department.CodeMaxLength));
         }
 
         if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 200)
         {
-            errors.Add("name", "Required, at most 200 characters.");
+            errors.Add("name", new(RegistryCodes.RequiredMax, 200));
         }
 
         if (request.NameEn is { Length: > 200 })
         {
-            errors.Add("nameEn", "At most 200 characters.");
+            errors.Add("nameEn", new(RegistryCodes.MaxLength, 200));
         }
 
         if (request.Contact is { Length: > 200 })
         {
-            errors.Add("contact", "At most 200 characters.");
+            errors.Add("contact", new(RegistryCodes.MaxLength, 200));
         }
 
         if (request.Status is not null && ParseStatus(request.Status) is null)
         {
-            errors.Add("status", "Must be \"active\" or \"suspended\".");
+            errors.Add("status", new(RegistryCodes.DepartmentStatusValues));
         }
     }
 
@@ -85,7 +85,7 @@ public sealed partial class DepartmentRegistry(IdentityHubDbContext db, IAuditLo
     {
         if (!actor.IsPlatform)
         {
-            return RegistryResult<DepartmentResponse>.Forbidden("Only a platform administrator creates departments.");
+            return RegistryResult<DepartmentResponse>.Forbidden(new(RegistryCodes.ForbidCreateDepartment));
         }
 
         var errors = new FieldErrors();
@@ -97,7 +97,7 @@ public sealed partial class DepartmentRegistry(IdentityHubDbContext db, IAuditLo
 
         if (await db.Departments.AnyAsync(d => d.Code == request.Code, cancellationToken))
         {
-            return RegistryResult<DepartmentResponse>.Conflict("code", $"A department with code \"{request.Code}\" exists already.");
+            return RegistryResult<DepartmentResponse>.Conflict("code", new(RegistryCodes.DepartmentExists, request.Code));
         }
 
         var department = new Department
@@ -118,7 +118,7 @@ public sealed partial class DepartmentRegistry(IdentityHubDbContext db, IAuditLo
         {
             // The unique index on Code caught a concurrent insert; the audit event goes with it.
             db.ChangeTracker.Clear();
-            return RegistryResult<DepartmentResponse>.Conflict("code", $"A department with code \"{request.Code}\" exists already.");
+            return RegistryResult<DepartmentResponse>.Conflict("code", new(RegistryCodes.DepartmentExists, request.Code));
         }
 
         return RegistryResult<DepartmentResponse>.Ok(ToResponse(department));
@@ -170,7 +170,7 @@ public sealed partial class DepartmentRegistry(IdentityHubDbContext db, IAuditLo
 
         if (await db.Set<HubApplication>().AnyAsync(a => a.DepartmentId == department!.Id, cancellationToken))
         {
-            return RegistryResult<DepartmentResponse>.Conflict("code", $"Department \"{code}\" still owns clients: delete or move them first.");
+            return RegistryResult<DepartmentResponse>.Conflict("code", new(RegistryCodes.DepartmentHasClients, code));
         }
 
         var before = ToResponse(department!);
@@ -240,14 +240,14 @@ public sealed partial class DepartmentRegistry(IdentityHubDbContext db, IAuditLo
         var department = await db.Departments.SingleOrDefaultAsync(d => d.Code == code, cancellationToken);
         if (department is null)
         {
-            return (null, RegistryResult<Department>.NotFound($"No department has code \"{code}\"."));
+            return (null, RegistryResult<Department>.NotFound(new(RegistryCodes.DepartmentNotFound, code)));
         }
 
         if (write ? !actor.IsPlatform : !actor.CanRead(code))
         {
             return (null, RegistryResult<Department>.Forbidden(write
-                ? "Only a platform administrator changes departments."
-                : "A department administrator sees only their own department."));
+                ? new(RegistryCodes.ForbidChangeDepartment)
+                : new(RegistryCodes.ForbidReadOtherDepartment)));
         }
 
         return (department, null);
