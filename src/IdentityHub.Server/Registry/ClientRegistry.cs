@@ -19,7 +19,8 @@ public sealed class ClientRegistry(
     OpenIddictApplicationManager<HubApplication> applications,
     IAuditLog audit,
     TimeProvider clock,
-    IOptions<RegistryOptions> options)
+    IOptions<RegistryOptions> options,
+    IssuedGrants grants)
 {
     public async Task<RegistryResult<ClientRegistrationResponse>> RegisterAsync(AdminActor actor, ClientRegistrationRequest request,
         CancellationToken cancellationToken, bool issueSecret = true)
@@ -127,8 +128,15 @@ public sealed class ClientRegistry(
 
         var before = ClientMapping.ToResponse(application!, department!.Code);
         application!.Status = status;
-        return await SaveAsync(actor, application, department.Code, before,
+        var saved = await SaveAsync(actor, application, department.Code, before,
             status == ClientStatus.Disabled ? RegistryChange.Disabled : RegistryChange.Enabled, cancellationToken);
+        if (status == ClientStatus.Disabled)
+        {
+            // Once the status is stored no new code or token is issued; this revokes what was issued before.
+            await grants.RevokeAsync([application.Id!], $"Client {clientId} disabled", cancellationToken);
+        }
+
+        return saved;
     }
 
     /// <summary>Deletes the client with its secrets, authorizations and tokens (OpenIddict's cascade).</summary>

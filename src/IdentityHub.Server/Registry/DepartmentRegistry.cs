@@ -21,7 +21,7 @@ public sealed record CeilingResponse(string Code, Dictionary<string, string> Cla
 public sealed record DepartmentQuery(string? Status, string? Search, PageRequest Page);
 
 /// <summary>Departments: only platform administrators change them; everyone with a role reads what they may see.</summary>
-public sealed partial class DepartmentRegistry(IdentityHubDbContext db, IAuditLog audit, TimeProvider clock)
+public sealed partial class DepartmentRegistry(IdentityHubDbContext db, IAuditLog audit, TimeProvider clock, IssuedGrants grants)
 {
     public static void Validate(DepartmentRequest request, FieldErrors errors, bool creating = true)
     {
@@ -140,11 +140,12 @@ public sealed partial class DepartmentRegistry(IdentityHubDbContext db, IAuditLo
         }
 
         var before = ToResponse(department!);
-        department!.Name = request.Name!.Trim();
+        var statusBefore = department!.Status;
+        department.Name = request.Name!.Trim();
         department.NameEn = request.NameEn?.Trim();
         department.Contact = request.Contact?.Trim();
         department.Status = ParseStatus(request.Status) ?? department.Status;
-        return await SaveAsync(actor, department, before, before.Status == department.Status.ToString() ? RegistryChange.Updated : StatusChange(department.Status), cancellationToken);
+        return await SaveAsync(actor, department, before, statusBefore == department.Status ? RegistryChange.Updated : StatusChange(department.Status), cancellationToken);
     }
 
     public async Task<RegistryResult<DepartmentResponse>> SetStatusAsync(AdminActor actor, string code, DepartmentStatus status, CancellationToken cancellationToken)
@@ -260,6 +261,16 @@ public sealed partial class DepartmentRegistry(IdentityHubDbContext db, IAuditLo
         var after = ToResponse(department);
         audit.Add(actor.Audit, new DepartmentChanged(change, department.Code, before, after));
         await db.SaveChangesAsync(cancellationToken);
+        if (change == RegistryChange.Suspended)
+        {
+            // After the status is stored: from then on RejectInactiveClients refuses every code and token
+            // request, and this revokes what was issued before. Suspending again revokes again (a retry after
+            // a failure here is safe).
+            var applicationIds = await db.Set<HubApplication>().AsNoTracking().Where(a => a.DepartmentId == department.Id)
+                .Select(a => a.Id!).ToListAsync(cancellationToken);
+            await grants.RevokeAsync(applicationIds, $"Department {department.Code} suspended", cancellationToken);
+        }
+
         return RegistryResult<DepartmentResponse>.Ok(after);
     }
 

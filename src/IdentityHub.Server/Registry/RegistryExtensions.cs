@@ -33,6 +33,7 @@ public static class RegistryExtensions
         services.AddScoped<ClientPolicies>();
         services.AddScoped<SubjectIdentifiers>();
         services.AddScoped<ConsentGate>();
+        services.AddScoped<IssuedGrants>();
 
         services.AddOpenIddict()
             // Every registry change must be seen by the next request on every node: OpenIddict's in-memory
