@@ -42,6 +42,7 @@ public static class RegistryExtensions
             .AddServer(server =>
             {
                 server.RegisterClaims([.. ClaimCatalog.ClaimTypes]);
+                server.AddEventHandler(RejectInactiveClients.TokenAuthenticationDescriptor);
                 server.AddEventHandler(RejectInactiveClients.TokenDescriptor);
                 server.AddEventHandler(RejectInactiveClients.AuthorizationDescriptor);
                 server.AddEventHandler(AttachPairwiseSubjectType.Descriptor);

@@ -11,41 +11,14 @@ namespace IdentityHub.Server.Pages.Admin;
 /// </summary>
 public static partial class ConsoleMessages
 {
-    /// <summary>The API field name (without index or claim) and the resource key of its label on the console's forms.</summary>
-    private static readonly Dictionary<string, string> Labels = new(StringComparer.Ordinal)
+    /// <summary>The API field names (without index or claim) that have a label, resource key <c>Field_{name}</c>.</summary>
+    public static readonly IReadOnlySet<string> Fields = new HashSet<string>(StringComparer.Ordinal)
     {
-        ["clientId"] = "Client_Id",
-        ["departmentCode"] = "Client_Department",
-        ["displayName"] = "Client_DisplayName",
-        ["displayNameEn"] = "Client_DisplayNameEn",
-        ["kind"] = "Client_Kind",
-        ["clientType"] = "Client_Kind",
-        ["grantTypes"] = "Field_grantTypes",
-        ["redirectUris"] = "Client_RedirectUris",
-        ["postLogoutRedirectUris"] = "Client_PostLogoutUris",
-        ["backChannelLogoutUri"] = "Client_BackChannelUri",
-        ["scopes"] = "Client_Scopes",
-        ["consentMode"] = "Client_Consent",
-        ["subjectType"] = "Client_Subject",
-        ["lifetimes.accessTokenSeconds"] = "Client_AccessLifetime",
-        ["lifetimes.identityTokenSeconds"] = "Field_identityTokenSeconds",
-        ["lifetimes.refreshTokenSeconds"] = "Client_RefreshLifetime",
-        ["jwks"] = "Field_jwks",
-        ["claimPolicy"] = "Policy_Title",
-        ["claims"] = "Field_claims",
-        ["minimumAssuranceLevel"] = "Policy_MinimumLevel",
-        ["code"] = "Department_Code",
-        ["name"] = "Department_Name",
-        ["nameEn"] = "Department_NameEn",
-        ["contact"] = "Department_Contact",
-        ["status"] = "Console_Status",
-        ["expiresInDays"] = "Secret_ExpiresInDays",
-        ["roles"] = "Field_roles",
-        ["body"] = "Field_body",
+        "clientId", "departmentCode", "displayName", "displayNameEn", "kind", "clientType", "grantTypes", "redirectUris",
+        "postLogoutRedirectUris", "backChannelLogoutUri", "scopes", "consentMode", "subjectType", "lifetimes.accessTokenSeconds",
+        "lifetimes.identityTokenSeconds", "lifetimes.refreshTokenSeconds", "jwks", "claimPolicy", "claims", "minimumAssuranceLevel",
+        "code", "name", "nameEn", "contact", "status", "expiresInDays", "roles", "body",
     };
-
-    /// <summary>Every label resource key the console may use (a test checks each has both languages).</summary>
-    public static IEnumerable<string> LabelKeys => Labels.Values.Distinct();
 
     public static string Render(IStringLocalizer localizer, string? field, RegistryMessage message)
     {
@@ -53,7 +26,7 @@ public static partial class ConsoleMessages
         return field is null ? text : localizer["Console_FieldError", Label(localizer, field), text].Value;
     }
 
-    /// <summary>"redirectUris[1]" -> "重定向 URI，第 2 行"; "claims.id_number" -> "数据项（身份证号）"; unknown fields as they are.</summary>
+    /// <summary>"redirectUris[1]" -> "回调地址（第 2 行）"; "claims.id_number" -> "数据项（身份证号）"; unknown fields as they are.</summary>
     public static string Label(IStringLocalizer localizer, string field)
     {
         var match = FieldPattern().Match(field);
@@ -71,12 +44,12 @@ public static partial class ConsoleMessages
             claim = null;
         }
 
-        if (!Labels.TryGetValue(name, out var key))
+        if (!Fields.Contains(name))
         {
             return field;
         }
 
-        var label = localizer[key].Value;
+        var label = localizer["Field_" + name].Value;
         if (claim is not null)
         {
             label = localizer["Console_FieldClaim", label, localizer["Claim_" + claim].Value].Value;
