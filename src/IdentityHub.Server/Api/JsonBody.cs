@@ -1,4 +1,5 @@
 using System.Text.Json;
+using IdentityHub.Server.Registry;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace IdentityHub.Server.Api;
@@ -32,19 +33,22 @@ public static class JsonBody
         TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] });
 }
 
-/// <summary>Collects field errors, keyed by the JSON field name, for one ValidationProblem.</summary>
+/// <summary>
+/// Collects field errors, keyed by the JSON field name: coded messages (<see cref="RegistryMessage"/>) that
+/// the API renders in English (one ValidationProblem) and the console in the person's language.
+/// </summary>
 public sealed class FieldErrors
 {
-    private readonly Dictionary<string, List<string>> _errors = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<RegistryMessage>> _errors = new(StringComparer.Ordinal);
 
     public bool Any => _errors.Count > 0;
 
     /// <summary>How many messages were added so far.</summary>
     public int Count => _errors.Values.Sum(l => l.Count);
 
-    public IReadOnlyDictionary<string, List<string>> All => _errors;
+    public IReadOnlyDictionary<string, List<RegistryMessage>> All => _errors;
 
-    public void Add(string field, string message)
+    public void Add(string field, RegistryMessage message)
     {
         if (!_errors.TryGetValue(field, out var list))
         {
@@ -55,7 +59,7 @@ public sealed class FieldErrors
     }
 
     public ValidationProblem ToProblem() =>
-        TypedResults.ValidationProblem(_errors.ToDictionary(e => e.Key, e => e.Value.ToArray()));
+        TypedResults.ValidationProblem(_errors.ToDictionary(e => e.Key, e => e.Value.Select(m => m.English()).ToArray()));
 }
 
 public static class Problems

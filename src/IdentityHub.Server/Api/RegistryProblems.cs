@@ -10,9 +10,9 @@ public static class RegistryProblems
     {
         RegistryOutcome.Ok => ok(result.Value!),
         RegistryOutcome.Invalid => result.Errors!.ToProblem(),
-        RegistryOutcome.NotFound => NotFound(result.Message!),
-        RegistryOutcome.Forbidden => Forbidden(result.Message!),
-        _ => Problems.Conflict(result.Field!, result.Message!),
+        RegistryOutcome.NotFound => NotFound(result.Message!.English()),
+        RegistryOutcome.Forbidden => Forbidden(result.Message!.English()),
+        _ => Problems.Conflict(result.Field!, result.Message!.English()),
     };
 
     /// <summary>403 (RFC 9110 section 15.5.4): authenticated, but this role may not do this.</summary>

@@ -1,4 +1,5 @@
 using IdentityHub.Server.Api;
+using IdentityHub.Server.Registry;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 
@@ -23,18 +24,18 @@ public sealed class UserAdministration(UserManager<ApplicationUser> users)
     {
         if (string.IsNullOrWhiteSpace(request.UserName))
         {
-            errors.Add("userName", "Required.");
+            errors.Add("userName", new(RegistryCodes.Required));
         }
         else if (MobileNumber.TryNormalize(request.UserName, out _))
         {
             // The sign-in page reads a mobile number as a phone number first (AccountLookup): such a user
             // name would sign in to whichever account holds that number.
-            errors.Add("userName", "Must not be a mobile number: give the number as phoneNumber.");
+            errors.Add("userName", new(RegistryCodes.UserNameMobile));
         }
 
         if (string.IsNullOrEmpty(request.Password))
         {
-            errors.Add("password", "Required.");
+            errors.Add("password", new(RegistryCodes.Required));
         }
 
         string? mobile = null;
@@ -46,13 +47,13 @@ public sealed class UserAdministration(UserManager<ApplicationUser> users)
             }
             else
             {
-                errors.Add("phoneNumber", "Must be a mainland China mobile number (11 digits starting with 1[3-9]).");
+                errors.Add("phoneNumber", new(RegistryCodes.MobileFormat));
             }
         }
 
         if (request.DisplayName is { Length: > 100 })
         {
-            errors.Add("displayName", "At most 100 characters.");
+            errors.Add("displayName", new(RegistryCodes.MaxLength, 100));
         }
 
         if (errors.Any)
@@ -107,7 +108,7 @@ public sealed class UserAdministration(UserManager<ApplicationUser> users)
             var field = error.Code.StartsWith("Password", StringComparison.Ordinal) ? "password"
                 : error.Code.Contains("UserName", StringComparison.Ordinal) ? "userName"
                 : "body";
-            errors.Add(field, error.Description);
+            errors.Add(field, RegistryMessage.Verbatim(error.Description));
         }
 
         return (UserCreation.Invalid, null);

@@ -86,6 +86,7 @@ public static class AuthorizeEndpoint
 
         var subject = await subjects.SubjectForAsync(user.Id, client, context.RequestAborted);
         var identity = claims.CreateUserIdentity(user, request.GetScopes(), session, Audiences(request, options.Value), client, subject);
+        // Explicit-consent clients, and every client that sends prompt=consent, go through the consent page (ConsentGate).
         if (await consent.CheckAsync(request, identity, subject, returnUrl, context.RequestAborted) is { } consentAnswer)
         {
             return consentAnswer;

@@ -41,7 +41,10 @@ public sealed class OidcOptions
 
     public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(14);
 
-    /// <summary>How long a login performed for a <c>prompt=login</c> or <c>max_age</c> request counts as fresh for that request. Default 5 minutes.</summary>
+    /// <summary>
+    /// How long a login performed for a <c>prompt=login</c> or <c>max_age</c> request, or a consent given for a
+    /// <c>prompt=consent</c> request, counts as fresh for that very request. Default 5 minutes.
+    /// </summary>
     public TimeSpan ForcedLoginWindow { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Redeemed and expired tokens and authorizations older than this are pruned. Default 7 days.</summary>

@@ -32,20 +32,20 @@ public sealed class AdminUsers(IdentityHubDbContext db, UserManager<ApplicationU
     {
         if (!actor.IsPlatform)
         {
-            return RegistryResult<UserRolesResponse>.Forbidden("Only a platform administrator grants registry roles.");
+            return RegistryResult<UserRolesResponse>.Forbidden(new(RegistryCodes.ForbidGrantRoles));
         }
 
         var wanted = request.Roles ?? [];
         var errors = new FieldErrors();
         foreach (var role in wanted.Where(r => !AdminRoles.All.Contains(r)))
         {
-            errors.Add("roles", $"Unknown role \"{role}\". Roles: {string.Join(", ", AdminRoles.All)}.");
+            errors.Add("roles", new(RegistryCodes.UnknownRole, role, string.Join(", ", AdminRoles.All)));
         }
 
         var departmentAdmin = wanted.Contains(AdminRoles.DepartmentAdministrator);
         if (departmentAdmin && !await db.Departments.AnyAsync(d => d.Code == request.DepartmentCode, cancellationToken))
         {
-            errors.Add("departmentCode", "A department administrator needs the code of an existing department.");
+            errors.Add("departmentCode", new(RegistryCodes.DepartmentAdminNeedsDepartment));
         }
 
         if (errors.Any)
@@ -56,7 +56,7 @@ public sealed class AdminUsers(IdentityHubDbContext db, UserManager<ApplicationU
         var user = await users.FindByIdAsync(userId);
         if (user is null)
         {
-            return RegistryResult<UserRolesResponse>.NotFound($"No user has id \"{userId}\".");
+            return RegistryResult<UserRolesResponse>.NotFound(new(RegistryCodes.UserNotFound, userId));
         }
 
         var before = await DescribeAsync(user);

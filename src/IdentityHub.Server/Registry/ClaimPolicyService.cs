@@ -20,12 +20,12 @@ public sealed class ClaimPolicyService(IdentityHubDbContext db, ClientRegistry c
             .SingleOrDefaultAsync(a => a.ClientId == clientId && a.DepartmentId != null, cancellationToken);
         if (application is null)
         {
-            return RegistryResult<ClaimPolicyResponse>.NotFound($"No client has id \"{clientId}\".");
+            return RegistryResult<ClaimPolicyResponse>.NotFound(new(RegistryCodes.ClientNotFound, clientId));
         }
 
         return actor.CanRead(application.Department!.Code)
             ? RegistryResult<ClaimPolicyResponse>.Ok(ToResponse(application, application.Department))
-            : RegistryResult<ClaimPolicyResponse>.Forbidden("A department administrator sees only their own department's clients.");
+            : RegistryResult<ClaimPolicyResponse>.Forbidden(new(RegistryCodes.ForbidReadOtherDepartmentClients));
     }
 
     /// <summary>Nobody widens a client's policy beyond its department's ceiling; only a platform administrator moves the ceiling.</summary>
@@ -42,7 +42,7 @@ public sealed class ClaimPolicyService(IdentityHubDbContext db, ClientRegistry c
         var policy = ClaimReleasePolicy.Parse(request.Claims, "claims", errors);
         if (request.MinimumAssuranceLevel is < 1 or > 4)
         {
-            errors.Add("minimumAssuranceLevel", "Must be 1 to 4.");
+            errors.Add("minimumAssuranceLevel", new(RegistryCodes.AssuranceLevelRange));
         }
 
         if (policy is null || errors.Any)
@@ -53,15 +53,14 @@ public sealed class ClaimPolicyService(IdentityHubDbContext db, ClientRegistry c
         var ceiling = ClaimReleasePolicy.FromJson(department!.ClaimCeiling);
         foreach (var key in policy.Exceeding(ceiling))
         {
-            errors.Add($"claims.{key}", $"Exceeds the department's ceiling (\"{ceiling.ModeOf(key).ToString().ToLowerInvariant()}\"): a platform administrator must raise it first.");
+            errors.Add($"claims.{key}", new(RegistryCodes.ExceedsCeiling, RegistryCodes.Mode(ceiling.ModeOf(key))));
         }
 
         if (errors.Any)
         {
             return actor.IsPlatform
                 ? RegistryResult<ClaimPolicyResponse>.Invalid(errors)
-                : RegistryResult<ClaimPolicyResponse>.Forbidden("A department administrator cannot widen a policy beyond the department's ceiling: "
-                    + string.Join(" ", errors.All.Select(e => e.Key)));
+                : RegistryResult<ClaimPolicyResponse>.Forbidden(new(RegistryCodes.ForbidWidenCeiling, string.Join(" ", errors.All.Select(e => e.Key))));
         }
 
         var before = ToResponse(application!, department);

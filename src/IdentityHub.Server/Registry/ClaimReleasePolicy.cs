@@ -61,7 +61,7 @@ public sealed class ClaimReleasePolicy
     {
         if (input is null)
         {
-            errors.Add(field, "Required: an object of claim name to \"full\", \"masked\" or \"none\".");
+            errors.Add(field, new(RegistryCodes.PolicyRequired));
             return null;
         }
 
@@ -71,19 +71,19 @@ public sealed class ClaimReleasePolicy
         {
             if (!ClaimCatalog.ByKey.TryGetValue(key, out var claim))
             {
-                errors.Add($"{field}.{key}", $"Unknown claim \"{key}\". Known claims: {string.Join(", ", ClaimCatalog.ByKey.Keys)}.");
+                errors.Add($"{field}.{key}", new(RegistryCodes.UnknownClaim, key, string.Join(", ", ClaimCatalog.ByKey.Keys)));
                 continue;
             }
 
             if (!Enum.TryParse<ReleaseMode>(value, ignoreCase: true, out var mode) || !Enum.IsDefined(mode) || int.TryParse(value, out _))
             {
-                errors.Add($"{field}.{key}", "Must be \"full\", \"masked\" or \"none\".");
+                errors.Add($"{field}.{key}", new(RegistryCodes.ModeValues));
                 continue;
             }
 
             if (mode == ReleaseMode.Masked && !claim.Maskable)
             {
-                errors.Add($"{field}.{key}", $"\"{key}\" has no masked form: use \"full\" or \"none\".");
+                errors.Add($"{field}.{key}", new(RegistryCodes.NotMaskable, key));
                 continue;
             }
 

@@ -21,7 +21,7 @@ public static class ClientKeys
 
         if (publicClient)
         {
-            errors.Add("jwks", "A public client has no credentials: private_key_jwt is for web and machine clients.");
+            errors.Add("jwks", new(RegistryCodes.JwksPublicClient));
             return null;
         }
 
@@ -29,7 +29,7 @@ public static class ClientKeys
         if (element.ValueKind != JsonValueKind.Object || !element.TryGetProperty("keys", out var keys) || keys.ValueKind != JsonValueKind.Array
             || keys.GetArrayLength() == 0)
         {
-            errors.Add("jwks", "Must be a JSON Web Key Set: {\"keys\": [ ... ]} with at least one key (RFC 7517 section 5).");
+            errors.Add("jwks", new(RegistryCodes.JwksShape));
             return null;
         }
 
@@ -37,7 +37,7 @@ public static class ClientKeys
         {
             if (key.ValueKind == JsonValueKind.Object && PrivateParameters.Any(p => key.TryGetProperty(p, out _)))
             {
-                errors.Add("jwks", "The set contains private key material: register public keys only (and replace the leaked key).");
+                errors.Add("jwks", new(RegistryCodes.JwksPrivateKey));
                 return null;
             }
         }
@@ -47,13 +47,13 @@ public static class ClientKeys
             var set = new JsonWebKeySet(element.GetRawText());
             if (!set.Keys.Any(k => k.Kty is JsonWebAlgorithmsKeyTypes.RSA or JsonWebAlgorithmsKeyTypes.EllipticCurve && k.Use is null or "sig"))
             {
-                errors.Add("jwks", "At least one RSA or EC signing key is required.");
+                errors.Add("jwks", new(RegistryCodes.JwksSigningKey));
                 return null;
             }
         }
         catch (ArgumentException)
         {
-            errors.Add("jwks", "Not a valid JSON Web Key Set.");
+            errors.Add("jwks", new(RegistryCodes.JwksInvalid));
             return null;
         }
 

@@ -49,11 +49,11 @@ public sealed class ClientQueries(IdentityHubDbContext db)
             .SingleOrDefaultAsync(a => a.ClientId == clientId && a.DepartmentId != null, cancellationToken);
         if (application is null)
         {
-            return RegistryResult<ClientResponse>.NotFound($"No client has id \"{clientId}\".");
+            return RegistryResult<ClientResponse>.NotFound(new(RegistryCodes.ClientNotFound, clientId));
         }
 
         return actor.CanRead(application.Department!.Code)
             ? RegistryResult<ClientResponse>.Ok(ClientMapping.ToResponse(application, application.Department.Code))
-            : RegistryResult<ClientResponse>.Forbidden("A department administrator sees only their own department's clients.");
+            : RegistryResult<ClientResponse>.Forbidden(new(RegistryCodes.ForbidReadOtherDepartmentClients));
     }
 }

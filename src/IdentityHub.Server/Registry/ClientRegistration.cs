@@ -70,29 +70,29 @@ public static partial class ClientRegistrationRules
     {
         if (string.IsNullOrWhiteSpace(request.ClientId) || !ClientIdPattern().IsMatch(request.ClientId))
         {
-            errors.Add("clientId", "Required: 3 to 100 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit.");
+            errors.Add("clientId", new(RegistryCodes.ClientIdFormat));
         }
 
         if (string.IsNullOrWhiteSpace(request.DepartmentCode))
         {
-            errors.Add("departmentCode", "Required.");
+            errors.Add("departmentCode", new(RegistryCodes.Required));
         }
 
         if (string.IsNullOrWhiteSpace(request.DisplayName) || request.DisplayName.Length > 200)
         {
-            errors.Add("displayName", "Required, at most 200 characters.");
+            errors.Add("displayName", new(RegistryCodes.RequiredMax, 200));
         }
 
         if (request.DisplayNameEn is { Length: > 200 })
         {
-            errors.Add("displayNameEn", "At most 200 characters.");
+            errors.Add("displayNameEn", new(RegistryCodes.MaxLength, 200));
         }
 
         var kind = ResolveKind(request, errors);
         if (request.Kind is null && request.GrantTypes is not { Length: > 0 })
         {
             // Without a kind there is nothing to derive the grants from.
-            errors.Add("grantTypes", "At least one grant type is required (or give \"kind\": web, public or machine).");
+            errors.Add("grantTypes", new(RegistryCodes.GrantTypesRequired));
         }
 
         var grants = (request.GrantTypes is { Length: > 0 } given ? given : DefaultGrants(kind)).Distinct(StringComparer.Ordinal).ToArray();
@@ -102,12 +102,12 @@ public static partial class ClientRegistrationRules
         var redirectUris = request.RedirectUris ?? [];
         if (authorizationCode && redirectUris.Length == 0)
         {
-            errors.Add("redirectUris", "authorization_code needs at least one redirect URI.");
+            errors.Add("redirectUris", new(RegistryCodes.RedirectUrisRequired));
         }
 
         if (!authorizationCode && redirectUris.Length > 0)
         {
-            errors.Add("redirectUris", "Redirect URIs are only for the authorization_code grant.");
+            errors.Add("redirectUris", new(RegistryCodes.RedirectUrisOnlyForCode));
         }
 
         var isPublic = kind == ClientKind.Public;
@@ -119,7 +119,7 @@ public static partial class ClientRegistrationRules
             ClientUris.Validate("backChannelLogoutUri", [request.BackChannelLogoutUri], publicClient: false, errors);
             if (!authorizationCode)
             {
-                errors.Add("backChannelLogoutUri", "Only clients that sign people in receive logout notices.");
+                errors.Add("backChannelLogoutUri", new(RegistryCodes.BackChannelOnlyForSignIn));
             }
         }
 
@@ -128,7 +128,7 @@ public static partial class ClientRegistrationRules
         {
             null or ConsentTypes.Implicit => ConsentTypes.Implicit,
             ConsentTypes.Explicit => ConsentTypes.Explicit,
-            _ => Error(errors, "consentMode", "Must be \"implicit\" (the department's own back-office systems) or \"explicit\"."),
+            _ => Error(errors, "consentMode", new(RegistryCodes.ConsentModeValues)),
         };
         var subjectType = SubjectType.Pairwise;
         switch (request.SubjectType?.ToLowerInvariant())
@@ -139,7 +139,7 @@ public static partial class ClientRegistrationRules
                 subjectType = SubjectType.Public;
                 break;
             default:
-                errors.Add("subjectType", "Must be \"pairwise\" or \"public\".");
+                errors.Add("subjectType", new(RegistryCodes.SubjectTypeValues));
                 break;
         }
 
@@ -151,7 +151,7 @@ public static partial class ClientRegistrationRules
         var policy = request.ClaimPolicy is null ? null : ClaimReleasePolicy.Parse(request.ClaimPolicy, "claimPolicy", errors);
         if (request.MinimumAssuranceLevel is < 1 or > 4)
         {
-            errors.Add("minimumAssuranceLevel", "Must be 1 to 4.");
+            errors.Add("minimumAssuranceLevel", new(RegistryCodes.AssuranceLevelRange));
         }
 
         if (errors.Any)
@@ -170,14 +170,14 @@ public static partial class ClientRegistrationRules
         {
             if (!Enum.TryParse<ClientKind>(request.Kind, ignoreCase: true, out var kind) || !Enum.IsDefined(kind) || int.TryParse(request.Kind, out _))
             {
-                errors.Add("kind", "Must be \"web\" (confidential web app), \"public\" (SPA or native app) or \"machine\" (client credentials).");
+                errors.Add("kind", new(RegistryCodes.KindValues));
                 return ClientKind.Web;
             }
 
             var expectedType = kind == ClientKind.Public ? ClientTypes.Public : ClientTypes.Confidential;
             if (request.ClientType is not null && request.ClientType != expectedType)
             {
-                errors.Add("clientType", $"A {request.Kind} client is {expectedType}.");
+                errors.Add("clientType", new(RegistryCodes.KindClientType, request.Kind, expectedType));
             }
 
             return kind;
@@ -193,7 +193,7 @@ public static partial class ClientRegistrationRules
                     ? ClientKind.Machine
                     : ClientKind.Web;
             default:
-                errors.Add("clientType", "Must be \"confidential\" or \"public\" (or give \"kind\": web, public or machine).");
+                errors.Add("clientType", new(RegistryCodes.ClientTypeValues));
                 return ClientKind.Web;
         }
     }
@@ -206,23 +206,23 @@ public static partial class ClientRegistrationRules
     {
         foreach (var grant in grants.Where(g => !SupportedGrantTypes.Contains(g)))
         {
-            errors.Add("grantTypes", $"Unsupported grant type \"{grant}\": use authorization_code, refresh_token or client_credentials.");
+            errors.Add("grantTypes", new(RegistryCodes.UnsupportedGrant, grant));
         }
 
         var clientCredentials = grants.Contains(OpenIddict.Abstractions.OpenIddictConstants.GrantTypes.ClientCredentials);
         if (grants.Contains(OpenIddict.Abstractions.OpenIddictConstants.GrantTypes.RefreshToken)
             && !grants.Contains(OpenIddict.Abstractions.OpenIddictConstants.GrantTypes.AuthorizationCode))
         {
-            errors.Add("grantTypes", "refresh_token needs authorization_code.");
+            errors.Add("grantTypes", new(RegistryCodes.RefreshNeedsCode));
         }
 
         if (kind == ClientKind.Public && clientCredentials)
         {
-            errors.Add("grantTypes", "A public client cannot use client_credentials (RFC 6749 section 4.4).");
+            errors.Add("grantTypes", new(RegistryCodes.PublicNoClientCredentials));
         }
         else if (kind == ClientKind.Machine && grants.Any(g => g != OpenIddict.Abstractions.OpenIddictConstants.GrantTypes.ClientCredentials))
         {
-            errors.Add("grantTypes", "A machine client uses client_credentials only.");
+            errors.Add("grantTypes", new(RegistryCodes.MachineClientCredentialsOnly));
         }
         // A web app may also call APIs for itself (client_credentials), as the provider allowed before kinds existed.
     }
@@ -233,11 +233,11 @@ public static partial class ClientRegistrationRules
         {
             if (scope == HubScopes.Admin)
             {
-                errors.Add("scopes", $"\"{HubScopes.Admin}\" is reserved for the bootstrap administration client.");
+                errors.Add("scopes", new(RegistryCodes.ReservedScope, HubScopes.Admin));
             }
             else if (!HubScopes.Known.Contains(scope))
             {
-                errors.Add("scopes", $"Unknown scope \"{scope}\". Known scopes: {string.Join(", ", HubScopes.Known.Where(s => s != HubScopes.Admin))}.");
+                errors.Add("scopes", new(RegistryCodes.UnknownScope, scope, string.Join(", ", HubScopes.Known.Where(s => s != HubScopes.Admin))));
             }
         }
     }
@@ -246,11 +246,11 @@ public static partial class ClientRegistrationRules
     {
         if (seconds is not null && (seconds < min || seconds > max))
         {
-            errors.Add(field, $"Must be {min} to {max} seconds, or omitted for the server default.");
+            errors.Add(field, new(RegistryCodes.LifetimeRange, min, max));
         }
     }
 
-    private static string? Error(FieldErrors errors, string field, string message)
+    private static string? Error(FieldErrors errors, string field, RegistryMessage message)
     {
         errors.Add(field, message);
         return null;

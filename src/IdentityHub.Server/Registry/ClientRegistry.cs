@@ -19,7 +19,8 @@ public sealed class ClientRegistry(
     OpenIddictApplicationManager<HubApplication> applications,
     IAuditLog audit,
     TimeProvider clock,
-    IOptions<RegistryOptions> options)
+    IOptions<RegistryOptions> options,
+    IssuedGrants grants)
 {
     public async Task<RegistryResult<ClientRegistrationResponse>> RegisterAsync(AdminActor actor, ClientRegistrationRequest request,
         CancellationToken cancellationToken, bool issueSecret = true)
@@ -34,17 +35,17 @@ public sealed class ClientRegistry(
         var department = await db.Departments.SingleOrDefaultAsync(d => d.Code == settings.DepartmentCode, cancellationToken);
         if (department is null)
         {
-            return RegistryResult<ClientRegistrationResponse>.Invalid("departmentCode", $"No department has code \"{settings.DepartmentCode}\".");
+            return RegistryResult<ClientRegistrationResponse>.Invalid("departmentCode", new(RegistryCodes.DepartmentNotFound, settings.DepartmentCode));
         }
 
         if (!actor.CanManageClientsOf(department.Code))
         {
-            return RegistryResult<ClientRegistrationResponse>.Forbidden("A department administrator registers clients only in their own department.");
+            return RegistryResult<ClientRegistrationResponse>.Forbidden(new(RegistryCodes.ForbidRegisterOtherDepartment));
         }
 
         if (await db.Set<HubApplication>().AnyAsync(a => a.ClientId == settings.ClientId, cancellationToken))
         {
-            return RegistryResult<ClientRegistrationResponse>.Conflict("clientId", $"A client with id \"{settings.ClientId}\" exists already.");
+            return RegistryResult<ClientRegistrationResponse>.Conflict("clientId", new(RegistryCodes.ClientExists, settings.ClientId));
         }
 
         var application = new HubApplication { DepartmentId = department.Id, Kind = settings.Kind, CreatedAtUtc = Now() };
@@ -74,7 +75,7 @@ public sealed class ClientRegistry(
         {
             // The unique index on ClientId caught a concurrent registration of the same client id.
             db.ChangeTracker.Clear();
-            return RegistryResult<ClientRegistrationResponse>.Conflict("clientId", $"A client with id \"{settings.ClientId}\" exists already.");
+            return RegistryResult<ClientRegistrationResponse>.Conflict("clientId", new(RegistryCodes.ClientExists, settings.ClientId));
         }
 
         return RegistryResult<ClientRegistrationResponse>.Ok(new ClientRegistrationResponse(settings.ClientId, secret, expires));
@@ -99,12 +100,12 @@ public sealed class ClientRegistry(
 
         if (settings.DepartmentCode != department!.Code)
         {
-            return RegistryResult<ClientResponse>.Invalid("departmentCode", "A client stays in its department: register a new client in the other one.");
+            return RegistryResult<ClientResponse>.Invalid("departmentCode", new(RegistryCodes.ClientStaysInDepartment));
         }
 
         if (settings.Kind != application!.Kind)
         {
-            return RegistryResult<ClientResponse>.Invalid("kind", $"A {application.Kind.ToString().ToLowerInvariant()} client stays one: register a new client for another kind.");
+            return RegistryResult<ClientResponse>.Invalid("kind", new(RegistryCodes.ClientKeepsKind, application.Kind.ToString().ToLowerInvariant()));
         }
 
         var before = ClientMapping.ToResponse(application, department.Code);
@@ -127,8 +128,15 @@ public sealed class ClientRegistry(
 
         var before = ClientMapping.ToResponse(application!, department!.Code);
         application!.Status = status;
-        return await SaveAsync(actor, application, department.Code, before,
+        var saved = await SaveAsync(actor, application, department.Code, before,
             status == ClientStatus.Disabled ? RegistryChange.Disabled : RegistryChange.Enabled, cancellationToken);
+        if (status == ClientStatus.Disabled)
+        {
+            // Once the status is stored no new code or token is issued; this revokes what was issued before.
+            await grants.RevokeAsync([application.Id!], $"Client {clientId} disabled", cancellationToken);
+        }
+
+        return saved;
     }
 
     /// <summary>Deletes the client with its secrets, authorizations and tokens (OpenIddict's cascade).</summary>
@@ -193,14 +201,14 @@ public sealed class ClientRegistry(
             .SingleOrDefaultAsync(a => a.ClientId == clientId && a.DepartmentId != null, cancellationToken);
         if (application?.Department is null)
         {
-            return (null, null, RegistryResult<ClientResponse>.NotFound($"No client has id \"{clientId}\"."));
+            return (null, null, RegistryResult<ClientResponse>.NotFound(new(RegistryCodes.ClientNotFound, clientId)));
         }
 
         if (!actor.CanManageClientsOf(application.Department.Code))
         {
             return (null, null, RegistryResult<ClientResponse>.Forbidden(actor.Role == AdminRole.Auditor
-                ? "An auditor reads; it does not change clients."
-                : "A department administrator changes only their own department's clients."));
+                ? new(RegistryCodes.ForbidAuditorWrite)
+                : new(RegistryCodes.ForbidChangeOtherDepartment)));
         }
 
         return (application, application.Department, null);
@@ -216,19 +224,18 @@ public sealed class ClientRegistry(
             var errors = new FieldErrors();
             foreach (var key in exceeding)
             {
-                errors.Add($"claimPolicy.{key}", $"Exceeds the department's ceiling (\"{ceiling.ModeOf(key).ToString().ToLowerInvariant()}\"): a platform administrator must raise it first.");
+                errors.Add($"claimPolicy.{key}", new(RegistryCodes.ExceedsCeiling, RegistryCodes.Mode(ceiling.ModeOf(key))));
             }
 
             // A department administrator cannot widen beyond what the platform granted: a role boundary (403).
             return actor.IsPlatform
                 ? RegistryResult<ClientResponse>.Invalid(errors)
-                : RegistryResult<ClientResponse>.Forbidden("A department administrator cannot widen a policy beyond the department's ceiling: "
-                    + string.Join(" ", errors.All.Select(e => e.Key)));
+                : RegistryResult<ClientResponse>.Forbidden(new(RegistryCodes.ForbidWidenCeiling, string.Join(" ", errors.All.Select(e => e.Key))));
         }
 
         if (settings.SubjectType == SubjectType.Public && !department.AllowPublicSubject)
         {
-            return RegistryResult<ClientResponse>.Invalid("subjectType", "The city has not allowed public subjects for this department: use \"pairwise\".");
+            return RegistryResult<ClientResponse>.Invalid("subjectType", new(RegistryCodes.PublicSubjectNotAllowed));
         }
 
         var descriptor = ClientMapping.ToDescriptor(settings);
@@ -241,13 +248,14 @@ public sealed class ClientRegistry(
         application.MinimumAssuranceLevel = settings.MinimumAssuranceLevel ?? application.MinimumAssuranceLevel;
         application.UpdatedAtUtc = Now();
 
+        // A safety net behind the rules above: OpenIddict's own checks, whose (English) text is passed on as it is.
         var problems = new List<string>();
         await foreach (var result in applications.ValidateAsync(application, cancellationToken))
         {
             problems.Add(result.ErrorMessage ?? "invalid");
         }
 
-        return problems.Count == 0 ? null : RegistryResult<ClientResponse>.Invalid("body", string.Join(" ", problems));
+        return problems.Count == 0 ? null : RegistryResult<ClientResponse>.Invalid("body", new(RegistryCodes.ApplicationInvalid, string.Join(" ", problems)));
     }
 
     private async Task<RegistryResult<ClientResponse>> SaveAsync(AdminActor actor, HubApplication application, string departmentCode,

@@ -24,12 +24,12 @@ public sealed class ClientSecretService(IdentityHubDbContext db, ClientRegistry 
             .SingleOrDefaultAsync(a => a.ClientId == clientId && a.DepartmentId != null, cancellationToken);
         if (application is null)
         {
-            return RegistryResult<IReadOnlyList<SecretResponse>>.NotFound($"No client has id \"{clientId}\".");
+            return RegistryResult<IReadOnlyList<SecretResponse>>.NotFound(new(RegistryCodes.ClientNotFound, clientId));
         }
 
         if (!actor.CanRead(application.Department!.Code))
         {
-            return RegistryResult<IReadOnlyList<SecretResponse>>.Forbidden("A department administrator sees only their own department's clients.");
+            return RegistryResult<IReadOnlyList<SecretResponse>>.Forbidden(new(RegistryCodes.ForbidReadOtherDepartmentClients));
         }
 
         var now = clock.GetUtcNow().UtcDateTime;
@@ -43,7 +43,7 @@ public sealed class ClientSecretService(IdentityHubDbContext db, ClientRegistry 
     {
         if (request.ExpiresInDays is < 1 or > 730)
         {
-            return RegistryResult<NewSecretResponse>.Invalid("expiresInDays", "Must be 1 to 730 days, or omitted for the default.");
+            return RegistryResult<NewSecretResponse>.Invalid("expiresInDays", new(RegistryCodes.SecretExpiryRange));
         }
 
         var (application, department, failure) = await clients.FindForWriteAsync(actor, clientId, cancellationToken);
@@ -54,7 +54,7 @@ public sealed class ClientSecretService(IdentityHubDbContext db, ClientRegistry 
 
         if (application!.Kind == ClientKind.Public)
         {
-            return RegistryResult<NewSecretResponse>.Invalid("clientId", "A public client has no secret (it proves itself with PKCE).");
+            return RegistryResult<NewSecretResponse>.Invalid("clientId", new(RegistryCodes.PublicClientNoSecret));
         }
 
         if (application.ClientSecret is { } configured && configured != SecretHasher.TableMarker && SecretHasher.IsOurs(configured))
@@ -82,7 +82,7 @@ public sealed class ClientSecretService(IdentityHubDbContext db, ClientRegistry 
         var entry = await db.ClientSecrets.SingleOrDefaultAsync(s => s.Id == secretId && s.ApplicationId == application!.Id, cancellationToken);
         if (entry is null)
         {
-            return RegistryResult<SecretResponse>.NotFound($"Client \"{clientId}\" has no secret \"{secretId}\".");
+            return RegistryResult<SecretResponse>.NotFound(new(RegistryCodes.SecretNotFound, clientId, secretId));
         }
 
         var now = clock.GetUtcNow().UtcDateTime;

@@ -18,18 +18,18 @@ public static class ClientUris
             var name = uris.Count == 1 && !field.EndsWith('s') ? field : $"{field}[{i}]";
             if (string.IsNullOrWhiteSpace(value) || !Uri.TryCreate(value, UriKind.Absolute, out var uri))
             {
-                errors.Add(name, "Must be an absolute URI.");
+                errors.Add(name, new(RegistryCodes.UriAbsolute));
                 continue;
             }
 
             if (!string.IsNullOrEmpty(uri.Fragment) || value.Contains('#'))
             {
-                errors.Add(name, "Must not contain a fragment.");
+                errors.Add(name, new(RegistryCodes.UriFragment));
             }
 
             if (value.Contains('*'))
             {
-                errors.Add(name, "Wildcards are not allowed: URIs are matched exactly.");
+                errors.Add(name, new(RegistryCodes.UriWildcard));
             }
 
             var ok = uri.Scheme switch
@@ -40,7 +40,7 @@ public static class ClientUris
             };
             if (!ok)
             {
-                errors.Add(name, "Must use https (http only on a loopback host; a private-use scheme only for public native apps).");
+                errors.Add(name, new(RegistryCodes.UriScheme));
             }
         }
     }

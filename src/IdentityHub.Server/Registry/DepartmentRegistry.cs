@@ -21,33 +21,33 @@ public sealed record CeilingResponse(string Code, Dictionary<string, string> Cla
 public sealed record DepartmentQuery(string? Status, string? Search, PageRequest Page);
 
 /// <summary>Departments: only platform administrators change them; everyone with a role reads what they may see.</summary>
-public sealed partial class DepartmentRegistry(IdentityHubDbContext db, IAuditLog audit, TimeProvider clock)
+public sealed partial class DepartmentRegistry(IdentityHubDbContext db, IAuditLog audit, TimeProvider clock, IssuedGrants grants)
 {
     public static void Validate(DepartmentRequest request, FieldErrors errors, bool creating = true)
     {
         if (creating && (string.IsNullOrWhiteSpace(request.Code) || !CodePattern().IsMatch(request.Code)))
         {
-            errors.Add("code", $"Required: 2 to {Department.CodeMaxLength} characters of a-z, 0-9 or '-', starting with a letter.");
+            errors.Add("code", new(RegistryCodes.DepartmentCodeFormat, Department.CodeMaxLength));
         }
 
         if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 200)
         {
-            errors.Add("name", "Required, at most 200 characters.");
+            errors.Add("name", new(RegistryCodes.RequiredMax, 200));
         }
 
         if (request.NameEn is { Length: > 200 })
         {
-            errors.Add("nameEn", "At most 200 characters.");
+            errors.Add("nameEn", new(RegistryCodes.MaxLength, 200));
         }
 
         if (request.Contact is { Length: > 200 })
         {
-            errors.Add("contact", "At most 200 characters.");
+            errors.Add("contact", new(RegistryCodes.MaxLength, 200));
         }
 
         if (request.Status is not null && ParseStatus(request.Status) is null)
         {
-            errors.Add("status", "Must be \"active\" or \"suspended\".");
+            errors.Add("status", new(RegistryCodes.DepartmentStatusValues));
         }
     }
 
@@ -85,7 +85,7 @@ public sealed partial class DepartmentRegistry(IdentityHubDbContext db, IAuditLo
     {
         if (!actor.IsPlatform)
         {
-            return RegistryResult<DepartmentResponse>.Forbidden("Only a platform administrator creates departments.");
+            return RegistryResult<DepartmentResponse>.Forbidden(new(RegistryCodes.ForbidCreateDepartment));
         }
 
         var errors = new FieldErrors();
@@ -97,7 +97,7 @@ public sealed partial class DepartmentRegistry(IdentityHubDbContext db, IAuditLo
 
         if (await db.Departments.AnyAsync(d => d.Code == request.Code, cancellationToken))
         {
-            return RegistryResult<DepartmentResponse>.Conflict("code", $"A department with code \"{request.Code}\" exists already.");
+            return RegistryResult<DepartmentResponse>.Conflict("code", new(RegistryCodes.DepartmentExists, request.Code));
         }
 
         var department = new Department
@@ -118,7 +118,7 @@ public sealed partial class DepartmentRegistry(IdentityHubDbContext db, IAuditLo
         {
             // The unique index on Code caught a concurrent insert; the audit event goes with it.
             db.ChangeTracker.Clear();
-            return RegistryResult<DepartmentResponse>.Conflict("code", $"A department with code \"{request.Code}\" exists already.");
+            return RegistryResult<DepartmentResponse>.Conflict("code", new(RegistryCodes.DepartmentExists, request.Code));
         }
 
         return RegistryResult<DepartmentResponse>.Ok(ToResponse(department));
@@ -140,11 +140,12 @@ public sealed partial class DepartmentRegistry(IdentityHubDbContext db, IAuditLo
         }
 
         var before = ToResponse(department!);
-        department!.Name = request.Name!.Trim();
+        var statusBefore = department!.Status;
+        department.Name = request.Name!.Trim();
         department.NameEn = request.NameEn?.Trim();
         department.Contact = request.Contact?.Trim();
         department.Status = ParseStatus(request.Status) ?? department.Status;
-        return await SaveAsync(actor, department, before, before.Status == department.Status.ToString() ? RegistryChange.Updated : StatusChange(department.Status), cancellationToken);
+        return await SaveAsync(actor, department, before, statusBefore == department.Status ? RegistryChange.Updated : StatusChange(department.Status), cancellationToken);
     }
 
     public async Task<RegistryResult<DepartmentResponse>> SetStatusAsync(AdminActor actor, string code, DepartmentStatus status, CancellationToken cancellationToken)
@@ -170,7 +171,7 @@ public sealed partial class DepartmentRegistry(IdentityHubDbContext db, IAuditLo
 
         if (await db.Set<HubApplication>().AnyAsync(a => a.DepartmentId == department!.Id, cancellationToken))
         {
-            return RegistryResult<DepartmentResponse>.Conflict("code", $"Department \"{code}\" still owns clients: delete or move them first.");
+            return RegistryResult<DepartmentResponse>.Conflict("code", new(RegistryCodes.DepartmentHasClients, code));
         }
 
         var before = ToResponse(department!);
@@ -240,14 +241,14 @@ public sealed partial class DepartmentRegistry(IdentityHubDbContext db, IAuditLo
         var department = await db.Departments.SingleOrDefaultAsync(d => d.Code == code, cancellationToken);
         if (department is null)
         {
-            return (null, RegistryResult<Department>.NotFound($"No department has code \"{code}\"."));
+            return (null, RegistryResult<Department>.NotFound(new(RegistryCodes.DepartmentNotFound, code)));
         }
 
         if (write ? !actor.IsPlatform : !actor.CanRead(code))
         {
             return (null, RegistryResult<Department>.Forbidden(write
-                ? "Only a platform administrator changes departments."
-                : "A department administrator sees only their own department."));
+                ? new(RegistryCodes.ForbidChangeDepartment)
+                : new(RegistryCodes.ForbidReadOtherDepartment)));
         }
 
         return (department, null);
@@ -260,6 +261,16 @@ public sealed partial class DepartmentRegistry(IdentityHubDbContext db, IAuditLo
         var after = ToResponse(department);
         audit.Add(actor.Audit, new DepartmentChanged(change, department.Code, before, after));
         await db.SaveChangesAsync(cancellationToken);
+        if (change == RegistryChange.Suspended)
+        {
+            // After the status is stored: from then on RejectInactiveClients refuses every code and token
+            // request, and this revokes what was issued before. Suspending again revokes again (a retry after
+            // a failure here is safe).
+            var applicationIds = await db.Set<HubApplication>().AsNoTracking().Where(a => a.DepartmentId == department.Id)
+                .Select(a => a.Id!).ToListAsync(cancellationToken);
+            await grants.RevokeAsync(applicationIds, $"Department {department.Code} suspended", cancellationToken);
+        }
+
         return RegistryResult<DepartmentResponse>.Ok(after);
     }
 

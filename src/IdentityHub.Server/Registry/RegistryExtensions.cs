@@ -33,6 +33,7 @@ public static class RegistryExtensions
         services.AddScoped<ClientPolicies>();
         services.AddScoped<SubjectIdentifiers>();
         services.AddScoped<ConsentGate>();
+        services.AddScoped<IssuedGrants>();
 
         services.AddOpenIddict()
             // Every registry change must be seen by the next request on every node: OpenIddict's in-memory
@@ -41,6 +42,7 @@ public static class RegistryExtensions
             .AddServer(server =>
             {
                 server.RegisterClaims([.. ClaimCatalog.ClaimTypes]);
+                server.AddEventHandler(RejectInactiveClients.TokenAuthenticationDescriptor);
                 server.AddEventHandler(RejectInactiveClients.TokenDescriptor);
                 server.AddEventHandler(RejectInactiveClients.AuthorizationDescriptor);
                 server.AddEventHandler(AttachPairwiseSubjectType.Descriptor);

@@ -27,7 +27,7 @@ public sealed class RegistryTransfer(IdentityHubDbContext db, DepartmentRegistry
     {
         if (!actor.CanRead(null))
         {
-            return RegistryResult<RegistryDocument>.Forbidden("Only platform administrators and auditors export the whole registry.");
+            return RegistryResult<RegistryDocument>.Forbidden(new(RegistryCodes.ForbidExport));
         }
 
         var all = await db.Departments.AsNoTracking().OrderBy(d => d.Code).ToListAsync(cancellationToken);
@@ -48,7 +48,7 @@ public sealed class RegistryTransfer(IdentityHubDbContext db, DepartmentRegistry
     {
         if (!actor.IsPlatform)
         {
-            return RegistryResult<ImportSummary>.Forbidden("Only a platform administrator imports the registry.");
+            return RegistryResult<ImportSummary>.Forbidden(new(RegistryCodes.ForbidImport));
         }
 
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
@@ -175,7 +175,7 @@ public sealed class RegistryTransfer(IdentityHubDbContext db, DepartmentRegistry
     {
         if (failure.Errors is null)
         {
-            return failure with { Message = $"{prefix}: {failure.Message}" };
+            return failure with { Message = new(RegistryCodes.AtEntry, prefix, failure.Message) };
         }
 
         var errors = new FieldErrors();

@@ -98,17 +98,81 @@ public sealed class ClientFeatureTests(RegistryFixture fixture) : IClassFixture<
         Assert.Equal("access_denied", System.Web.HttpUtility.ParseQueryString(declined.Query)["error"]);
     }
 
+    [Fact]
+    public async Task PromptConsent_ExplicitClientAlreadyConsented_ConsentPageShownAgain()
+    {
+        var department = await fixture.CreateDepartmentAsync();
+        var clientId = RegistryFixture.Unique("again");
+        await fixture.RegisterAsync(RegistryFixture.WebClient(clientId, department, consentMode: "explicit"));
+        var userName = RegistryFixture.Unique("c");
+        await fixture.Admin.CreateUserAsync(userName, RegistryFixture.Password);
+        var browser = new BrowserlessSignIn(fixture.Server);
+        await AnswerConsentAsync(browser, await StopAtConsentAsync(browser, clientId, userName), "accept");
+        var remembered = await browser.AuthorizeAsync(AuthorizeUrl(clientId));
+        Assert.NotNull(remembered.Callback);
+
+        // OIDC Core 3.1.2.1: prompt=consent asks again although consent was given; accepting gives a code.
+        var again = await StopAtConsentAsync(browser, clientId, userName, prompt: "consent");
+        var callback = await AnswerConsentAsync(browser, again, "accept");
+        Assert.NotNull(System.Web.HttpUtility.ParseQueryString(callback.Query)["code"]);
+
+        // Declining the renewed question is an answer too: access_denied, although an older consent exists.
+        var declined = await AnswerConsentAsync(browser, await StopAtConsentAsync(browser, clientId, userName, prompt: "consent"), "decline");
+        Assert.Equal("access_denied", System.Web.HttpUtility.ParseQueryString(declined.Query)["error"]);
+    }
+
+    [Fact]
+    public async Task PromptConsent_ImplicitClient_ConsentPageShown_WithoutPromptNoPage()
+    {
+        var department = await fixture.CreateDepartmentAsync();
+        var clientId = RegistryFixture.Unique("impl");
+        await fixture.RegisterAsync(RegistryFixture.WebClient(clientId, department, consentMode: "implicit"));
+        var userName = RegistryFixture.Unique("c");
+        await fixture.Admin.CreateUserAsync(userName, RegistryFixture.Password);
+        var browser = new BrowserlessSignIn(fixture.Server);
+
+        var direct = await browser.AuthorizeAsync(AuthorizeUrl(clientId), userName, RegistryFixture.Password);
+        Assert.True(direct.Callback is not null, $"{direct.FinalStatus} {direct.LastUrl}");
+        Assert.NotNull(System.Web.HttpUtility.ParseQueryString(direct.Callback!.Query)["code"]);
+
+        var page = await StopAtConsentAsync(browser, clientId, userName, prompt: "consent");
+        Assert.Contains("应用 " + clientId, page.Body, StringComparison.Ordinal);
+        var callback = await AnswerConsentAsync(browser, page, "accept");
+        Assert.NotNull(System.Web.HttpUtility.ParseQueryString(callback.Query)["code"]);
+    }
+
+    [Fact]
+    public async Task PromptNone_ExplicitClientNotConsented_ConsentRequired()
+    {
+        var department = await fixture.CreateDepartmentAsync();
+        var clientId = RegistryFixture.Unique("none");
+        await fixture.RegisterAsync(RegistryFixture.WebClient(clientId, department, consentMode: "explicit"));
+        var userName = RegistryFixture.Unique("c");
+        await fixture.Admin.CreateUserAsync(userName, RegistryFixture.Password);
+        var browser = new BrowserlessSignIn(fixture.Server);
+        await StopAtConsentAsync(browser, clientId, userName);
+
+        var outcome = await browser.AuthorizeAsync(AuthorizeUrl(clientId, prompt: "none"));
+        Assert.True(outcome.Callback is not null, $"{outcome.FinalStatus} {outcome.LastUrl}");
+        Assert.Equal("consent_required", System.Web.HttpUtility.ParseQueryString(outcome.Callback!.Query)["error"]);
+    }
+
     private sealed record ConsentPage(Uri Url, string Body);
 
-    private async Task<ConsentPage> StopAtConsentAsync(BrowserlessSignIn browser, string clientId, string userName)
+    private async Task<ConsentPage> StopAtConsentAsync(BrowserlessSignIn browser, string clientId, string userName, string? prompt = null)
     {
-        var url = $"/connect/authorize?client_id={clientId}&response_type=code&scope=openid%20profile&redirect_uri="
-            + Uri.EscapeDataString(OidcFlow.RedirectUri(clientId)) + "&state=s1&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
-        var outcome = await browser.AuthorizeAsync(url, userName, RegistryFixture.Password);
-        Assert.Equal("/Account/Consent", outcome.LastUrl.AbsolutePath);
+        var outcome = await browser.AuthorizeAsync(AuthorizeUrl(clientId, prompt), userName, RegistryFixture.Password);
+        Assert.True(outcome.LastUrl.AbsolutePath == "/Account/Consent", $"Not on the consent page: {outcome.Callback} {outcome.LastUrl}");
         Assert.Equal(HttpStatusCode.OK, outcome.FinalStatus);
         return new ConsentPage(outcome.LastUrl, outcome.FinalBody!);
     }
+
+    /// <summary>An authorize request with its own state (as a client sends it), optionally with a prompt.</summary>
+    private static string AuthorizeUrl(string clientId, string? prompt = null) =>
+        $"/connect/authorize?client_id={clientId}&response_type=code&scope=openid%20profile&redirect_uri="
+        + Uri.EscapeDataString(OidcFlow.RedirectUri(clientId)) + "&state=s" + Guid.NewGuid().ToString("N")
+        + "&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
+        + (prompt is null ? "" : "&prompt=" + prompt);
 
     private async Task<Uri> AnswerConsentAsync(BrowserlessSignIn browser, ConsentPage page, string decision)
     {

@@ -3,7 +3,10 @@ using System.Net.Http.Json;
 
 namespace IdentityHub.Tests.Registry;
 
-/// <summary>Secrets rotate without an outage; suspension and disabling stop tokens at the next request. On PostgreSQL.</summary>
+/// <summary>
+/// Secrets rotate without an outage; suspension and disabling stop tokens at the next request and revoke the
+/// tokens issued before. On PostgreSQL.
+/// </summary>
 public sealed class SecretAndSuspensionTests(PostgresRegistryFixture fixture) : IClassFixture<PostgresRegistryFixture>
 {
     [Fact]
@@ -85,6 +88,60 @@ public sealed class SecretAndSuspensionTests(PostgresRegistryFixture fixture) : 
     }
 
     [Fact]
+    public async Task SuspendDepartment_TokensIssuedBefore_InactiveAtIntrospection_RefreshRefusedEvenAfterActivation()
+    {
+        var department = await fixture.CreateDepartmentAsync();
+        var (clientId, secret, tokens) = await SignedInClientAsync(department);
+        Assert.True(await ActiveAsync(clientId, secret, tokens.AccessToken!, "access_token"));
+        Assert.True(await ActiveAsync(clientId, secret, tokens.RefreshToken!, "refresh_token"));
+
+        using var http = await fixture.PlatformClientAsync();
+        using (var suspended = await http.PostAsync($"/api/admin/departments/{department}/suspend", null))
+        {
+            await RegistryFixture.Expect(suspended, HttpStatusCode.OK);
+        }
+
+        Assert.False(await ActiveAsync(clientId, secret, tokens.AccessToken!, "access_token"));
+        Assert.False(await ActiveAsync(clientId, secret, tokens.RefreshToken!, "refresh_token"));
+        Assert.Equal("unauthorized_client", await RefreshErrorAsync(clientId, secret, tokens.RefreshToken!));
+
+        // Activating the department again does not bring the revoked grant back: people sign in again.
+        using (var activated = await http.PostAsync($"/api/admin/departments/{department}/activate", null))
+        {
+            await RegistryFixture.Expect(activated, HttpStatusCode.OK);
+        }
+
+        Assert.Equal("invalid_grant", await RefreshErrorAsync(clientId, secret, tokens.RefreshToken!));
+        Assert.False(await ActiveAsync(clientId, secret, tokens.AccessToken!, "access_token"));
+    }
+
+    [Fact]
+    public async Task DisableClient_TokensIssuedBefore_InactiveAtIntrospection_OtherClientKeepsItsTokens()
+    {
+        var department = await fixture.CreateDepartmentAsync();
+        var (disabled, disabledSecret, disabledTokens) = await SignedInClientAsync(department);
+        var (other, otherSecret, otherTokens) = await SignedInClientAsync(department);
+
+        using var http = await fixture.PlatformClientAsync();
+        using (var response = await http.PostAsync($"/api/admin/clients/{disabled}/disable", null))
+        {
+            await RegistryFixture.Expect(response, HttpStatusCode.OK);
+        }
+
+        Assert.False(await ActiveAsync(disabled, disabledSecret, disabledTokens.AccessToken!, "access_token"));
+        Assert.False(await ActiveAsync(disabled, disabledSecret, disabledTokens.RefreshToken!, "refresh_token"));
+        Assert.True(await ActiveAsync(other, otherSecret, otherTokens.AccessToken!, "access_token"));
+
+        using (var response = await http.PostAsync($"/api/admin/clients/{disabled}/enable", null))
+        {
+            await RegistryFixture.Expect(response, HttpStatusCode.OK);
+        }
+
+        Assert.Equal("invalid_grant", await RefreshErrorAsync(disabled, disabledSecret, disabledTokens.RefreshToken!));
+        Assert.Null(await RefreshErrorAsync(other, otherSecret, otherTokens.RefreshToken!));
+    }
+
+    [Fact]
     public async Task Changes_AreAudited_WithActorBeforeAndAfter()
     {
         var department = await fixture.CreateDepartmentAsync();
@@ -103,6 +160,42 @@ public sealed class SecretAndSuspensionTests(PostgresRegistryFixture fixture) : 
         Assert.Equal("client", disabled.GetProperty("actorKind").GetString());
         Assert.Contains("\"status\":\"active\"", disabled.GetProperty("before").GetString());
         Assert.Contains("\"status\":\"disabled\"", disabled.GetProperty("after").GetString());
+    }
+
+    /// <summary>A web client of the department and a citizen signed in to it (authorization code with PKCE, offline_access).</summary>
+    private async Task<(string ClientId, string Secret, Duende.IdentityModel.Client.TokenResponse Tokens)> SignedInClientAsync(string department)
+    {
+        var clientId = RegistryFixture.Unique("web");
+        var secret = (await fixture.RegisterAsync(RegistryFixture.WebClient(clientId, department)))!;
+        var citizen = RegistryFixture.Unique("c");
+        await fixture.Admin.CreateUserAsync(citizen, RegistryFixture.Password);
+        var flow = new OidcFlow(fixture.Server, new IdentityHub.Tests.Infrastructure.BrowserlessSignIn(fixture.Server));
+        var result = await flow.SignInAsync(clientId, secret, "openid profile offline_access", citizen, RegistryFixture.Password);
+        Assert.NotNull(result.Tokens.RefreshToken);
+        return (clientId, secret, result.Tokens);
+    }
+
+    /// <summary>RFC 7662 introspection by the client the token was issued to.</summary>
+    private async Task<bool> ActiveAsync(string clientId, string secret, string token, string hint)
+    {
+        using var http = fixture.Server.CreateHttpClient();
+        using var response = await http.PostAsync("/connect/introspect", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["client_id"] = clientId, ["client_secret"] = secret, ["token"] = token, ["token_type_hint"] = hint,
+        }));
+        return (await RegistryFixture.Expect(response, HttpStatusCode.OK)).GetProperty("active").GetBoolean();
+    }
+
+    /// <summary>The token endpoint's OAuth error code for a refresh request, or null when tokens were issued.</summary>
+    private async Task<string?> RefreshErrorAsync(string clientId, string secret, string refreshToken)
+    {
+        using var http = fixture.Server.CreateHttpClient();
+        using var response = await http.PostAsync("/connect/token", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["grant_type"] = "refresh_token", ["client_id"] = clientId, ["client_secret"] = secret, ["refresh_token"] = refreshToken,
+        }));
+        var json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        return response.IsSuccessStatusCode ? null : json.GetProperty("error").GetString();
     }
 
     /// <summary>The token endpoint's OAuth error code for a client-credentials request, or null when a token was issued.</summary>

@@ -2,6 +2,7 @@ using IdentityHub.Server.Registry;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Filters;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.Extensions.Localization;
 
 namespace IdentityHub.Server.Pages.Admin;
 
@@ -31,7 +32,7 @@ public abstract class ConsolePageModel : PageModel
         await next();
     }
 
-    /// <summary>True when the operation succeeded; otherwise its messages are kept for the page.</summary>
+    /// <summary>True when the operation succeeded; otherwise its messages are kept for the page, in the person's language.</summary>
     protected bool Succeeded<T>(RegistryResult<T> result)
     {
         if (result.IsOk)
@@ -39,7 +40,8 @@ public abstract class ConsolePageModel : PageModel
             return true;
         }
 
-        Errors.AddRange(result.Messages());
+        var localizer = HttpContext.RequestServices.GetRequiredService<IStringLocalizer<SharedResource>>();
+        Errors.AddRange(result.Messages().Select(m => ConsoleMessages.Render(localizer, m.Field, m.Message)));
         return false;
     }
 

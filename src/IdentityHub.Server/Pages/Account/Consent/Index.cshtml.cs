@@ -56,7 +56,7 @@ public sealed class IndexModel(
         }
 
         var subject = await subjects.SubjectForAsync(user.Id, request.Value.Client, HttpContext.RequestAborted);
-        await consent.GrantAsync(subject, request.Value.Client.ClientId, request.Value.Scopes, HttpContext.RequestAborted);
+        await consent.GrantAsync(subject, request.Value.Client.ClientId, request.Value.Scopes, ReturnUrl!, HttpContext.RequestAborted);
         return LocalRedirect(ReturnUrl!);
     }
 
