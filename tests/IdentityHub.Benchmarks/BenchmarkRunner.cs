@@ -367,7 +367,7 @@ public sealed class BenchmarkRunner
         }
 
         _log.WriteLine($"  {name,-26} {result.PerSecond,10:N0}/s  p50 {result.P50Ms:0.0} ms  p99 {result.P99Ms:0.0} ms  errors {result.Errors}  " +
-                       $"server CPU {result.ServerCpuPercent:0}%{(result.DatabaseCpuPercent is { } d ? $"  PostgreSQL CPU {d:0}%" : "")}  " +
+                       $"server CPU {result.ServerCpuPercent:0}% ({result.ServerCpuMsPerOperation:0.000} ms/op){(result.DatabaseCpuPercent is { } d ? $"  PostgreSQL CPU {d:0}%" : "")}  " +
                        $"generator CPU {result.GeneratorCpuPercent:0}% ({result.Generator})  peak RSS {Mb(result.PeakRssBytes)}" +
                        (result.LimitRatio is { } ratio ? $"  {ratio:P0} of limit" : "") +
                        (result.Failure is null ? "" : "  FAILED: " + result.Failure) +

@@ -173,39 +173,44 @@ public static class LoadGenerator
             }
         }
 
+        // Operations count when they complete inside the window [warm-up end, window end]. The window
+        // lasts the given duration, and longer if no operation completed yet (a slow machine, or a
+        // sign-in flow that takes longer than a quick run's second): every run measures something.
+        var ended = 0;
+        var measuredOperations = 0L;
+
         async Task RunWorkerAsync(Worker worker)
         {
-            while (true)
+            while (Volatile.Read(ref ended) == 0)
             {
                 var started = clock.Elapsed;
-                if (started >= measureUntil)
-                {
-                    return;
-                }
-
-                var measured = started >= measureFrom;
                 var requestsBefore = worker.Requests;
                 try
                 {
                     await OperationAsync(worker);
-                    if (measured)
+                    var finished = clock.Elapsed;
+                    if (Volatile.Read(ref ended) == 0 && finished >= measureFrom)
                     {
-                        worker.LatenciesMs.Add((clock.Elapsed - started).TotalMilliseconds);
+                        worker.LatenciesMs.Add((finished - started).TotalMilliseconds);
                         worker.Operations++;
+                        Interlocked.Increment(ref measuredOperations);
+                    }
+                    else
+                    {
+                        worker.Requests = requestsBefore;
                     }
                 }
                 catch (Exception e)
                 {
-                    if (measured || plan.Kind != "static")
+                    if (Volatile.Read(ref ended) == 0)
                     {
                         worker.Errors++;
-                    }
-
-                    lock (samples)
-                    {
-                        if (samples.Count < 5)
+                        lock (samples)
                         {
-                            samples.Add(e.GetType().Name + ": " + e.Message);
+                            if (samples.Count < 5)
+                            {
+                                samples.Add(e.GetType().Name + ": " + e.Message);
+                            }
                         }
                     }
 
@@ -216,11 +221,6 @@ public static class LoadGenerator
 
                     await Task.Delay(10);
                 }
-
-                if (!measured)
-                {
-                    worker.Requests = requestsBefore;
-                }
             }
         }
 
@@ -229,15 +229,12 @@ public static class LoadGenerator
         var cpuAtStart = TimeSpan.Zero;
         var cpu = TimeSpan.Zero;
         var measuring = false;
-        var ended = false;
+        var windowLength = TimeSpan.Zero;
         var lastProgress = TimeSpan.Zero;
-        while (!all.IsCompleted || !ended)
+        var giveUp = measureUntil + TimeSpan.FromSeconds(120);
+        while (Volatile.Read(ref ended) == 0)
         {
-            if (!all.IsCompleted)
-            {
-                await Task.WhenAny(all, Task.Delay(100));
-            }
-
+            await Task.WhenAny(all, Task.Delay(50));
             var now = clock.Elapsed;
             if (!measuring && (now >= measureFrom || all.IsCompleted))
             {
@@ -247,11 +244,11 @@ public static class LoadGenerator
                 report("MEASURE");
             }
 
-            if (measuring && !ended && (now >= measureUntil || all.IsCompleted))
+            if (measuring && (all.IsCompleted || now >= giveUp || (now >= measureUntil && Interlocked.Read(ref measuredOperations) > 0)))
             {
-                // The window is over: operations still in flight finish and count (they started inside it),
-                // but the CPU figures stop here.
-                ended = true;
+                // The window is over: operations in flight finish but do not count, and the CPU figure stops here.
+                Volatile.Write(ref ended, 1);
+                windowLength = now - measureFrom;
                 process.Refresh();
                 cpu = process.TotalProcessorTime - cpuAtStart;
                 report("END");
@@ -273,7 +270,7 @@ public static class LoadGenerator
             HttpRequests = workers.Sum(w => w.Requests),
             Errors = workers.Sum(w => w.Errors),
             ErrorSamples = samples,
-            Seconds = plan.DurationSeconds,
+            Seconds = Math.Max(windowLength.TotalSeconds, 0.001),
             P50Ms = Percentile(latencies, 0.50),
             P95Ms = Percentile(latencies, 0.95),
             P99Ms = Percentile(latencies, 0.99),

@@ -87,6 +87,9 @@ public sealed class ScenarioResult
 
     public double GeneratorCpuPercent { get; set; }
 
+    /// <summary>Server CPU milliseconds per operation over the window.</summary>
+    public double ServerCpuMsPerOperation => PerSecond > 0 ? 10 * ServerCpuPercent / PerSecond : 0;
+
     /// <summary>Server VmHWM over this scenario (reset at its start where the kernel allows), bytes.</summary>
     public long PeakRssBytes { get; set; }
 
