@@ -25,7 +25,8 @@ public static class DataExtensions
                     connectionString = $"Data Source={Path.Combine(dataDirectory, "identityhub.db")}";
                 }
 
-                builder.Services.AddDbContext<IdentityHubDbContext, SqliteIdentityHubDbContext>(db =>
+                // Pooled: a request rents a context instead of building one (and its service scope) anew.
+                builder.Services.AddDbContextPool<IdentityHubDbContext, SqliteIdentityHubDbContext>(db =>
                     db.UseSqlite(connectionString, sqlite =>
                             sqlite.MigrationsAssembly(typeof(SqliteIdentityHubDbContext).Assembly.FullName)));
                 break;
@@ -38,7 +39,7 @@ public static class DataExtensions
                         "Set it, for example Host=127.0.0.1;Port=5432;Database=identityhub;Username=identityhub;Password=...");
                 }
 
-                builder.Services.AddDbContext<IdentityHubDbContext, PostgresIdentityHubDbContext>(db =>
+                builder.Services.AddDbContextPool<IdentityHubDbContext, PostgresIdentityHubDbContext>(db =>
                     db.UseNpgsql(connectionString));
                 break;
         }

@@ -54,6 +54,10 @@ public static class WebExtensions
             app.UseHsts();
         }
 
+        // Discovery and JWKS are the same for every request of an origin: served from memory (after the
+        // forwarded headers, which decide the origin, and HSTS, which adds its header to every answer).
+        app.UseMiddleware<IdentityHub.Server.Oidc.MetadataResponseCache>();
+
         // APIs answer errors with RFC 9457 problem details; pages with a friendly localised page.
         // Neither shows a stack trace.
         app.UseWhen(IsApi, api =>
