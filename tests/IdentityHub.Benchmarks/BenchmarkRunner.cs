@@ -353,6 +353,7 @@ public sealed class BenchmarkRunner
             result.DatabaseCpuPercent = postgres?.PostmasterPid is null ? null : 100 * (dbCpu1 - dbCpu0).TotalSeconds / wall;
             result.GeneratorCpuPercent = 100 * load.GeneratorCpuSeconds / wall;
             result.PeakRssBytes = ProcStats.PeakRss(server.Pid) ?? 0;
+            await PostCheckAsync(name, plan, server.BaseUrl, seed);
             if (Scenarios.Target(name) is { } target)
             {
                 result.Target = target.Text;
@@ -474,6 +475,61 @@ public sealed class BenchmarkRunner
         }
 
         return plan;
+    }
+
+    /// <summary>
+    /// After a scenario, checks that the server still answers as the protocol requires where the load
+    /// could hide a regression: a refresh token redeemed once is refused the second time (rotation with
+    /// reuse detection), and a revoked access token is inactive at introspection.
+    /// </summary>
+    private static async Task PostCheckAsync(string name, LoadPlan plan, string baseUrl, Seed seed)
+    {
+        using var http = OidcFlows.CreateClient(baseUrl, 2);
+        switch (name)
+        {
+            case Scenarios.Refresh:
+                try
+                {
+                    await OidcFlows.RefreshAsync(http, seed.WebClient, plan.RefreshTokens[0]);
+                    throw new InvalidOperationException("A refresh token redeemed before was accepted again (no rotation).");
+                }
+                catch (FlowException e) when (e.Message.Contains("400", StringComparison.Ordinal) && e.Message.Contains("invalid_grant", StringComparison.Ordinal))
+                {
+                }
+
+                break;
+
+            case Scenarios.Introspection:
+                var token = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(plan.Body!)["token"].ToString();
+                using (var revoke = new HttpRequestMessage(HttpMethod.Post, "/connect/revoke")
+                       {
+                           Content = new FormUrlEncodedContent([KeyValuePair.Create("token", token), KeyValuePair.Create("token_type_hint", "access_token")]),
+                       })
+                {
+                    revoke.Headers.Authorization = OidcFlows.Basic(seed.WebClient.ClientId, seed.WebClient.ClientSecret);
+                    using var revoked = await http.SendAsync(revoke);
+                    if (!revoked.IsSuccessStatusCode)
+                    {
+                        throw new InvalidOperationException($"Revocation of the introspected access token answered {(int)revoked.StatusCode}.");
+                    }
+                }
+
+                using (var introspect = new HttpRequestMessage(HttpMethod.Post, "/connect/introspect")
+                       {
+                           Content = new StringContent(plan.Body!, System.Text.Encoding.UTF8, "application/x-www-form-urlencoded"),
+                       })
+                {
+                    introspect.Headers.Authorization = OidcFlows.Basic(seed.WebClient.ClientId, seed.WebClient.ClientSecret);
+                    using var answer = await http.SendAsync(introspect);
+                    var body = await answer.Content.ReadAsStringAsync();
+                    if (!answer.IsSuccessStatusCode || JsonDocument.Parse(body).RootElement.GetProperty("active").GetBoolean())
+                    {
+                        throw new InvalidOperationException("A revoked access token is still active at introspection: " + body);
+                    }
+                }
+
+                break;
+        }
     }
 
     private static string Pad(string base64Url)
