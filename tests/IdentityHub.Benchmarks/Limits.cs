@@ -37,6 +37,24 @@ public static class Limits
         return new LimitFigures(rs256, es256, hashes, iterations, Environment.ProcessorCount);
     }
 
+    /// <summary>The limit (x cores) of one scenario, measured again: RS256 or ES256 signing, or password hashing.</summary>
+    public static double MeasureFor(string scenario, LimitFigures limits, double seconds)
+    {
+        if (scenario == Scenarios.SignIn)
+        {
+            return PasswordHashRate(limits.PasswordHashIterations, seconds) * limits.Cores;
+        }
+
+        if (scenario == Scenarios.ClientCredentialsEs256)
+        {
+            using var ec = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            return SigningRate(new SigningCredentials(new ECDsaSecurityKey(ec) { KeyId = "ec" }, SecurityAlgorithms.EcdsaSha256), seconds) * limits.Cores;
+        }
+
+        using var rsa = RSA.Create(2048);
+        return SigningRate(new SigningCredentials(new RsaSecurityKey(rsa) { KeyId = "rsa" }, SecurityAlgorithms.RsaSha256), seconds) * limits.Cores;
+    }
+
     /// <summary>
     /// Creates and signs a typical access token (RFC 9068 "at+jwt", the claims OpenIddict puts in a
     /// client-credentials token) with Microsoft.IdentityModel.JsonWebTokens, as the server does.
