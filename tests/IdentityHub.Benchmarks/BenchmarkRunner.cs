@@ -305,7 +305,7 @@ public sealed class BenchmarkRunner
             result.Generator = stateful || !_useWrk ? ".NET" : "wrk";
 
             var windowClock = new Stopwatch();
-            TimeSpan serverCpu0 = default, serverCpu1 = default, dbCpu0 = default, dbCpu1 = default;
+            TimeSpan serverCpu0 = default, serverCpu1 = default, dbCpu0 = default, dbCpu1 = default, machine0 = default, machine1 = default;
             var logLines0 = 0;
             var liveCpu = (Clock: Stopwatch.StartNew(), Cpu: TimeSpan.Zero, Percent: 0.0);
             string ServerStatus()
@@ -327,6 +327,7 @@ public sealed class BenchmarkRunner
                     serverCpu0 = ProcStats.CpuTime(server.Pid) ?? TimeSpan.Zero;
                     dbCpu0 = postgres?.PostmasterPid is { } pg ? ProcStats.TreeCpuTime(pg) : TimeSpan.Zero;
                     logLines0 = server.LoggedLines;
+                    machine0 = ProcStats.MachineBusyTime();
                     liveCpu = (Stopwatch.StartNew(), serverCpu0, 0);
                     windowClock.Restart();
                 },
@@ -336,6 +337,7 @@ public sealed class BenchmarkRunner
                     serverCpu1 = ProcStats.CpuTime(server.Pid) ?? serverCpu0;
                     dbCpu1 = postgres?.PostmasterPid is { } pg ? ProcStats.TreeCpuTime(pg) : TimeSpan.Zero;
                     result.ServerLogLines = server.LoggedLines - logLines0;
+                    machine1 = ProcStats.MachineBusyTime();
                 },
                 serverStatus: ServerStatus,
                 progress: _progress,
@@ -362,6 +364,8 @@ public sealed class BenchmarkRunner
             result.DatabaseCpuPercent = postgres?.PostmasterPid is null ? null : 100 * (dbCpu1 - dbCpu0).TotalSeconds / wall;
             result.GeneratorCpuPercent = 100 * load.GeneratorCpuSeconds / wall;
             result.PeakRssBytes = ProcStats.PeakRss(server.Pid) ?? 0;
+            result.OtherCpuPercent = Math.Max(0, 100 * (machine1 - machine0).TotalSeconds / wall
+                - result.ServerCpuPercent - (result.DatabaseCpuPercent ?? 0) - result.GeneratorCpuPercent);
             await PostCheckAsync(name, plan, server.BaseUrl, seed);
             if (Scenarios.Target(name) is { } target)
             {
@@ -378,7 +382,7 @@ public sealed class BenchmarkRunner
 
         _log.WriteLine($"  {name,-26} {result.PerSecond,10:N0}/s  p50 {result.P50Ms:0.0} ms  p99 {result.P99Ms:0.0} ms  errors {result.Errors}  " +
                        $"server CPU {result.ServerCpuPercent:0}% ({result.ServerCpuMsPerOperation:0.000} ms/op){(result.DatabaseCpuPercent is { } d ? $"  PostgreSQL CPU {d:0}%" : "")}  " +
-                       $"generator CPU {result.GeneratorCpuPercent:0}% ({result.Generator})  peak RSS {Mb(result.PeakRssBytes)}" +
+                       $"generator CPU {result.GeneratorCpuPercent:0}% ({result.Generator})  other processes {result.OtherCpuPercent:0}%  peak RSS {Mb(result.PeakRssBytes)}" +
                        (result.LimitRatio is { } ratio ? $"  {ratio:P0} of limit" : "") +
                        (result.Failure is null ? "" : "  FAILED: " + result.Failure) +
                        (result.ErrorSamples.Count > 0 ? "  e.g. " + result.ErrorSamples[0] : ""));

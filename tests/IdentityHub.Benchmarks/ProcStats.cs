@@ -57,6 +57,23 @@ public static partial class ProcStats
         return total;
     }
 
+    /// <summary>CPU time the whole machine spent busy (all cores; /proc/stat: everything but idle and iowait).</summary>
+    public static TimeSpan MachineBusyTime()
+    {
+        try
+        {
+            var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1)
+                .Select(f => long.Parse(f, CultureInfo.InvariantCulture)).ToArray();
+            // user nice system idle iowait irq softirq steal (guest time is already in user).
+            var busy = fields.Take(8).Sum() - fields[3] - fields[4];
+            return TimeSpan.FromSeconds(busy / TicksPerSecond);
+        }
+        catch (Exception e) when (e is IOException or FormatException or InvalidOperationException)
+        {
+            return TimeSpan.Zero;
+        }
+    }
+
     /// <summary>Peak resident set size (VmHWM) in bytes, or null.</summary>
     public static long? PeakRss(int pid) => StatusKb(pid, "VmHWM:");
 

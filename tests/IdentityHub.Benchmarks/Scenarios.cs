@@ -87,6 +87,23 @@ public sealed class ScenarioResult
 
     public double GeneratorCpuPercent { get; set; }
 
+    /// <summary>
+    /// CPU that everything else on the machine used during the window (machine busy time less server,
+    /// PostgreSQL and generator): how much other work disturbed this scenario.
+    /// </summary>
+    public double OtherCpuPercent { get; set; }
+
+    /// <summary>
+    /// What the scenario would reach if the server, PostgreSQL and the generator had every core to themselves,
+    /// at the CPU per operation measured here (operations/s = cores / CPU seconds per operation). CPU per
+    /// operation grows under contention, so on a busy machine this still errs low.
+    /// </summary>
+    public double ProjectedPerSecond(int cores)
+    {
+        var percent = ServerCpuPercent + (DatabaseCpuPercent ?? 0) + GeneratorCpuPercent;
+        return PerSecond > 0 && percent > 0 ? cores * PerSecond * 100 / percent : 0;
+    }
+
     /// <summary>Server CPU milliseconds per operation over the window.</summary>
     public double ServerCpuMsPerOperation => PerSecond > 0 ? 10 * ServerCpuPercent / PerSecond : 0;
 
