@@ -28,7 +28,8 @@ public static class DataExtensions
                 // Pooled: a request rents a context instead of building one (and its service scope) anew.
                 builder.Services.AddDbContextPool<IdentityHubDbContext, SqliteIdentityHubDbContext>(db =>
                     db.UseSqlite(connectionString, sqlite =>
-                            sqlite.MigrationsAssembly(typeof(SqliteIdentityHubDbContext).Assembly.FullName)));
+                            sqlite.MigrationsAssembly(typeof(SqliteIdentityHubDbContext).Assembly.FullName))
+                        .AddInterceptors(new Audit.AppendOnlyAuditInterceptor()));
                 break;
 
             case DatabaseProvider.Postgres:
@@ -40,7 +41,7 @@ public static class DataExtensions
                 }
 
                 builder.Services.AddDbContextPool<IdentityHubDbContext, PostgresIdentityHubDbContext>(db =>
-                    db.UseNpgsql(connectionString));
+                    db.UseNpgsql(connectionString).AddInterceptors(new Audit.AppendOnlyAuditInterceptor()));
                 break;
         }
 

@@ -22,8 +22,16 @@ public class IdentityHubDbContext(DbContextOptions options) : IdentityDbContext<
 
     public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
 
-    protected override void OnConfiguring(DbContextOptionsBuilder optionsBuilder) =>
-        optionsBuilder.AddInterceptors(new AppendOnlyAuditInterceptor());
+    protected override void OnConfiguring(DbContextOptionsBuilder optionsBuilder)
+    {
+        // The server registers the interceptor with its (pooled) options, where OnConfiguring must not change
+        // them (DataExtensions); contexts built elsewhere (design time, tools) get it here.
+        var core = optionsBuilder.Options.FindExtension<Microsoft.EntityFrameworkCore.Infrastructure.CoreOptionsExtension>();
+        if (core?.Interceptors?.OfType<AppendOnlyAuditInterceptor>().Any() != true)
+        {
+            optionsBuilder.AddInterceptors(new AppendOnlyAuditInterceptor());
+        }
+    }
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
