@@ -383,7 +383,7 @@ public sealed class BenchmarkRunner
         _log.WriteLine($"  {name,-26} {result.PerSecond,10:N0}/s  p50 {result.P50Ms:0.0} ms  p99 {result.P99Ms:0.0} ms  errors {result.Errors}  " +
                        $"server CPU {result.ServerCpuPercent:0}% ({result.ServerCpuMsPerOperation:0.000} ms/op){(result.DatabaseCpuPercent is { } d ? $"  PostgreSQL CPU {d:0}%" : "")}  " +
                        $"generator CPU {result.GeneratorCpuPercent:0}% ({result.Generator})  other processes {result.OtherCpuPercent:0}%  peak RSS {Mb(result.PeakRssBytes)}" +
-                       (result.LimitRatio is { } ratio ? $"  {ratio:P0} of limit" : "") +
+                       (result.LimitRatio is { } ratio ? $"  {ratio * 100:0}% of limit" : "") +
                        (result.Failure is null ? "" : "  FAILED: " + result.Failure) +
                        (result.ErrorSamples.Count > 0 ? "  e.g. " + result.ErrorSamples[0] : ""));
         if (result.ServerLogLines > 0 || result.Failure is not null)

@@ -77,12 +77,12 @@ public static class Report
                     : r.TargetMet.Value && r.Errors == 0 && r.PeakRssBytes <= Scenarios.PeakRssTargetBytes ? "yes" : "**no**";
                 s.Append($"| {r.Name} ({r.Generator}) | {N(r.PerSecond)} | {r.P50Ms:0.0} | {r.P95Ms:0.0} | {r.P99Ms:0.0} | {r.Errors} | " +
                          $"{r.ServerCpuPercent:0}% | {r.ServerCpuMsPerOperation:0.000} | {(r.DatabaseCpuPercent is { } d ? $"{d:0}%" : "-")} | {r.GeneratorCpuPercent:0}% | {r.OtherCpuPercent:0}% | " +
-                         $"{r.PeakRssBytes / (1024.0 * 1024):0} MB | {(r.LimitRatio is { } ratio ? $"{ratio.ToString("P0", Invariant)} of {N(r.Limit!.Value)}/s" : "-")} | " +
-                         $"{N(r.ProjectedPerSecond(l.Cores))}{(r.Limit is > 0 ? $" ({(r.ProjectedPerSecond(l.Cores) / r.Limit.Value).ToString("P0", Invariant)})" : "")} | {r.Target ?? "-"} | {met} |");
+                         $"{r.PeakRssBytes / (1024.0 * 1024):0} MB | {(r.LimitRatio is { } ratio ? $"{Pct(ratio)} of {N(r.Limit!.Value)}/s" : "-")} | " +
+                         $"{N(r.ProjectedPerSecond(l.Cores))}{(r.Limit is > 0 ? $" ({Pct(r.ProjectedPerSecond(l.Cores) / r.Limit.Value)})" : "")} | {r.Target ?? "-"} | {met} |");
                 if (compare is { Count: > 0 })
                 {
                     s.Append(compare.TryGetValue(r.Name, out var pg) && pg.PerSecond > 0
-                        ? $" {(r.PerSecond / pg.PerSecond):P0}{(r.PerSecond >= 0.7 * pg.PerSecond ? "" : " **(<70%)**")} |"
+                        ? $" {Pct(r.PerSecond / pg.PerSecond)}{(r.PerSecond >= 0.7 * pg.PerSecond ? "" : " **(<70%)**")} |"
                         : " - |");
                 }
 
@@ -135,6 +135,8 @@ public static class Report
 
         return s.ToString();
     }
+
+    private static string Pct(double ratio) => (ratio * 100).ToString("0", Invariant) + "%";
 
     private static string N(double value) => value >= 100 ? value.ToString("N0", Invariant) : value.ToString("N1", Invariant);
 }
