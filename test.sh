@@ -24,6 +24,8 @@ command -v redis-server >/dev/null || packages+=(redis-server)
 # Chinese glyphs in the browser tests' screenshots (without it they render as boxes).
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || packages+=(fonts-noto-cjk)
 command -v curl >/dev/null || packages+=(curl)
+# The benchmark smoke test drives the stateless scenarios with wrk (docs/benchmarks.md).
+command -v wrk >/dev/null || packages+=(wrk)
 
 if [ ${#packages[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -25,9 +25,11 @@ public static class DataExtensions
                     connectionString = $"Data Source={Path.Combine(dataDirectory, "identityhub.db")}";
                 }
 
-                builder.Services.AddDbContext<IdentityHubDbContext, SqliteIdentityHubDbContext>(db =>
+                // Pooled: a request rents a context instead of building one (and its service scope) anew.
+                builder.Services.AddDbContextPool<IdentityHubDbContext, SqliteIdentityHubDbContext>(db =>
                     db.UseSqlite(connectionString, sqlite =>
-                            sqlite.MigrationsAssembly(typeof(SqliteIdentityHubDbContext).Assembly.FullName)));
+                            sqlite.MigrationsAssembly(typeof(SqliteIdentityHubDbContext).Assembly.FullName))
+                        .AddInterceptors(new Audit.AppendOnlyAuditInterceptor()));
                 break;
 
             case DatabaseProvider.Postgres:
@@ -38,8 +40,8 @@ public static class DataExtensions
                         "Set it, for example Host=127.0.0.1;Port=5432;Database=identityhub;Username=identityhub;Password=...");
                 }
 
-                builder.Services.AddDbContext<IdentityHubDbContext, PostgresIdentityHubDbContext>(db =>
-                    db.UseNpgsql(connectionString));
+                builder.Services.AddDbContextPool<IdentityHubDbContext, PostgresIdentityHubDbContext>(db =>
+                    db.UseNpgsql(connectionString).AddInterceptors(new Audit.AppendOnlyAuditInterceptor()));
                 break;
         }
 

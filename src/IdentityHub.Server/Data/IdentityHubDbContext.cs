@@ -23,8 +23,16 @@ public class IdentityHubDbContext(DbContextOptions options) : IdentityDbContext<
 
     public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
 
-    protected override void OnConfiguring(DbContextOptionsBuilder optionsBuilder) =>
-        optionsBuilder.AddInterceptors(new AppendOnlyAuditInterceptor());
+    protected override void OnConfiguring(DbContextOptionsBuilder optionsBuilder)
+    {
+        // The server registers the interceptor with its (pooled) options, where OnConfiguring must not change
+        // them (DataExtensions); contexts built elsewhere (design time, tools) get it here.
+        var core = optionsBuilder.Options.FindExtension<Microsoft.EntityFrameworkCore.Infrastructure.CoreOptionsExtension>();
+        if (core?.Interceptors?.OfType<AppendOnlyAuditInterceptor>().Any() != true)
+        {
+            optionsBuilder.AddInterceptors(new AppendOnlyAuditInterceptor());
+        }
+    }
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
@@ -62,8 +70,62 @@ public class IdentityHubDbContext(DbContextOptions options) : IdentityDbContext<
     }
 }
 
+/// <remarks>
+/// SQLite lets one connection write at a time. When two requests save at once, Microsoft.Data.Sqlite
+/// answers the second one's SQLITE_BUSY by putting its thread to sleep and retrying, which under load
+/// parks thread-pool threads and stretches latencies to hundreds of milliseconds. So the saves of this
+/// process queue asynchronously for the database instead (one gate per database): SQLite sees one writer
+/// at a time and no thread sleeps. A save inside an explicit transaction is not gated (the transaction
+/// may hold the write lock already). ExecuteUpdate/ExecuteDelete keep SQLite's own retry.
+/// </remarks>
 public sealed class SqliteIdentityHubDbContext(DbContextOptions<SqliteIdentityHubDbContext> options)
-    : IdentityHubDbContext(options);
+    : IdentityHubDbContext(options)
+{
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> WriteGates = new(StringComparer.Ordinal);
+
+    private SemaphoreSlim? WriteGate() =>
+        Database.CurrentTransaction is null && Database.GetConnectionString() is { } database
+            ? WriteGates.GetOrAdd(database, _ => new SemaphoreSlim(1, 1))
+            : null;
+
+    public override int SaveChanges(bool acceptAllChangesOnSuccess)
+    {
+        var gate = WriteGate();
+        if (gate is null)
+        {
+            return base.SaveChanges(acceptAllChangesOnSuccess);
+        }
+
+        gate.Wait();
+        try
+        {
+            return base.SaveChanges(acceptAllChangesOnSuccess);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
+    {
+        var gate = WriteGate();
+        if (gate is null)
+        {
+            return await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+        }
+
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            return await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+}
 
 public sealed class PostgresIdentityHubDbContext(DbContextOptions<PostgresIdentityHubDbContext> options)
     : IdentityHubDbContext(options);

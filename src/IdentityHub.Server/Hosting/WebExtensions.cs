@@ -54,6 +54,10 @@ public static class WebExtensions
             app.UseHsts();
         }
 
+        // Discovery and JWKS are the same for every request of an origin: served from memory (after the
+        // forwarded headers, which decide the origin, and HSTS, which adds its header to every answer).
+        app.UseMiddleware<IdentityHub.Server.Oidc.MetadataResponseCache>();
+
         // APIs answer errors with RFC 9457 problem details; pages with a friendly localised page.
         // Neither shows a stack trace.
         app.UseWhen(IsApi, api =>
@@ -67,11 +71,28 @@ public static class WebExtensions
             ui.UseStatusCodePagesWithReExecute("/Error", "?status={0}");
         });
 
-        app.UseRequestLocalization(Localization.Options());
+        // The protocol endpoints that answer JSON (token, introspection, revocation, userinfo, PAR, discovery,
+        // JWKS) and the admin API show no localised text (OpenIddict's messages are English only), so they
+        // skip the culture negotiation; it also spares OpenIddict's log-message lookups the zh-CN resource
+        // fallback on every request. Pages, the authorization and end-session endpoints and re-executed
+        // error pages keep it.
+        app.UseWhen(context => !IsMachineEndpoint(context), ui => ui.UseRequestLocalization(Localization.Options()));
         app.UseRouting();
         app.UseAuthentication();
         app.UseAuthorization();
         return app;
+    }
+
+    private static bool IsMachineEndpoint(HttpContext context)
+    {
+        var path = context.Request.Path;
+        return IsApi(context)
+            || path.StartsWithSegments("/.well-known")
+            || path.StartsWithSegments("/connect/token")
+            || path.StartsWithSegments("/connect/introspect")
+            || path.StartsWithSegments("/connect/revoke")
+            || path.StartsWithSegments("/connect/userinfo")
+            || path.StartsWithSegments("/connect/par");
     }
 
     private static bool IsApi(HttpContext context) =>

@@ -20,8 +20,6 @@ public static class TokenEndpoint
 {
     public static async Task<IResult> HandleAsync(
         HttpContext context,
-        UserManager<ApplicationUser> users,
-        SignInManager<ApplicationUser> signInManager,
         IOpenIddictApplicationManager applications,
         ClaimsFactory claims,
         IOptions<OidcOptions> options,
@@ -47,6 +45,10 @@ public static class TokenEndpoint
 
         if (request.IsAuthorizationCodeGrantType() || request.IsRefreshTokenGrantType())
         {
+            // Resolved here rather than as parameters: a client-credentials request, the most frequent one,
+            // needs no user store (building UserManager and SignInManager is a measurable share of it).
+            var users = context.RequestServices.GetRequiredService<UserManager<ApplicationUser>>();
+            var signInManager = context.RequestServices.GetRequiredService<SignInManager<ApplicationUser>>();
             var result = await context.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
             var principal = result.Principal;
             var session = principal is null ? null : SessionFacts.From(principal);

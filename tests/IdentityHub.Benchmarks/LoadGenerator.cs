@@ -1,0 +1,284 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+
+namespace IdentityHub.Benchmarks;
+
+/// <summary>What one load run is to do; written by the runner, read by the generator process.</summary>
+public sealed class LoadPlan
+{
+    public string BaseUrl { get; set; } = "";
+
+    /// <summary>static (the same request again and again), refresh or signin.</summary>
+    public string Kind { get; set; } = "static";
+
+    public int Concurrency { get; set; }
+
+    public double WarmupSeconds { get; set; }
+
+    public double DurationSeconds { get; set; }
+
+    public string Method { get; set; } = "GET";
+
+    public string Path { get; set; } = "/";
+
+    public Dictionary<string, string> Headers { get; set; } = [];
+
+    public string? Body { get; set; }
+
+    public string? ContentType { get; set; }
+
+    /// <summary>refresh: one refresh token per worker, each redeemed once; the worker goes on with the new one.</summary>
+    public List<string> RefreshTokens { get; set; } = [];
+
+    /// <summary>signin: the users, taken in turn.</summary>
+    public List<string> Users { get; set; } = [];
+
+    public string Password { get; set; } = "";
+
+    public ClientInfo? Client { get; set; }
+}
+
+/// <summary>What a load run measured.</summary>
+public sealed class LoadResult
+{
+    /// <summary>Completed operations in the measured window (a request, or a whole sign-in flow).</summary>
+    public long Operations { get; set; }
+
+    public long HttpRequests { get; set; }
+
+    public long Errors { get; set; }
+
+    public List<string> ErrorSamples { get; set; } = [];
+
+    public double Seconds { get; set; }
+
+    public double P50Ms { get; set; }
+
+    public double P95Ms { get; set; }
+
+    public double P99Ms { get; set; }
+
+    public double MaxMs { get; set; }
+
+    /// <summary>CPU the generator itself used in the measured window.</summary>
+    public double GeneratorCpuSeconds { get; set; }
+
+    public double OperationsPerSecond => Seconds > 0 ? Operations / Seconds : 0;
+}
+
+/// <summary>
+/// The built-in load generator: a separate process (this program with the "generate" verb), fixed
+/// concurrency on one pooled SocketsHttpHandler, warm-up then a fixed measured window. It tells the
+/// runner on standard output when the window starts ("MEASURE"), how far it is ("PROGRESS ops errors")
+/// and writes its <see cref="LoadResult"/> as JSON to the given file.
+/// </summary>
+public static class LoadGenerator
+{
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (args.Length != 2)
+        {
+            Console.Error.WriteLine("usage: generate PLAN.json RESULT.json");
+            return 2;
+        }
+
+        var plan = JsonSerializer.Deserialize<LoadPlan>(await File.ReadAllTextAsync(args[0]), Json)!;
+        var result = await ExecuteAsync(plan, line =>
+        {
+            Console.Out.WriteLine(line);
+            Console.Out.Flush();
+        });
+        await File.WriteAllTextAsync(args[1], JsonSerializer.Serialize(result, Json));
+        return 0;
+    }
+
+    private sealed class Worker
+    {
+        public readonly List<double> LatenciesMs = new(4096);
+        public long Operations;
+        public long Requests;
+        public long Errors;
+        public string? RefreshToken;
+    }
+
+    public static async Task<LoadResult> ExecuteAsync(LoadPlan plan, Action<string> report)
+    {
+        ThreadPool.GetMinThreads(out var workerThreads, out var io);
+        ThreadPool.SetMinThreads(Math.Max(workerThreads, Environment.ProcessorCount * 2), io);
+        using var http = OidcFlows.CreateClient(plan.BaseUrl, plan.Concurrency);
+        var samples = new List<string>();
+        var workers = Enumerable.Range(0, plan.Concurrency).Select(i => new Worker
+        {
+            RefreshToken = i < plan.RefreshTokens.Count ? plan.RefreshTokens[i] : null,
+        }).ToArray();
+        long userCursor = -1;
+        var clock = Stopwatch.StartNew();
+        var measureFrom = TimeSpan.FromSeconds(plan.WarmupSeconds);
+        var measureUntil = measureFrom + TimeSpan.FromSeconds(plan.DurationSeconds);
+        var body = plan.Body is null ? null : Encoding.UTF8.GetBytes(plan.Body);
+        var process = Process.GetCurrentProcess();
+
+        async Task OperationAsync(Worker worker)
+        {
+            switch (plan.Kind)
+            {
+                case "static":
+                    using (var request = new HttpRequestMessage(new HttpMethod(plan.Method), plan.Path))
+                    {
+                        foreach (var (name, value) in plan.Headers)
+                        {
+                            request.Headers.TryAddWithoutValidation(name, value);
+                        }
+
+                        if (body is not null)
+                        {
+                            request.Content = new ByteArrayContent(body);
+                            request.Content.Headers.TryAddWithoutValidation("Content-Type", plan.ContentType ?? "application/x-www-form-urlencoded");
+                        }
+
+                        worker.Requests++;
+                        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead);
+                        if (response.StatusCode != HttpStatusCode.OK)
+                        {
+                            throw new FlowException($"{plan.Method} {plan.Path}: {(int)response.StatusCode} {OidcFlows.Truncate(await response.Content.ReadAsStringAsync())}");
+                        }
+                    }
+
+                    break;
+
+                case "refresh":
+                    if (worker.RefreshToken is null)
+                    {
+                        throw new FlowException("this worker has no refresh token left (an earlier redemption failed)");
+                    }
+
+                    worker.Requests++;
+                    var current = worker.RefreshToken;
+                    worker.RefreshToken = null;
+                    var tokens = await OidcFlows.RefreshAsync(http, plan.Client!, current);
+                    worker.RefreshToken = tokens.RefreshToken ?? throw new FlowException("the refresh response has no new refresh token");
+                    break;
+
+                case "signin":
+                    var user = plan.Users[(int)(Interlocked.Increment(ref userCursor) % plan.Users.Count)];
+                    await OidcFlows.SignInAsync(http, plan.Client!, user, plan.Password, () => worker.Requests++);
+                    break;
+
+                default:
+                    throw new InvalidOperationException("Unknown load kind " + plan.Kind);
+            }
+        }
+
+        // Operations count when they complete inside the window [warm-up end, window end]. The window
+        // lasts the given duration, and longer if no operation completed yet (a slow machine, or a
+        // sign-in flow that takes longer than a quick run's second): every run measures something.
+        var ended = 0;
+        var measuredOperations = 0L;
+
+        async Task RunWorkerAsync(Worker worker)
+        {
+            while (Volatile.Read(ref ended) == 0)
+            {
+                var started = clock.Elapsed;
+                var requestsBefore = worker.Requests;
+                try
+                {
+                    await OperationAsync(worker);
+                    var finished = clock.Elapsed;
+                    if (Volatile.Read(ref ended) == 0 && finished >= measureFrom)
+                    {
+                        worker.LatenciesMs.Add((finished - started).TotalMilliseconds);
+                        worker.Operations++;
+                        Interlocked.Increment(ref measuredOperations);
+                    }
+                    else
+                    {
+                        worker.Requests = requestsBefore;
+                    }
+                }
+                catch (Exception e)
+                {
+                    if (Volatile.Read(ref ended) == 0)
+                    {
+                        worker.Errors++;
+                        lock (samples)
+                        {
+                            if (samples.Count < 5)
+                            {
+                                samples.Add(e.GetType().Name + ": " + e.Message);
+                            }
+                        }
+                    }
+
+                    if (plan.Kind == "refresh" && worker.RefreshToken is null)
+                    {
+                        return;
+                    }
+
+                    await Task.Delay(10);
+                }
+            }
+        }
+
+        var tasks = workers.Select(w => Task.Run(() => RunWorkerAsync(w))).ToArray();
+        var all = Task.WhenAll(tasks);
+        var cpuAtStart = TimeSpan.Zero;
+        var cpu = TimeSpan.Zero;
+        var measuring = false;
+        var windowLength = TimeSpan.Zero;
+        var lastProgress = TimeSpan.Zero;
+        var giveUp = measureUntil + TimeSpan.FromSeconds(120);
+        while (Volatile.Read(ref ended) == 0)
+        {
+            await Task.WhenAny(all, Task.Delay(50));
+            var now = clock.Elapsed;
+            if (!measuring && (now >= measureFrom || all.IsCompleted))
+            {
+                measuring = true;
+                process.Refresh();
+                cpuAtStart = process.TotalProcessorTime;
+                report("MEASURE");
+            }
+
+            if (measuring && (all.IsCompleted || now >= giveUp || (now >= measureUntil && Interlocked.Read(ref measuredOperations) > 0)))
+            {
+                // The window is over: operations in flight finish but do not count, and the CPU figure stops here.
+                Volatile.Write(ref ended, 1);
+                windowLength = now - measureFrom;
+                process.Refresh();
+                cpu = process.TotalProcessorTime - cpuAtStart;
+                report("END");
+            }
+
+            if (measuring && now - lastProgress >= TimeSpan.FromMilliseconds(500))
+            {
+                lastProgress = now;
+                report($"PROGRESS {workers.Sum(w => Volatile.Read(ref w.Operations))} {workers.Sum(w => Volatile.Read(ref w.Errors))}");
+            }
+        }
+
+        await all;
+        var latencies = workers.SelectMany(w => w.LatenciesMs).ToArray();
+        Array.Sort(latencies);
+        return new LoadResult
+        {
+            Operations = workers.Sum(w => w.Operations),
+            HttpRequests = workers.Sum(w => w.Requests),
+            Errors = workers.Sum(w => w.Errors),
+            ErrorSamples = samples,
+            Seconds = Math.Max(windowLength.TotalSeconds, 0.001),
+            P50Ms = Percentile(latencies, 0.50),
+            P95Ms = Percentile(latencies, 0.95),
+            P99Ms = Percentile(latencies, 0.99),
+            MaxMs = latencies.Length == 0 ? 0 : latencies[^1],
+            GeneratorCpuSeconds = cpu.TotalSeconds,
+        };
+    }
+
+    private static double Percentile(double[] sorted, double p) =>
+        sorted.Length == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
+}
