@@ -12,6 +12,10 @@ public static class DataExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
 
+        // The model depends on Identity's schema version (passkeys are version 3): every host that opens the
+        // database, the migrate command included, must see the same model as the migrations.
+        builder.Services.Configure<Microsoft.AspNetCore.Identity.IdentityOptions>(o =>
+            o.Stores.SchemaVersion = Microsoft.AspNetCore.Identity.IdentitySchemaVersions.Version3);
         var options = builder.Configuration.GetSection(DatabaseOptions.Section).Get<DatabaseOptions>() ?? new();
         var dataDirectory = ResolveDataDirectory(builder.Environment, options);
         var connectionString = builder.Configuration.GetConnectionString("IdentityHub");

@@ -39,7 +39,7 @@ public sealed class BenchmarkSmokeTests
             using var process = Process.Start(start)!;
             var stdout = process.StandardOutput.ReadToEndAsync();
             var stderr = process.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(8));
             try
             {
                 await process.WaitForExitAsync(timeout.Token);
@@ -47,7 +47,7 @@ public sealed class BenchmarkSmokeTests
             catch (OperationCanceledException)
             {
                 process.Kill(entireProcessTree: true);
-                Assert.Fail("The benchmark did not finish within 4 minutes: " + await stderr);
+                Assert.Fail("The benchmark did not finish within 8 minutes: " + await stderr);
             }
 
             var log = await stdout + await stderr;

@@ -128,7 +128,7 @@ public sealed class SubjectAndClaimPolicyTests(RegistryFixture fixture) : IClass
 
     private static readonly HashSet<string> ProtocolClaims =
     [
-        "iss", "sub", "aud", "exp", "iat", "nbf", "nonce", "at_hash", "c_hash", "azp", "sid", "auth_time", "amr", "oi_au_id", "oi_tkn_id", "jti",
+        "iss", "sub", "aud", "exp", "iat", "nbf", "nonce", "at_hash", "c_hash", "azp", "sid", "auth_time", "amr", "acr", "oi_au_id", "oi_tkn_id", "jti",
     ];
 
     private static Dictionary<string, string> IdTokenClaims(OidcFlow.Result result) =>
