@@ -2,6 +2,7 @@ using IdentityHub.Server.Api;
 using IdentityHub.Server.Data;
 using IdentityHub.Server.Hosting;
 using IdentityHub.Server.Identity;
+using IdentityHub.Server.Identity.RealName;
 using IdentityHub.Server.Oidc;
 using Microsoft.Extensions.Options;
 using IdentityHub.Server.Registry;
@@ -22,6 +23,7 @@ try
     builder.RequireSecureHostingOutsideDevelopment()
         .AddIdentityHubData()
         .AddIdentityHubIdentity()
+        .AddIdentityHubRealName()
         .AddIdentityHubOidc()
         .AddIdentityHubRegistry()
         .AddIdentityHubWeb();
