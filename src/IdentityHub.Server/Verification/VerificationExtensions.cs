@@ -10,7 +10,7 @@ public static class VerificationExtensions
     {
         services.AddOptions<VerificationOptions>().BindConfiguration(VerificationOptions.Section)
             .ValidateDataAnnotations()
-            .Validate(o => o.Providers.Values.All(p => p.Fallback is null || o.Providers.ContainsKey(p.Fallback)),
+            .Validate(o => o.Providers.Values.All(p => string.IsNullOrEmpty(p.Fallback) || o.Providers.ContainsKey(p.Fallback)),
                 "Verification:Providers:*:Fallback must name another configured provider.")
             .Validate(o => o.Providers.Values.All(p => p.Timeout > TimeSpan.Zero), "Verification:Providers:*:Timeout must be positive.")
             .Validate(o => Uri.IsWellFormedUriString(o.TrustFramework, UriKind.Absolute), "Verification:TrustFramework must be an absolute URI.")
