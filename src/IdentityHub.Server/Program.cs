@@ -40,6 +40,7 @@ try
     app.MapOpenApi();
     app.MapOpenApiBrowser();
     app.MapCultureSwitch();
+    app.MapRealNameDevelopmentEndpoints();
     app.MapRazorPages();
     await app.RunAsync();
     return 0;

@@ -26,6 +26,9 @@ public static class AuthorizeEndpoint
 
     public const string UnmetAuthenticationRequirements = "unmet_authentication_requirements";
 
+    /// <summary>Added to the authorize URL by the verification page when the person declines to reach the required level.</summary>
+    public const string StepUpParameter = "ih_stepup";
+
     public static async Task<IResult> HandleAsync(
         HttpContext context,
         UserManager<ApplicationUser> users,
@@ -62,12 +65,19 @@ public static class AuthorizeEndpoint
         // RejectInactiveClients has refused disabled clients and suspended departments already.
         var client = await policies.FindAsync(request.ClientId, context.RequestAborted)
             ?? throw new InvalidOperationException("The client of a validated request is unknown.");
-        if (AssuranceLevels.Of(user) < client.MinimumAssuranceLevel)
+        var required = AssuranceRequirement.Of(request, client);
+        if (AssuranceLevels.Of(user) < required)
         {
-            // OpenID Connect Core 1.0 Unmet Authentication Requirements 1.0: the OP cannot authenticate the
-            // person at the level the client requires (the verification issue brings higher levels).
-            return OidcResults.Forbid(UnmetAuthenticationRequirements,
-                $"The client requires identity assurance level L{client.MinimumAssuranceLevel}; the account has not reached it.");
+            // Step-up: the verification page raises the level and returns here. OpenID Connect Core 1.0
+            // Unmet Authentication Requirements 1.0 when no page may be shown (prompt=none) or the person declined.
+            if (request.HasPromptValue(PromptValues.None) || (string?)request[StepUpParameter] == "declined")
+            {
+                return OidcResults.Forbid(UnmetAuthenticationRequirements,
+                    $"The request requires {AssuranceRequirement.Describe(required)}; the account has not reached it.");
+            }
+
+            return Results.Redirect("/Account/Verify" + QueryString.Create(
+                [KeyValuePair.Create("ReturnUrl", (string?)returnUrl), KeyValuePair.Create("required", (string?)required.ToString(System.Globalization.CultureInfo.InvariantCulture))]));
         }
 
         var subject = await subjects.SubjectForAsync(user.Id, client, context.RequestAborted);
