@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
 using IdentityHub.Server.Identity;
+using IdentityHub.Server.Identity.Enterprises;
 using IdentityHub.Server.Registry;
 using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Authentication;
@@ -37,7 +38,8 @@ public static class AuthorizeEndpoint
         IOptions<OidcOptions> options,
         ClientPolicies policies,
         SubjectIdentifiers subjects,
-        ConsentGate consent)
+        ConsentGate consent,
+        AgentMandates mandates)
     {
         var request = context.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenID Connect request cannot be retrieved.");
@@ -80,11 +82,25 @@ public static class AuthorizeEndpoint
                 [KeyValuePair.Create("ReturnUrl", (string?)returnUrl), KeyValuePair.Create("required", (string?)required.ToString(System.Globalization.CultureInfo.InvariantCulture))]));
         }
 
+        var (acting, chooser) = await ActingChoice.ResolveAsync(request, client, user, mandates, returnUrl, context.RequestAborted);
+        if (chooser is not null)
+        {
+            return chooser;
+        }
+
         var subject = await subjects.SubjectForAsync(user.Id, client, context.RequestAborted);
-        var identity = claims.CreateUserIdentity(user, request.GetScopes(), session, Audiences(request, options.Value), client, subject);
+        // ValidateClaimsParameter has refused a malformed claims parameter already.
+        ClaimsRequest.TryParse((string?)request[ClaimsRequest.Parameter], out var claimsRequest, out _);
+        var identity = await claims.CreateUserIdentityAsync(user, request.GetScopes(), session, Audiences(request, options.Value), client, subject,
+            claimsRequest, acting, context.RequestAborted);
         if (await consent.CheckAsync(request, identity, subject, returnUrl, context.RequestAborted) is { } consentAnswer)
         {
             return consentAnswer;
+        }
+
+        if (acting is not null)
+        {
+            await mandates.RecordActingAsync(user, acting, client.ClientId, context.RequestAborted);
         }
 
         return Results.SignIn(new ClaimsPrincipal(identity), authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);

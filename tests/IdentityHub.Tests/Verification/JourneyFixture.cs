@@ -59,6 +59,37 @@ public class JourneyFixture : IAsyncLifetime
         return (pages, mobile, name, idNumber);
     }
 
+    /// <summary>A service-hall clerk (role granted through the admin API), signed in; returns the clerk's browser and id.</summary>
+    public async Task<CitizenPages> ClerkAsync()
+    {
+        var clerkName = UniqueNames.User();
+        ClerkId = await Admin.CreateUserAsync(clerkName, Password);
+        using (var http = Server.CreateHttpClient())
+        {
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await Admin.GetAdminTokenAsync());
+            using var roles = await http.PutAsJsonAsync($"/api/admin/users/{ClerkId}/roles", new { roles = new[] { "service-hall-clerk" } });
+            roles.EnsureSuccessStatusCode();
+        }
+
+        var clerk = new CitizenPages(Server);
+        await clerk.SignInAsync(clerkName, Password);
+        return clerk;
+    }
+
+    /// <summary>The id of the clerk <see cref="ClerkAsync"/> made last.</summary>
+    public string? ClerkId { get; private set; }
+
+    /// <summary>The clerk finds the citizen by mobile number and records the in-person check; returns the page after it.</summary>
+    public async Task<CitizenPages.Page> InPersonAsync(CitizenPages clerk, string mobile, string name, string idNumber)
+    {
+        var found = await clerk.PostAsync("/Hall", "/Hall?handler=Find", new() { ["Mobile"] = mobile });
+        var citizenId = System.Text.RegularExpressions.Regex.Match(found.Html, "name=\"CitizenId\" value=\"([^\"]+)\"").Groups[1].Value;
+        return await clerk.PostAsync("/Hall", "/Hall?handler=Verify", new()
+        {
+            ["CitizenId"] = citizenId, ["Name"] = name, ["IdNumber"] = idNumber, ["ChipAndFaceChecked"] = "true",
+        });
+    }
+
     /// <summary>Audit events of a target, newest first, through the admin API.</summary>
     public async Task<List<JsonElement>> AuditAsync(string targetType, string targetId)
     {

@@ -1,4 +1,5 @@
 using IdentityHub.Server.Factors.Sms;
+using IdentityHub.Server.Identity.Enterprises;
 using IdentityHub.Server.Identity.PersonalData;
 using IdentityHub.Server.Identity.Registration;
 using IdentityHub.Server.Verification;
@@ -18,6 +19,8 @@ public static class RealNameExtensions
         services.AddScoped<PersonVerification>();
         services.AddScoped<AccountRegistration>();
         services.AddScoped<SmsChallenges>();
+        services.AddScoped<EnterpriseRegistry>();
+        services.AddScoped<AgentMandates>();
 
         // SMS: the factors part brings configurable senders; until then (and in tests) the development outbox.
         services.TryAddSingleton<DevelopmentSmsSender>();
@@ -26,9 +29,19 @@ public static class RealNameExtensions
         services.PostConfigure<Microsoft.AspNetCore.Mvc.RazorPages.RazorPagesOptions>(options =>
         {
             options.Conventions.AuthorizePage("/Account/Verify");
+            options.Conventions.AuthorizeFolder("/Account/Enterprises");
+            options.Conventions.AuthorizePage("/Account/ActingFor");
             options.Conventions.AuthorizeFolder("/Hall", HallPolicy);
         });
         services.AddAuthorizationBuilder().AddPolicy(HallPolicy, policy => policy.RequireRole(Registry.AdminRoles.ServiceHallClerk));
+
+        // The claims request parameter and OpenID Identity Assurance in the protocol (Oidc/ClaimsRequest, VerifiedClaims).
+        services.AddOpenIddict().AddServer(server =>
+        {
+            server.RegisterClaims(Oidc.ClaimsFactory.VerifiedClaimsType, Oidc.ClaimsFactory.ActorType);
+            server.AddEventHandler(Oidc.Handlers.ValidateClaimsParameter.Descriptor);
+            server.AddEventHandler(Oidc.Handlers.AttachIdentityAssuranceMetadata.Descriptor);
+        });
         return builder;
     }
 

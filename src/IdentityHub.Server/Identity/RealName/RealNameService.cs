@@ -33,6 +33,9 @@ public sealed class RealNameService(IdentityHubDbContext db, PersonalDataProtect
     public Task<List<VerificationEvidence>> EvidenceAsync(string userId, CancellationToken cancellationToken) =>
         db.Set<VerificationEvidence>().AsNoTracking().Where(e => e.UserId == userId).OrderBy(e => e.Id).ToListAsync(cancellationToken);
 
+    public async Task<Person> LoadPersonAsync(ApplicationUser user, CancellationToken cancellationToken) =>
+        new(user, await FindAsync(user.Id, cancellationToken), await EvidenceAsync(user.Id, cancellationToken));
+
     public string IndexOf(string normalizedIdNumber) => protector.BlindIndex(normalizedIdNumber, RealNameRecord.IdNumberPurpose);
 
     /// <summary>Whether the number is bound to an account other than <paramref name="userId"/>.</summary>

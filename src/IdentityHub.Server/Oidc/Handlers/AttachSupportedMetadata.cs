@@ -21,8 +21,7 @@ public sealed class AttachSupportedMetadata : IOpenIddictServerHandler<HandleCon
     {
         // The sign-in pages speak Simplified Chinese and English; ui_locales picks one.
         context.Metadata["ui_locales_supported"] = new OpenIddictParameter(System.Text.Json.JsonSerializer.SerializeToElement(new[] { "zh-CN", "en" }));
-        // We answer "claims" only through scopes until the claims request parameter is built.
-        context.Metadata["claims_parameter_supported"] = false;
+        // claims_parameter_supported and the identity assurance metadata: AttachIdentityAssuranceMetadata.
         context.Metadata["request_parameter_supported"] = false;
         context.Metadata["request_uri_parameter_supported"] = false;
         return ValueTask.CompletedTask;
