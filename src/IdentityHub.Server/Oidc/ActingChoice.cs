@@ -19,8 +19,9 @@ public static class ActingChoice
     public const string Self = "self";
     public const string Page = "/Account/ActingFor";
 
-    public static async Task<(ActingFor? Acting, IResult? Answer)> ResolveAsync(OpenIddictRequest request, ClientPolicy client, ApplicationUser user,
-        AgentMandates mandates, string returnUrl, CancellationToken cancellationToken)
+    /// <param name="choice">The chooser's answer (<see cref="Parameter"/> of the authorize URL), or null.</param>
+    public static async Task<(ActingFor? Acting, IResult? Answer)> ResolveAsync(OpenIddictRequest request, string? choice, ClientPolicy client,
+        ApplicationUser user, AgentMandates mandates, string returnUrl, CancellationToken cancellationToken)
     {
         if (!request.HasScope(HubScopes.Enterprise) || client.Claims.ModeOf(ClaimCatalog.Enterprise) == ReleaseMode.None)
         {
@@ -28,7 +29,6 @@ public static class ActingChoice
         }
 
         var options = await mandates.ActingOptionsAsync(user.Id, cancellationToken);
-        var choice = (string?)request[Parameter];
         if (options.Count == 0 || choice == Self)
         {
             return (null, null);

@@ -72,7 +72,7 @@ public static class AuthorizeEndpoint
         {
             // Step-up: the verification page raises the level and returns here. OpenID Connect Core 1.0
             // Unmet Authentication Requirements 1.0 when no page may be shown (prompt=none) or the person declined.
-            if (request.HasPromptValue(PromptValues.None) || (string?)request[StepUpParameter] == "declined")
+            if (request.HasPromptValue(PromptValues.None) || RawParameter(context.Request, StepUpParameter) == "declined")
             {
                 return OidcResults.Forbid(UnmetAuthenticationRequirements,
                     $"The request requires {AssuranceRequirement.Describe(required)}; the account has not reached it.");
@@ -82,7 +82,8 @@ public static class AuthorizeEndpoint
                 [KeyValuePair.Create("ReturnUrl", (string?)returnUrl), KeyValuePair.Create("required", (string?)required.ToString(System.Globalization.CultureInfo.InvariantCulture))]));
         }
 
-        var (acting, chooser) = await ActingChoice.ResolveAsync(request, client, user, mandates, returnUrl, context.RequestAborted);
+        var (acting, chooser) = await ActingChoice.ResolveAsync(request, RawParameter(context.Request, ActingChoice.Parameter), client, user, mandates,
+            returnUrl, context.RequestAborted);
         if (chooser is not null)
         {
             return chooser;
@@ -134,6 +135,15 @@ public static class AuthorizeEndpoint
 
     public static string HashReturnUrl(string returnUrl) =>
         Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(returnUrl)));
+
+    /// <summary>
+    /// A parameter our own pages add to the authorize URL (step-up declined, acting choice), read from the HTTP request
+    /// itself: with a pushed authorization request (RFC 9126) OpenIddict's request holds the pushed parameters only.
+    /// </summary>
+    internal static string? RawParameter(HttpRequest request, string name) =>
+        request.Query.TryGetValue(name, out var fromQuery) ? fromQuery.ToString()
+        : request.HasFormContentType && request.Form.TryGetValue(name, out var fromForm) ? fromForm.ToString()
+        : null;
 
     /// <summary>The authorize request as a GET URL, whether it arrived as GET or as a form POST.</summary>
     private static string CurrentUrl(HttpRequest request)

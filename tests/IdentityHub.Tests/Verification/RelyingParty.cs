@@ -24,6 +24,16 @@ public sealed class RelyingParty(IdentityHubServer server, string clientId, stri
     public static async Task<RelyingParty> RegisterAsync(JourneyFixture fixture, object claimPolicy, int minimumAssuranceLevel = 1,
         string scopes = "openid profile phone identity enterprise offline_access")
     {
+        var clientId = UniqueNames.Client();
+        var secret = await RegisterClientAsync(fixture, clientId, claimPolicy, minimumAssuranceLevel, scopes,
+            ["https://app.example.gov.cn/" + clientId + "/callback"], []);
+        return new RelyingParty(fixture.Server, clientId, secret);
+    }
+
+    /// <summary>Registers a web client with these redirect URIs in a new department whose ceiling allows everything; returns its secret.</summary>
+    public static async Task<string> RegisterClientAsync(JourneyFixture fixture, string clientId, object claimPolicy, int minimumAssuranceLevel,
+        string scopes, string[] redirectUris, string[] postLogoutRedirectUris)
+    {
         using var http = fixture.Server.CreateHttpClient();
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await fixture.Admin.GetAdminTokenAsync());
         var department = UniqueNames.Department();
@@ -36,21 +46,21 @@ public sealed class RelyingParty(IdentityHubServer server, string clientId, stri
                 ["email"] = "full", ["id_number"] = "full", ["verification_level"] = "full", ["enterprise"] = "full",
             },
         })).EnsureSuccessStatusCode();
-        var clientId = UniqueNames.Client();
         using var created = await http.PostAsJsonAsync("/api/admin/clients", new
         {
             clientId,
             departmentCode = department,
             displayName = "应用 " + clientId,
             kind = "web",
-            redirectUris = new[] { "https://app.example.gov.cn/" + clientId + "/callback" },
+            redirectUris,
+            postLogoutRedirectUris,
             scopes = scopes.Split(' '),
             claimPolicy,
             minimumAssuranceLevel,
         });
         var body = await created.Content.ReadFromJsonAsync<JsonElement>();
         Assert.True(created.StatusCode == HttpStatusCode.Created, body.GetRawText());
-        return new RelyingParty(fixture.Server, clientId, body.GetProperty("clientSecret").GetString()!);
+        return body.GetProperty("clientSecret").GetString()!;
     }
 
     public string AuthorizeUrl(string scope, string? claims = null, string? acrValues = null, string? prompt = null)
