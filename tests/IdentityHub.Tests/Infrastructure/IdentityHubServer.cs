@@ -16,12 +16,14 @@ public sealed class IdentityHubServer : WebApplicationFactory<Program>
     public const string AdminClientId = "test-admin";
 
     private readonly Dictionary<string, string?> _settings;
+    private readonly Action<IServiceCollection>? _services;
 
-    private IdentityHubServer(TestDatabase database, Dictionary<string, string?> settings, string adminSecret)
+    private IdentityHubServer(TestDatabase database, Dictionary<string, string?> settings, string adminSecret, Action<IServiceCollection>? services)
     {
         Database = database;
         _settings = settings;
         AdminClientSecret = adminSecret;
+        _services = services;
     }
 
     public TestDatabase Database { get; }
@@ -32,8 +34,12 @@ public sealed class IdentityHubServer : WebApplicationFactory<Program>
 
     public string Authority => BaseAddress.ToString().TrimEnd('/');
 
-    /// <summary>Starts a server. <paramref name="configure"/> may add or override configuration keys.</summary>
-    public static async Task<IdentityHubServer> StartAsync(string provider, Action<Dictionary<string, string?>>? configure = null)
+    /// <summary>
+    /// Starts a server. <paramref name="configure"/> may add or override configuration keys; <paramref name="services"/>
+    /// may add services (a log capture, for example).
+    /// </summary>
+    public static async Task<IdentityHubServer> StartAsync(string provider, Action<Dictionary<string, string?>>? configure = null,
+        Action<IServiceCollection>? services = null)
     {
         var database = await TestDatabase.CreateAsync(provider);
         var adminSecret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
@@ -48,7 +54,7 @@ public sealed class IdentityHubServer : WebApplicationFactory<Program>
             ["Bootstrap:AdminClient:ClientSecret"] = adminSecret,
         };
         configure?.Invoke(settings);
-        var server = new IdentityHubServer(database, settings, adminSecret);
+        var server = new IdentityHubServer(database, settings, adminSecret, services);
         server.UseKestrel(options => options.Listen(System.Net.IPAddress.Loopback, 0));
         server.StartServer();
         var address = server.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -62,6 +68,11 @@ public sealed class IdentityHubServer : WebApplicationFactory<Program>
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);
+        }
+
+        if (_services is not null)
+        {
+            builder.ConfigureServices(_services);
         }
     }
 

@@ -27,9 +27,11 @@ public class JourneyFixture : IAsyncLifetime
     public virtual async Task InitializeAsync()
     {
         Simulator = await SimulatorHost.StartAsync();
-        Server = await IdentityHubServer.StartAsync(_provider, settings => Simulator.Configure(settings));
+        Server = await StartServerAsync();
         Admin = new AdminApiClient(Server);
     }
+
+    protected virtual Task<IdentityHubServer> StartServerAsync() => IdentityHubServer.StartAsync(_provider, settings => Simulator.Configure(settings));
 
     public virtual async Task DisposeAsync()
     {
