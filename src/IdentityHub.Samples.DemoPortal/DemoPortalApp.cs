@@ -18,6 +18,18 @@ public sealed class PortalOidcOptions
     /// <summary>The client secret IdentityHub issued. Keep real ones out of appsettings (user secrets, environment variables).</summary>
     public string ClientSecret { get; set; } = "demo-portal-secret-for-development-only";
 
+    /// <summary>Scopes asked for, space-separated. Default "openid profile phone offline_access".</summary>
+    public string Scopes { get; set; } = "openid profile phone offline_access";
+
+    /// <summary>
+    /// An OIDC claims request parameter (OIDC Core section 5.5) sent with every sign-in, for example verified_claims
+    /// (OpenID Identity Assurance). Optional.
+    /// </summary>
+    public string? ClaimsRequest { get; set; }
+
+    /// <summary>acr_values sent with every sign-in, e.g. urn:identityhub:ial:L2. Optional.</summary>
+    public string? AcrValues { get; set; }
+
     /// <summary>
     /// True when IdentityHub is reached over plain http on this machine (localhost, 127.0.0.0/8, [::1]):
     /// the only case where the portal accepts http metadata. Any other http authority is refused.
@@ -86,10 +98,33 @@ public static class DemoPortalApp
                 options.TokenValidationParameters.RoleClaimType = "role";
 
                 options.Scope.Clear();
-                foreach (var scope in new[] { "openid", "profile", "phone", "offline_access" })
+                foreach (var scope in oidc.Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries))
                 {
                     options.Scope.Add(scope);
                 }
+
+                options.Events.OnRedirectToIdentityProvider = context =>
+                {
+                    if (!string.IsNullOrEmpty(oidc.ClaimsRequest))
+                    {
+                        context.ProtocolMessage.SetParameter("claims", oidc.ClaimsRequest);
+                    }
+
+                    if (!string.IsNullOrEmpty(oidc.AcrValues))
+                    {
+                        context.ProtocolMessage.AcrValues = oidc.AcrValues;
+                    }
+
+                    return Task.CompletedTask;
+                };
+
+                // An error answer (access_denied, unmet_authentication_requirements, ...) is shown on the home page.
+                options.Events.OnRemoteFailure = context =>
+                {
+                    context.Response.Redirect("/?error=" + Uri.EscapeDataString(context.Failure?.Message ?? "sign-in failed"));
+                    context.HandleResponse();
+                    return Task.CompletedTask;
+                };
 
                 // Keep the OIDC claim names of userinfo on the signed-in principal as well.
                 options.ClaimActions.MapUniqueJsonKey("preferred_username", "preferred_username");

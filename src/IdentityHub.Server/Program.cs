@@ -3,6 +3,7 @@ using IdentityHub.Server.Data;
 using IdentityHub.Server.Factors;
 using IdentityHub.Server.Hosting;
 using IdentityHub.Server.Identity;
+using IdentityHub.Server.Identity.RealName;
 using IdentityHub.Server.Oidc;
 using Microsoft.Extensions.Options;
 using IdentityHub.Server.Registry;
@@ -24,6 +25,7 @@ try
         .AddIdentityHubData()
         .AddIdentityHubIdentity()
         .AddIdentityHubFactors()
+        .AddIdentityHubRealName()
         .AddIdentityHubOidc()
         .AddIdentityHubRegistry()
         .AddIdentityHubWeb();
@@ -41,6 +43,7 @@ try
     app.MapOpenApi();
     app.MapOpenApiBrowser();
     app.MapCultureSwitch();
+    app.MapRealNameDevelopmentEndpoints();
     app.MapRazorPages();
     await app.RunAsync();
     return 0;

@@ -1,9 +1,9 @@
 namespace IdentityHub.Server.Identity;
 
 /// <summary>
-/// Identity assurance levels L1 (self-registered) to L4. The verification issue brings the evidence that
-/// raises an account; until then every account is L1, so a client that requires L2 or more gets
-/// unmet_authentication_requirements.
+/// Identity assurance levels (how well we know who the person is; login strength is separate, in amr):
+/// L1 account with a proved mobile number; L2 public-security two-element or carrier three-element match;
+/// L3 face, bank-card four-element or national network identity; L4 in person at a service hall.
 /// </summary>
 public static class AssuranceLevels
 {
@@ -11,7 +11,11 @@ public static class AssuranceLevels
 
     public const int Maximum = 4;
 
-    public static int Of(ApplicationUser user) => Minimum;
+    public static int Of(ApplicationUser user) => Math.Clamp(user.AssuranceLevel, Minimum, Maximum);
 
     public static string Name(int level) => "L" + level.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>"L2" -> 2; null for anything else.</summary>
+    public static int? Parse(string? name) =>
+        name is ['L', var digit] && digit is >= '1' and <= '4' ? digit - '0' : null;
 }

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using IdentityHub.Server.Factors;
 using IdentityHub.Server.Identity;
+using IdentityHub.Server.Identity.Enterprises;
 using IdentityHub.Server.Registry;
 using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Authentication;
@@ -27,6 +28,9 @@ public static class AuthorizeEndpoint
 
     public const string UnmetAuthenticationRequirements = "unmet_authentication_requirements";
 
+    /// <summary>Added to the authorize URL by the verification page when the person declines to reach the required level.</summary>
+    public const string StepUpParameter = "ih_stepup";
+
     public static async Task<IResult> HandleAsync(
         HttpContext context,
         UserManager<ApplicationUser> users,
@@ -36,7 +40,8 @@ public static class AuthorizeEndpoint
         IOptions<OidcOptions> options,
         ClientPolicies policies,
         SubjectIdentifiers subjects,
-        ConsentGate consent)
+        ConsentGate consent,
+        AgentMandates mandates)
     {
         var request = context.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenID Connect request cannot be retrieved.");
@@ -76,20 +81,42 @@ public static class AuthorizeEndpoint
         // RejectInactiveClients has refused disabled clients and suspended departments already.
         var client = await policies.FindAsync(request.ClientId, context.RequestAborted)
             ?? throw new InvalidOperationException("The client of a validated request is unknown.");
-        if (AssuranceLevels.Of(user) < client.MinimumAssuranceLevel)
+        var required = AssuranceRequirement.Of(request, client);
+        if (AssuranceLevels.Of(user) < required)
         {
-            // OpenID Connect Core 1.0 Unmet Authentication Requirements 1.0: the OP cannot authenticate the
-            // person at the level the client requires (the verification issue brings higher levels).
-            return OidcResults.Forbid(UnmetAuthenticationRequirements,
-                $"The client requires identity assurance level L{client.MinimumAssuranceLevel}; the account has not reached it.");
+            // Step-up: the verification page raises the level and returns here. OpenID Connect Core 1.0
+            // Unmet Authentication Requirements 1.0 when no page may be shown (prompt=none) or the person declined.
+            if (request.HasPromptValue(PromptValues.None) || RawParameter(context.Request, StepUpParameter) == "declined")
+            {
+                return OidcResults.Forbid(UnmetAuthenticationRequirements,
+                    $"The request requires {AssuranceRequirement.Describe(required)}; the account has not reached it.");
+            }
+
+            return Results.Redirect("/Account/Verify" + QueryString.Create(
+                [KeyValuePair.Create("ReturnUrl", (string?)returnUrl), KeyValuePair.Create("required", (string?)required.ToString(System.Globalization.CultureInfo.InvariantCulture))]));
+        }
+
+        var (acting, chooser) = await ActingChoice.ResolveAsync(request, RawParameter(context.Request, ActingChoice.Parameter), client, user, mandates,
+            returnUrl, context.RequestAborted);
+        if (chooser is not null)
+        {
+            return chooser;
         }
 
         var subject = await subjects.SubjectForAsync(user.Id, client, context.RequestAborted);
-        var identity = claims.CreateUserIdentity(user, request.GetScopes(), session, Audiences(request, options.Value), client, subject);
+        // ValidateClaimsParameter has refused a malformed claims parameter already.
+        ClaimsRequest.TryParse((string?)request[ClaimsRequest.Parameter], out var claimsRequest, out _);
         // Explicit-consent clients, and every client that sends prompt=consent, go through the consent page (ConsentGate).
+        var identity = await claims.CreateUserIdentityAsync(user, request.GetScopes(), session, Audiences(request, options.Value), client, subject,
+            claimsRequest, acting, context.RequestAborted);
         if (await consent.CheckAsync(request, identity, subject, returnUrl, context.RequestAborted) is { } consentAnswer)
         {
             return consentAnswer;
+        }
+
+        if (acting is not null)
+        {
+            await mandates.RecordActingAsync(user, acting, client.ClientId, context.RequestAborted);
         }
 
         return Results.SignIn(new ClaimsPrincipal(identity), authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
@@ -123,6 +150,15 @@ public static class AuthorizeEndpoint
 
     public static string HashReturnUrl(string returnUrl) =>
         Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(returnUrl)));
+
+    /// <summary>
+    /// A parameter our own pages add to the authorize URL (step-up declined, acting choice), read from the HTTP request
+    /// itself: with a pushed authorization request (RFC 9126) OpenIddict's request holds the pushed parameters only.
+    /// </summary>
+    internal static string? RawParameter(HttpRequest request, string name) =>
+        request.Query.TryGetValue(name, out var fromQuery) ? fromQuery.ToString()
+        : request.HasFormContentType && request.Form.TryGetValue(name, out var fromForm) ? fromForm.ToString()
+        : null;
 
     /// <summary>The authorize request as a GET URL, whether it arrived as GET or as a form POST.</summary>
     private static string CurrentUrl(HttpRequest request)

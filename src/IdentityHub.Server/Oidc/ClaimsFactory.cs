@@ -3,6 +3,10 @@ using System.Globalization;
 using System.Security.Claims;
 using System.Text.Json;
 using IdentityHub.Server.Identity;
+using IdentityHub.Server.Identity.Enterprises;
+using IdentityHub.Server.Identity.RealName;
+using IdentityHub.Server.Verification;
+using Microsoft.Extensions.Options;
 using IdentityHub.Server.Registry;
 using Microsoft.IdentityModel.JsonWebTokens;
 using OpenIddict.Abstractions;
@@ -44,17 +48,29 @@ public sealed record SessionFacts(string SessionId, DateTimeOffset Authenticated
 
 /// <summary>
 /// The one place that decides which claim goes into which token (OIDC Core section 5.4 scope claims).
-/// The access token carries only what an API needs to authorise (sub, sid, scopes, client); personal
-/// claims go to the ID token and userinfo, and only when the scope is granted AND the client's claim
-/// release policy (capped by its department's ceiling) allows them, in full or masked. Whatever scopes
-/// are asked, a claim the policy does not allow never leaves the server. <c>sub</c> is the subject the
-/// client sees (public or pairwise, <see cref="SubjectIdentifiers"/>).
+/// The access token carries only what an API needs to authorise (sub, sid, scopes, client, and the enterprise
+/// and actor when the person acts for an enterprise); personal claims go to the ID token and userinfo, and only
+/// when the scope is granted or the claims request parameter asks for them (section 5.5) AND the client's claim
+/// release policy (capped by its department's ceiling) allows them, in full or masked. Whatever is asked, a
+/// claim the policy does not allow never leaves the server. verified_claims (OpenID Identity Assurance) are
+/// built by <see cref="VerifiedClaims"/> under the same policy. <c>sub</c> is the subject the client sees
+/// (public or pairwise, <see cref="SubjectIdentifiers"/>).
 /// </summary>
-public sealed class ClaimsFactory
+public sealed class ClaimsFactory(RealNameService realNames, IOptions<VerificationOptions> verification, TimeProvider clock)
 {
-    public ClaimsIdentity CreateUserIdentity(ApplicationUser user, ImmutableArray<string> scopes, SessionFacts session, IEnumerable<string> resources,
-        ClientPolicy client, string subject)
+    public const string VerifiedClaimsType = "verified_claims";
+
+    /// <summary>RFC 8693 section 4.1: the party acting (here: the person, for the enterprise named by <see cref="HubClaims.Enterprise"/>).</summary>
+    public const string ActorType = "act";
+
+    /// <summary>The enterprise id the person acts for, inside IdentityHub's own tokens only (re-checked at every token request).</summary>
+    public const string ActingForPrivateClaim = "ih_acting_for";
+
+    public async Task<ClaimsIdentity> CreateUserIdentityAsync(ApplicationUser user, ImmutableArray<string> scopes, SessionFacts session,
+        IEnumerable<string> resources, ClientPolicy client, string subject, ClaimsRequest? claimsRequest, ActingFor? acting,
+        CancellationToken cancellationToken)
     {
+        var person = await realNames.LoadPersonAsync(user, cancellationToken);
         var identity = new ClaimsIdentity(
             authenticationType: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme,
             nameType: Claims.Name,
@@ -68,14 +84,39 @@ public sealed class ClaimsFactory
 
         identity.SetClaim(Claims.AuthenticationContextReference, Factors.AuthenticationMethods.AcrOf(session.Methods));
 
-        foreach (var (type, value, valueType) in ReleasedClaims(user, scopes, client.Claims))
+        foreach (var (type, value, valueType) in ReleasedClaims(person, scopes, client.Claims, claimsRequest?.IdToken))
         {
             identity.AddClaim(new Claim(type, value, valueType));
+        }
+
+        if (Verified(claimsRequest?.IdToken, person, client) is { } verified)
+        {
+            identity.AddClaim(new Claim(VerifiedClaimsType, verified.ToJsonString(), JsonClaimValueTypes.Json));
+        }
+
+        if (acting is not null && scopes.Contains(HubScopes.Enterprise) && client.Claims.ModeOf(ClaimCatalog.Enterprise) is var mode && mode != ReleaseMode.None)
+        {
+            identity.AddClaim(new Claim(HubClaims.Enterprise, JsonSerializer.Serialize(new Dictionary<string, string>
+            {
+                ["credit_code"] = mode == ReleaseMode.Masked ? Masking.KeepEnds(acting.CreditCode, 4, 4) : acting.CreditCode,
+                ["name"] = acting.Name,
+            }), JsonClaimValueTypes.Json));
+            identity.AddClaim(new Claim(ActorType, JsonSerializer.Serialize(new Dictionary<string, string> { ["sub"] = subject, ["role"] = acting.Role }),
+                JsonClaimValueTypes.Json));
+            identity.AddClaim(new Claim(ActingForPrivateClaim, acting.EnterpriseId));
         }
 
         identity.SetScopes(scopes);
         identity.SetResources(resources);
         identity.SetDestinations(DestinationsOf);
+        if (claimsRequest is not null)
+        {
+            // Codes and refresh tokens keep every claim; the access token carries the request only for userinfo.
+            var carried = new Claim(ClaimsRequest.PrivateClaim, claimsRequest.ToJson());
+            carried.SetDestinations(claimsRequest.UserInfo is null ? [] : [Destinations.AccessToken]);
+            identity.AddClaim(carried);
+        }
+
         return identity;
     }
 
@@ -99,13 +140,23 @@ public sealed class ClaimsFactory
         return identity;
     }
 
-    /// <summary>The userinfo response (OIDC Core section 5.3.2): sub plus the released claims of the granted scopes.</summary>
-    public Dictionary<string, object> CreateUserInfo(ApplicationUser user, ImmutableArray<string> scopes, ClientPolicy client, string subject)
+    /// <summary>
+    /// The userinfo response (OIDC Core section 5.3.2): sub plus the released claims of the granted scopes and of the
+    /// claims request's userinfo member, and its verified_claims.
+    /// </summary>
+    public async Task<Dictionary<string, object>> CreateUserInfoAsync(ApplicationUser user, ImmutableArray<string> scopes, ClientPolicy client,
+        string subject, ClaimsRequest? claimsRequest, CancellationToken cancellationToken)
     {
+        var person = await realNames.LoadPersonAsync(user, cancellationToken);
         var result = new Dictionary<string, object>(StringComparer.Ordinal) { [Claims.Subject] = subject };
-        foreach (var (type, value, valueType) in ReleasedClaims(user, scopes, client.Claims))
+        foreach (var (type, value, valueType) in ReleasedClaims(person, scopes, client.Claims, claimsRequest?.UserInfo))
         {
             result[type] = valueType == ClaimValueTypes.Boolean ? bool.Parse(value) : value;
+        }
+
+        if (Verified(claimsRequest?.UserInfo, person, client) is { } verified)
+        {
+            result[VerifiedClaimsType] = verified;
         }
 
         return result;
@@ -116,9 +167,19 @@ public sealed class ClaimsFactory
         ClaimCatalog.All.Where(c => scopes.Contains(c.Scope) && policy.ModeOf(c.Key) != ReleaseMode.None)
             .Select(c => (c, policy.ModeOf(c.Key)));
 
-    private static IEnumerable<(string Type, string Value, string ValueType)> ReleasedClaims(ApplicationUser user, ImmutableArray<string> scopes,
-        ClaimReleasePolicy policy) =>
-        Releasable(scopes, policy).SelectMany(r => PersonClaims.Values(user, r.Claim.Key, r.Mode));
+    /// <summary>The scopes' claims plus those the claims request names individually (the enterprise claim comes only with an acting context).</summary>
+    private IEnumerable<(string Type, string Value, string ValueType)> ReleasedClaims(Person person, ImmutableArray<string> scopes,
+        ClaimReleasePolicy policy, ClaimsRequestTarget? requested)
+    {
+        var names = requested?.Claims ?? [];
+        return ClaimCatalog.All
+            .Where(c => c.Key != ClaimCatalog.Enterprise && policy.ModeOf(c.Key) != ReleaseMode.None)
+            .Where(c => scopes.Contains(c.Scope) || c.ClaimTypes.Any(names.Contains))
+            .SelectMany(c => PersonClaims.Values(person, c.Key, policy.ModeOf(c.Key), realNames.RevealIdNumber));
+    }
+
+    private System.Text.Json.Nodes.JsonNode? Verified(ClaimsRequestTarget? target, Person person, ClientPolicy client) =>
+        VerifiedClaims.Build(target, person, client.Claims, verification.Value.TrustFramework, clock.GetUtcNow(), realNames.RevealIdNumber);
 
     private static IEnumerable<string> DestinationsOf(Claim claim) => claim.Type switch
     {
@@ -127,6 +188,9 @@ public sealed class ClaimsFactory
         HubClaims.SessionId => [OpenIddictConstants.Destinations.AccessToken, OpenIddictConstants.Destinations.IdentityToken],
         HubClaims.AuthenticationTime or HubClaims.AuthenticationMethod or Claims.AuthenticationContextReference
             => [OpenIddictConstants.Destinations.IdentityToken],
+        // Whom the person acts for, and as whom: department APIs authorise on it, so the access token carries it too.
+        HubClaims.Enterprise or ActorType => [OpenIddictConstants.Destinations.AccessToken, OpenIddictConstants.Destinations.IdentityToken],
+        VerifiedClaimsType => [OpenIddictConstants.Destinations.IdentityToken],
         // Released personal claims: only what the policy let through was added to the identity.
         _ when ClaimCatalog.ClaimTypes.Contains(claim.Type) => [OpenIddictConstants.Destinations.IdentityToken],
         // Everything else stays inside the server (authorization codes and refresh tokens are encrypted).

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authentication;
 using System.Security.Claims;
 using IdentityHub.Server.Identity;
+using IdentityHub.Server.Identity.Enterprises;
 using IdentityHub.Server.Registry;
 using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Identity;
@@ -24,7 +25,8 @@ public static class TokenEndpoint
         ClaimsFactory claims,
         IOptions<OidcOptions> options,
         ClientPolicies policies,
-        SubjectIdentifiers subjects)
+        SubjectIdentifiers subjects,
+        AgentMandates mandates)
     {
         var request = context.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenID Connect request cannot be retrieved.");
@@ -63,10 +65,19 @@ public static class TokenEndpoint
                 return OidcResults.Forbid(Errors.InvalidGrant, "The grant is no longer valid.");
             }
 
+            // Acting for an enterprise holds only while the mandate does (a revoked agent's grant ends).
+            ActingFor? acting = null;
+            if (principal.GetClaim(ClaimsFactory.ActingForPrivateClaim) is { } enterpriseId
+                && (acting = await mandates.FindActingAsync(user.Id, enterpriseId, context.RequestAborted)) is null)
+            {
+                return OidcResults.Forbid(Errors.InvalidGrant, "The mandate to act for the enterprise has ended.");
+            }
+
             // RFC 6749 section 6: a refresh request may narrow the scopes; OpenIddict has checked
             // that they are a subset of the original grant.
             var scopes = string.IsNullOrEmpty(request.Scope) ? principal.GetScopes() : request.GetScopes();
-            var identity = claims.CreateUserIdentity(user, scopes, session, principal.GetResources(), client, subject!);
+            var identity = await claims.CreateUserIdentityAsync(user, scopes, session, principal.GetResources(), client, subject!,
+                ClaimsRequest.FromPrincipal(principal), acting, context.RequestAborted);
             return Results.SignIn(new ClaimsPrincipal(identity), authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
         }
 

@@ -24,6 +24,8 @@ public static class UserInfoEndpoint
             return OidcResults.Challenge(Errors.InvalidToken, "The access token does not belong to a user of an active client.");
         }
 
-        return Results.Ok(claims.CreateUserInfo(user, result.Principal.GetScopes(), client, subject!));
+        // The access token carries the claims request's userinfo member (ClaimsFactory), if the client sent one.
+        return Results.Ok(await claims.CreateUserInfoAsync(user, result.Principal.GetScopes(), client, subject!,
+            ClaimsRequest.FromPrincipal(result.Principal), context.RequestAborted));
     }
 }

@@ -14,10 +14,13 @@ public static class AdminRoles
     /// <summary>Reads everything, changes nothing.</summary>
     public const string Auditor = "auditor";
 
+    /// <summary>Not a registry role: a service-hall clerk verifies citizens in person (L4) at /Hall.</summary>
+    public const string ServiceHallClerk = "service-hall-clerk";
+
     /// <summary>User claim naming a department administrator's department (its code).</summary>
     public const string DepartmentClaim = "ih_department";
 
-    public static readonly IReadOnlyList<string> All = [PlatformAdministrator, DepartmentAdministrator, Auditor];
+    public static readonly IReadOnlyList<string> All = [PlatformAdministrator, DepartmentAdministrator, Auditor, ServiceHallClerk];
 }
 
 public enum AdminRole

@@ -252,7 +252,11 @@ public sealed class ProductionStartupTests : IDisposable
             ["Oidc__EncryptionCertificates__0__Password"] = encryption.Password,
             ["Database__Provider"] = "Sqlite",
             ["Database__DataDirectory"] = DataDirectory,
+            // Required outside Development (the registry's pairwise subjects, real-name personal data keys).
             ["Subjects__PairwiseSecret"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
+            ["PersonalData__Keys__0__Id"] = "k1",
+            ["PersonalData__Keys__0__Key"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
+            ["PersonalData__BlindIndexKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
         };
         return (environment, tls, signing);
     }

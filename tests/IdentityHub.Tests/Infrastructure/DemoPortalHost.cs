@@ -36,7 +36,8 @@ public sealed class DemoPortalHost : IAsyncDisposable
         return new Uri($"http://127.0.0.1:{port}");
     }
 
-    public static async Task<DemoPortalHost> StartAsync(Uri address, string authority)
+    /// <param name="settings">Overrides of the portal's configuration (Oidc:ClientId, Oidc:Scopes, Oidc:ClaimsRequest, ...).</param>
+    public static async Task<DemoPortalHost> StartAsync(Uri address, string authority, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var app = DemoPortalApp.Build(["--environment=Development"], builder =>
         {
@@ -48,6 +49,10 @@ public sealed class DemoPortalHost : IAsyncDisposable
                 ["Oidc:ClientSecret"] = "demo-portal-secret-for-development-only",
                 ["Logging:LogLevel:Default"] = "Warning",
             });
+            if (settings is not null)
+            {
+                builder.Configuration.AddInMemoryCollection(settings);
+            }
         });
         await app.StartAsync();
         return new DemoPortalHost(app, address);

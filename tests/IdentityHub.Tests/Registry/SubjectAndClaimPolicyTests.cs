@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Duende.IdentityModel.Client;
 using IdentityHub.Tests.Infrastructure;
 
 namespace IdentityHub.Tests.Registry;
@@ -86,17 +87,35 @@ public sealed class SubjectAndClaimPolicyTests(RegistryFixture fixture) : IClass
     }
 
     [Fact]
-    public async Task MinimumAssuranceLevel_AboveL1_UnmetAuthenticationRequirements()
+    public async Task MinimumAssuranceLevel_AboveTheAccounts_StepUpPageThenDeclinedUnmetAuthenticationRequirements()
     {
         var (citizen, _) = await CitizenAsync();
         var department = await fixture.CreateDepartmentAsync();
         var clientId = RegistryFixture.Unique("l2");
         await fixture.RegisterAsync(RegistryFixture.WebClient(clientId, department, minimumAssuranceLevel: 2));
-        var flow = new OidcFlow(fixture.Server, new BrowserlessSignIn(fixture.Server));
-        var callback = await flow.AuthorizeAsync(clientId, "openid profile", "v" + Guid.NewGuid().ToString("N") + Guid.NewGuid().ToString("N"), citizen,
-            RegistryFixture.Password);
+        var browser = new BrowserlessSignIn(fixture.Server);
+        var url = new RequestUrl(fixture.Server.Authority + "/connect/authorize").CreateAuthorizeUrl(
+            clientId: clientId, responseType: "code", scope: "openid profile", redirectUri: OidcFlow.RedirectUri(clientId), state: "s1",
+            codeChallenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", codeChallengeMethod: "S256");
+
+        // The account is L1: after signing in, the person is taken to verification (step-up) ...
+        var stepUp = await browser.AuthorizeAsync(url, citizen, RegistryFixture.Password);
+        Assert.Equal("/Account/Verify", stepUp.LastUrl.AbsolutePath);
+        Assert.Equal("2", System.Web.HttpUtility.ParseQueryString(stepUp.LastUrl.Query)["required"]);
+
+        // ... and declining sends the app the standard error.
+        var returnUrl = System.Web.HttpUtility.ParseQueryString(stepUp.LastUrl.Query)["ReturnUrl"]!;
+        using var http = fixture.Server.CreateHttpClient(cookies: browser.Cookies);
+        using var declined = await http.PostAsync("/Account/Verify?handler=Decline", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["ReturnUrl"] = returnUrl,
+            ["__RequestVerificationToken"] = BrowserlessSignIn.AntiforgeryToken(stepUp.FinalBody!),
+        }));
+        Assert.Equal(HttpStatusCode.Redirect, declined.StatusCode);
+        var callback = (await browser.AuthorizeAsync(new Uri(fixture.Server.BaseAddress, declined.Headers.Location!).ToString())).Callback!;
         var query = System.Web.HttpUtility.ParseQueryString(callback.Query);
         Assert.Equal("unmet_authentication_requirements", query["error"]);
+        Assert.Equal("s1", query["state"]);
         Assert.Null(query["code"]);
     }
 

@@ -24,8 +24,7 @@ public sealed class AttachSupportedMetadata : IOpenIddictServerHandler<HandleCon
         // Single- and multi-factor levels (Factors/AuthenticationMethods); acr_values asking for mfa steps up.
         context.Metadata[OpenIddictConstants.Metadata.AcrValuesSupported] = new OpenIddictParameter(
             System.Text.Json.JsonSerializer.SerializeToElement(Factors.AuthenticationMethods.SupportedAcrValues));
-        // We answer "claims" only through scopes until the claims request parameter is built.
-        context.Metadata["claims_parameter_supported"] = false;
+        // claims_parameter_supported and the identity assurance metadata: AttachIdentityAssuranceMetadata.
         context.Metadata["request_parameter_supported"] = false;
         context.Metadata["request_uri_parameter_supported"] = false;
         return ValueTask.CompletedTask;
