@@ -1,4 +1,5 @@
 using IdentityHub.Server.Api;
+using IdentityHub.Server.Audit;
 using IdentityHub.Server.Data;
 using IdentityHub.Server.Hosting;
 using IdentityHub.Server.Identity;
@@ -9,6 +10,12 @@ using IdentityHub.Server.Registry;
 try
 {
     var builder = WebApplication.CreateBuilder(args);
+    if (AuditCommands.Find(args) is { } command)
+    {
+        // verify-audit, audit-retention: database and signing keys only, like "migrate".
+        return await AuditCommands.RunAsync(builder, command);
+    }
+
     if (args.Contains("migrate"))
     {
         // A migration job needs the database settings only: no https endpoint, and none of the token
@@ -24,6 +31,7 @@ try
         .AddIdentityHubIdentity()
         .AddIdentityHubOidc()
         .AddIdentityHubRegistry()
+        .AddIdentityHubAuditTrail()
         .AddIdentityHubWeb();
 
     var app = builder.Build();
@@ -31,10 +39,12 @@ try
     // Check every ValidateOnStart option before touching the database.
     app.Services.GetRequiredService<IStartupValidator>().Validate();
     await app.InitializeAsync();
+    await app.InitializeAuditAsync();
     await app.InitializeRegistryAsync();
     app.UseIdentityHubWeb();
     app.MapOidcEndpoints();
     app.MapAdminApi();
+    app.MapAuditApi();
     app.MapOpenApi();
     app.MapOpenApiBrowser();
     app.MapCultureSwitch();

@@ -23,7 +23,7 @@ public class IdentityHubDbContext(DbContextOptions options) : IdentityDbContext<
     public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
 
     protected override void OnConfiguring(DbContextOptionsBuilder optionsBuilder) =>
-        optionsBuilder.AddInterceptors(new AppendOnlyAuditInterceptor());
+        optionsBuilder.AddInterceptors(new AppendOnlyAuditInterceptor(), new AuditChainInterceptor());
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Authentication;
 using System.Security.Claims;
+using IdentityHub.Server.Audit.Handlers;
 using IdentityHub.Server.Identity;
 using IdentityHub.Server.Registry;
 using Microsoft.AspNetCore;
@@ -65,6 +66,7 @@ public static class TokenEndpoint
             // that they are a subset of the original grant.
             var scopes = string.IsNullOrEmpty(request.Scope) ? principal.GetScopes() : request.GetScopes();
             var identity = claims.CreateUserIdentity(user, scopes, session, principal.GetResources(), client, subject!);
+            AuditHttpItems.SetUser(context, user.Id);
             return Results.SignIn(new ClaimsPrincipal(identity), authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
         }
 

@@ -1,6 +1,8 @@
 using System.Globalization;
+using IdentityHub.Server.Audit;
 using IdentityHub.Server.Identity;
 using IdentityHub.Server.Oidc;
+using IdentityHub.Server.Registry;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
@@ -14,13 +16,16 @@ namespace IdentityHub.Server.Pages.Account.Login;
 /// <summary>
 /// Sign in with a user name or mobile number and a password. A failure never tells whether the account
 /// exists: the same message, and the same hashing time, for an unknown name and a wrong password.
-/// A lockout is only disclosed to someone who typed the right password.
+/// A lockout is only disclosed to someone who typed the right password. Every outcome is audited (signin.succeeded
+/// or signin.failed with its reason) before the answer leaves.
 /// </summary>
 public sealed class IndexModel(
     SignInManager<ApplicationUser> signInManager,
     AccountLookup accounts,
     PasswordTimingEqualizer timing,
     IOpenIddictApplicationManager applications,
+    ClientPolicies policies,
+    IAuditLog audit,
     IStringLocalizer<SharedResource> text) : PageModel
 {
     [BindProperty]
@@ -47,6 +52,7 @@ public sealed class IndexModel(
         if (user is null)
         {
             timing.Spend(Input.Password);
+            await FailedAsync(null, "unknown_account");
             ErrorMessage = text["Login_Invalid"];
             return Page();
         }
@@ -61,11 +67,13 @@ public sealed class IndexModel(
             ErrorMessage = ownerKnowsPassword && end is not null
                 ? text["Login_LockedOut", end.Value.ToLocalTime().ToString("g", CultureInfo.CurrentCulture)]
                 : text["Login_Invalid"];
+            await FailedAsync(user, "locked_out");
             return Page();
         }
 
         if (!result.Succeeded)
         {
+            await FailedAsync(user, result.IsNotAllowed ? "not_allowed" : "invalid_password");
             ErrorMessage = text["Login_Invalid"];
             return Page();
         }
@@ -78,21 +86,36 @@ public sealed class IndexModel(
         var properties = new AuthenticationProperties();
         // Marks this login as performed for this authorize request (prompt=login / max_age).
         properties.Items[AuthorizeEndpoint.LoginForProperty] = AuthorizeEndpoint.HashReturnUrl(returnUrl);
+        var client = await policies.FindAsync(ClientIdOf(ReturnUrl), HttpContext.RequestAborted);
+        await audit.WriteAsync(AuditActor.User(user.Id, user.UserName),
+            new SignInSucceeded(user.Id, client?.ClientId, client?.DepartmentCode, session.SessionId, session.Methods));
         await signInManager.SignInWithClaimsAsync(user, properties, session.ToClaims());
         return LocalRedirect(returnUrl);
     }
 
-    /// <summary>The display name of the department app that sent the person here, from the ReturnUrl's client_id.</summary>
-    private async Task<string?> ClientNameAsync()
+    private async Task FailedAsync(ApplicationUser? user, string reason)
     {
-        if (!Url.IsLocalUrl(ReturnUrl) || ReturnUrl!.IndexOf('?', StringComparison.Ordinal) is var q && q < 0)
+        var client = await policies.FindAsync(ClientIdOf(ReturnUrl), HttpContext.RequestAborted);
+        await audit.WriteAsync(user is null ? new AuditActor("user", "anonymous", null) : AuditActor.User(user.Id, user.UserName),
+            new SignInFailed(user?.Id, reason, client?.ClientId, client?.DepartmentCode));
+    }
+
+    /// <summary>The client_id of the authorize request a local ReturnUrl resumes, if any.</summary>
+    private string? ClientIdOf(string? returnUrl)
+    {
+        if (!Url.IsLocalUrl(returnUrl) || returnUrl!.IndexOf('?', StringComparison.Ordinal) is var q && q < 0)
         {
             return null;
         }
 
         // ParseQuery returns a plain dictionary: its indexer throws for a missing key.
-        var clientId = QueryHelpers.ParseQuery(ReturnUrl[q..]).TryGetValue("client_id", out var value) ? value.ToString() : null;
-        if (string.IsNullOrEmpty(clientId))
+        return QueryHelpers.ParseQuery(returnUrl[q..]).TryGetValue("client_id", out var value) && value.ToString() is { Length: > 0 } id ? id : null;
+    }
+
+    /// <summary>The display name of the department app that sent the person here, from the ReturnUrl's client_id.</summary>
+    private async Task<string?> ClientNameAsync()
+    {
+        if (ClientIdOf(ReturnUrl) is not { } clientId)
         {
             return null;
         }
