@@ -133,7 +133,7 @@ public abstract class IdentityEventTests(AuditFixture fixture)
         var refused = await http.RequestClientCredentialsTokenAsync(new ClientCredentialsTokenRequest { Address = address, ClientId = clientId, ClientSecret = "wrong" });
 
         Assert.False(ok.IsError, ok.Error);
-        Assert.Equal("invalid_client", refused.Error);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.HttpStatusCode);
         var events = await fixture.EventsAsync("client=" + clientId);
         var issued = Assert.Single(events, e => Type(e) == "token.issued");
         Assert.Equal("client", issued.GetProperty("actorKind").GetString());
