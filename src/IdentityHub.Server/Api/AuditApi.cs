@@ -1,6 +1,7 @@
 using System.Globalization;
 using IdentityHub.Server.Audit;
 using IdentityHub.Server.Registry;
+using Microsoft.Extensions.Options;
 
 namespace IdentityHub.Server.Api;
 
@@ -84,9 +85,9 @@ public static class AuditApi
 
     /// <summary>Sign-ins per department per day (Audit:StatisticsUtcOffset days), from..to inclusive (default: the last 14 days).</summary>
     private static async Task<IResult> StatisticsAsync(HttpContext http, DateOnly? from, DateOnly? to, string? department, AuditStatistics statistics,
-        IAuditLog audit, TimeProvider clock)
+        IAuditLog audit, TimeProvider clock, IOptions<AuditOptions> options)
     {
-        var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
+        var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime + options.Value.StatisticsUtcOffset);
         var last = to ?? today;
         var first = from ?? last.AddDays(-13);
         if (first > last || last.DayNumber - first.DayNumber >= AuditStatistics.MaxDays)

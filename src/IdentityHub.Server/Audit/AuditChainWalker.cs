@@ -182,18 +182,27 @@ public sealed class AuditChainWalker(string nodeId, AuditSigner? signer, int win
             return;
         }
 
-        var valid = checkpoint.Hash == item.PreviousHash && checkpoint.Sequence == item.Sequence - 1
-            ? signer.Verify(AuditSigner.CheckpointPayload(nodeId, checkpoint.Sequence, checkpoint.Hash),
-                new AuditSignature(checkpoint.KeyId, checkpoint.Algorithm, checkpoint.Signature))
-            : false;
-        if (valid == false)
+        if (checkpoint.Hash != item.PreviousHash)
         {
             Report(AuditFindingKinds.CheckpointInvalid, item,
-                $"the signed checkpoint of sequence {checkpoint.Sequence} does not verify: the chain up to it was rewritten or the checkpoint forged");
+                $"it vouches for hash {checkpoint.Hash[..Math.Min(12, checkpoint.Hash.Length)]}… at sequence {checkpoint.Sequence}, but the chain before it now ends differently: rewritten");
+            return;
+        }
+
+        var valid = signer.Verify(AuditSigner.CheckpointPayload(nodeId, checkpoint.Sequence, checkpoint.Hash),
+            new AuditSignature(checkpoint.KeyId, checkpoint.Algorithm, checkpoint.Signature));
+        if (valid == false)
+        {
+            Report(AuditFindingKinds.CheckpointInvalid, item, "its signature does not verify: the checkpoint was forged or altered");
         }
         else if (valid is null)
         {
             Report(AuditFindingKinds.CheckpointUnverifiable, item, $"signed by key {checkpoint.KeyId}, which is not configured");
+        }
+        else if (checkpoint.Sequence != item.Sequence - 1)
+        {
+            Report(AuditFindingKinds.CheckpointInvalid, item,
+                $"signed right after sequence {checkpoint.Sequence}, now stored at {item.Sequence}: rows before it were inserted, deleted or renumbered");
         }
     }
 
