@@ -22,7 +22,6 @@ public static class AuditExtensions
         services.TryAddScoped<AuditRequestInfo>();
         services.TryAddScoped<IAuditLog, AuditLog>();
         services.TryAddScoped<AuditQueries>();
-        services.TryAddScoped<AuditPersonResolver>();
         services.TryAddScoped<AuditExport>();
         services.TryAddScoped<AuditStatistics>();
         services.TryAddScoped<AuditVerification>();
@@ -39,6 +38,8 @@ public static class AuditExtensions
     {
         var services = builder.Services;
         services.AddIdentityHubAudit();
+        // Needs ASP.NET Core Identity, which the command-line jobs do not load.
+        services.TryAddScoped<AuditPersonResolver>();
         services.AddHostedService(provider => provider.GetRequiredService<AuditWriter>());
         services.AddHostedService<AuditRetentionService>();
         services.AddOpenIddict().AddServer(server =>

@@ -50,7 +50,7 @@ public static class RegistrySeed
         }
     }
 
-    /// <summary>Development only: a platform administrator and the demo department's administrator for the console.</summary>
+    /// <summary>Development only: a platform administrator, the demo department's administrator and an auditor for the consoles.</summary>
     private static async Task SeedDemoAdministratorsAsync(IServiceProvider services, string password)
     {
         var users = services.GetRequiredService<Microsoft.AspNetCore.Identity.UserManager<Identity.ApplicationUser>>();
@@ -58,6 +58,7 @@ public static class RegistrySeed
         [
             ("platform-admin", "平台管理员", AdminRoles.PlatformAdministrator, null),
             ("demo-admin", "演示部门管理员", AdminRoles.DepartmentAdministrator, "demo"),
+            ("auditor", "审计员", AdminRoles.Auditor, null),
         ];
         foreach (var (userName, name, role, department) in administrators)
         {
