@@ -6,7 +6,7 @@ namespace IdentityHub.Server.Audit;
 
 /// <summary>
 /// <c>dotnet IdentityHub.Server.dll verify-audit [--json]</c>: recomputes every chain; exit 0 when intact, 2 with the
-/// findings (the first one first) otherwise. <c>dotnet IdentityHub.Server.dll audit-retention</c>: archives and
+/// findings (the first one first) otherwise. <c>verify-audit --archive DIR</c> checks one archive package alone. <c>dotnet IdentityHub.Server.dll audit-retention</c>: archives and
 /// removes everything past retention now. Both need only the database settings and the signing certificates.
 /// </summary>
 public static class AuditCommands
@@ -25,6 +25,18 @@ public static class AuditCommands
         await using var app = builder.Build();
         await using var scope = app.Services.CreateAsyncScope();
         var services = scope.ServiceProvider;
+        if (command == Verify && builder.Configuration["archive"] is { Length: > 0 } archive)
+        {
+            var (valid, findings, rows) = await AuditArchiveVerifier.VerifyAsync(Path.GetFullPath(archive), services.GetRequiredService<AuditSigner>());
+            foreach (var finding in findings)
+            {
+                Console.WriteLine(finding);
+            }
+
+            Console.WriteLine(valid ? $"Audit archive verified: {rows} rows." : $"Audit archive INVALID: {findings.First(f => !f.StartsWith("warning:", StringComparison.Ordinal))}");
+            return valid ? 0 : 2;
+        }
+
         if (command == Verify)
         {
             var report = await services.GetRequiredService<AuditVerification>().VerifyAsync(CancellationToken.None);

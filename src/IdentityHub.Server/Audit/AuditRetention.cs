@@ -30,7 +30,10 @@ public sealed class AuditRetention(
 {
     public const string ArchiveFormat = "identityhub-audit-archive-v1";
 
-    public string ArchiveRoot => Path.GetFullPath(Path.Combine(DataExtensions.ResolveDataDirectory(environment, database.Value), options.Value.ArchiveDirectory));
+    public string ArchiveRoot => ResolveArchiveRoot(environment, database.Value, options.Value);
+
+    public static string ResolveArchiveRoot(IHostEnvironment environment, DatabaseOptions database, AuditOptions options) =>
+        Path.GetFullPath(Path.Combine(DataExtensions.ResolveDataDirectory(environment, database), options.ArchiveDirectory));
 
     /// <summary>Archives and removes one batch; null when nothing is past retention.</summary>
     public async Task<RetentionResult?> RunAsync(CancellationToken cancellationToken)

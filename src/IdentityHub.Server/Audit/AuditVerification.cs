@@ -22,7 +22,13 @@ public sealed record AuditVerificationReport(bool Valid, DateTime VerifiedAtUtc,
 /// each row's hash, each link, each checkpoint signature, each node's head, and the archive gaps against the
 /// digests their archive events recorded. Reads in one snapshot (repeatable read), in pages of sequence.
 /// </summary>
-public sealed class AuditVerification(IdentityHubDbContext db, AuditSigner signer, TimeProvider clock)
+public sealed class AuditVerification(
+    IdentityHubDbContext db,
+    AuditSigner signer,
+    TimeProvider clock,
+    IHostEnvironment environment,
+    Microsoft.Extensions.Options.IOptions<DatabaseOptions> database,
+    Microsoft.Extensions.Options.IOptions<AuditOptions> options)
 {
     private const int Page = 2_000;
 
@@ -86,6 +92,7 @@ public sealed class AuditVerification(IdentityHubDbContext db, AuditSigner signe
         var archives = await db.AuditEvents.AsNoTracking().Where(e => e.EventType == "audit.archived").Select(e => new { e.Id, e.Data })
             .ToListAsync(cancellationToken);
         var recorded = new Dictionary<string, string>(StringComparer.Ordinal);
+        var mismatches = new List<AuditFinding>();
         foreach (var archive in archives)
         {
             using var data = JsonDocument.Parse(archive.Data ?? "{}");
@@ -93,12 +100,22 @@ public sealed class AuditVerification(IdentityHubDbContext db, AuditSigner signe
             {
                 recorded[id.GetString() ?? ""] = digest.GetString() ?? "";
             }
+
+            // The package itself, where this node keeps it (it may have moved to cold storage: then nothing to compare).
+            if (id.ValueKind == JsonValueKind.String && data.RootElement.TryGetProperty("manifestSha256", out var manifestDigest)
+                && Path.Combine(AuditRetention.ResolveArchiveRoot(environment, database.Value, options.Value), id.GetString()!, "manifest.json") is var manifest
+                && File.Exists(manifest)
+                && Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(manifest, cancellationToken))) != manifestDigest.GetString())
+            {
+                mismatches.Add(new AuditFinding(AuditFindingKinds.GapMismatch, "", null, archive.Id,
+                    $"archive {id.GetString()}: manifest.json differs from the manifest its archive event recorded"));
+            }
         }
 
-        return gaps.GroupBy(g => g.ArchiveId)
+        return mismatches.Concat(gaps.GroupBy(g => g.ArchiveId)
             .Where(group => !recorded.TryGetValue(group.Key, out var digest) || digest != GapsDigest(group))
             .Select(group => new AuditFinding(AuditFindingKinds.GapMismatch, group.First().NodeId, group.Min(g => g.FirstSequence), null,
-                $"archive {group.Key}: its gaps do not match what its archive event recorded (rows removed outside retention?)"));
+                $"archive {group.Key}: its gaps do not match what its archive event recorded (rows removed outside retention?)")));
     }
 
     private async IAsyncEnumerable<ChainItem> ItemsAsync(string nodeId, long headSequence, List<AuditArchiveGap> gaps,

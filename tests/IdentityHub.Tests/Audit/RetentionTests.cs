@@ -70,6 +70,16 @@ public sealed class RetentionTests
             Assert.True(exitCode == 0, output);
             Assert.Contains("archived range(s)", output, StringComparison.Ordinal);
 
+            // The package checks out on its own; a changed archived row does not.
+            (exitCode, output) = await db.RunCommandAsync("verify-audit", new Dictionary<string, string> { ["archive"] = directory });
+            Assert.True(exitCode == 0, output);
+            Assert.Contains($"Audit archive verified: {lines.Length} rows.", output, StringComparison.Ordinal);
+            await File.WriteAllLinesAsync(Path.Combine(directory, "events.jsonl"), lines.Select(l => l.Replace("\"ipAddress\":\"10.0.0.1\"",
+                "\"ipAddress\":\"6.6.6.6\"", StringComparison.Ordinal)));
+            (exitCode, output) = await db.RunCommandAsync("verify-audit", new Dictionary<string, string> { ["archive"] = directory });
+            Assert.True(exitCode == 2, output);
+            Assert.Contains("does not match its hash", output, StringComparison.Ordinal);
+
             // Removing a row outside retention is still a deletion.
             var created = Assert.Single(await fixture.EventsAsync($"userId={citizen.Id}&type=account.created")).GetProperty("id").GetInt64();
             await db.ExecuteAsync("DELETE FROM \"AuditEvents\" WHERE \"Id\" = @id", ("@id", created));
