@@ -33,7 +33,10 @@ public sealed class AuditSigner(ServerKeys keys)
         var certificate = keys.Signing.OrderBy(c => c.NotBefore > now).ThenByDescending(c => c.NotAfter).First();
         if (certificate.GetECDsaPrivateKey() is { } ec)
         {
-            return new(certificate.Thumbprint, "ES256", Convert.ToBase64String(ec.SignData(payload, HashAlgorithmName.SHA256)));
+            using (ec)
+            {
+                return new(certificate.Thumbprint, "ES256", Convert.ToBase64String(ec.SignData(payload, HashAlgorithmName.SHA256)));
+            }
         }
 
         using var rsa = certificate.GetRSAPrivateKey() ?? throw new InvalidOperationException("The signing certificate has no private key.");
