@@ -63,6 +63,18 @@ public sealed class AuditAccessTests(AuditFixture fixture) : IClassFixture<Audit
     }
 
     [Fact]
+    public async Task OpenApiDocument_DescribesTheAuditApi()
+    {
+        using var http = fixture.Server.CreateHttpClient();
+
+        var document = await http.GetStringAsync("/openapi/v1.json");
+
+        Assert.Contains("\"/api/audit/events\"", document, StringComparison.Ordinal);
+        Assert.Contains("\"/api/audit/events/export\"", document, StringComparison.Ordinal);
+        Assert.Contains("\"/api/audit/verify\"", document, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AuditConsole_DepartmentAdministrator_SentToNoAccessPage()
     {
         var department = await fixture.CreateDepartmentAsync();

@@ -32,6 +32,22 @@ public abstract class IdentityEventTests(AuditFixture fixture)
     }
 
     [Fact]
+    public async Task SignIn_RepeatedWrongPasswords_RecordsTheLockout()
+    {
+        var citizen = await fixture.NewCitizenAsync();
+        for (var i = 0; i < 5; i++)
+        {
+            await fixture.SignInAsync(new CookieContainer(), citizen.UserName, "Wrong-Passw0rd");
+        }
+
+        var reasons = (await fixture.EventsAsync($"userId={citizen.Id}&type=signin.failed")).Select(e => e.GetProperty("reason").GetString()).ToList();
+
+        Assert.Equal(5, reasons.Count);
+        Assert.Equal("locked_out", reasons[0]);
+        Assert.All(reasons.Skip(1), r => Assert.Equal("invalid_password", r));
+    }
+
+    [Fact]
     public async Task SignIn_UnknownAccount_RecordsFailureWithoutTheTypedName()
     {
         var typed = "nobody-" + Guid.NewGuid().ToString("N");
