@@ -1,4 +1,5 @@
 using IdentityHub.Server.Api;
+using IdentityHub.Server.Audit;
 using IdentityHub.Server.Data;
 using IdentityHub.Server.Factors;
 using IdentityHub.Server.Hosting;
@@ -11,6 +12,12 @@ using IdentityHub.Server.Registry;
 try
 {
     var builder = WebApplication.CreateBuilder(args);
+    if (AuditCommands.Find(args) is { } command)
+    {
+        // verify-audit, audit-retention: database and signing keys only, like "migrate".
+        return await AuditCommands.RunAsync(builder, command);
+    }
+
     if (args.Contains("migrate"))
     {
         // A migration job needs the database settings only: no https endpoint, and none of the token
@@ -28,6 +35,7 @@ try
         .AddIdentityHubRealName()
         .AddIdentityHubOidc()
         .AddIdentityHubRegistry()
+        .AddIdentityHubAuditTrail()
         .AddIdentityHubWeb();
 
     var app = builder.Build();
@@ -35,11 +43,13 @@ try
     // Check every ValidateOnStart option before touching the database.
     app.Services.GetRequiredService<IStartupValidator>().Validate();
     await app.InitializeAsync();
+    await app.InitializeAuditAsync();
     await app.InitializeRegistryAsync();
     app.UseIdentityHubWeb();
     app.UseIdentityHubFactors();
     app.MapOidcEndpoints();
     app.MapAdminApi();
+    app.MapAuditApi();
     app.MapOpenApi();
     app.MapOpenApiBrowser();
     app.MapCultureSwitch();

@@ -62,7 +62,7 @@ public static class RegistryApi
         }
 
         var errors = new FieldErrors();
-        var (result, response) = await users.CreateAsync(request, errors);
+        var (result, response) = await users.CreateAsync(request, errors, http.Actor().Audit);
         return result switch
         {
             UserCreation.Invalid => errors.ToProblem(),

@@ -4,32 +4,62 @@ using IdentityHub.Server.Data;
 namespace IdentityHub.Server.Audit;
 
 /// <summary>
-/// The one writer of audit events. <see cref="Add"/> puts the event into the caller's DbContext unit of
-/// work, so the event is saved by the same SaveChanges as the change it records: both or neither.
+/// The one writer of audit events, two ways, both durable before the caller acknowledges anything:
+/// <see cref="Add"/> puts the event into the caller's DbContext unit of work, so the same SaveChanges (and
+/// transaction) saves and chains it with the change it records: both or neither. <see cref="WriteAsync"/> is for
+/// events without a state change of ours (a failed sign-in, tokens issued, claims released): it returns once the
+/// event's group commit is durable, so await it before answering.
 /// </summary>
 public interface IAuditLog
 {
     void Add(AuditActor actor, AuditRecord record);
+
+    Task WriteAsync(AuditActor actor, params AuditRecord[] records);
 }
 
-public sealed class AuditLog(IdentityHubDbContext db, TimeProvider clock) : IAuditLog
+public sealed class AuditLog(IdentityHubDbContext db, AuditWriter writer, AuditRequestInfo request, TimeProvider clock) : IAuditLog
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    public void Add(AuditActor actor, AuditRecord record) => db.AuditEvents.Add(new AuditEvent
+    public void Add(AuditActor actor, AuditRecord record) => db.AuditEvents.Add(Create(actor, record));
+
+    public Task WriteAsync(AuditActor actor, params AuditRecord[] records) =>
+        writer.WriteAsync(records.Select(r => Create(actor, r)).ToList());
+
+    private AuditEvent Create(AuditActor actor, AuditRecord record)
     {
-        OccurredAtUtc = clock.GetUtcNow().UtcDateTime,
-        EventType = record.EventType,
-        ActorKind = actor.Kind,
-        ActorId = actor.Id,
-        ActorName = actor.Name,
-        TargetType = record.TargetType,
-        TargetId = record.TargetId,
-        DepartmentCode = record.DepartmentCode,
-        Before = record.Before is null ? null : JsonSerializer.Serialize(record.Before, Json),
-        After = record.After is null ? null : JsonSerializer.Serialize(record.After, Json),
-    });
+        var type = record.EventType;
+        var dot = type.IndexOf('.', StringComparison.Ordinal);
+        return new AuditEvent
+        {
+            OccurredAtUtc = AuditHash.Truncate(clock.GetUtcNow().UtcDateTime),
+            Category = dot > 0 ? type[..dot] : type,
+            EventType = type,
+            Outcome = record.Outcome,
+            Reason = Truncate(record.Reason, 64),
+            ActorKind = actor.Kind,
+            ActorId = actor.Id,
+            ActorName = actor.Name,
+            SubjectId = record.SubjectId,
+            EnterpriseId = record.EnterpriseId,
+            ClientId = record.ClientId,
+            TargetType = record.TargetType,
+            TargetId = record.TargetId,
+            DepartmentCode = record.DepartmentCode,
+            IpAddress = request.IpAddress,
+            UserAgent = request.UserAgent,
+            SessionId = record.SessionId ?? request.SessionId,
+            CorrelationId = request.CorrelationId,
+            Before = Serialize(record.Before),
+            After = Serialize(record.After),
+            Data = Serialize(record.Data),
+        };
+    }
+
+    private static string? Serialize(object? value) => value is null ? null : JsonSerializer.Serialize(value, Json);
+
+    internal static string? Truncate(string? value, int length) => value is { Length: > 0 } && value.Length > length ? value[..length] : value;
 }

@@ -12,13 +12,36 @@ public sealed record AuditActor(string Kind, string Id, string? Name)
 
 /// <summary>
 /// A typed audit event: what happened to which target, with the target's state before and after.
-/// Each concrete record names its event type once; <see cref="IAuditLog"/> writes it.
+/// Each concrete record names its event type once; <see cref="IAuditLog"/> writes it. The optional
+/// properties describe identity events (outcome, the person concerned, the client, the session); the request's
+/// IP, user agent and correlation id are added by <see cref="IAuditLog"/> itself.
 /// </summary>
 public abstract record AuditRecord(string TargetId, string? DepartmentCode, object? Before, object? After)
 {
+    /// <summary>"category.what[.detail]": the first segment is the retention class (Audit:Retention).</summary>
     public abstract string EventType { get; }
 
     public abstract string TargetType { get; }
+
+    /// <summary><see cref="AuditOutcomes.Success"/> (default) or <see cref="AuditOutcomes.Failure"/>.</summary>
+    public virtual string Outcome { get; init; } = AuditOutcomes.Success;
+
+    /// <summary>Why it failed, as a short machine-readable code.</summary>
+    public virtual string? Reason { get; init; }
+
+    /// <summary>Internal account id of the person concerned; never an ID number.</summary>
+    public virtual string? SubjectId { get; init; }
+
+    /// <summary>The enterprise the actor acted for, where different from the person.</summary>
+    public virtual string? EnterpriseId { get; init; }
+
+    public virtual string? ClientId { get; init; }
+
+    /// <summary>The SSO session (sid); when null, the sid of the signed-in caller, if any.</summary>
+    public virtual string? SessionId { get; init; }
+
+    /// <summary>Details serialised as JSON: names, ids and counts only, never a claim value or a secret.</summary>
+    public virtual object? Data { get; init; }
 }
 
 public enum RegistryChange

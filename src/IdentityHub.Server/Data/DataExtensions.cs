@@ -33,7 +33,7 @@ public static class DataExtensions
                 builder.Services.AddDbContextPool<IdentityHubDbContext, SqliteIdentityHubDbContext>(db =>
                     db.UseSqlite(connectionString, sqlite =>
                             sqlite.MigrationsAssembly(typeof(SqliteIdentityHubDbContext).Assembly.FullName))
-                        .AddInterceptors(new Audit.AppendOnlyAuditInterceptor()));
+                        .AddInterceptors(new Audit.AppendOnlyAuditInterceptor(), new Audit.AuditChainInterceptor()));
                 break;
 
             case DatabaseProvider.Postgres:
@@ -45,7 +45,7 @@ public static class DataExtensions
                 }
 
                 builder.Services.AddDbContextPool<IdentityHubDbContext, PostgresIdentityHubDbContext>(db =>
-                    db.UseNpgsql(connectionString).AddInterceptors(new Audit.AppendOnlyAuditInterceptor()));
+                    db.UseNpgsql(connectionString).AddInterceptors(new Audit.AppendOnlyAuditInterceptor(), new Audit.AuditChainInterceptor()));
                 break;
         }
 

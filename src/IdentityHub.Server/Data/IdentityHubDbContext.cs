@@ -30,7 +30,7 @@ public class IdentityHubDbContext(DbContextOptions options) : IdentityDbContext<
         var core = optionsBuilder.Options.FindExtension<Microsoft.EntityFrameworkCore.Infrastructure.CoreOptionsExtension>();
         if (core?.Interceptors?.OfType<AppendOnlyAuditInterceptor>().Any() != true)
         {
-            optionsBuilder.AddInterceptors(new AppendOnlyAuditInterceptor());
+            optionsBuilder.AddInterceptors(new AppendOnlyAuditInterceptor(), new AuditChainInterceptor());
         }
     }
 

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using IdentityHub.Server.Audit;
 using IdentityHub.Server.Identity;
 using IdentityHub.Server.Oidc;
+using IdentityHub.Server.Registry;
 using IdentityHub.Server.Security;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Identity;
@@ -17,6 +18,8 @@ public sealed class SignInCompletion(
     SignInManager<ApplicationUser> signInManager,
     KnownDevices devices,
     SecurityEvents events,
+    ClientPolicies policies,
+    IAuditLog audit,
     TimeProvider clock)
 {
     public const string SecondFactorPath = "/Account/Login/SecondFactor";
@@ -50,8 +53,17 @@ public sealed class SignInCompletion(
         await PendingSignIn.ClearAsync(context);
         await signInManager.UserManager.ResetAccessFailedCountAsync(user);
 
-        await events.RecordAsync(sessionId is null ? AccountAction.SignInSucceeded : AccountAction.StepUpSucceeded, user.Id,
-            string.Join(' ', normalized));
+        if (sessionId is null)
+        {
+            // signin.succeeded names the department app the person came from (the authorize request being resumed).
+            var client = await policies.FindAsync(AuthorizeEndpoint.ClientIdOf(returnUrl), context.RequestAborted);
+            await audit.WriteAsync(AuditActor.User(user.Id, user.UserName),
+                new SignInSucceeded(user.Id, client?.ClientId, client?.DepartmentCode, session.SessionId, session.Methods));
+        }
+        else
+        {
+            await events.RecordAsync(AccountAction.StepUpSucceeded, user.Id, string.Join(' ', normalized));
+        }
         if (await devices.RememberAsync(context, user, context.RequestAborted))
         {
             await events.RecordAsync(AccountAction.NewDeviceSignIn, user.Id);

@@ -28,4 +28,11 @@ public sealed class AccountOptions
 
     /// <summary>Idle lifetime of the sign-in (SSO) cookie. Default 8 hours, sliding.</summary>
     public TimeSpan SessionIdleTimeout { get; set; } = TimeSpan.FromHours(8);
+
+    /// <summary>
+    /// How often a sign-in cookie is checked against the account's security stamp, which "this wasn't me" and
+    /// password changes renew: a session is signed out at most this long after. Default 1 minute (ASP.NET Core
+    /// Identity's own default is 30 minutes); zero checks every request.
+    /// </summary>
+    public TimeSpan SecurityStampValidationInterval { get; set; } = TimeSpan.FromMinutes(1);
 }

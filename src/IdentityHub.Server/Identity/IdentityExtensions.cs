@@ -68,6 +68,8 @@ public static class IdentityExtensions
 
         // The security stamp check rebuilds the cookie principal every 30 minutes; keep the session facts.
         builder.Services.Configure<SecurityStampValidatorOptions>(options =>
+        {
+            options.ValidationInterval = accounts.SecurityStampValidationInterval;
             options.OnRefreshingPrincipal = context =>
             {
                 var current = context.CurrentPrincipal;
@@ -82,7 +84,8 @@ public static class IdentityExtensions
                 }
 
                 return Task.CompletedTask;
-            });
+            };
+        });
 
         builder.Services.AddScoped<AccountLookup>();
         builder.Services.AddSingleton<PasswordTimingEqualizer>();

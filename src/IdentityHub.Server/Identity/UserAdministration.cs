@@ -1,5 +1,7 @@
 using IdentityHub.Server.Api;
 using IdentityHub.Server.Registry;
+using IdentityHub.Server.Audit;
+using IdentityHub.Server.Data;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 
@@ -18,9 +20,11 @@ public enum UserCreation
     DuplicatePhoneNumber,
 }
 
-public sealed class UserAdministration(UserManager<ApplicationUser> users)
+/// <summary>Opens accounts; the account.created event is saved in the same transaction as the account.</summary>
+public sealed class UserAdministration(UserManager<ApplicationUser> users, IdentityHubDbContext db, IAuditLog audit)
 {
-    public async Task<(UserCreation Result, CreateUserResponse? Response)> CreateAsync(CreateUserRequest request, FieldErrors errors)
+    public async Task<(UserCreation Result, CreateUserResponse? Response)> CreateAsync(CreateUserRequest request, FieldErrors errors,
+        AuditActor? actor = null)
     {
         if (string.IsNullOrWhiteSpace(request.UserName))
         {
@@ -81,6 +85,7 @@ public sealed class UserAdministration(UserManager<ApplicationUser> users)
         };
 
         IdentityResult result;
+        await using var transaction = await db.Database.BeginTransactionAsync();
         try
         {
             result = await users.CreateAsync(user, request.Password!);
@@ -88,6 +93,7 @@ public sealed class UserAdministration(UserManager<ApplicationUser> users)
         catch (DbUpdateException)
         {
             // A unique index caught a concurrent registration of the same name or number.
+            await transaction.RollbackAsync();
             return await users.FindByNameAsync(user.UserName) is not null
                 ? (UserCreation.DuplicateUserName, null)
                 : (UserCreation.DuplicatePhoneNumber, null);
@@ -95,6 +101,10 @@ public sealed class UserAdministration(UserManager<ApplicationUser> users)
 
         if (result.Succeeded)
         {
+            audit.Add(actor ?? AuditActor.System("accounts"), new AccountCreated(user.Id,
+                new { userName = user.UserName, hasPhoneNumber = mobile is not null, hasDisplayName = user.DisplayName is not null }));
+            await db.SaveChangesAsync();
+            await transaction.CommitAsync();
             return (UserCreation.Created, new CreateUserResponse(user.Id));
         }
 

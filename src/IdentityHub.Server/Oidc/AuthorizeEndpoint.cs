@@ -160,6 +160,15 @@ public static class AuthorizeEndpoint
         : request.HasFormContentType && request.Form.TryGetValue(name, out var fromForm) ? fromForm.ToString()
         : null;
 
+    /// <summary>The client_id of the authorize request a local return URL resumes (our sign-in pages' ReturnUrl), if any.</summary>
+    public static string? ClientIdOf(string localReturnUrl)
+    {
+        var q = localReturnUrl.IndexOf('?', StringComparison.Ordinal);
+        // ParseQuery returns a plain dictionary: its indexer throws for a missing key.
+        return q >= 0 && Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(localReturnUrl[q..]).TryGetValue("client_id", out var value)
+            && value.ToString() is { Length: > 0 } id ? id : null;
+    }
+
     /// <summary>The authorize request as a GET URL, whether it arrived as GET or as a form POST.</summary>
     private static string CurrentUrl(HttpRequest request)
     {

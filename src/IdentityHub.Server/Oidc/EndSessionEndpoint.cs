@@ -1,3 +1,4 @@
+using IdentityHub.Server.Audit;
 using IdentityHub.Server.Identity;
 using IdentityHub.Server.Registry;
 using Microsoft.AspNetCore;
@@ -21,7 +22,7 @@ public static class EndSessionEndpoint
     public const string ConfirmField = "ih_confirm";
 
     public static async Task<IResult> HandleAsync(HttpContext context, SignInManager<ApplicationUser> signInManager, IAntiforgery antiforgery,
-        ClientPolicies policies, SubjectIdentifiers subjects)
+        ClientPolicies policies, SubjectIdentifiers subjects, IAuditLog audit)
     {
         var request = context.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenID Connect request cannot be retrieved.");
@@ -46,6 +47,10 @@ public static class EndSessionEndpoint
                 return Results.Redirect("/Account/Logout" + QueryString.Create(parameters));
             }
 
+            var userId = signInManager.UserManager.GetUserId(cookie.Principal!)!;
+            var client = hintClient ?? await policies.FindAsync(request.ClientId, context.RequestAborted);
+            await audit.WriteAsync(AuditActor.User(userId, cookie.Principal!.Identity?.Name),
+                new SignedOut(userId, cookie.Principal.FindFirst(HubClaims.SessionId)?.Value, client?.ClientId, client?.DepartmentCode, "client"));
             await signInManager.SignOutAsync();
         }
 

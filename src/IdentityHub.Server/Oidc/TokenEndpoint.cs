@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Authentication;
 using System.Security.Claims;
+using IdentityHub.Server.Audit.Handlers;
 using IdentityHub.Server.Identity;
 using IdentityHub.Server.Identity.Enterprises;
 using IdentityHub.Server.Registry;
@@ -78,6 +79,7 @@ public static class TokenEndpoint
             var scopes = string.IsNullOrEmpty(request.Scope) ? principal.GetScopes() : request.GetScopes();
             var identity = await claims.CreateUserIdentityAsync(user, scopes, session, principal.GetResources(), client, subject!,
                 ClaimsRequest.FromPrincipal(principal), acting, context.RequestAborted);
+            AuditHttpItems.SetUser(context, user.Id);
             return Results.SignIn(new ClaimsPrincipal(identity), authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
         }
 

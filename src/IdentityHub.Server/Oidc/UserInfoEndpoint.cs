@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.Authentication;
+using IdentityHub.Server.Audit;
+using IdentityHub.Server.Audit.Handlers;
 using IdentityHub.Server.Identity;
 using IdentityHub.Server.Registry;
 using OpenIddict.Abstractions;
@@ -10,7 +12,8 @@ namespace IdentityHub.Server.Oidc;
 /// <summary>The userinfo endpoint (OIDC Core section 5.3): the claims of the scopes the access token carries.</summary>
 public static class UserInfoEndpoint
 {
-    public static async Task<IResult> HandleAsync(HttpContext context, ClaimsFactory claims, ClientPolicies policies, SubjectIdentifiers subjects)
+    public static async Task<IResult> HandleAsync(HttpContext context, ClaimsFactory claims, ClientPolicies policies, SubjectIdentifiers subjects,
+        IAuditLog audit)
     {
         var result = await context.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
         var subject = result.Principal?.GetClaim(Claims.Subject);
@@ -25,7 +28,14 @@ public static class UserInfoEndpoint
         }
 
         // The access token carries the claims request's userinfo member (ClaimsFactory), if the client sent one.
-        return Results.Ok(await claims.CreateUserInfoAsync(user, result.Principal.GetScopes(), client, subject!,
-            ClaimsRequest.FromPrincipal(result.Principal), context.RequestAborted));
+        var userInfo = await claims.CreateUserInfoAsync(user, result.Principal.GetScopes(), client, subject!,
+            ClaimsRequest.FromPrincipal(result.Principal), context.RequestAborted);
+        if (ClaimRelease.Describe(userInfo.Keys, client.Claims) is { Names.Count: > 0 } released)
+        {
+            await audit.WriteAsync(AuditActor.Client(client.ClientId), new ClaimsReleased(client.ClientId, client.DepartmentCode, user.Id,
+                result.Principal.GetClaim(HubClaims.SessionId), "userinfo", released.Names, released.Masked));
+        }
+
+        return Results.Ok(userInfo);
     }
 }

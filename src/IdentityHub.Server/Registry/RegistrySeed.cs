@@ -50,7 +50,7 @@ public static class RegistrySeed
         }
     }
 
-    /// <summary>Development only: a platform administrator and the demo department's administrator for the console, and a service-hall clerk.</summary>
+    /// <summary>Development only: a platform administrator, the demo department's administrator, a service-hall clerk and an auditor.</summary>
     private static async Task SeedDemoAdministratorsAsync(IServiceProvider services, string password)
     {
         var users = services.GetRequiredService<Microsoft.AspNetCore.Identity.UserManager<Identity.ApplicationUser>>();
@@ -59,6 +59,7 @@ public static class RegistrySeed
             ("platform-admin", "平台管理员", AdminRoles.PlatformAdministrator, null),
             ("demo-admin", "演示部门管理员", AdminRoles.DepartmentAdministrator, "demo"),
             ("hall-clerk", "政务服务大厅工作人员", AdminRoles.ServiceHallClerk, null),
+            ("auditor", "审计员", AdminRoles.Auditor, null),
         ];
         foreach (var (userName, name, role, department) in administrators)
         {

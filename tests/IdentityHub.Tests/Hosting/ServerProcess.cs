@@ -150,6 +150,9 @@ internal sealed class ServerProcess : IAsyncDisposable
             $"The awaited line never came (process {(_process.HasExited ? "exited with " + _process.ExitCode : "still running")}).\nstdout:\n{StandardOutput}\nstderr:\n{StandardError}");
     }
 
+    /// <summary>SIGKILL, as kill -9: no shutdown code runs.</summary>
+    public void Kill() => _process.Kill(entireProcessTree: true);
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)

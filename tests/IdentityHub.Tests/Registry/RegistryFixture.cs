@@ -25,8 +25,13 @@ public class RegistryFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Server = await IdentityHubServer.StartAsync(_provider);
+        Server = await IdentityHubServer.StartAsync(_provider, Configure);
         Admin = new AdminApiClient(Server);
+    }
+
+    /// <summary>Extra server settings of a derived fixture.</summary>
+    protected virtual void Configure(Dictionary<string, string?> settings)
+    {
     }
 
     public async Task DisposeAsync() => await Server.DisposeAsync();

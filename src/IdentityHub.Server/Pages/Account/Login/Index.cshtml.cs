@@ -2,6 +2,8 @@ using System.Globalization;
 using IdentityHub.Server.Audit;
 using IdentityHub.Server.Factors;
 using IdentityHub.Server.Identity;
+using IdentityHub.Server.Oidc;
+using IdentityHub.Server.Registry;
 using IdentityHub.Server.Security;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
@@ -17,7 +19,8 @@ namespace IdentityHub.Server.Pages.Account.Login;
 /// Sign in with a user name or mobile number and a password, or with a passkey. A failure never tells
 /// whether the account exists: the same message, and the same hashing time, for an unknown name and a
 /// wrong password. A lockout is only disclosed to someone who typed the right password. With two-step
-/// verification on, a first factor leads on to /Account/Login/SecondFactor.
+/// verification on, a first factor leads on to /Account/Login/SecondFactor. Every failure is audited
+/// (signin.failed with its reason) before the answer leaves; SignInCompletion audits the success.
 /// </summary>
 [EnableRateLimiting(RateLimiting.SignIn)]
 public sealed class IndexModel(
@@ -29,6 +32,8 @@ public sealed class IndexModel(
     Lockouts lockouts,
     SecurityEvents events,
     AccountRateLimiter accountLimiter,
+    ClientPolicies policies,
+    IAuditLog audit,
     IStringLocalizer<SharedResource> text) : PageModel
 {
     [BindProperty]
@@ -69,7 +74,7 @@ public sealed class IndexModel(
         {
             timing.Spend(Input.Password);
             accountLimiter.RecordFailure(Input.SignInName);
-            await events.RecordAsync(AccountAction.SignInFailed, null, AuthenticationMethods.Password);
+            await FailedAsync(null, "unknown_account");
             ErrorMessage = text["Login_Invalid"];
             return Page();
         }
@@ -87,13 +92,14 @@ public sealed class IndexModel(
             ErrorMessage = ownerKnowsPassword && end is not null
                 ? text["Login_LockedOut", end.Value.ToLocalTime().ToString("g", CultureInfo.CurrentCulture)]
                 : text["Login_Invalid"];
+            await FailedAsync(user, "locked_out");
             return Page();
         }
 
         if (!result.Succeeded)
         {
             accountLimiter.RecordFailure(Input.SignInName);
-            await events.RecordAsync(AccountAction.SignInFailed, user.Id, AuthenticationMethods.Password);
+            await FailedAsync(user, result.IsNotAllowed ? "not_allowed" : "invalid_password");
             ErrorMessage = text["Login_Invalid"];
             return Page();
         }
@@ -111,7 +117,7 @@ public sealed class IndexModel(
         var assertion = string.IsNullOrEmpty(CredentialJson) ? null : await signInManager.PerformPasskeyAssertionAsync(CredentialJson);
         if (assertion is not { Succeeded: true })
         {
-            await events.RecordAsync(AccountAction.SignInFailed, null, "passkey");
+            await FailedAsync(null, "passkey_failed");
             ErrorMessage = text["Passkey_SignInFailed"];
             return Page();
         }
@@ -119,6 +125,7 @@ public sealed class IndexModel(
         var user = assertion.User;
         if (await signInManager.UserManager.IsLockedOutAsync(user) || !await signInManager.CanSignInAsync(user))
         {
+            await FailedAsync(user, "not_allowed");
             ErrorMessage = text["Passkey_SignInFailed"];
             return Page();
         }
@@ -129,17 +136,17 @@ public sealed class IndexModel(
         return LocalRedirect(await completion.AfterFirstFactorAsync(HttpContext, user, methods, this.LocalOrHome(ReturnUrl)));
     }
 
+    private async Task FailedAsync(ApplicationUser? user, string reason)
+    {
+        var client = await policies.FindAsync(AuthorizeEndpoint.ClientIdOf(this.LocalOrHome(ReturnUrl)), HttpContext.RequestAborted);
+        await audit.WriteAsync(user is null ? new AuditActor("user", "anonymous", null) : AuditActor.User(user.Id, user.UserName),
+            new SignInFailed(user?.Id, reason, client?.ClientId, client?.DepartmentCode));
+    }
+
     /// <summary>The display name of the department app that sent the person here, from the ReturnUrl's client_id.</summary>
     private async Task<string?> ClientNameAsync()
     {
-        if (!Url.IsLocalUrl(ReturnUrl) || ReturnUrl!.IndexOf('?', StringComparison.Ordinal) is var q && q < 0)
-        {
-            return null;
-        }
-
-        // ParseQuery returns a plain dictionary: its indexer throws for a missing key.
-        var clientId = QueryHelpers.ParseQuery(ReturnUrl[q..]).TryGetValue("client_id", out var value) ? value.ToString() : null;
-        if (string.IsNullOrEmpty(clientId))
+        if (AuthorizeEndpoint.ClientIdOf(this.LocalOrHome(ReturnUrl)) is not { } clientId)
         {
             return null;
         }

@@ -1,4 +1,6 @@
+using IdentityHub.Server.Audit;
 using IdentityHub.Server.Identity;
+using IdentityHub.Server.Oidc;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
@@ -10,7 +12,7 @@ namespace IdentityHub.Server.Pages.Account.Logout;
 /// posts the protocol parameters back to /connect/endsession so that the app is told; otherwise it
 /// posts here.
 /// </summary>
-public sealed class IndexModel(SignInManager<ApplicationUser> signInManager) : PageModel
+public sealed class IndexModel(SignInManager<ApplicationUser> signInManager, IAuditLog audit) : PageModel
 {
     private static readonly HashSet<string> EndSessionParameters = new(StringComparer.Ordinal)
     {
@@ -49,6 +51,12 @@ public sealed class IndexModel(SignInManager<ApplicationUser> signInManager) : P
 
     public async Task<IActionResult> OnPostAsync()
     {
+        if (signInManager.UserManager.GetUserId(User) is { } userId)
+        {
+            await audit.WriteAsync(AuditActor.User(userId, User.Identity?.Name),
+                new SignedOut(userId, User.FindFirst(HubClaims.SessionId)?.Value, null, null, "person"));
+        }
+
         await signInManager.SignOutAsync();
         return RedirectToPage(new { signedOut = true });
     }

@@ -1,0 +1,55 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace IdentityHub.Server.Audit;
+
+/// <summary>
+/// The canonical content of a chain row and its hash. Hash = lowercase hex SHA-256 over the UTF-8 JSON array
+/// ["ih-audit-v1", nodeId, occurredAt (yyyy-MM-ddTHH:mm:ss.ffffffZ), category, eventType, outcome, reason,
+/// actorKind, actorId, actorName, subjectId, enterpriseId, clientId, departmentCode, targetType, targetId,
+/// ipAddress, userAgent, sessionId, correlationId, before, after, data, previousHash] (nulls as JSON null).
+/// The database id and the sequence are not part of it: the link to the previous hash fixes the order, so a
+/// renumbered or swapped row shows as out of order rather than as altered (<see cref="AuditChainWalker"/>).
+/// </summary>
+public static class AuditHash
+{
+    public const string Version = "ih-audit-v1";
+
+    /// <summary>The previous hash of a chain's first row.</summary>
+    public static readonly string Genesis = new('0', 64);
+
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static string Compute(AuditEvent e)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(512);
+        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            json.WriteStartArray();
+            foreach (var value in Fields(e))
+            {
+                json.WriteStringValue(value);
+            }
+
+            json.WriteEndArray();
+        }
+
+        return Convert.ToHexStringLower(SHA256.HashData(buffer.WrittenSpan));
+    }
+
+    /// <summary>Microsecond precision (PostgreSQL's), so that a stored and re-read timestamp hashes the same.</summary>
+    public static DateTime Truncate(DateTime value) =>
+        new(value.Ticks - value.Ticks % 10, DateTimeKind.Utc);
+
+    public static string FormatTime(DateTime value) =>
+        DateTime.SpecifyKind(value, DateTimeKind.Utc).ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+
+    private static IEnumerable<string?> Fields(AuditEvent e) =>
+    [
+        Version, e.NodeId, FormatTime(e.OccurredAtUtc), e.Category, e.EventType, e.Outcome, e.Reason,
+        e.ActorKind, e.ActorId, e.ActorName, e.SubjectId, e.EnterpriseId, e.ClientId, e.DepartmentCode, e.TargetType, e.TargetId,
+        e.IpAddress, e.UserAgent, e.SessionId, e.CorrelationId, e.Before, e.After, e.Data, e.PreviousHash,
+    ];
+}

@@ -1,0 +1,78 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace IdentityHub.Server.Audit;
+
+/// <summary>
+/// The AuditEvents table and its indexes, each for a query that must stay fast at tens of millions of rows:
+/// (SubjectId, OccurredAtUtc, Id) a person's history (citizen page, auditor's person filter);
+/// (ActorId, OccurredAtUtc) what an administrator or auditor did; (DepartmentCode, EventType, OccurredAtUtc)
+/// department filters and the sign-in statistics; (ClientId, OccurredAtUtc) per-app history;
+/// (Category, OccurredAtUtc) retention and class filters; (OccurredAtUtc, Id) the unfiltered keyset pages;
+/// (NodeId, Sequence) unique: the chain order, read by verification. IP filters run within a time range.
+/// </summary>
+public sealed class AuditEventConfiguration : IEntityTypeConfiguration<AuditEvent>
+{
+    public void Configure(EntityTypeBuilder<AuditEvent> audit)
+    {
+        audit.ToTable("AuditEvents");
+        audit.HasKey(e => e.Id);
+        audit.Property(e => e.Id).ValueGeneratedOnAdd();
+        audit.Property(e => e.Category).HasMaxLength(32);
+        audit.Property(e => e.EventType).HasMaxLength(100);
+        audit.Property(e => e.Outcome).HasMaxLength(16);
+        audit.Property(e => e.Reason).HasMaxLength(64);
+        audit.Property(e => e.ActorKind).HasMaxLength(20);
+        audit.Property(e => e.ActorId).HasMaxLength(450);
+        audit.Property(e => e.ActorName).HasMaxLength(256);
+        audit.Property(e => e.SubjectId).HasMaxLength(450);
+        audit.Property(e => e.EnterpriseId).HasMaxLength(64);
+        audit.Property(e => e.ClientId).HasMaxLength(200);
+        audit.Property(e => e.TargetType).HasMaxLength(50);
+        audit.Property(e => e.TargetId).HasMaxLength(450);
+        audit.Property(e => e.DepartmentCode).HasMaxLength(32);
+        audit.Property(e => e.IpAddress).HasMaxLength(64);
+        audit.Property(e => e.UserAgent).HasMaxLength(512);
+        audit.Property(e => e.SessionId).HasMaxLength(64);
+        audit.Property(e => e.CorrelationId).HasMaxLength(64);
+        audit.Property(e => e.NodeId).HasMaxLength(64);
+        audit.Property(e => e.PreviousHash).HasMaxLength(64);
+        audit.Property(e => e.Hash).HasMaxLength(64);
+
+        audit.HasIndex(e => new { e.OccurredAtUtc, e.Id });
+        audit.HasIndex(e => new { e.SubjectId, e.OccurredAtUtc, e.Id });
+        audit.HasIndex(e => new { e.ActorId, e.OccurredAtUtc });
+        audit.HasIndex(e => new { e.DepartmentCode, e.EventType, e.OccurredAtUtc });
+        audit.HasIndex(e => new { e.ClientId, e.OccurredAtUtc });
+        audit.HasIndex(e => new { e.Category, e.OccurredAtUtc });
+        audit.HasIndex(e => new { e.NodeId, e.Sequence }).IsUnique();
+        audit.HasIndex(e => new { e.TargetType, e.TargetId });
+    }
+}
+
+public sealed class AuditChainHeadConfiguration : IEntityTypeConfiguration<AuditChainHead>
+{
+    public void Configure(EntityTypeBuilder<AuditChainHead> head)
+    {
+        head.ToTable("AuditChainHeads");
+        head.HasKey(h => h.NodeId);
+        head.Property(h => h.NodeId).HasMaxLength(64);
+        head.Property(h => h.LastHash).HasMaxLength(64);
+    }
+}
+
+public sealed class AuditArchiveGapConfiguration : IEntityTypeConfiguration<AuditArchiveGap>
+{
+    public void Configure(EntityTypeBuilder<AuditArchiveGap> gap)
+    {
+        gap.ToTable("AuditArchiveGaps");
+        gap.HasKey(g => g.Id);
+        gap.Property(g => g.Id).ValueGeneratedOnAdd();
+        gap.Property(g => g.ArchiveId).HasMaxLength(64);
+        gap.Property(g => g.NodeId).HasMaxLength(64);
+        gap.Property(g => g.PreviousHash).HasMaxLength(64);
+        gap.Property(g => g.LastHash).HasMaxLength(64);
+        gap.HasIndex(g => new { g.NodeId, g.FirstSequence });
+        gap.HasIndex(g => g.ArchiveId);
+    }
+}

@@ -1,0 +1,56 @@
+namespace IdentityHub.Server.Audit;
+
+/// <summary>Section "Audit". Defaults are stated on each property.</summary>
+public sealed class AuditOptions
+{
+    public const string Section = "Audit";
+
+    /// <summary>
+    /// This server's chain (each node keeps its own hash chain). Default: the machine name. Two processes may share
+    /// one node id (they then take turns on its chain); distinct ids let nodes append in parallel.
+    /// </summary>
+    public string? NodeId { get; set; }
+
+    /// <summary>Most events one group commit writes. Default 1,000.</summary>
+    public int MaxBatchSize { get; set; } = 1_000;
+
+    /// <summary>
+    /// A signed checkpoint is appended to the chain when the last one is older than this and events came since.
+    /// Default 1 minute; zero signs after every group commit.
+    /// </summary>
+    public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Retention per event class (the first segment of the event type: signin, signout, token, claims, account,
+    /// registry, audit, ...). Classes not listed keep <see cref="DefaultRetention"/>.
+    /// </summary>
+    public Dictionary<string, TimeSpan> Retention { get; set; } = new(StringComparer.Ordinal)
+    {
+        ["signin"] = TimeSpan.FromDays(365),
+        ["signout"] = TimeSpan.FromDays(365),
+        ["token"] = TimeSpan.FromDays(180),
+        ["claims"] = TimeSpan.FromDays(3 * 365),
+    };
+
+    /// <summary>Retention of classes not in <see cref="Retention"/>. Default 10 years.</summary>
+    public TimeSpan DefaultRetention { get; set; } = TimeSpan.FromDays(3650);
+
+    /// <summary>How often the server archives and removes events past retention. Default 1 hour; zero disables (use the audit-retention command).</summary>
+    public TimeSpan RetentionInterval { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Most events one retention run archives. Default 100,000.</summary>
+    public int RetentionBatchSize { get; set; } = 100_000;
+
+    /// <summary>Where archive packages are written; relative to the data directory. Default "audit-archive".</summary>
+    public string ArchiveDirectory { get; set; } = "audit-archive";
+
+    /// <summary>Most rows one export may hold (narrow the filter beyond). Default 100,000.</summary>
+    public int MaxExportRows { get; set; } = 100_000;
+
+    /// <summary>Statistics count days in this offset from UTC. Default +08:00 (China Standard Time, no daylight saving).</summary>
+    public TimeSpan StatisticsUtcOffset { get; set; } = TimeSpan.FromHours(8);
+
+    public string ResolveNodeId() => string.IsNullOrWhiteSpace(NodeId) ? Environment.MachineName : NodeId.Trim();
+
+    public TimeSpan RetentionOf(string category) => Retention.TryGetValue(category, out var retention) ? retention : DefaultRetention;
+}

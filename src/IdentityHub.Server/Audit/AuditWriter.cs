@@ -1,0 +1,194 @@
+using System.Threading.Channels;
+using IdentityHub.Server.Data;
+using Microsoft.Extensions.Options;
+
+namespace IdentityHub.Server.Audit;
+
+/// <summary>
+/// Group commit for events without a state change of ours. Requests put their events on an in-process channel
+/// and await them; one loop takes whatever has queued (up to Audit:MaxBatchSize), seals and inserts it in one
+/// transaction and completes every waiter when it has committed. While one batch commits the next fills up, so
+/// the cost of a commit is shared by all the requests waiting on it. A request is answered only after its
+/// batch is durable: an event of an acknowledged operation is never lost; a crash loses only events of requests
+/// that never got an answer. The loop also appends a signed checkpoint every Audit:CheckpointInterval.
+/// </summary>
+public sealed class AuditWriter(
+    IServiceScopeFactory scopes,
+    AuditChain chain,
+    IOptions<AuditOptions> options,
+    TimeProvider clock,
+    IHostApplicationLifetime lifetime,
+    ILogger<AuditWriter> logger) : IHostedService
+{
+    private sealed record Pending(IReadOnlyList<AuditEvent> Events, TaskCompletionSource Done);
+
+    private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(
+        new BoundedChannelOptions(20_000) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+
+    private Task? _loop;
+    private DateTime _lastCheckpoint = DateTime.MinValue;
+
+    /// <summary>Returns when the events are committed; throws if their batch failed.</summary>
+    public async Task WriteAsync(IReadOnlyList<AuditEvent> events)
+    {
+        if (events.Count == 0)
+        {
+            return;
+        }
+
+        var pending = new Pending(events, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        if (_loop is null || !await EnqueueAsync(pending))
+        {
+            // Not running (a command-line job) or shutting down: commit these alone.
+            await CommitAsync([pending], checkpoint: false);
+        }
+
+        await pending.Done.Task;
+    }
+
+    /// <summary>Appends a checkpoint now (start-up, shutdown, commands).</summary>
+    public Task CheckpointAsync() => CommitAsync([], checkpoint: true);
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _loop = Task.Run(RunAsync, CancellationToken.None);
+        // Hosted services stop before Kestrel drains its requests: keep committing until the host has stopped.
+        lifetime.ApplicationStopped.Register(() =>
+        {
+            _queue.Writer.TryComplete();
+            _loop.Wait(TimeSpan.FromSeconds(30));
+        });
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private async Task<bool> EnqueueAsync(Pending pending)
+    {
+        while (await _queue.Writer.WaitToWriteAsync())
+        {
+            if (_queue.Writer.TryWrite(pending))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private async Task RunAsync()
+    {
+        var reader = _queue.Reader;
+        var max = Math.Max(1, options.Value.MaxBatchSize);
+        Task<bool>? wait = null;
+        while (true)
+        {
+            wait ??= reader.WaitToReadAsync().AsTask();
+            if (!wait.IsCompleted)
+            {
+                await Task.WhenAny(wait, Task.Delay(UntilNextCheckpoint()));
+                if (!wait.IsCompleted)
+                {
+                    if (CheckpointDue())
+                    {
+                        await TryCheckpointAsync();
+                    }
+
+                    continue;
+                }
+            }
+
+            var more = await wait;
+            wait = null;
+            if (!more)
+            {
+                break;
+            }
+
+            var batch = new List<Pending>();
+            var count = 0;
+            while (count < max && reader.TryRead(out var pending))
+            {
+                batch.Add(pending);
+                count += pending.Events.Count;
+            }
+
+            await CommitAsync(batch, CheckpointDue(pendingEvents: count));
+        }
+
+        if (chain.AppendedSinceCheckpoint > 0)
+        {
+            await TryCheckpointAsync();
+        }
+    }
+
+    private async Task TryCheckpointAsync()
+    {
+        try
+        {
+            await CommitAsync([], checkpoint: true);
+        }
+        catch (Exception e)
+        {
+            // Logged by CommitAsync; the next tick tries again (the database may be restarting).
+            logger.LogDebug(e, "Checkpoint postponed");
+        }
+    }
+
+    private bool CheckpointDue(int pendingEvents = 0) =>
+        (pendingEvents > 0 || chain.AppendedSinceCheckpoint > 0) && clock.GetUtcNow().UtcDateTime - _lastCheckpoint >= options.Value.CheckpointInterval;
+
+    private TimeSpan UntilNextCheckpoint()
+    {
+        var interval = options.Value.CheckpointInterval;
+        var left = _lastCheckpoint + interval - clock.GetUtcNow().UtcDateTime;
+        // Wake at least every interval (minimum one second) to sign rows other writers appended meanwhile.
+        return left > TimeSpan.FromSeconds(1) ? left : TimeSpan.FromSeconds(Math.Max(1, interval.TotalSeconds));
+    }
+
+    private async Task CommitAsync(IReadOnlyList<Pending> batch, bool checkpoint)
+    {
+        var events = batch.SelectMany(p => p.Events).ToList();
+        if (checkpoint)
+        {
+            events.Add(chain.NewCheckpoint());
+        }
+
+        if (events.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
+            await using var transaction = await db.Database.BeginTransactionAsync();
+            await chain.SealAsync(db, events, CancellationToken.None);
+            await AuditBatchInsert.InsertAsync(db, events, CancellationToken.None);
+            await transaction.CommitAsync(CancellationToken.None);
+            if (checkpoint)
+            {
+                _lastCheckpoint = clock.GetUtcNow().UtcDateTime;
+            }
+
+            foreach (var pending in batch)
+            {
+                pending.Done.TrySetResult();
+            }
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "An audit batch of {Count} events was not committed", events.Count);
+            foreach (var pending in batch)
+            {
+                pending.Done.TrySetException(e);
+            }
+
+            if (batch.Count == 0)
+            {
+                throw;
+            }
+        }
+    }
+}

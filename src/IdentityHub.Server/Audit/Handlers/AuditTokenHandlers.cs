@@ -1,0 +1,142 @@
+using IdentityHub.Server.Oidc;
+using IdentityHub.Server.Registry;
+using OpenIddict.Abstractions;
+using OpenIddict.Server;
+using Microsoft.AspNetCore;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+using static OpenIddict.Server.OpenIddictServerEvents;
+
+namespace IdentityHub.Server.Audit.Handlers;
+
+/// <summary>HttpContext.Items keys through which the pass-through endpoints tell the audit handlers whom a grant is for.</summary>
+public static class AuditHttpItems
+{
+    /// <summary>The internal account id behind the (possibly pairwise) sub of the tokens being issued.</summary>
+    public const string UserId = "ih.audit.user_id";
+
+    public static void SetUser(HttpContext context, string userId) => context.Items[UserId] = userId;
+}
+
+/// <summary>
+/// token.issued / token.refreshed, and claims.released for the ID token, once OpenIddict has generated the tokens
+/// and put them in the response (after AttachSignInParameters) and before the response is written: the answer
+/// waits for the group commit. Only at the token endpoint: an authorization code is not a token anyone uses.
+/// </summary>
+public sealed class AuditIssuedTokens(IAuditLog audit, ClientPolicies policies) : IOpenIddictServerHandler<ProcessSignInContext>
+{
+    public static OpenIddictServerHandlerDescriptor Descriptor { get; }
+        = OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessSignInContext>()
+            .UseScopedHandler<AuditIssuedTokens>()
+            .SetOrder(OpenIddictServerHandlers.AttachSignInParameters.Descriptor.Order + 1_000)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+    public async ValueTask HandleAsync(ProcessSignInContext context)
+    {
+        if (context.EndpointType != OpenIddictServerEndpointType.Token || context.Request?.ClientId is not { } clientId || context.Principal is null)
+        {
+            return;
+        }
+
+        var policy = await policies.FindAsync(clientId, context.CancellationToken);
+        var userId = context.Transaction.GetHttpRequest()?.HttpContext.Items[AuditHttpItems.UserId] as string;
+        var session = context.Principal.GetClaim(HubClaims.SessionId);
+        var tokens = new List<string>();
+        var ids = new Dictionary<string, string>(StringComparer.Ordinal);
+        Note(Parameters.AccessToken, context.AccessToken, context.AccessTokenPrincipal);
+        Note(Parameters.IdToken, context.IdentityToken, context.IdentityTokenPrincipal);
+        Note(Parameters.RefreshToken, context.RefreshToken, context.RefreshTokenPrincipal);
+
+        var records = new List<AuditRecord>
+        {
+            new TokensIssued(context.Request.IsRefreshTokenGrantType(), clientId, policy?.DepartmentCode, userId, session,
+                context.Request.GrantType ?? "", tokens, context.Principal.GetScopes().ToList(), ids),
+        };
+        if (userId is not null && policy is not null && context.IdentityTokenPrincipal is { } identity
+            && ClaimRelease.Describe(identity.Claims.Select(c => c.Type), policy.Claims) is { Names.Count: > 0 } released)
+        {
+            records.Add(new ClaimsReleased(clientId, policy.DepartmentCode, userId, session, "id_token", released.Names, released.Masked));
+        }
+
+        await audit.WriteAsync(AuditActor.Client(clientId), [.. records]);
+
+        void Note(string type, string? token, System.Security.Claims.ClaimsPrincipal? principal)
+        {
+            if (string.IsNullOrEmpty(token))
+            {
+                return;
+            }
+
+            tokens.Add(type);
+            if (principal?.GetTokenId() is { } id)
+            {
+                ids[type] = id;
+            }
+        }
+    }
+}
+
+/// <summary>token.failed: every refused token request, with the RFC 6749 section 5.2 error code, before the error is written.</summary>
+public sealed class AuditRefusedTokenRequests(IAuditLog audit, ClientPolicies policies) : IOpenIddictServerHandler<ApplyTokenResponseContext>
+{
+    public static OpenIddictServerHandlerDescriptor Descriptor { get; }
+        = OpenIddictServerHandlerDescriptor.CreateBuilder<ApplyTokenResponseContext>()
+            .UseScopedHandler<AuditRefusedTokenRequests>()
+            .SetOrder(int.MinValue + 100_000)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+    public async ValueTask HandleAsync(ApplyTokenResponseContext context)
+    {
+        if (string.IsNullOrEmpty(context.Error))
+        {
+            return;
+        }
+
+        var clientId = context.Request?.ClientId;
+        var policy = await policies.FindAsync(clientId, context.CancellationToken);
+        await audit.WriteAsync(new AuditActor("client", clientId ?? "unknown", null),
+            new TokenRequestFailed(clientId, policy?.DepartmentCode, context.Request?.GrantType, context.Error));
+    }
+}
+
+/// <summary>token.revoked (RFC 7009), after OpenIddict has revoked the token entry.</summary>
+public sealed class AuditRevokedTokens(IAuditLog audit, ClientPolicies policies, SubjectIdentifiers subjects)
+    : IOpenIddictServerHandler<HandleRevocationRequestContext>
+{
+    public static OpenIddictServerHandlerDescriptor Descriptor { get; }
+        = OpenIddictServerHandlerDescriptor.CreateBuilder<HandleRevocationRequestContext>()
+            .UseScopedHandler<AuditRevokedTokens>()
+            .SetOrder(OpenIddictServerHandlers.Revocation.RevokeToken.Descriptor.Order + 1_000)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+    public async ValueTask HandleAsync(HandleRevocationRequestContext context)
+    {
+        if (context.IsRejected || context.Request.ClientId is not { } clientId)
+        {
+            return;
+        }
+
+        var policy = await policies.FindAsync(clientId, context.CancellationToken);
+        var principal = context.GenericTokenPrincipal;
+        var subject = principal?.GetClaim(Claims.Subject);
+        var user = subject == clientId ? null : await subjects.FindUserAsync(subject, policy, context.CancellationToken);
+        await audit.WriteAsync(AuditActor.Client(clientId),
+            new TokenRevoked(clientId, policy?.DepartmentCode, user?.Id, principal?.GetTokenType(), principal?.GetTokenId()));
+    }
+}
+
+/// <summary>Names (never values) of the released claims, and which of them went out masked under the client's policy.</summary>
+public static class ClaimRelease
+{
+    public sealed record Released(IReadOnlyList<string> Names, IReadOnlyList<string> Masked);
+
+    public static Released Describe(IEnumerable<string> claimTypes, ClaimReleasePolicy policy)
+    {
+        var names = claimTypes.Where(ClaimCatalog.ClaimTypes.Contains).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var masked = names.Where(n => ClaimCatalog.All.FirstOrDefault(c => c.ClaimTypes[0] == n) is { Maskable: true } claim
+                                      && policy.ModeOf(claim.Key) == ReleaseMode.Masked).ToList();
+        return new Released(names, masked);
+    }
+}
