@@ -5,6 +5,7 @@ using IdentityHub.Server.Identity;
 using IdentityHub.Server.Oidc;
 using Microsoft.Extensions.Options;
 using IdentityHub.Server.Registry;
+using IdentityHub.Server.Sessions;
 
 try
 {
@@ -24,6 +25,7 @@ try
         .AddIdentityHubIdentity()
         .AddIdentityHubOidc()
         .AddIdentityHubRegistry()
+        .AddIdentityHubSessions()
         .AddIdentityHubWeb();
 
     var app = builder.Build();

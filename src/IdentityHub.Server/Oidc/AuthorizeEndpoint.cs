@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using IdentityHub.Server.Identity;
 using IdentityHub.Server.Registry;
+using IdentityHub.Server.Sessions;
 using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Identity;
@@ -34,7 +35,8 @@ public static class AuthorizeEndpoint
         IOptions<OidcOptions> options,
         ClientPolicies policies,
         SubjectIdentifiers subjects,
-        ConsentGate consent)
+        ConsentGate consent,
+        SessionService sessions)
     {
         var request = context.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenID Connect request cannot be retrieved.");
@@ -77,6 +79,8 @@ public static class AuthorizeEndpoint
             return consentAnswer;
         }
 
+        // The app joins the SSO session: it is told when the session ends, and its tokens end with it.
+        await sessions.JoinAsync(session.SessionId, client, subject, Issuer(context), identity, context.RequestAborted);
         return Results.SignIn(new ClaimsPrincipal(identity), authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
 
@@ -104,6 +108,15 @@ public static class AuthorizeEndpoint
 
         var loginFor = properties?.Items.TryGetValue(LoginForProperty, out var value) == true ? value : null;
         return !(loginFor == HashReturnUrl(returnUrl) && age <= options.ForcedLoginWindow);
+    }
+
+    /// <summary>The issuer OpenIddict puts in this request's tokens: the configured one, or the request's base URI (Development).</summary>
+    internal static string Issuer(HttpContext context)
+    {
+        var transaction = context.Features.Get<OpenIddictServerAspNetCoreFeature>()?.Transaction
+            ?? throw new InvalidOperationException("No OpenIddict transaction on an OpenID Connect endpoint.");
+        return (transaction.Options.Issuer ?? transaction.BaseUri
+            ?? throw new InvalidOperationException("OpenIddict resolved no issuer.")).AbsoluteUri;
     }
 
     public static string HashReturnUrl(string returnUrl) =>

@@ -18,7 +18,11 @@ public sealed class ConsentGate(IOpenIddictApplicationManager applications, IOpe
 
     public const string ConsentPage = "/Account/Consent";
 
-    /// <summary>Null to go on (and the identity then names its authorization); otherwise the page or error to answer with.</summary>
+    /// <summary>
+    /// Null to go on; otherwise the page or error to answer with. The permanent authorization records the consent
+    /// only: the tokens hang from the SSO session's own ad-hoc authorization (<see cref="Sessions.SessionService.JoinAsync"/>),
+    /// so that a logout revokes them without revoking the consent.
+    /// </summary>
     public async Task<IResult?> CheckAsync(OpenIddictRequest request, ClaimsIdentity identity, string subject, string returnUrl,
         CancellationToken cancellationToken)
     {
@@ -36,7 +40,6 @@ public sealed class ConsentGate(IOpenIddictApplicationManager applications, IOpe
         var authorization = await FindAsync(subject, (await applications.GetIdAsync(application, cancellationToken))!, request.GetScopes(), cancellationToken);
         if (authorization is not null)
         {
-            identity.SetAuthorizationId(authorization);
             return null;
         }
 

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Authentication;
 using System.Security.Claims;
 using IdentityHub.Server.Identity;
 using IdentityHub.Server.Registry;
+using IdentityHub.Server.Sessions;
 using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
@@ -26,7 +27,8 @@ public static class TokenEndpoint
         ClaimsFactory claims,
         IOptions<OidcOptions> options,
         ClientPolicies policies,
-        SubjectIdentifiers subjects)
+        SubjectIdentifiers subjects,
+        SessionService sessions)
     {
         var request = context.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenID Connect request cannot be retrieved.");
@@ -56,7 +58,9 @@ public static class TokenEndpoint
             var user = await subjects.FindUserAsync(subject, client, context.RequestAborted);
             if (principal is null || session is null || user is null || client is null
                 || !await signInManager.CanSignInAsync(user) || await users.IsLockedOutAsync(user)
-                || AssuranceLevels.Of(user) < client.MinimumAssuranceLevel)
+                || AssuranceLevels.Of(user) < client.MinimumAssuranceLevel
+                // Ending a session revokes its tokens; this also stops a refresh that raced with the logout.
+                || await sessions.HasEndedAsync(session.SessionId, context.RequestAborted))
             {
                 return OidcResults.Forbid(Errors.InvalidGrant, "The grant is no longer valid.");
             }

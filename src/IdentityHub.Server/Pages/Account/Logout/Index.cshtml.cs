@@ -1,4 +1,7 @@
+using IdentityHub.Server.Audit;
 using IdentityHub.Server.Identity;
+using IdentityHub.Server.Oidc;
+using IdentityHub.Server.Sessions;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
@@ -10,12 +13,9 @@ namespace IdentityHub.Server.Pages.Account.Logout;
 /// posts the protocol parameters back to /connect/endsession so that the app is told; otherwise it
 /// posts here.
 /// </summary>
-public sealed class IndexModel(SignInManager<ApplicationUser> signInManager) : PageModel
+public sealed class IndexModel(SignInManager<ApplicationUser> signInManager, SessionService sessions, FrontChannelLogout frontChannel) : PageModel
 {
-    private static readonly HashSet<string> EndSessionParameters = new(StringComparer.Ordinal)
-    {
-        "id_token_hint", "post_logout_redirect_uri", "state", "client_id", "ui_locales", "logout_hint",
-    };
+    private const string SignedOutPage = "/Account/Logout?signedOut=true";
 
     public bool SignedOut { get; private set; }
 
@@ -33,7 +33,7 @@ public sealed class IndexModel(SignInManager<ApplicationUser> signInManager) : P
 
         foreach (var (name, values) in Request.Query)
         {
-            if (EndSessionParameters.Contains(name))
+            if (EndSessionEndpoint.ProtocolParameters.Contains(name))
             {
                 ProtocolParameters.Add((name, values.ToString()));
             }
@@ -49,7 +49,10 @@ public sealed class IndexModel(SignInManager<ApplicationUser> signInManager) : P
 
     public async Task<IActionResult> OnPostAsync()
     {
+        var ended = await sessions.EndAsync(SessionFacts.From(User)?.SessionId, SessionEndReason.Logout,
+            AuditActor.User(signInManager.UserManager.GetUserId(User) ?? "", User.Identity?.Name), HttpContext.RequestAborted);
         await signInManager.SignOutAsync();
-        return RedirectToPage(new { signedOut = true });
+        // The apps that registered a front-channel URI are told in iframes first.
+        return LocalRedirect(frontChannel.PageFor(ended, SignedOutPage) ?? SignedOutPage);
     }
 }
