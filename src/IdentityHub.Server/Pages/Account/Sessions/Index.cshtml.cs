@@ -43,7 +43,7 @@ public sealed class IndexModel(SessionService sessions, SignInManager<Applicatio
             HttpContext.RequestAborted);
         if (sessionId != SessionFacts.From(User)?.SessionId)
         {
-            return RedirectToPage(new { ended = true });
+            return RedirectToPage(new { ended = "true" });
         }
 
         await signInManager.SignOutAsync();
