@@ -10,8 +10,8 @@ using Microsoft.Extensions.Options;
 namespace IdentityHub.Server.Sessions;
 
 /// <summary>
-/// Ties the sign-in cookie to its server-side session. Signing in starts (or, for a re-issued cookie, keeps)
-/// the session named by the cookie's sid; every request's cookie is refused once its session has ended,
+/// Ties the sign-in cookie to its server-side session. Signing in starts the session named by the cookie's sid
+/// (or, when the same person signs in again in this browser, keeps the browser's session and its sid); every request's cookie is refused once its session has ended,
 /// expired or belongs to someone else; signing out ends it. Hooked on the cookie events, so that every way of
 /// signing in (password today, second factors later) goes through the same place.
 /// </summary>
@@ -66,29 +66,26 @@ public static class SessionCookieEvents
         var currentFacts = current.Succeeded ? SessionFacts.From(current.Principal!) : null;
         var sessions = http.RequestServices.GetRequiredService<SessionService>();
 
+        var samePerson = currentFacts is not null && UserId(http, current.Principal) == userId;
         var facts = SessionFacts.From(principal);
-        if (facts is null)
+        if (samePerson && facts?.SessionId != currentFacts!.SessionId)
         {
-            // A re-issued cookie of the same person (Identity's RefreshSignInAsync) keeps its session; any other
-            // sign-in without session facts starts a new one, with whatever amr it carries.
-            var keep = currentFacts is not null && UserId(http, current.Principal) == userId;
-            var identity = principal.Identities.First();
-            foreach (var stale in identity.Claims.Where(c => c.Type is HubClaims.SessionId or HubClaims.AuthenticationTime
-                         || (keep && c.Type == HubClaims.AuthenticationMethod)).ToList())
-            {
-                identity.RemoveClaim(stale);
-            }
-
-            identity.AddClaims(keep
-                ? currentFacts!.ToClaims()
-                : new SessionFacts(NewSessionId(), DateTimeOffset.UtcNow, []).ToClaims().Where(c => c.Type != HubClaims.AuthenticationMethod));
-            facts = SessionFacts.From(principal)!;
+            // The same person signing in again in this browser (prompt=login, max_age, a step-up, Identity's
+            // RefreshSignInAsync) stays in the same SSO session: the sid is stable; auth_time and amr are the new
+            // login's, or the session's when the new cookie has none.
+            facts = facts is null ? currentFacts! : facts with { SessionId = currentFacts!.SessionId };
+            Replace(principal, facts);
+        }
+        else if (facts is null)
+        {
+            facts = new SessionFacts(NewSessionId(), DateTimeOffset.UtcNow, []);
+            Replace(principal, facts);
         }
 
-        if (currentFacts is not null && currentFacts.SessionId != facts.SessionId)
+        if (currentFacts is not null && !samePerson)
         {
-            // A new sign-in in this browser replaces its session (another person, or prompt=login): the apps of
-            // the old one are told, and its tokens revoked.
+            // Another person signs in in this browser: the previous person's session ends (shared computer); its
+            // apps are told, and its tokens revoked.
             await sessions.EndAsync(currentFacts.SessionId, SessionEndReason.Replaced,
                 AuditActor.User(UserId(http, current.Principal) ?? userId, current.Principal?.Identity?.Name), http.RequestAborted);
         }
@@ -106,6 +103,18 @@ public static class SessionCookieEvents
             await http.RequestServices.GetRequiredService<SessionService>().EndAsync(facts.SessionId, SessionEndReason.Logout,
                 AuditActor.User(UserId(http, current.Principal) ?? "", current.Principal?.Identity?.Name), http.RequestAborted);
         }
+    }
+
+    private static void Replace(ClaimsPrincipal principal, SessionFacts facts)
+    {
+        var identity = principal.Identities.First();
+        foreach (var stale in identity.Claims
+                     .Where(c => c.Type is HubClaims.SessionId or HubClaims.AuthenticationTime or HubClaims.AuthenticationMethod).ToList())
+        {
+            identity.RemoveClaim(stale);
+        }
+
+        identity.AddClaims(facts.ToClaims());
     }
 
     private static string? UserId(HttpContext http, ClaimsPrincipal? principal) =>

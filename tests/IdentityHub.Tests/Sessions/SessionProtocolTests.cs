@@ -160,6 +160,37 @@ public abstract partial class SessionProtocolTests(SessionsFixture fixture)
         Assert.Equal("login_required", (await SessionsKit.PromptNoneAsync(Kit, browser, client))["error"]);
     }
 
+    [Fact]
+    public async Task SignInAgain_SamePersonWithPromptLogin_KeepsSidAndTokens()
+    {
+        var client = await SessionsKit.RegisterClientAsync(Kit, Receiver);
+        var user = await Kit.CreateUserAsync();
+        var browser = NewBrowser();
+        var first = await Kit.CodeFlowAsync(browser, client, user);
+
+        var again = await Kit.CodeFlowAsync(browser, client, user, prompt: "login");
+
+        Assert.Equal(SessionsKit.Sid(first), SessionsKit.Sid(again));
+        var refreshed = await Kit.RefreshAsync(client, first.Tokens.RefreshToken!);
+        Assert.False(refreshed.IsError, $"{refreshed.Error} {refreshed.ErrorDescription}");
+        Assert.DoesNotContain("session.ended", await SessionAuditAsync(SessionsKit.Sid(first)));
+    }
+
+    [Fact]
+    public async Task SignInAgain_AnotherPersonInTheSameBrowser_EndsThePreviousSessionAndTellsItsApps()
+    {
+        var client = await SessionsKit.RegisterClientAsync(Kit, Receiver);
+        var browser = NewBrowser();
+        var previous = await Kit.CodeFlowAsync(browser, client, await Kit.CreateUserAsync());
+
+        var next = await Kit.CodeFlowAsync(browser, client, await Kit.CreateUserAsync(), prompt: "login");
+
+        Assert.NotEqual(SessionsKit.Sid(previous), SessionsKit.Sid(next));
+        var token = await Receiver.WaitForTokenAsync(client.ClientId);
+        Assert.Equal(SessionsKit.Sid(previous), OidcKit.JwtPayload(token).GetProperty("sid").GetString());
+        Assert.Equal("invalid_grant", (await Kit.RefreshAsync(client, previous.Tokens.RefreshToken!)).Error);
+    }
+
     /// <summary>The audit event types recorded for a session, through the administration API.</summary>
     protected async Task<List<string>> SessionAuditAsync(string sid)
     {
