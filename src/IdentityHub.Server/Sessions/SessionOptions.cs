@@ -17,6 +17,9 @@ public sealed class SessionOptions
     /// </summary>
     public TimeSpan ActivityResolution { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>Ended and expired sessions, and finished logout notices, are deleted this long afterwards (audit events stay). Default 30 days.</summary>
+    public TimeSpan RetainFor { get; set; } = TimeSpan.FromDays(30);
+
     public BackChannelOptions BackChannel { get; set; } = new();
 }
 

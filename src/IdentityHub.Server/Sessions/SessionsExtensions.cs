@@ -9,7 +9,8 @@ public static class SessionsExtensions
     {
         var services = builder.Services;
         services.AddOptions<SessionOptions>().BindConfiguration(SessionOptions.Section)
-            .Validate(o => o.IdleTimeout > TimeSpan.Zero && o.AbsoluteTimeout > TimeSpan.Zero, "Sessions:IdleTimeout and AbsoluteTimeout must be positive.")
+            .Validate(o => o.IdleTimeout > TimeSpan.Zero && o.AbsoluteTimeout > TimeSpan.Zero && o.RetainFor >= TimeSpan.Zero,
+                "Sessions:IdleTimeout and AbsoluteTimeout must be positive, RetainFor not negative.")
             .Validate(o => o.ActivityResolution >= TimeSpan.Zero && o.ActivityResolution < o.IdleTimeout,
                 "Sessions:ActivityResolution must be shorter than Sessions:IdleTimeout.")
             .Validate(o => o.BackChannel.PollInterval > TimeSpan.Zero && o.BackChannel.InitialRetryDelay > TimeSpan.Zero
@@ -27,6 +28,7 @@ public static class SessionsExtensions
         services.AddSingleton<LogoutNoticeSignal>();
         services.AddSingleton<LogoutTokenFactory>();
         services.AddHostedService<BackChannelLogoutSender>();
+        services.AddHostedService<SessionPruningService>();
         services.AddHttpClient(BackChannelLogoutSender.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
             // A redirect is not an acknowledgement (section 2.8), and no cookie belongs in a logout notice.
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });

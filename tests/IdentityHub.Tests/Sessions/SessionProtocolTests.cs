@@ -2,8 +2,14 @@ using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using System.Web;
+using IdentityHub.Server.Data;
+using IdentityHub.Server.Sessions;
 using IdentityHub.Tests.Infrastructure;
 using IdentityHub.Tests.Oidc;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace IdentityHub.Tests.Sessions;
 
@@ -189,6 +195,30 @@ public abstract partial class SessionProtocolTests(SessionsFixture fixture)
         var token = await Receiver.WaitForTokenAsync(client.ClientId);
         Assert.Equal(SessionsKit.Sid(previous), OidcKit.JwtPayload(token).GetProperty("sid").GetString());
         Assert.Equal("invalid_grant", (await Kit.RefreshAsync(client, previous.Tokens.RefreshToken!)).Error);
+    }
+
+    [Fact]
+    public async Task Pruning_EndedSessionPastRetention_RemovedWhileLiveSessionKept()
+    {
+        var client = await SessionsKit.RegisterClientAsync(Kit, Receiver);
+        var user = await Kit.CreateUserAsync();
+        var ending = NewBrowser();
+        var staying = NewBrowser();
+        var endingFlow = await Kit.CodeFlowAsync(ending, client, user);
+        var stayingFlow = await Kit.CodeFlowAsync(staying, client, user);
+        await SessionsKit.LogoutAsync(Kit, ending, client, endingFlow, "bye");
+        await Receiver.WaitForTokenAsync(client.ClientId);
+        var pruning = new SessionPruningService(Server.Services.GetRequiredService<IServiceScopeFactory>(),
+            Options.Create(new SessionOptions { RetainFor = TimeSpan.Zero }), TimeProvider.System, NullLogger<SessionPruningService>.Instance);
+
+        await pruning.PruneAsync(CancellationToken.None);
+
+        await using var scope = Server.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
+        Assert.False(await db.Set<SsoSession>().AnyAsync(s => s.Id == SessionsKit.Sid(endingFlow)));
+        Assert.False(await db.Set<LogoutNotice>().AnyAsync(n => n.SessionId == SessionsKit.Sid(endingFlow)));
+        Assert.True(await db.Set<SsoSession>().AnyAsync(s => s.Id == SessionsKit.Sid(stayingFlow)));
+        Assert.False(string.IsNullOrEmpty((await SessionsKit.PromptNoneAsync(Kit, staying, client))["code"]));
     }
 
     /// <summary>The audit event types recorded for a session, through the administration API.</summary>
