@@ -43,18 +43,14 @@ public static class BackChannelLogout
         }
 
         var oidc = oidcOptions.Get(OpenIdConnectDefaults.AuthenticationScheme);
-        var configuration = await oidc.ConfigurationManager!.GetConfigurationAsync(http.RequestAborted);
-        // Section 2.6 step 2: signature (JWKS), iss, aud, iat and exp, as for an ID token; typ logout+jwt (section 2.4).
-        var result = await Handler.ValidateTokenAsync(token, new TokenValidationParameters
+        var result = await ValidateAsync(token, oidc, http.RequestAborted);
+        if (result.Exception is SecurityTokenSignatureKeyNotFoundException)
         {
-            ValidIssuer = configuration.Issuer,
-            ValidAudience = oidc.ClientId,
-            IssuerSigningKeys = configuration.SigningKeys,
-            ValidTypes = ["logout+jwt"],
-            RequireSignedTokens = true,
-            RequireExpirationTime = true,
-            ValidateLifetime = true,
-        });
+            // IdentityHub may have rotated its signing key since the discovery document was cached.
+            oidc.ConfigurationManager!.RequestRefresh();
+            result = await ValidateAsync(token, oidc, http.RequestAborted);
+        }
+
         if (!result.IsValid)
         {
             logger.LogWarning(result.Exception, "Refused a logout token");
@@ -92,6 +88,22 @@ public static class BackChannelLogout
         var ended = sessions.End(sid, sub);
         logger.LogInformation("Back-channel logout: sid {Sid}, sub {Sub}, {Count} session(s) ended", sid, sub, ended);
         return Results.Ok();
+    }
+
+    /// <summary>Section 2.6 step 2: signature (JWKS), iss, aud, iat and exp, as for an ID token; typ logout+jwt (section 2.4).</summary>
+    private static async Task<TokenValidationResult> ValidateAsync(string token, OpenIdConnectOptions oidc, CancellationToken cancellationToken)
+    {
+        var configuration = await oidc.ConfigurationManager!.GetConfigurationAsync(cancellationToken);
+        return await Handler.ValidateTokenAsync(token, new TokenValidationParameters
+        {
+            ValidIssuer = configuration.Issuer,
+            ValidAudience = oidc.ClientId,
+            IssuerSigningKeys = configuration.SigningKeys,
+            ValidTypes = ["logout+jwt"],
+            RequireSignedTokens = true,
+            RequireExpirationTime = true,
+            ValidateLifetime = true,
+        });
     }
 
     /// <summary>Section 2.8: 400 with an OAuth-style error body.</summary>
