@@ -19,12 +19,16 @@ public abstract class SessionsFixture(string provider) : IAsyncLifetime
 
     public LogoutReceiver Receiver { get; private set; } = null!;
 
-    /// <summary>Retries within fractions of a second, so that a test waits for a retry without waiting long.</summary>
+    /// <summary>
+    /// Retries within fractions of a second, so that a test waits for a retry without waiting long; and enough of
+    /// them that a notice is never abandoned while a slow machine restarts an app.
+    /// </summary>
     public static void FastBackChannel(Dictionary<string, string?> settings)
     {
         settings["Sessions:BackChannel:PollInterval"] = "00:00:00.200";
         settings["Sessions:BackChannel:InitialRetryDelay"] = "00:00:00.100";
         settings["Sessions:BackChannel:MaxRetryDelay"] = "00:00:00.500";
+        settings["Sessions:BackChannel:MaxAttempts"] = "10000";
     }
 
     public async Task InitializeAsync()

@@ -51,8 +51,9 @@ public sealed class SsoBrowserTests(SsoPortalsFixture fixture) : IClassFixture<S
 
         // Sign out at the second app (RP-initiated logout).
         await page.Locator("#sign-out").ClickAsync();
-        await page.WaitForURLAsync(housing.Url("/"));
-        await Expect(page.Locator("#signed-out")).ToBeVisibleAsync();
+        // The URL, not the load event: the sign-out ends a chain of redirects across three hosts.
+        await Expect(page).ToHaveURLAsync(housing.Url("/"), new() { Timeout = 60_000 });
+        await Expect(page.Locator("#signed-out")).ToBeVisibleAsync(new() { Timeout = 60_000 });
 
         // The first app is told over the back channel; its next page load shows the person signed out.
         await Poll.UntilAsync(() => Task.FromResult(SsoPortalsFixture.PortalHeardLogout(social, socialSid)), "the social security portal's logout notice");
@@ -81,8 +82,8 @@ public sealed class SsoBrowserTests(SsoPortalsFixture fixture) : IClassFixture<S
         await fixture.StopHousingFundAsync();
         await page.GotoAsync(social.Url("/profile"));
         await page.Locator("#sign-out").ClickAsync();
-        await page.WaitForURLAsync(social.Url("/"));
-        await Expect(page.Locator("#signed-out")).ToBeVisibleAsync();
+        await Expect(page).ToHaveURLAsync(social.Url("/"), new() { Timeout = 60_000 });
+        await Expect(page.Locator("#signed-out")).ToBeVisibleAsync(new() { Timeout = 60_000 });
         // IdentityHub tried to tell the housing fund portal, and failed: the notice waits in its queue.
         await Poll.UntilAsync(async () => await fixture.NoticeAsync(sid, fixture.HousingIdentity.ClientId) is { Attempts: > 0, DeliveredAtUtc: null },
             "a failed delivery attempt to the stopped housing fund portal");
