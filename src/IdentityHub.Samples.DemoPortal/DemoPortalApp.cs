@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 
 namespace IdentityHub.Samples.DemoPortal;
@@ -40,7 +41,8 @@ public sealed class PortalOidcOptions
 
 /// <summary>
 /// A department web app that signs people in with IdentityHub: the framework's cookie handler keeps
-/// the local session, its OpenID Connect handler does the authorization code flow with PKCE.
+/// the local session, its OpenID Connect handler does the authorization code flow with PKCE, and
+/// <see cref="BackChannelLogout"/> ends the local session when IdentityHub's session ends.
 /// </summary>
 public static class DemoPortalApp
 {
@@ -62,7 +64,22 @@ public static class DemoPortalApp
         configure?.Invoke(builder);
 
         var oidc = builder.Configuration.GetSection(PortalOidcOptions.Section).Get<PortalOidcOptions>() ?? new();
+        var portal = builder.Configuration.GetSection(PortalOptions.Section).Get<PortalOptions>() ?? new();
         var localDevelopment = oidc.IsLocalDevelopmentAuthority;
+        builder.Services.Configure<PortalOptions>(builder.Configuration.GetSection(PortalOptions.Section));
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<PortalSessions>();
+        builder.Services.AddMemoryCache();
+
+        // Several portals may run on one host name (localhost:5002, 5003, 5004), and cookies are not separated by
+        // port: each portal's cookies and keys are its own.
+        var dataProtection = builder.Services.AddDataProtection().SetApplicationName(oidc.ClientId);
+        if (!string.IsNullOrEmpty(portal.KeyDirectory))
+        {
+            dataProtection.PersistKeysToFileSystem(new DirectoryInfo(portal.KeyDirectory));
+        }
+
+        builder.Services.AddAntiforgery(options => options.Cookie.Name = oidc.ClientId + ".antiforgery");
 
         builder.Services.AddRazorPages(options => options.Conventions.AuthorizePage("/Profile"));
         // Render Chinese as characters, not as numeric entities.
@@ -78,9 +95,30 @@ public static class DemoPortalApp
             {
                 // The portal and IdentityHub may share a host name (localhost:5002 and localhost:5000):
                 // cookies are not separated by port, so the portal's cookie has a name of its own.
-                options.Cookie.Name = "demo-portal.session";
+                options.Cookie.Name = oidc.ClientId + ".session";
                 options.Cookie.HttpOnly = true;
                 options.Cookie.SameSite = SameSiteMode.Lax;
+                options.Events.OnSigningIn = context =>
+                {
+                    // The local session is known by IdentityHub's sid (the ID token's), which logout tokens name.
+                    if (context.Principal?.FindFirst("sid")?.Value is { } sid)
+                    {
+                        context.HttpContext.RequestServices.GetRequiredService<PortalSessions>()
+                            .SignedIn(sid, context.Principal.FindFirst("sub")?.Value);
+                    }
+
+                    return Task.CompletedTask;
+                };
+                options.Events.OnValidatePrincipal = async context =>
+                {
+                    // A cookie of a session that IdentityHub ended (back-channel logout) is refused from the next request on.
+                    var sessions = context.HttpContext.RequestServices.GetRequiredService<PortalSessions>();
+                    if (sessions.HasEnded(context.Principal?.FindFirst("sid")?.Value))
+                    {
+                        context.RejectPrincipal();
+                        await context.HttpContext.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+                    }
+                };
             })
             .AddOpenIdConnect(options =>
             {
@@ -162,6 +200,7 @@ public static class DemoPortalApp
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapRazorPages();
+        app.MapBackChannelLogout();
         return app;
     }
 }

@@ -8,6 +8,7 @@ using IdentityHub.Server.Identity.RealName;
 using IdentityHub.Server.Oidc;
 using Microsoft.Extensions.Options;
 using IdentityHub.Server.Registry;
+using IdentityHub.Server.Sessions;
 
 try
 {
@@ -36,6 +37,7 @@ try
         .AddIdentityHubOidc()
         .AddIdentityHubRegistry()
         .AddIdentityHubAuditTrail()
+        .AddIdentityHubSessions()
         .AddIdentityHubWeb();
 
     var app = builder.Build();

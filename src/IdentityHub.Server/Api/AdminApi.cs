@@ -45,6 +45,7 @@ public static class AdminApi
         admin.MapDepartments();
         admin.MapClients();
         admin.MapRegistry();
+        admin.MapSessions();
         return routes;
     }
 }

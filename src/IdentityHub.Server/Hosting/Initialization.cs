@@ -39,6 +39,31 @@ public sealed class DemoDataOptions
     public string PortalBaseUrl { get; set; } = "http://localhost:5002";
 
     public string CitizenPassword { get; set; } = "Demo-Passw0rd";
+
+    /// <summary>The social security portal (the DemoPortal sample, launch profile social-security), department demo-hrss.</summary>
+    public DemoAppOptions SocialSecurity { get; set; } = new()
+    {
+        ClientId = "social-security-portal",
+        ClientSecret = "social-security-portal-secret-for-development-only",
+        BaseUrl = "http://localhost:5003",
+    };
+
+    /// <summary>The housing provident fund portal (launch profile housing-fund), department demo-hpf.</summary>
+    public DemoAppOptions HousingFund { get; set; } = new()
+    {
+        ClientId = "housing-fund-portal",
+        ClientSecret = "housing-fund-portal-secret-for-development-only",
+        BaseUrl = "http://localhost:5004",
+    };
+
+    public sealed class DemoAppOptions
+    {
+        public string ClientId { get; set; } = "";
+
+        public string ClientSecret { get; set; } = "";
+
+        public string BaseUrl { get; set; } = "";
+    }
 }
 
 public static class Initialization
@@ -76,6 +101,21 @@ public static class Initialization
         }
     }
 
+    private static async Task SeedDepartmentAppAsync(IServiceProvider services, DemoDataOptions.DemoAppOptions app, string departmentCode,
+        string departmentName, string departmentNameEn, string displayName)
+    {
+        var department = await services.GetRequiredService<DepartmentRegistry>()
+            .EnsureAsync(departmentCode, departmentName, departmentNameEn, CancellationToken.None);
+        var baseUrl = app.BaseUrl.TrimEnd('/');
+        await services.GetRequiredService<ClientRegistry>().EnsureAsync(
+            new ClientRegistrationRequest(app.ClientId, departmentCode, displayName, ClientTypes.Confidential,
+                [GrantTypes.AuthorizationCode, GrantTypes.RefreshToken],
+                [$"{baseUrl}/signin-oidc"], [$"{baseUrl}/signout-callback-oidc"],
+                [Scopes.OpenId, Scopes.Profile, Scopes.Phone, Scopes.OfflineAccess],
+                BackChannelLogoutUri: $"{baseUrl}/backchannel-logout", SubjectType: "pairwise"),
+            app.ClientSecret, department.Id, CancellationToken.None);
+    }
+
     private static async Task SeedDemoDataAsync(IServiceProvider services, DemoDataOptions demo)
     {
         var department = await services.GetRequiredService<DepartmentRegistry>()
@@ -88,6 +128,13 @@ public static class Initialization
                 [$"{portal}/signin-oidc"], [$"{portal}/signout-callback-oidc"],
                 [Scopes.OpenId, Scopes.Profile, Scopes.Phone, Scopes.OfflineAccess]),
             demo.PortalClientSecret, department.Id, CancellationToken.None);
+
+        // Two department apps in two departments (pairwise subjects differ between them), each told of a logout
+        // over the back channel: the single sign-on and single logout demonstration.
+        await SeedDepartmentAppAsync(services, demo.SocialSecurity, "demo-hrss", "演示人社局", "Demo Human Resources and Social Security Bureau",
+            "社会保障网上服务大厅 (Social security portal)");
+        await SeedDepartmentAppAsync(services, demo.HousingFund, "demo-hpf", "演示住房公积金中心", "Demo Housing Provident Fund Centre",
+            "住房公积金网上服务大厅 (Housing fund portal)");
 
         var users = services.GetRequiredService<UserManager<ApplicationUser>>();
         (string UserName, string Name, string Mobile)[] citizens =

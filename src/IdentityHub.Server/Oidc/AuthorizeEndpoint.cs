@@ -5,6 +5,7 @@ using IdentityHub.Server.Factors;
 using IdentityHub.Server.Identity;
 using IdentityHub.Server.Identity.Enterprises;
 using IdentityHub.Server.Registry;
+using IdentityHub.Server.Sessions;
 using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Identity;
@@ -41,7 +42,8 @@ public static class AuthorizeEndpoint
         ClientPolicies policies,
         SubjectIdentifiers subjects,
         ConsentGate consent,
-        AgentMandates mandates)
+        AgentMandates mandates,
+        SessionService sessions)
     {
         var request = context.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenID Connect request cannot be retrieved.");
@@ -119,6 +121,8 @@ public static class AuthorizeEndpoint
             await mandates.RecordActingAsync(user, acting, client.ClientId, context.RequestAborted);
         }
 
+        // The app joins the SSO session: it is told when the session ends, and its tokens end with it.
+        await sessions.JoinAsync(session.SessionId, client, subject, Issuer(context), identity, context.RequestAborted);
         return Results.SignIn(new ClaimsPrincipal(identity), authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
 
@@ -146,6 +150,15 @@ public static class AuthorizeEndpoint
 
         var loginFor = properties?.Items.TryGetValue(LoginForProperty, out var value) == true ? value : null;
         return !(loginFor == HashReturnUrl(returnUrl) && age <= options.ForcedLoginWindow);
+    }
+
+    /// <summary>The issuer OpenIddict puts in this request's tokens: the configured one, or the request's base URI (Development).</summary>
+    internal static string Issuer(HttpContext context)
+    {
+        var transaction = context.Features.Get<OpenIddictServerAspNetCoreFeature>()?.Transaction
+            ?? throw new InvalidOperationException("No OpenIddict transaction on an OpenID Connect endpoint.");
+        return (transaction.Options.Issuer ?? transaction.BaseUri
+            ?? throw new InvalidOperationException("OpenIddict resolved no issuer.")).AbsoluteUri;
     }
 
     public static string HashReturnUrl(string returnUrl) =>

@@ -35,7 +35,11 @@ public sealed class ConsentGate(
     /// <summary>Authorization property: the hash of the authorize request (its URL) the consent was given for.</summary>
     public const string ConsentForProperty = "ih.consent_for";
 
-    /// <summary>Null to go on (and the identity then names its authorization); otherwise the page or error to answer with.</summary>
+    /// <summary>
+    /// Null to go on; otherwise the page or error to answer with. The permanent authorization records the consent
+    /// only: the tokens hang from the SSO session's own ad-hoc authorization (<see cref="Sessions.SessionService.JoinAsync"/>),
+    /// so that a logout revokes them without revoking the consent.
+    /// </summary>
     public async Task<IResult?> CheckAsync(OpenIddictRequest request, ClaimsIdentity identity, string subject, string returnUrl,
         CancellationToken cancellationToken)
     {
@@ -60,7 +64,6 @@ public sealed class ConsentGate(
         var authorization = await FindAsync(subject, applicationId, request.GetScopes(), promptConsent ? returnUrl : null, cancellationToken);
         if (authorization is not null)
         {
-            identity.SetAuthorizationId(authorization);
             return null;
         }
 

@@ -4,6 +4,7 @@ using IdentityHub.Server.Audit.Handlers;
 using IdentityHub.Server.Identity;
 using IdentityHub.Server.Identity.Enterprises;
 using IdentityHub.Server.Registry;
+using IdentityHub.Server.Sessions;
 using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
@@ -27,7 +28,8 @@ public static class TokenEndpoint
         IOptions<OidcOptions> options,
         ClientPolicies policies,
         SubjectIdentifiers subjects,
-        AgentMandates mandates)
+        AgentMandates mandates,
+        SessionService sessions)
     {
         var request = context.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenID Connect request cannot be retrieved.");
@@ -61,7 +63,9 @@ public static class TokenEndpoint
             var user = await subjects.FindUserAsync(subject, client, context.RequestAborted);
             if (principal is null || session is null || user is null || client is null
                 || !await signInManager.CanSignInAsync(user) || await users.IsLockedOutAsync(user)
-                || AssuranceLevels.Of(user) < client.MinimumAssuranceLevel)
+                || AssuranceLevels.Of(user) < client.MinimumAssuranceLevel
+                // Ending a session revokes its tokens; this also stops a refresh that raced with the logout.
+                || await sessions.HasEndedAsync(session.SessionId, context.RequestAborted))
             {
                 return OidcResults.Forbid(Errors.InvalidGrant, "The grant is no longer valid.");
             }

@@ -27,12 +27,13 @@ public sealed record ClientResponse(
     Dictionary<string, string> ClaimPolicy,
     int MinimumAssuranceLevel,
     DateTime CreatedAtUtc,
-    DateTime UpdatedAtUtc)
+    DateTime UpdatedAtUtc,
+    string? FrontChannelLogoutUri = null)
 {
     /// <summary>The same client as a registration request: the export and import format.</summary>
     public ClientRegistrationRequest ToRequest() => new(ClientId, DepartmentCode, DisplayName, null, GrantTypes, RedirectUris,
         PostLogoutRedirectUris, Scopes, Kind, DisplayNameEn, BackChannelLogoutUri, ConsentMode, SubjectType, Lifetimes, Jwks,
-        ClaimPolicy, MinimumAssuranceLevel);
+        ClaimPolicy, MinimumAssuranceLevel, FrontChannelLogoutUri);
 }
 
 /// <summary>Translates between the registry's settings and OpenIddict's application fields.</summary>
@@ -126,7 +127,8 @@ public static class ClientMapping
             ClaimReleasePolicy.FromJson(application.ClaimPolicy).ToDictionary(),
             application.MinimumAssuranceLevel,
             application.CreatedAtUtc,
-            application.UpdatedAtUtc);
+            application.UpdatedAtUtc,
+            application.FrontChannelLogoutUri);
     }
 
     private static void AddLifetime(OpenIddictApplicationDescriptor descriptor, string key, int? seconds)

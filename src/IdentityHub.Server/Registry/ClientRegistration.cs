@@ -27,7 +27,8 @@ public sealed record ClientRegistrationRequest(
     TokenLifetimes? Lifetimes = null,
     JsonElement? Jwks = null,
     Dictionary<string, string>? ClaimPolicy = null,
-    int? MinimumAssuranceLevel = null);
+    int? MinimumAssuranceLevel = null,
+    string? FrontChannelLogoutUri = null);
 
 /// <summary>Per-client token lifetimes in seconds; null means the server default (Oidc:*Lifetime).</summary>
 public sealed record TokenLifetimes(int? AccessTokenSeconds = null, int? IdentityTokenSeconds = null, int? RefreshTokenSeconds = null);
@@ -51,7 +52,8 @@ public sealed record ClientSettings(
     TokenLifetimes Lifetimes,
     string? Jwks,
     ClaimReleasePolicy? ClaimPolicy,
-    int? MinimumAssuranceLevel)
+    int? MinimumAssuranceLevel,
+    string? FrontChannelLogoutUri = null)
 {
     public string ClientType => Kind == ClientKind.Public ? ClientTypes.Public : ClientTypes.Confidential;
 }
@@ -123,6 +125,16 @@ public static partial class ClientRegistrationRules
             }
         }
 
+        if (request.FrontChannelLogoutUri is not null)
+        {
+            // OIDC Front-Channel Logout 1.0 section 2: an absolute URI the OP loads in an iframe; https except loopback.
+            ClientUris.Validate("frontChannelLogoutUri", [request.FrontChannelLogoutUri], publicClient: false, errors);
+            if (!authorizationCode)
+            {
+                errors.Add("frontChannelLogoutUri", "Only clients that sign people in receive logout notices.");
+            }
+        }
+
         ValidateScopes(request.Scopes ?? [], errors);
         var consentType = request.ConsentMode?.ToLowerInvariant() switch
         {
@@ -161,7 +173,8 @@ public static partial class ClientRegistrationRules
 
         return new ClientSettings(request.ClientId!, request.DepartmentCode!, request.DisplayName!.Trim(), request.DisplayNameEn?.Trim(), kind,
             grants, redirectUris, request.PostLogoutRedirectUris ?? [], (request.Scopes ?? []).Distinct(StringComparer.Ordinal).ToArray(),
-            request.BackChannelLogoutUri, consentType!, subjectType, lifetimes, jwks, policy, request.MinimumAssuranceLevel);
+            request.BackChannelLogoutUri, consentType!, subjectType, lifetimes, jwks, policy, request.MinimumAssuranceLevel,
+            request.FrontChannelLogoutUri);
     }
 
     private static ClientKind ResolveKind(ClientRegistrationRequest request, FieldErrors errors)

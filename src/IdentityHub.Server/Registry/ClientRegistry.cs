@@ -166,7 +166,15 @@ public sealed class ClientRegistry(
         var existing = await applications.FindByClientIdAsync(settings.ClientId, cancellationToken);
         if (existing is null)
         {
-            var application = new HubApplication { DepartmentId = departmentId, Kind = settings.Kind, SubjectType = SubjectType.Public };
+            var application = new HubApplication
+            {
+                DepartmentId = departmentId,
+                Kind = settings.Kind,
+                // Configured clients are public unless the configuration names a subject type (demo department apps: pairwise).
+                SubjectType = request.SubjectType is null ? SubjectType.Public : settings.SubjectType,
+                BackChannelLogoutUri = settings.BackChannelLogoutUri,
+                FrontChannelLogoutUri = settings.FrontChannelLogoutUri,
+            };
             await applications.PopulateAsync(application, descriptor, cancellationToken);
             await applications.CreateAsync(application, secret, cancellationToken);
             return;
@@ -175,6 +183,9 @@ public sealed class ClientRegistry(
         descriptor.ClientSecret = secret;
         existing.DepartmentId = departmentId;
         existing.Kind = settings.Kind;
+        existing.SubjectType = request.SubjectType is null ? existing.SubjectType : settings.SubjectType;
+        existing.BackChannelLogoutUri = settings.BackChannelLogoutUri;
+        existing.FrontChannelLogoutUri = settings.FrontChannelLogoutUri;
         await applications.UpdateAsync(existing, descriptor, cancellationToken);
     }
 
@@ -244,6 +255,7 @@ public sealed class ClientRegistry(
         await applications.PopulateAsync(application, descriptor, cancellationToken);
         application.SubjectType = settings.SubjectType;
         application.BackChannelLogoutUri = settings.BackChannelLogoutUri;
+        application.FrontChannelLogoutUri = settings.FrontChannelLogoutUri;
         application.ClaimPolicy = settings.ClaimPolicy?.ToJson() ?? application.ClaimPolicy;
         application.MinimumAssuranceLevel = settings.MinimumAssuranceLevel ?? application.MinimumAssuranceLevel;
         application.UpdatedAtUtc = Now();

@@ -4,7 +4,7 @@ namespace IdentityHub.Server.Registry;
 
 // OpenIddict's entities, with the registry's additions: every application (client) belongs to a
 // department, and carries what OpenIddict has no column for (kind, status, subject type, claim policy,
-// back-channel logout URI). A foreign key, rather than a property bag entry, lets "suspend a department"
+// back-channel and front-channel logout URIs). A foreign key, rather than a property bag entry, lets "suspend a department"
 // stop all its clients with one indexed lookup. String keys are generated here, as OpenIddict's default
 // entities do.
 
@@ -55,6 +55,9 @@ public sealed class HubApplication : OpenIddictEntityFrameworkCoreApplication<st
 
     /// <summary>OIDC Back-Channel Logout 1.0 backchannel_logout_uri: stored here, delivered by the sessions part.</summary>
     public string? BackChannelLogoutUri { get; set; }
+
+    /// <summary>OIDC Front-Channel Logout 1.0 frontchannel_logout_uri: loaded in an iframe (with iss and sid) when a session ends.</summary>
+    public string? FrontChannelLogoutUri { get; set; }
 
     public DateTime CreatedAtUtc { get; set; } = DateTime.UtcNow;
 

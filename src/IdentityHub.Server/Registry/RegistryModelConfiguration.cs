@@ -12,6 +12,7 @@ public sealed class RegistryApplicationConfiguration : IEntityTypeConfiguration<
         application.Property(a => a.Status).HasConversion<string>().HasMaxLength(20);
         application.Property(a => a.SubjectType).HasConversion<string>().HasMaxLength(20);
         application.Property(a => a.BackChannelLogoutUri).HasMaxLength(2000);
+        application.Property(a => a.FrontChannelLogoutUri).HasMaxLength(2000);
         application.HasIndex(a => new { a.DepartmentId, a.Status });
     }
 }

@@ -42,7 +42,8 @@ public abstract partial class OidcProtocolTests
 
         var first = OidcKit.JwtPayload(signIn.Tokens.IdentityToken!);
         var second = OidcKit.JwtPayload(silent.Tokens.IdentityToken!);
-        Assert.Equal(user.Id, second.GetProperty("sub").GetString());
+        // Clients have pairwise subjects by default: the same sub as the first sign-in, not the account id.
+        Assert.Equal(first.GetProperty("sub").GetString(), second.GetProperty("sub").GetString());
         Assert.Equal(silent.Nonce, second.GetProperty("nonce").GetString());
         Assert.Equal(first.GetProperty("sid").GetString(), second.GetProperty("sid").GetString());
         Assert.Equal(first.GetProperty("auth_time").GetInt64(), second.GetProperty("auth_time").GetInt64());
@@ -78,12 +79,13 @@ public abstract partial class OidcProtocolTests
         Assert.False(tokens.IsError, $"{tokens.Error} {tokens.ErrorDescription}");
         var before = OidcKit.JwtPayload(signIn.Tokens.IdentityToken!);
         var after = OidcKit.JwtPayload(tokens.IdentityToken!);
-        Assert.Equal(user.Id, after.GetProperty("sub").GetString());
+        Assert.Equal(before.GetProperty("sub").GetString(), after.GetProperty("sub").GetString());
         Assert.Equal(nonce, after.GetProperty("nonce").GetString());
-        Assert.NotEqual(before.GetProperty("sid").GetString(), after.GetProperty("sid").GetString());
+        // The same person re-authenticating stays in the same SSO session (a stable sid), with a new auth_time.
+        Assert.Equal(before.GetProperty("sid").GetString(), after.GetProperty("sid").GetString());
         Assert.True(after.GetProperty("auth_time").GetInt64() >= before.GetProperty("auth_time").GetInt64());
 
-        // The new session is an ordinary one afterwards: the next request needs no page.
+        // The session is an ordinary one afterwards: the next request needs no page.
         var silent = await Kit.CodeFlowAsync(browser, client, user: null, prompt: "none");
         Assert.Equal(after.GetProperty("sid").GetString(), OidcKit.JwtPayload(silent.Tokens.IdentityToken!).GetProperty("sid").GetString());
     }

@@ -37,7 +37,7 @@ public sealed class RealNameBrowserFixture : JourneyFixture
         var secret = await RelyingParty.RegisterClientAsync(this, clientId,
             new { name = "full", birthdate = "full", id_number = "masked", verification_level = "full", enterprise = "full" }, level, scopes,
             [portal + "/signin-oidc"], [portal + "/signout-callback-oidc"]);
-        return await DemoPortalHost.StartAsync(address, Server.Authority, new Dictionary<string, string?>
+        return await DemoPortalHost.StartAsync(address, Server.Authority, settings: new Dictionary<string, string?>
         {
             ["Oidc:ClientId"] = clientId,
             ["Oidc:ClientSecret"] = secret,

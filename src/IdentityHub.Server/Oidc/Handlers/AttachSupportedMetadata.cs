@@ -27,6 +27,12 @@ public sealed class AttachSupportedMetadata : IOpenIddictServerHandler<HandleCon
         // claims_parameter_supported and the identity assurance metadata: AttachIdentityAssuranceMetadata.
         context.Metadata["request_parameter_supported"] = false;
         context.Metadata["request_uri_parameter_supported"] = false;
+        // OpenID Connect Back-Channel Logout 1.0 section 2.1 and Front-Channel Logout 1.0 section 3 (Sessions/):
+        // logout tokens and front-channel iframes carry sid (and iss).
+        context.Metadata["backchannel_logout_supported"] = true;
+        context.Metadata["backchannel_logout_session_supported"] = true;
+        context.Metadata["frontchannel_logout_supported"] = true;
+        context.Metadata["frontchannel_logout_session_supported"] = true;
         return ValueTask.CompletedTask;
     }
 }

@@ -1,6 +1,7 @@
 using IdentityHub.Server.Audit;
 using IdentityHub.Server.Identity;
 using IdentityHub.Server.Oidc;
+using IdentityHub.Server.Sessions;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
@@ -12,12 +13,9 @@ namespace IdentityHub.Server.Pages.Account.Logout;
 /// posts the protocol parameters back to /connect/endsession so that the app is told; otherwise it
 /// posts here.
 /// </summary>
-public sealed class IndexModel(SignInManager<ApplicationUser> signInManager, IAuditLog audit) : PageModel
+public sealed class IndexModel(SignInManager<ApplicationUser> signInManager, IAuditLog audit, SessionService sessions, FrontChannelLogout frontChannel) : PageModel
 {
-    private static readonly HashSet<string> EndSessionParameters = new(StringComparer.Ordinal)
-    {
-        "id_token_hint", "post_logout_redirect_uri", "state", "client_id", "ui_locales", "logout_hint",
-    };
+    private const string SignedOutPage = "/Account/Logout?signedOut=true";
 
     public bool SignedOut { get; private set; }
 
@@ -35,7 +33,7 @@ public sealed class IndexModel(SignInManager<ApplicationUser> signInManager, IAu
 
         foreach (var (name, values) in Request.Query)
         {
-            if (EndSessionParameters.Contains(name))
+            if (EndSessionEndpoint.ProtocolParameters.Contains(name))
             {
                 ProtocolParameters.Add((name, values.ToString()));
             }
@@ -51,13 +49,17 @@ public sealed class IndexModel(SignInManager<ApplicationUser> signInManager, IAu
 
     public async Task<IActionResult> OnPostAsync()
     {
-        if (signInManager.UserManager.GetUserId(User) is { } userId)
+        var userId = signInManager.UserManager.GetUserId(User);
+        var sessionId = SessionFacts.From(User)?.SessionId;
+        var actor = AuditActor.User(userId ?? "", User.Identity?.Name);
+        if (userId is not null)
         {
-            await audit.WriteAsync(AuditActor.User(userId, User.Identity?.Name),
-                new SignedOut(userId, User.FindFirst(HubClaims.SessionId)?.Value, null, null, "person"));
+            await audit.WriteAsync(actor, new SignedOut(userId, sessionId, null, null, "person"));
         }
 
+        var ended = await sessions.EndAsync(sessionId, SessionEndReason.Logout, actor, HttpContext.RequestAborted);
         await signInManager.SignOutAsync();
-        return RedirectToPage(new { signedOut = true });
+        // The apps that registered a front-channel URI are told in iframes first.
+        return LocalRedirect(frontChannel.PageFor(ended, SignedOutPage) ?? SignedOutPage);
     }
 }

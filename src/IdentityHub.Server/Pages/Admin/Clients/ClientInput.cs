@@ -21,6 +21,8 @@ public sealed class ClientInput
 
     public string? BackChannelLogoutUri { get; set; }
 
+    public string? FrontChannelLogoutUri { get; set; }
+
     public List<string> Scopes { get; set; } = ["openid", "profile"];
 
     public string ConsentMode { get; set; } = "implicit";
@@ -34,7 +36,8 @@ public sealed class ClientInput
     public ClientRegistrationRequest ToRequest() => new(
         ClientId?.Trim(), DepartmentCode, DisplayName, null, null, Lines(RedirectUris), Lines(PostLogoutRedirectUris), [.. Scopes], Kind,
         string.IsNullOrWhiteSpace(DisplayNameEn) ? null : DisplayNameEn, string.IsNullOrWhiteSpace(BackChannelLogoutUri) ? null : BackChannelLogoutUri.Trim(),
-        ConsentMode, SubjectType, new TokenLifetimes(AccessTokenSeconds, null, RefreshTokenSeconds));
+        ConsentMode, SubjectType, new TokenLifetimes(AccessTokenSeconds, null, RefreshTokenSeconds),
+        FrontChannelLogoutUri: string.IsNullOrWhiteSpace(FrontChannelLogoutUri) ? null : FrontChannelLogoutUri.Trim());
 
     public static ClientInput From(ClientResponse c) => new()
     {
@@ -46,6 +49,7 @@ public sealed class ClientInput
         RedirectUris = string.Join("\n", c.RedirectUris),
         PostLogoutRedirectUris = string.Join("\n", c.PostLogoutRedirectUris),
         BackChannelLogoutUri = c.BackChannelLogoutUri,
+        FrontChannelLogoutUri = c.FrontChannelLogoutUri,
         Scopes = [.. c.Scopes],
         ConsentMode = c.ConsentMode,
         SubjectType = c.SubjectType,

@@ -1,0 +1,179 @@
+using System.Security.Claims;
+using IdentityHub.Server.Audit;
+using IdentityHub.Server.Oidc;
+using IdentityHub.Server.Registry;
+using Microsoft.Extensions.Options;
+using OpenIddict.Abstractions;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+
+namespace IdentityHub.Server.Sessions;
+
+/// <summary>
+/// The SSO session's life: started by a sign-in, checked on every request that carries the sign-in cookie,
+/// joined by each department app that receives a code, ended by a logout, the citizen or an administrator.
+/// Ending revokes the session's codes, refresh and access tokens through OpenIddict's managers and queues the
+/// back-channel logout notices (<see cref="BackChannelLogoutSender"/>).
+/// </summary>
+public sealed class SessionService(
+    ISessionStore store,
+    IOpenIddictAuthorizationManager authorizations,
+    IOpenIddictTokenManager tokens,
+    LogoutNoticeSignal signal,
+    IOptions<SessionOptions> options,
+    TimeProvider clock,
+    ILogger<SessionService> logger)
+{
+    private DateTime Now => clock.GetUtcNow().UtcDateTime;
+
+    /// <summary>Whether the cookie's session is open and belongs to the cookie's person; records activity now and then.</summary>
+    public async Task<bool> IsActiveAsync(string? sessionId, string? userId, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(sessionId) || string.IsNullOrEmpty(userId))
+        {
+            return false;
+        }
+
+        var state = await store.FindAsync(sessionId, cancellationToken);
+        var now = Now;
+        if (state is null || state.UserId != userId || !IsLive(state, now))
+        {
+            return false;
+        }
+
+        if (now - state.LastActivityAtUtc >= options.Value.ActivityResolution)
+        {
+            await store.TouchAsync(sessionId, now, cancellationToken);
+        }
+
+        return true;
+    }
+
+    /// <summary>Only an explicit end counts here: tokens outlive an idle browser (refresh tokens have their own lifetime).</summary>
+    public async Task<bool> HasEndedAsync(string sessionId, CancellationToken cancellationToken) =>
+        (await store.FindAsync(sessionId, cancellationToken))?.EndedAtUtc is not null;
+
+    public Task StartAsync(SessionFacts facts, string userId, string? userName, HttpContext http, CancellationToken cancellationToken)
+    {
+        var now = Now;
+        var userAgent = http.Request.Headers.UserAgent.ToString();
+        return store.StartAsync(new SsoSession
+        {
+            Id = facts.SessionId,
+            UserId = userId,
+            AuthenticatedAtUtc = facts.AuthenticatedAt.UtcDateTime,
+            Methods = string.Join(' ', facts.Methods),
+            CreatedAtUtc = now,
+            LastActivityAtUtc = now,
+            UserAgent = userAgent.Length > 512 ? userAgent[..512] : userAgent,
+            IpAddress = http.Connection.RemoteIpAddress?.ToString(),
+        }, AuditActor.User(userId, userName), cancellationToken);
+    }
+
+    /// <summary>
+    /// A department app is about to receive a code in this session. Its tokens hang from an ad-hoc authorization
+    /// of this session alone (also for explicit-consent clients, whose permanent authorization records only the
+    /// consent), so that ending the session revokes exactly this session's refresh tokens.
+    /// </summary>
+    public async Task JoinAsync(string sessionId, ClientPolicy client, string subject, string issuer, ClaimsIdentity identity,
+        CancellationToken cancellationToken)
+    {
+        var authorization = await authorizations.CreateAsync(identity, subject, client.ApplicationId, AuthorizationTypes.AdHoc,
+            identity.GetScopes(), cancellationToken);
+        var authorizationId = await authorizations.GetIdAsync(authorization, cancellationToken)
+            ?? throw new InvalidOperationException("OpenIddict created an authorization without id.");
+        identity.SetAuthorizationId(authorizationId);
+        await store.AddParticipantAsync(new SessionParticipant
+        {
+            SessionId = sessionId,
+            AuthorizationId = authorizationId,
+            ClientId = client.ClientId,
+            Subject = subject,
+            Issuer = issuer,
+            CreatedAtUtc = Now,
+        }, cancellationToken);
+    }
+
+    /// <summary>Ends the session (once) and revokes its tokens; null when it was unknown or ended already.</summary>
+    public async Task<EndedSession?> EndAsync(string? sessionId, SessionEndReason reason, AuditActor actor, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(sessionId))
+        {
+            return null;
+        }
+
+        var ended = await store.EndAsync(sessionId, reason, actor, Now, cancellationToken);
+        if (ended is null)
+        {
+            return null;
+        }
+
+        if (ended.Clients.Any(c => c.BackChannelLogoutUri is not null))
+        {
+            signal.Notify();
+        }
+
+        await RevokeTokensAsync(ended, cancellationToken);
+        return ended;
+    }
+
+    /// <summary>Ends every open session of an account; returns how many.</summary>
+    public async Task<int> EndAllAsync(string userId, SessionEndReason reason, AuditActor actor, CancellationToken cancellationToken)
+    {
+        var count = 0;
+        foreach (var sessionId in await store.OpenSessionIdsAsync(userId, cancellationToken))
+        {
+            if (await EndAsync(sessionId, reason, actor, cancellationToken) is not null)
+            {
+                count++;
+            }
+        }
+
+        return count;
+    }
+
+    public Task<IReadOnlyList<SessionSummary>> ListActiveAsync(string userId, CancellationToken cancellationToken)
+    {
+        var now = Now;
+        return store.ListActiveAsync(userId, now - options.Value.IdleTimeout, now - options.Value.AbsoluteTimeout, cancellationToken);
+    }
+
+    public async Task<bool> BelongsToAsync(string sessionId, string userId, CancellationToken cancellationToken) =>
+        (await store.FindAsync(sessionId, cancellationToken))?.UserId == userId;
+
+    private bool IsLive(SessionState state, DateTime now) =>
+        state.EndedAtUtc is null
+        && now - state.LastActivityAtUtc < options.Value.IdleTimeout
+        && now - state.CreatedAtUtc < options.Value.AbsoluteTimeout;
+
+    /// <summary>
+    /// Codes, refresh and access tokens of the session's authorizations are revoked. ID tokens stay valid: a
+    /// department app that has not heard of the logout yet still presents one as id_token_hint when it signs out.
+    /// </summary>
+    private async Task RevokeTokensAsync(EndedSession ended, CancellationToken cancellationToken)
+    {
+        foreach (var authorizationId in ended.Clients.SelectMany(c => c.AuthorizationIds))
+        {
+            // Materialised first: revoking saves through the same DbContext.
+            var entries = new List<object>();
+            await foreach (var token in tokens.FindByAuthorizationIdAsync(authorizationId, cancellationToken))
+            {
+                entries.Add(token);
+            }
+
+            foreach (var token in entries)
+            {
+                var type = await tokens.GetTypeAsync(token, cancellationToken);
+                if (type is "id_token" or TokenTypeIdentifiers.IdentityToken)
+                {
+                    continue;
+                }
+
+                if (!await tokens.TryRevokeAsync(token, cancellationToken))
+                {
+                    logger.LogWarning("Token {TokenId} of ended session {SessionId} was not revoked (concurrent change)",
+                        await tokens.GetIdAsync(token, cancellationToken), ended.SessionId);
+                }
+            }
+        }
+    }
+}
