@@ -131,7 +131,7 @@ public static partial class ClientRegistrationRules
             ClientUris.Validate("frontChannelLogoutUri", [request.FrontChannelLogoutUri], publicClient: false, errors);
             if (!authorizationCode)
             {
-                errors.Add("frontChannelLogoutUri", "Only clients that sign people in receive logout notices.");
+                errors.Add("frontChannelLogoutUri", new(RegistryCodes.BackChannelOnlyForSignIn));
             }
         }
 

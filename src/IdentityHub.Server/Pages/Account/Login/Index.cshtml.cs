@@ -30,7 +30,6 @@ public sealed class IndexModel(
     IOpenIddictApplicationManager applications,
     SignInCompletion completion,
     Lockouts lockouts,
-    SecurityEvents events,
     AccountRateLimiter accountLimiter,
     ClientPolicies policies,
     IAuditLog audit,

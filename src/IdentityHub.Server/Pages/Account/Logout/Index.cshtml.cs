@@ -54,7 +54,7 @@ public sealed class IndexModel(SignInManager<ApplicationUser> signInManager, IAu
         var actor = AuditActor.User(userId ?? "", User.Identity?.Name);
         if (userId is not null)
         {
-            await audit.WriteAsync(actor, new SignedOut(userId, sessionId, null, null, "person"));
+            await audit.WriteAsync(actor, new IdentityHub.Server.Audit.SignedOut(userId, sessionId, null, null, "person"));
         }
 
         var ended = await sessions.EndAsync(sessionId, SessionEndReason.Logout, actor, HttpContext.RequestAborted);
