@@ -222,13 +222,20 @@ public abstract partial class SessionProtocolTests(SessionsFixture fixture)
     }
 
     /// <summary>The audit event types recorded for a session, through the administration API.</summary>
+    /// <summary>
+    /// The session's events as an auditor reads them (/api/audit: session events are identity events, which the
+    /// registry's own audit view never shows): those of the session's person whose target is the session.
+    /// </summary>
     protected async Task<List<string>> SessionAuditAsync(string sid)
     {
-        using var http = Server.CreateHttpClient();
-        http.DefaultRequestHeaders.Authorization = new("Bearer", await Kit.Admin.GetAdminTokenAsync());
-        var json = JsonDocument.Parse(await http.GetStringAsync($"/api/admin/audit-events?targetType=session&targetId={sid}")).RootElement;
-        return [.. json.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("eventType").GetString()!)];
+        _auditor ??= await PersonClientAsync("auditor");
+        var json = JsonDocument.Parse(await _auditor.GetStringAsync("/api/audit/events?type=session&limit=200")).RootElement;
+        return [.. json.GetProperty("items").EnumerateArray()
+            .Where(e => e.GetProperty("targetId").GetString() == sid && e.GetProperty("sessionId").GetString() == sid)
+            .Select(e => e.GetProperty("eventType").GetString()!)];
     }
+
+    private HttpClient? _auditor;
 }
 
 public sealed class SessionProtocolTests_Sqlite(SqliteSessionsFixture fixture)
