@@ -1,4 +1,5 @@
 using System.Text.Json;
+using IdentityHub.Tests.Infrastructure;
 
 namespace IdentityHub.Tests.Factors;
 
@@ -73,6 +74,24 @@ public sealed class StepUpTests(FactorsFixture fixture) : IClassFixture<FactorsF
         // The session is multi-factor now: the plain app gets it without a further step.
         var again = await browser.GetAsync(plain.AuthorizeUrl());
         Assert.Equal("urn:identityhub:acr:mfa", (await plain.RedeemAsync(again.Callback!)).GetProperty("acr").GetString());
+    }
+
+    [Fact]
+    public async Task ClientMfaRequirementCleared_SingleFactorSession_SignsInWithoutStepUp()
+    {
+        var (userName, _) = await fixture.CreateUserAsync();
+        var plain = await OidcClient.RegisterAsync(fixture.Server);
+        var strict = await OidcClient.RegisterAsync(fixture.Server, requireMfa: true);
+        using var browser = new AccountClient(fixture.Server);
+        await PasswordSignInAsync(browser, plain, userName);
+        Assert.Equal("/Account/Login/SecondFactor", (await browser.GetAsync(strict.AuthorizeUrl())).Path);
+
+        // The department lifts the requirement through the admin API: the next request needs no second factor.
+        var policy = await new AdminApiClient(fixture.Server).SetRequireMultiFactorAsync(strict.ClientId, false);
+        Assert.False(policy.GetProperty("requireMultiFactor").GetBoolean());
+        var answer = await browser.GetAsync(strict.AuthorizeUrl());
+        Assert.NotNull(answer.Callback);
+        Assert.Equal(["pwd"], OidcClient.Amr(await strict.RedeemAsync(answer.Callback!)));
     }
 
     [Fact]

@@ -90,6 +90,29 @@ public sealed class AdminApiClient(IdentityHubServer server)
         return json.TryGetProperty("clientSecret", out var secret) && secret.ValueKind == System.Text.Json.JsonValueKind.String ? secret.GetString() : null;
     }
 
+    /// <summary>
+    /// Sets a client's multi-factor requirement through its policy (PUT /api/admin/clients/{id}/claim-policy, as a
+    /// department administrator would) and returns the policy the API answers with.
+    /// </summary>
+    public async Task<System.Text.Json.JsonElement> SetRequireMultiFactorAsync(string clientId, bool required)
+    {
+        using var http = server.CreateHttpClient();
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await GetAdminTokenAsync());
+        var current = await http.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/admin/clients/{clientId}/claim-policy");
+        using var put = await http.PutAsJsonAsync($"/api/admin/clients/{clientId}/claim-policy", new
+        {
+            claims = current.GetProperty("claims"),
+            requireMultiFactor = required,
+        });
+        var text = await put.Content.ReadAsStringAsync();
+        if (!put.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"Policy not set: {(int)put.StatusCode} {text}");
+        }
+
+        return System.Text.Json.JsonDocument.Parse(text).RootElement.Clone();
+    }
+
     /// <summary>Creates a citizen account and returns its id.</summary>
     public async Task<string> CreateUserAsync(string userName, string password, string? phoneNumber = null, string? displayName = null)
     {
