@@ -17,7 +17,8 @@ public sealed record ClientPolicy(
     bool DepartmentActive,
     SubjectType SubjectType,
     ClaimReleasePolicy Claims,
-    int MinimumAssuranceLevel)
+    int MinimumAssuranceLevel,
+    bool RequireMultiFactor = false)
 {
     public bool CanObtainTokens => ClientActive && DepartmentActive;
 }
@@ -45,7 +46,7 @@ public sealed class ClientPolicies(IdentityHubDbContext db)
             .Where(a => a.ClientId == clientId)
             .Select(a => new
             {
-                a.Id, a.Status, a.SubjectType, a.ClaimPolicy, a.MinimumAssuranceLevel,
+                a.Id, a.Status, a.SubjectType, a.ClaimPolicy, a.MinimumAssuranceLevel, a.RequireMultiFactor,
                 Code = a.Department == null ? null : a.Department.Code,
                 Name = a.Department == null ? null : a.Department.Name,
                 SectorId = a.Department == null ? null : a.Department.SectorId,
@@ -62,7 +63,7 @@ public sealed class ClientPolicies(IdentityHubDbContext db)
                 string.IsNullOrEmpty(row.SectorId) ? row.Code ?? PlatformSector : row.SectorId,
                 row.Status == ClientStatus.Active, row.DepartmentStatus == DepartmentStatus.Active, row.SubjectType,
                 row.Code is null ? claims : claims.CappedBy(ClaimReleasePolicy.FromJson(row.Ceiling)),
-                row.MinimumAssuranceLevel);
+                row.MinimumAssuranceLevel, row.RequireMultiFactor);
         }
 
         _perRequest[clientId] = policy;

@@ -34,8 +34,18 @@ public static class SessionCookieEvents
                 return;
             }
 
-            // Then Identity's own check (security stamp).
-            await validate(context);
+            // Then Identity's own check (security stamp). A renewed stamp ("this wasn't me", password reset) signs the
+            // cookie out from inside this validation; EndAsync then takes the principal from here rather than
+            // authenticating the cookie again (which would validate it again, and recurse).
+            context.HttpContext.Items[ValidatingKey] = context.Principal;
+            try
+            {
+                await validate(context);
+            }
+            finally
+            {
+                context.HttpContext.Items.Remove(ValidatingKey);
+            }
         };
         events.OnSigningIn = async context =>
         {
@@ -95,15 +105,20 @@ public static class SessionCookieEvents
 
     private static async Task EndAsync(HttpContext http, string scheme)
     {
-        var current = await http.AuthenticateAsync(scheme);
-        var facts = current.Succeeded ? SessionFacts.From(current.Principal!) : null;
+        var principal = http.Items.TryGetValue(ValidatingKey, out var validating) && validating is ClaimsPrincipal underValidation
+            ? underValidation
+            : (await http.AuthenticateAsync(scheme)) is { Succeeded: true } current ? current.Principal : null;
+        var facts = principal is null ? null : SessionFacts.From(principal);
         if (facts is not null)
         {
             // Usually ended already by whoever signed out (logout endpoint, account page); this catches any other sign-out.
             await http.RequestServices.GetRequiredService<SessionService>().EndAsync(facts.SessionId, SessionEndReason.Logout,
-                AuditActor.User(UserId(http, current.Principal) ?? "", current.Principal?.Identity?.Name), http.RequestAborted);
+                AuditActor.User(UserId(http, principal) ?? "", principal!.Identity?.Name), http.RequestAborted);
         }
     }
+
+    /// <summary>HttpContext item: the cookie principal Identity's security stamp check is validating right now.</summary>
+    private const string ValidatingKey = "ih.session.validating";
 
     private static void Replace(ClaimsPrincipal principal, SessionFacts facts)
     {

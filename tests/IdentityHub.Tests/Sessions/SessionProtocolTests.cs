@@ -222,10 +222,9 @@ public abstract partial class SessionProtocolTests(SessionsFixture fixture)
     }
 
     /// <summary>The audit event types recorded for a session, through the administration API.</summary>
-    /// <summary>
-    /// The session's events as an auditor reads them (/api/audit: session events are identity events, which the
-    /// registry's own audit view never shows): those of the session's person whose target is the session.
-    /// </summary>
+    private HttpClient? _auditor;
+
+    /// <summary>The session's audit events, as an auditor reads them (session events are identity events: /api/audit, role auditor).</summary>
     protected async Task<List<string>> SessionAuditAsync(string sid)
     {
         _auditor ??= await PersonClientAsync("auditor");
@@ -234,8 +233,6 @@ public abstract partial class SessionProtocolTests(SessionsFixture fixture)
             .Where(e => e.GetProperty("targetId").GetString() == sid && e.GetProperty("sessionId").GetString() == sid)
             .Select(e => e.GetProperty("eventType").GetString()!)];
     }
-
-    private HttpClient? _auditor;
 }
 
 public sealed class SessionProtocolTests_Sqlite(SqliteSessionsFixture fixture)

@@ -848,6 +848,9 @@ namespace IdentityHub.Server.Data.Migrations.Postgres
                     b.Property<string>("RedirectUris")
                         .HasColumnType("text");
 
+                    b.Property<bool>("RequireMultiFactor")
+                        .HasColumnType("boolean");
+
                     b.Property<string>("Requirements")
                         .HasColumnType("text");
 

@@ -828,6 +828,9 @@ namespace IdentityHub.Server.Data.Migrations.Sqlite
                     b.Property<string>("RedirectUris")
                         .HasColumnType("TEXT");
 
+                    b.Property<bool>("RequireMultiFactor")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("Requirements")
                         .HasColumnType("TEXT");
 

@@ -12,8 +12,8 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace IdentityHub.Server.Data.Migrations.Postgres
 {
     [DbContext(typeof(PostgresIdentityHubDbContext))]
-    [Migration("20261129035806_AuditIndexesForScale")]
-    partial class AuditIndexesForScale
+    [Migration("20261129035925_ClientRequireMultiFactor")]
+    partial class ClientRequireMultiFactor
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -209,8 +209,6 @@ namespace IdentityHub.Server.Data.Migrations.Postgres
 
                     b.HasIndex("Category", "OccurredAtUtc");
 
-                    NpgsqlIndexBuilderExtensions.IncludeProperties(b.HasIndex("Category", "OccurredAtUtc"), new[] { "DepartmentCode", "Outcome", "Reason" });
-
                     b.HasIndex("ClientId", "OccurredAtUtc");
 
                     b.HasIndex("NodeId", "Sequence")
@@ -220,9 +218,9 @@ namespace IdentityHub.Server.Data.Migrations.Postgres
 
                     b.HasIndex("TargetType", "TargetId");
 
-                    b.HasIndex("SubjectId", "OccurredAtUtc", "Id");
+                    b.HasIndex("DepartmentCode", "EventType", "OccurredAtUtc");
 
-                    b.HasIndex("DepartmentCode", "EventType", "OccurredAtUtc", "Id");
+                    b.HasIndex("SubjectId", "OccurredAtUtc", "Id");
 
                     b.ToTable("AuditEvents", (string)null);
                 });
@@ -850,6 +848,9 @@ namespace IdentityHub.Server.Data.Migrations.Postgres
 
                     b.Property<string>("RedirectUris")
                         .HasColumnType("text");
+
+                    b.Property<bool>("RequireMultiFactor")
+                        .HasColumnType("boolean");
 
                     b.Property<string>("Requirements")
                         .HasColumnType("text");

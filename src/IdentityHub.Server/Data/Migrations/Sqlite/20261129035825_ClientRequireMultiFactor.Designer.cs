@@ -11,8 +11,8 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace IdentityHub.Server.Data.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteIdentityHubDbContext))]
-    [Migration("20261129035648_AuditIndexesForScale")]
-    partial class AuditIndexesForScale
+    [Migration("20261129035825_ClientRequireMultiFactor")]
+    partial class ClientRequireMultiFactor
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -198,8 +198,7 @@ namespace IdentityHub.Server.Data.Migrations.Sqlite
 
                     b.HasIndex("ActorId", "OccurredAtUtc");
 
-                    b.HasIndex("Category", "OccurredAtUtc")
-                        .HasAnnotation("Npgsql:IndexInclude", new[] { "DepartmentCode", "Outcome", "Reason" });
+                    b.HasIndex("Category", "OccurredAtUtc");
 
                     b.HasIndex("ClientId", "OccurredAtUtc");
 
@@ -210,9 +209,9 @@ namespace IdentityHub.Server.Data.Migrations.Sqlite
 
                     b.HasIndex("TargetType", "TargetId");
 
-                    b.HasIndex("SubjectId", "OccurredAtUtc", "Id");
+                    b.HasIndex("DepartmentCode", "EventType", "OccurredAtUtc");
 
-                    b.HasIndex("DepartmentCode", "EventType", "OccurredAtUtc", "Id");
+                    b.HasIndex("SubjectId", "OccurredAtUtc", "Id");
 
                     b.ToTable("AuditEvents", (string)null);
                 });
@@ -830,6 +829,9 @@ namespace IdentityHub.Server.Data.Migrations.Sqlite
 
                     b.Property<string>("RedirectUris")
                         .HasColumnType("TEXT");
+
+                    b.Property<bool>("RequireMultiFactor")
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("Requirements")
                         .HasColumnType("TEXT");
