@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Duende.IdentityModel.Client;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace IdentityHub.Tests.Oidc;
 
@@ -208,8 +209,18 @@ public abstract partial class OidcProtocolTests
         var code = callback["code"]!;
 
         // The code and the refresh token are read only by this server: AES key wrap + AES-CBC-HMAC (RFC 7518
-        // sections 4.4 and 5.2.5) under a key derived from the encryption certificate, no RSA.
-        var codeHeader = JweHeader(code);
+        // sections 4.4 and 5.2.5) under a key derived from the encryption certificate, no RSA. The code is a
+        // reference: the protected token is the stored payload it points to.
+        string codePayload;
+        await using (var scope = Server.Services.CreateAsyncScope())
+        {
+            var entries = scope.ServiceProvider.GetRequiredService<OpenIddict.Abstractions.IOpenIddictTokenManager>();
+            var entry = await entries.FindByReferenceIdAsync(code);
+            Assert.NotNull(entry);
+            codePayload = (await entries.GetPayloadAsync(entry))!;
+        }
+
+        var codeHeader = JweHeader(codePayload);
         Assert.Equal("A256KW", codeHeader.GetProperty("alg").GetString());
         Assert.Equal("A256CBC-HS512", codeHeader.GetProperty("enc").GetString());
 
