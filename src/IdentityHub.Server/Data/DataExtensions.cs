@@ -44,6 +44,7 @@ public static class DataExtensions
                         "Set it, for example Host=127.0.0.1;Port=5432;Database=identityhub;Username=identityhub;Password=...");
                 }
 
+                connectionString = PostgresConnectionDefaults.Apply(connectionString);
                 builder.Services.AddDbContextPool<IdentityHubDbContext, PostgresIdentityHubDbContext>(db =>
                     db.UseNpgsql(connectionString).AddInterceptors(new Audit.AppendOnlyAuditInterceptor(), new Audit.AuditChainInterceptor()));
                 break;
@@ -61,6 +62,34 @@ public static class DataExtensions
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
         await db.Database.MigrateAsync(cancellationToken);
+    }
+}
+
+/// <summary>
+/// Npgsql settings IdentityHub relies on for its many short queries, applied unless the connection string sets them:
+/// <c>No Reset On Close=true</c> (a pooled connection is not reset with DISCARD ALL each time it is returned: the
+/// server keeps no session state, no SET, temporary table or session advisory lock) and <c>Max Auto Prepare=100</c>
+/// (statements run five times on a connection become server-side prepared statements, so PostgreSQL stops parsing
+/// and planning the same token, client and session lookups again on every request).
+/// </summary>
+public static class PostgresConnectionDefaults
+{
+    public static string Apply(string connectionString)
+    {
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        var keys = given.Keys.Cast<string>().Select(k => k.Replace(" ", "", StringComparison.Ordinal).ToLowerInvariant()).ToHashSet();
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        if (!keys.Contains("noresetonclose"))
+        {
+            builder.NoResetOnClose = true;
+        }
+
+        if (!keys.Contains("maxautoprepare"))
+        {
+            builder.MaxAutoPrepare = 100;
+        }
+
+        return builder.ConnectionString;
     }
 }
 

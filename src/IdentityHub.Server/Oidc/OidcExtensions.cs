@@ -20,6 +20,8 @@ public static class OidcExtensions
         var oidc = builder.Configuration.GetSection(OidcOptions.Section).Get<OidcOptions>() ?? new();
         var keys = ServerKeys.Load(oidc, builder.Environment);
         builder.Services.AddSingleton(keys);
+        var serverOnly = ServerOnlyTokenKeys.Derive(keys.Encryption);
+        builder.Services.AddSingleton(serverOnly);
 
         // The data protection key ring (sign-in cookies, antiforgery) is encrypted at rest with the
         // encryption certificate; every configured one can still decrypt keys written before a rotation.
@@ -85,6 +87,20 @@ public static class OidcExtensions
                 {
                     server.AddEncryptionCertificate(certificate);
                 }
+
+                // Codes and refresh tokens: symmetric keys derived from the encryption certificates (ServerOnlyTokenKeys),
+                // chosen per token type by ProtectServerOnlyTokens; RSA-protected ones issued before still validate.
+                foreach (var key in serverOnly.SigningKeys)
+                {
+                    server.AddSigningKey(key);
+                }
+
+                foreach (var key in serverOnly.EncryptionKeys)
+                {
+                    server.AddEncryptionKey(key);
+                }
+
+                server.AddEventHandler(ProtectServerOnlyTokens.Descriptor);
 
                 server.AddEventHandler(AttachSupportedMetadata.Descriptor);
                 server.AddEventHandler(RedirectValidationErrors.Descriptor);

@@ -56,11 +56,11 @@ public sealed class SubjectIdentifiers(IdentityHubDbContext db, UserManager<Appl
             return await users.FindByIdAsync(subject);
         }
 
-        var userId = await db.PairwiseSubjects.AsNoTracking()
-            .Where(p => p.SectorId == client.SectorId && p.Subject == subject)
-            .Select(p => p.UserId)
+        // The mapping row and the account in one round trip (tracked, as UserManager.FindByIdAsync returns it).
+        var sector = client.SectorId;
+        return await db.Users
+            .Where(u => db.PairwiseSubjects.Any(p => p.SectorId == sector && p.Subject == subject && p.UserId == u.Id))
             .SingleOrDefaultAsync(cancellationToken);
-        return userId is null ? null : await users.FindByIdAsync(userId);
     }
 
     private string Compute(string sectorId, string userId)

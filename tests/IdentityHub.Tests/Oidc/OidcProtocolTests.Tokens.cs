@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Duende.IdentityModel.Client;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace IdentityHub.Tests.Oidc;
 
@@ -190,5 +191,62 @@ public abstract partial class OidcProtocolTests
         Assert.False((await Kit.IntrospectAsync(client.ClientId, client.Secret, flow.Tokens.AccessToken!, "access_token")).IsActive);
         var legitimate = await Kit.RefreshAsync(client, rotated.RefreshToken!);
         Assert.Equal("invalid_grant", legitimate.Error);
+    }
+    /// <summary>The JOSE header of a compact JWE (five segments).</summary>
+    private static JsonElement JweHeader(string jwe)
+    {
+        var segments = jwe.Split('.');
+        Assert.Equal(5, segments.Length);
+        return JsonDocument.Parse(System.Buffers.Text.Base64Url.DecodeFromChars(segments[0])).RootElement.Clone();
+    }
+
+    [Fact]
+    public async Task ServerOnlyTokens_SymmetricallyProtected_IdAndAccessTokensStayRs256FromJwks()
+    {
+        var client = await Kit.RegisterWebClientAsync();
+        var user = await Kit.CreateUserAsync();
+        var (callback, pkce, _) = await Kit.AuthorizeForCodeAsync(NewBrowser(), client, user);
+        var code = callback["code"]!;
+
+        // The code and the refresh token are read only by this server: AES key wrap + AES-CBC-HMAC (RFC 7518
+        // sections 4.4 and 5.2.5) under a key derived from the encryption certificate, no RSA. The code is a
+        // reference: the protected token is the stored payload it points to.
+        string codePayload;
+        await using (var scope = Server.Services.CreateAsyncScope())
+        {
+            var entries = scope.ServiceProvider.GetRequiredService<OpenIddict.Abstractions.IOpenIddictTokenManager>();
+            var entry = await entries.FindByReferenceIdAsync(code);
+            Assert.NotNull(entry);
+            codePayload = (await entries.GetPayloadAsync(entry))!;
+        }
+
+        var codeHeader = JweHeader(codePayload);
+        Assert.Equal("A256KW", codeHeader.GetProperty("alg").GetString());
+        Assert.Equal("A256CBC-HS512", codeHeader.GetProperty("enc").GetString());
+
+        var tokens = await Kit.RedeemCodeAsync(client, code, pkce.Verifier);
+        Assert.False(tokens.IsError, $"{tokens.Error} {tokens.ErrorDescription}");
+        var refreshHeader = JweHeader(tokens.RefreshToken!);
+        Assert.Equal("A256KW", refreshHeader.GetProperty("alg").GetString());
+        Assert.Equal("A256CBC-HS512", refreshHeader.GetProperty("enc").GetString());
+
+        // What clients and APIs validate stays signed with the published asymmetric key, also after a refresh.
+        var refreshed = await Kit.RefreshAsync(client, tokens.RefreshToken!);
+        Assert.False(refreshed.IsError, $"{refreshed.Error} {refreshed.ErrorDescription}");
+        foreach (var response in new[] { tokens, refreshed })
+        {
+            Assert.True((await Kit.ValidateJwtAsync(response.IdentityToken!, client.ClientId, "JWT", "RS256")).IsValid);
+            Assert.True((await Kit.ValidateJwtAsync(response.AccessToken!, "identityhub", "at+jwt", "RS256")).IsValid);
+        }
+
+        Assert.Equal("A256KW", JweHeader(refreshed.RefreshToken!).GetProperty("alg").GetString());
+        Assert.True((await Kit.IntrospectAsync(client.ClientId, client.Secret, refreshed.RefreshToken!, "refresh_token")).IsActive);
+
+        // The symmetric keys are never published, nor their algorithm advertised.
+        var jwks = await Kit.JwksAsync();
+        Assert.NotEmpty(jwks.Keys);
+        Assert.All(jwks.Keys, key => Assert.NotEqual("oct", key.Kty));
+        var disco = await Kit.DiscoveryAsync();
+        Assert.Equal(["RS256"], disco.IdTokenSigningAlgorithmsSupported);
     }
 }

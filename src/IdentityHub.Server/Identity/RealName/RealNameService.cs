@@ -33,8 +33,23 @@ public sealed class RealNameService(IdentityHubDbContext db, PersonalDataProtect
     public Task<List<VerificationEvidence>> EvidenceAsync(string userId, CancellationToken cancellationToken) =>
         db.Set<VerificationEvidence>().AsNoTracking().Where(e => e.UserId == userId).OrderBy(e => e.Id).ToListAsync(cancellationToken);
 
-    public async Task<Person> LoadPersonAsync(ApplicationUser user, CancellationToken cancellationToken) =>
-        new(user, await FindAsync(user.Id, cancellationToken), await EvidenceAsync(user.Id, cancellationToken));
+    /// <summary>The account with its real-name record and evidence, read in one round trip (token and userinfo requests).</summary>
+    public async Task<Person> LoadPersonAsync(ApplicationUser user, CancellationToken cancellationToken)
+    {
+        var userId = user.Id;
+        // Two collections correlated on the account's key: plain LEFT JOINs, which SQLite translates too (no APPLY).
+        var loaded = await db.Users.AsNoTracking()
+            .Where(u => u.Id == userId)
+            .Select(u => new
+            {
+                RealName = db.Set<RealNameRecord>().Where(r => r.UserId == u.Id).ToList(),
+                Evidence = db.Set<VerificationEvidence>().Where(e => e.UserId == u.Id).OrderBy(e => e.Id).ToList(),
+            })
+            .SingleOrDefaultAsync(cancellationToken);
+        return loaded is null
+            ? new(user, await FindAsync(userId, cancellationToken), await EvidenceAsync(userId, cancellationToken))
+            : new(user, loaded.RealName.SingleOrDefault(), loaded.Evidence);
+    }
 
     public string IndexOf(string normalizedIdNumber) => protector.BlindIndex(normalizedIdNumber, RealNameRecord.IdNumberPurpose);
 
