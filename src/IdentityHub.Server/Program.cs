@@ -8,6 +8,7 @@ using IdentityHub.Server.Identity.RealName;
 using IdentityHub.Server.Oidc;
 using Microsoft.Extensions.Options;
 using IdentityHub.Server.Registry;
+using IdentityHub.Server.Scale;
 using IdentityHub.Server.Sessions;
 
 try
@@ -31,6 +32,7 @@ try
 
     builder.RequireSecureHostingOutsideDevelopment()
         .AddIdentityHubData()
+        .AddIdentityHubScaleOut()
         .AddIdentityHubIdentity()
         .AddIdentityHubFactors()
         .AddIdentityHubRealName()
@@ -45,6 +47,7 @@ try
     // Check every ValidateOnStart option before touching the database.
     app.Services.GetRequiredService<IStartupValidator>().Validate();
     await app.InitializeAsync();
+    await app.InitializeSigningKeysAsync();
     await app.InitializeAuditAsync();
     await app.InitializeRegistryAsync();
     app.UseIdentityHubWeb();
