@@ -6,6 +6,7 @@ using IdentityHub.Server.Hosting;
 using IdentityHub.Server.Identity;
 using IdentityHub.Server.Identity.RealName;
 using IdentityHub.Server.Oidc;
+using IdentityHub.Server.Operations;
 using Microsoft.Extensions.Options;
 using IdentityHub.Server.Registry;
 using IdentityHub.Server.Scale;
@@ -40,7 +41,8 @@ try
         .AddIdentityHubRegistry()
         .AddIdentityHubAuditTrail()
         .AddIdentityHubSessions()
-        .AddIdentityHubWeb();
+        .AddIdentityHubWeb()
+        .AddIdentityHubOperations();
 
     var app = builder.Build();
 
@@ -53,6 +55,7 @@ try
     app.UseIdentityHubWeb();
     app.UseIdentityHubFactors();
     app.MapOidcEndpoints();
+    app.MapOperationsEndpoints();
     app.MapAdminApi();
     app.MapAuditApi();
     app.MapOpenApi();

@@ -81,6 +81,10 @@ public static class WebExtensions
             ui.UseStatusCodePagesWithReExecute("/Error", "?status={0}");
         });
 
+        // Inside the error handlers: protocol metrics see every outcome, and a database outage becomes a 503.
+        app.UseMiddleware<IdentityHub.Server.Operations.ProtocolMetrics>();
+        app.UseMiddleware<IdentityHub.Server.Operations.DatabaseUnavailable>();
+
         // The protocol endpoints that answer JSON (token, introspection, revocation, userinfo, PAR, discovery,
         // JWKS) and the admin API show no localised text (OpenIddict's messages are English only), so they
         // skip the culture negotiation; it also spares OpenIddict's log-message lookups the zh-CN resource
@@ -102,7 +106,9 @@ public static class WebExtensions
             || path.StartsWithSegments("/connect/introspect")
             || path.StartsWithSegments("/connect/revoke")
             || path.StartsWithSegments("/connect/userinfo")
-            || path.StartsWithSegments("/connect/par");
+            || path.StartsWithSegments("/connect/par")
+            || path.StartsWithSegments("/health")
+            || path.StartsWithSegments("/metrics");
     }
 
     private static bool IsApi(HttpContext context) =>
