@@ -49,18 +49,17 @@ public static class TelemetryExtensions
                 {
                     metrics.AddOtlpExporter(o => o.Endpoint = endpoint);
                 }
-            })
-            .WithTracing(tracing =>
-            {
-                tracing.AddSource(HubMetrics.MeterName).AddAspNetCoreInstrumentation(o =>
-                    // Health probes and scrapes are not worth a trace each.
-                    o.Filter = context => !context.Request.Path.StartsWithSegments("/health") && !context.Request.Path.StartsWithSegments("/metrics"));
-                if (telemetry.OtlpEndpoint is { } endpoint)
-                {
-                    tracing.AddOtlpExporter(o => o.Endpoint = endpoint);
-                }
             });
-        _ = otel;
+        if (telemetry.OtlpEndpoint is { } collector)
+        {
+            // Traces only where a collector receives them: request spans and IdentityHub's own.
+            otel.WithTracing(tracing => tracing.AddSource(HubMetrics.MeterName)
+                .AddAspNetCoreInstrumentation(o =>
+                    // Health probes and scrapes are not worth a trace each.
+                    o.Filter = context => !context.Request.Path.StartsWithSegments("/health") && !context.Request.Path.StartsWithSegments("/metrics"))
+                .AddOtlpExporter(o => o.Endpoint = collector));
+        }
+
         return builder;
     }
 

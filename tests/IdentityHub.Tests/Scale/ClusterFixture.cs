@@ -40,6 +40,9 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public string DatabaseConnectionString => Postgres.ConnectionString("identityhub");
 
+    /// <summary>For the test's own queries: unpooled, so that a PostgreSQL restart leaves no dead pooled connection behind.</summary>
+    public string DirectConnectionString => DatabaseConnectionString + ";Pooling=false";
+
     public async Task InitializeAsync()
     {
         Postgres = await ThrowawayPostgres.StartAsync();
@@ -104,6 +107,15 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        // A debugging aid: IDENTITYHUB_TEST_NODE_LOGS=<directory> keeps both nodes' output.
+        if (System.Environment.GetEnvironmentVariable("IDENTITYHUB_TEST_NODE_LOGS") is { Length: > 0 } logs)
+        {
+            foreach (var node in new[] { A, B }.Where(n => n is not null))
+            {
+                await File.WriteAllTextAsync(Path.Combine(logs, node.Id + ".log"), node.Process.StandardOutput + node.Process.StandardError);
+            }
+        }
+
         if (A is not null)
         {
             await A.Process.DisposeAsync();
