@@ -6,7 +6,7 @@ namespace IdentityHub.Server.Oidc;
 /// <summary>
 /// Serves the discovery document and the JWKS from memory. OpenIddict rebuilds both on every request
 /// (dozens of handlers; the JWKS exports every key's parameters), yet they change only with the
-/// configuration, which is read at start. The first answer OpenIddict gives for an origin is kept, byte
+/// configuration, read at start, and with signing key rotation (database keys), which bumps <see cref="MetadataVersion"/>. The first answer OpenIddict gives for an origin is kept, byte
 /// for byte with its headers, for <see cref="TimeToLive"/>; every other request gets that copy.
 /// Only plain GETs without a query string are served from the cache; everything else goes to OpenIddict.
 /// A change of signing keys (<see cref="MetadataVersion"/>) makes every copy stale at once.

@@ -17,6 +17,8 @@ namespace IdentityHub.Server.Sessions;
 /// </summary>
 public static class SessionCookieEvents
 {
+    private const string ValidatingKey = "ih.sessions.validating";
+
     public static void Attach(CookieAuthenticationOptions cookie)
     {
         var events = cookie.Events ?? new CookieAuthenticationEvents();
@@ -34,8 +36,17 @@ public static class SessionCookieEvents
                 return;
             }
 
-            // Then Identity's own check (security stamp).
-            await validate(context);
+            // Then Identity's own check (security stamp). A stale stamp signs out from inside this validation: the
+            // sign-out event must then use this principal rather than authenticate again (which would validate again).
+            context.HttpContext.Items[ValidatingKey] = context.Principal;
+            try
+            {
+                await validate(context);
+            }
+            finally
+            {
+                context.HttpContext.Items.Remove(ValidatingKey);
+            }
         };
         events.OnSigningIn = async context =>
         {
@@ -95,13 +106,19 @@ public static class SessionCookieEvents
 
     private static async Task EndAsync(HttpContext http, string scheme)
     {
-        var current = await http.AuthenticateAsync(scheme);
-        var facts = current.Succeeded ? SessionFacts.From(current.Principal!) : null;
+        var principal = http.Items[ValidatingKey] as ClaimsPrincipal;
+        if (principal is null)
+        {
+            var current = await http.AuthenticateAsync(scheme);
+            principal = current.Succeeded ? current.Principal : null;
+        }
+
+        var facts = principal is null ? null : SessionFacts.From(principal);
         if (facts is not null)
         {
             // Usually ended already by whoever signed out (logout endpoint, account page); this catches any other sign-out.
             await http.RequestServices.GetRequiredService<SessionService>().EndAsync(facts.SessionId, SessionEndReason.Logout,
-                AuditActor.User(UserId(http, current.Principal) ?? "", current.Principal?.Identity?.Name), http.RequestAborted);
+                AuditActor.User(UserId(http, principal) ?? "", principal?.Identity?.Name), http.RequestAborted);
         }
     }
 
