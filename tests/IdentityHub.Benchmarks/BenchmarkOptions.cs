@@ -17,6 +17,8 @@ public sealed class BenchmarkOptions
         IdentityHub.Benchmarks.Scenarios.UserInfo,
         IdentityHub.Benchmarks.Scenarios.Introspection,
         IdentityHub.Benchmarks.Scenarios.SignIn,
+        AuditScenarios.Ingest,
+        AuditScenarios.Queries,
     ];
 
     public const string Usage = """
@@ -33,8 +35,12 @@ public sealed class BenchmarkOptions
           --warmup SECONDS            warm-up per scenario, not measured (default 3)
           --concurrency N             concurrent connections / workers (default 32)
           --scenarios a,b,...         subset of: discovery, jwks, client-credentials-rs256, client-credentials-es256,
-                                      refresh, userinfo, introspection, signin (default: all)
+                                      refresh, userinfo, introspection, signin, audit-ingest, audit-queries (default: all;
+                                      the audit scenarios run on PostgreSQL only)
           --users N                   distinct users seeded for the sign-in flow (default 200)
+          --audit-events N            events audit-queries seeds by binary COPY before it measures (default 1,000,000;
+                                      the issue's figures: 10000000)
+          --audit-writers N           concurrent requests of audit-ingest (default 128)
           --generator auto|wrk|dotnet load generator for the stateless scenarios (default auto: wrk when on PATH);
                                       refresh and signin always use the built-in .NET generator (they carry state)
           --wrk-threads N             wrk threads (default 1)
@@ -42,7 +48,7 @@ public sealed class BenchmarkOptions
           --json FILE                 also write the results as JSON
           --server-dll PATH           the IdentityHub.Server.dll to start (default: the Release build in this repository)
           --server-env KEY=VALUE      extra environment variable for the server (repeatable), e.g. DOTNET_gcServer=0
-          --quick                     1 s per scenario, 0.5 s warm-up, few users: the smoke test
+          --quick                     1 s per scenario, 0.5 s warm-up, few users, 20,000 audit events: the smoke test
           --help
         """;
 
@@ -59,6 +65,10 @@ public sealed class BenchmarkOptions
     public List<string> Scenarios { get; private set; } = [.. AllScenarios];
 
     public int Users { get; private set; } = 200;
+
+    public long AuditEvents { get; private set; } = 1_000_000;
+
+    public int AuditWriters { get; private set; } = 128;
 
     public string Generator { get; private set; } = "auto";
 
@@ -82,7 +92,7 @@ public sealed class BenchmarkOptions
     public static BenchmarkOptions Parse(string[] args)
     {
         var o = new BenchmarkOptions();
-        bool durationSet = false, warmupSet = false, usersSet = false;
+        bool durationSet = false, warmupSet = false, usersSet = false, auditEventsSet = false;
         for (var i = 0; i < args.Length; i++)
         {
             var arg = args[i];
@@ -107,6 +117,8 @@ public sealed class BenchmarkOptions
                 case "--warmup": o.WarmupSeconds = NonNegative(arg, Value()); warmupSet = true; break;
                 case "--concurrency": o.Concurrency = (int)Positive(arg, Value()); break;
                 case "--users": o.Users = (int)Positive(arg, Value()); usersSet = true; break;
+                case "--audit-events": o.AuditEvents = (long)Positive(arg, Value()); auditEventsSet = true; break;
+                case "--audit-writers": o.AuditWriters = (int)Positive(arg, Value()); break;
                 case "--scenarios":
                     o.Scenarios = [.. Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
                     foreach (var s in o.Scenarios.Where(s => !AllScenarios.Contains(s)))
@@ -167,6 +179,11 @@ public sealed class BenchmarkOptions
             if (!usersSet)
             {
                 o.Users = 8;
+            }
+
+            if (!auditEventsSet)
+            {
+                o.AuditEvents = 20_000;
             }
         }
 

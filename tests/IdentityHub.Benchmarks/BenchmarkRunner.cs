@@ -242,14 +242,27 @@ public sealed class BenchmarkRunner
             : _options.Scenarios.Any(s => s is Scenarios.Refresh or Scenarios.UserInfo or Scenarios.Introspection) ? Math.Min(8, _options.Users)
             : 0;
         Seed? seed = null;
+        var audit = AuditScenarios.All.Where(_options.Scenarios.Contains).ToList();
+        if (postgres is null && audit.Count > 0)
+        {
+            notes.Add($"{db}: the audit scenarios ({string.Join(", ", audit)}) run on PostgreSQL only.");
+            audit.Clear();
+        }
 
-        if (first.Count > 0)
+        if (first.Count > 0 || audit.Count > 0)
         {
             await using var server = await ServerProcess.StartAsync(_serverDll, ServerEnvironment(db, connection, dataDirectory, "RS256"), _log);
             seed = await Seeder.SeedAsync(server.BaseUrl, AdminClientId, _adminSecret, users, _log);
             foreach (var name in first)
             {
                 results.Add(await RunScenarioAsync(db, name, server, seed, postgres));
+            }
+
+            if (audit.Count > 0)
+            {
+                var auditBenchmark = new AuditBenchmark(_options, server, postgres!, seed, AdminClientId, _adminSecret, _log, _progress,
+                    (name, plan, check) => RunScenarioAsync(db, name, server, seed, postgres, plan, check));
+                results.AddRange(await auditBenchmark.RunAsync(notes));
             }
 
             notes.Add($"{db}: RS256 server run peak RSS over the whole run (VmHWM) {Mb(ProcStats.PeakRss(server.Pid) ?? 0)}.");
@@ -288,13 +301,14 @@ public sealed class BenchmarkRunner
 
     private static string Mb(long bytes) => $"{bytes / (1024.0 * 1024):0} MB";
 
-    private async Task<ScenarioResult> RunScenarioAsync(string db, string name, ServerProcess server, Seed seed, PostgresInstance? postgres)
+    private async Task<ScenarioResult> RunScenarioAsync(string db, string name, ServerProcess server, Seed seed, PostgresInstance? postgres,
+        Func<Task<LoadPlan>>? planner = null, Func<LoadPlan, ScenarioResult, Task>? check = null)
     {
         var result = new ScenarioResult { Database = db, Name = name, Limit = Scenarios.Limit(name, _limits) };
         try
         {
             ProcStats.ResetPeakRss(server.Pid);
-            var plan = await PlanAsync(name, server.BaseUrl, seed);
+            var plan = planner is null ? await PlanAsync(name, server.BaseUrl, seed) : await planner();
             if (result.Limit is not null)
             {
                 // On a shared machine the hardware's rate drifts with the other work: the ratio uses the limit
@@ -369,7 +383,15 @@ public sealed class BenchmarkRunner
             result.PeakRssBytes = ProcStats.PeakRss(server.Pid) ?? 0;
             result.OtherCpuPercent = Math.Max(0, 100 * (machine1 - machine0).TotalSeconds / wall
                 - result.ServerCpuPercent - (result.DatabaseCpuPercent ?? 0) - result.GeneratorCpuPercent);
-            await PostCheckAsync(name, plan, server.BaseUrl, seed);
+            if (check is null)
+            {
+                await PostCheckAsync(name, plan, server.BaseUrl, seed);
+            }
+            else
+            {
+                await check(plan, result);
+            }
+
             if (Scenarios.Target(name) is { } target)
             {
                 result.Target = target.Text;

@@ -10,7 +10,7 @@ public sealed class LoadPlan
 {
     public string BaseUrl { get; set; } = "";
 
-    /// <summary>static (the same request again and again), refresh or signin.</summary>
+    /// <summary>static (the same request again and again), rotate (<see cref="Requests"/> in turn), refresh or signin.</summary>
     public string Kind { get; set; } = "static";
 
     public int Concurrency { get; set; }
@@ -38,6 +38,24 @@ public sealed class LoadPlan
     public string Password { get; set; } = "";
 
     public ClientInfo? Client { get; set; }
+
+    /// <summary>rotate: the requests, taken in turn across the workers.</summary>
+    public List<PlannedRequest> Requests { get; set; } = [];
+
+    /// <summary>rotate: the status every answer must have (a refused request can be the operation measured).</summary>
+    public int ExpectedStatus { get; set; } = 200;
+}
+
+/// <summary>One request of a rotate plan.</summary>
+public sealed class PlannedRequest
+{
+    public string Method { get; set; } = "GET";
+
+    public string Path { get; set; } = "/";
+
+    public Dictionary<string, string> Headers { get; set; } = [];
+
+    public string? Body { get; set; }
 }
 
 /// <summary>What a load run measured.</summary>
@@ -116,6 +134,7 @@ public static class LoadGenerator
             RefreshToken = i < plan.RefreshTokens.Count ? plan.RefreshTokens[i] : null,
         }).ToArray();
         long userCursor = -1;
+        long requestCursor = -1;
         var clock = Stopwatch.StartNew();
         var measureFrom = TimeSpan.FromSeconds(plan.WarmupSeconds);
         var measureUntil = measureFrom + TimeSpan.FromSeconds(plan.DurationSeconds);
@@ -145,6 +164,30 @@ public static class LoadGenerator
                         if (response.StatusCode != HttpStatusCode.OK)
                         {
                             throw new FlowException($"{plan.Method} {plan.Path}: {(int)response.StatusCode} {OidcFlows.Truncate(await response.Content.ReadAsStringAsync())}");
+                        }
+                    }
+
+                    break;
+
+                case "rotate":
+                    var planned = plan.Requests[(int)(Interlocked.Increment(ref requestCursor) % plan.Requests.Count)];
+                    using (var request = new HttpRequestMessage(new HttpMethod(planned.Method), planned.Path))
+                    {
+                        foreach (var (name, value) in planned.Headers)
+                        {
+                            request.Headers.TryAddWithoutValidation(name, value);
+                        }
+
+                        if (planned.Body is not null)
+                        {
+                            request.Content = new StringContent(planned.Body, Encoding.UTF8, "application/x-www-form-urlencoded");
+                        }
+
+                        worker.Requests++;
+                        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead);
+                        if ((int)response.StatusCode != plan.ExpectedStatus)
+                        {
+                            throw new FlowException($"{planned.Method} {planned.Path}: {(int)response.StatusCode} {OidcFlows.Truncate(await response.Content.ReadAsStringAsync())}");
                         }
                     }
 

@@ -22,7 +22,7 @@ public static class Scenarios
         UserInfo => "GET /connect/userinfo with a user's access token",
         Introspection => "POST /connect/introspect of a user's access token",
         SignIn => "whole sign-in: authorize, sign-in page, form post, authorize, code, token (5 requests, 1 password hash)",
-        _ => name,
+        _ => AuditScenarios.Describe(name) ?? name,
     };
 
     /// <summary>The targets of issue 9 (2-core machine, PostgreSQL).</summary>
@@ -35,7 +35,7 @@ public static class Scenarios
         Refresh => (">= 2,000/s", (r, _) => r.PerSecond >= 2_000),
         UserInfo => (">= 5,000/s", (r, _) => r.PerSecond >= 5_000),
         SignIn => (">= 85% of hash limit", (r, l) => r.PerSecond >= 0.85 * (r.Limit ?? l.PasswordHashLimit)),
-        _ => null,
+        _ => AuditScenarios.Target(name),
     };
 
     /// <summary>The limit a scenario is compared with, if any.</summary>

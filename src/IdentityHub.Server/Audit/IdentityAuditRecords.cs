@@ -22,11 +22,16 @@ public sealed record SignInSucceeded(string UserId, string? Client, string? Depa
 
 /// <summary>
 /// A refused sign-in. <paramref name="Why"/>: unknown_account (no subject: the typed name is not kept, it may
-/// be a password typed in the wrong field), invalid_password, locked_out, not_allowed, passkey_failed (an assertion that did not verify).
+/// be a password typed in the wrong field), invalid_password, locked_out, not_allowed, passkey_failed (an assertion
+/// that did not verify); with an SMS code or a second factor: invalid_code, code_expired, too_many_attempts.
+/// <paramref name="Method"/> names the factor that failed (sms, totp, recovery, password) where it is not the
+/// password form; <paramref name="StepUp"/> marks a second factor asked of an existing session.
 /// </summary>
-public sealed record SignInFailed(string? UserId, string Why, string? Client, string? Department)
+public sealed record SignInFailed(string? UserId, string Why, string? Client, string? Department, string? Method = null, bool StepUp = false)
     : AuditRecord(UserId ?? "unknown", Department, null, null)
 {
+    public override object? Data => Method is null ? null : new { method = Method, stepUp = StepUp };
+
     public override string EventType => "signin.failed";
 
     public override string TargetType => "user";
@@ -135,8 +140,11 @@ public sealed record AccountCreated(string UserId, object? After) : AuditRecord(
     public override string? SubjectId => UserId;
 }
 
-/// <summary>The person reported "this wasn't me": an alert for the security team; every session was signed out.</summary>
-public sealed record NotMeReported(string UserId, long? ReportedEventId) : AuditRecord(UserId, null, null, null)
+/// <summary>
+/// The person reported "this wasn't me": an alert for the security team. <paramref name="SessionsEnded"/> SSO sessions
+/// were ended (their tokens revoked, their apps told) and the security stamp renewed.
+/// </summary>
+public sealed record NotMeReported(string UserId, long? ReportedEventId, int SessionsEnded) : AuditRecord(UserId, null, null, null)
 {
     public override string EventType => "account.not_me_reported";
 
@@ -144,7 +152,7 @@ public sealed record NotMeReported(string UserId, long? ReportedEventId) : Audit
 
     public override string? SubjectId => UserId;
 
-    public override object? Data => new { reportedEventId = ReportedEventId, sessionsSignedOut = true, alert = true };
+    public override object? Data => new { reportedEventId = ReportedEventId, sessionsSignedOut = true, sessionsEnded = SessionsEnded, alert = true };
 }
 
 /// <summary>An auditor's own query (events, statistics, verification): auditors are audited too.</summary>

@@ -38,6 +38,17 @@ public sealed class SignInCompletion(
         return returnUrl;
     }
 
+    /// <summary>
+    /// Records a refused sign-in (signin.failed with its reason) before the page answers; the department app is the one
+    /// of the authorize request being resumed (<paramref name="returnUrl"/>), as for a success.
+    /// </summary>
+    public async Task FailedAsync(HttpContext context, ApplicationUser? user, string reason, string returnUrl, string? method = null, bool stepUp = false)
+    {
+        var client = await policies.FindAsync(AuthorizeEndpoint.ClientIdOf(returnUrl), context.RequestAborted);
+        await audit.WriteAsync(user is null ? new AuditActor("user", "anonymous", null) : AuditActor.User(user.Id, user.UserName),
+            new SignInFailed(user?.Id, reason, client?.ClientId, client?.DepartmentCode, method, stepUp));
+    }
+
     /// <summary>Issues the SSO cookie. A step-up keeps the session id; a new sign-in gets a new one.</summary>
     public async Task SignInAsync(HttpContext context, ApplicationUser user, IEnumerable<string> methods, string returnUrl, string? sessionId)
     {

@@ -37,7 +37,6 @@ public static class AuthorizeEndpoint
         UserManager<ApplicationUser> users,
         SignInManager<ApplicationUser> signInManager,
         ClaimsFactory claims,
-        IOpenIddictApplicationManager applications,
         IOptions<OidcOptions> options,
         ClientPolicies policies,
         SubjectIdentifiers subjects,
@@ -68,9 +67,12 @@ public static class AuthorizeEndpoint
             return Results.Challenge(new AuthenticationProperties { RedirectUri = returnUrl }, [IdentityConstants.ApplicationScheme]);
         }
 
+        // RejectInactiveClients has refused disabled clients and suspended departments already.
+        var client = await policies.FindAsync(request.ClientId, context.RequestAborted)
+            ?? throw new InvalidOperationException("The client of a validated request is unknown.");
+
         // Step-up: a single-factor session asked for multi-factor (acr_values or the client's requirement).
-        if (!AuthenticationMethods.IsMultiFactor(session.Methods)
-            && await MultiFactorRequirement.IsRequiredAsync(request, applications, context.RequestAborted))
+        if (!AuthenticationMethods.IsMultiFactor(session.Methods) && MultiFactorRequirement.IsRequired(request, client))
         {
             if (request.HasPromptValue(PromptValues.None))
             {
@@ -80,9 +82,6 @@ public static class AuthorizeEndpoint
             return Results.Redirect(SignInCompletion.SecondFactorPath + QueryString.Create("ReturnUrl", returnUrl));
         }
 
-        // RejectInactiveClients has refused disabled clients and suspended departments already.
-        var client = await policies.FindAsync(request.ClientId, context.RequestAborted)
-            ?? throw new InvalidOperationException("The client of a validated request is unknown.");
         var required = AssuranceRequirement.Of(request, client);
         if (AssuranceLevels.Of(user) < required)
         {

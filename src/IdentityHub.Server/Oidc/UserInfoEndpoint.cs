@@ -30,7 +30,8 @@ public static class UserInfoEndpoint
         // The access token carries the claims request's userinfo member (ClaimsFactory), if the client sent one.
         var userInfo = await claims.CreateUserInfoAsync(user, result.Principal.GetScopes(), client, subject!,
             ClaimsRequest.FromPrincipal(result.Principal), context.RequestAborted);
-        if (ClaimRelease.Describe(userInfo.Keys, client.Claims) is { Names.Count: > 0 } released)
+        if (ClaimRelease.Describe(userInfo.Keys, client.Claims,
+                userInfo.GetValueOrDefault(ClaimsFactory.VerifiedClaimsType) as System.Text.Json.Nodes.JsonNode) is { Names.Count: > 0 } released)
         {
             await audit.WriteAsync(AuditActor.Client(client.ClientId), new ClaimsReleased(client.ClientId, client.DepartmentCode, user.Id,
                 result.Principal.GetClaim(HubClaims.SessionId), "userinfo", released.Names, released.Masked));

@@ -6,11 +6,11 @@ using Microsoft.EntityFrameworkCore;
 namespace IdentityHub.Server.Registry;
 
 /// <summary>Body and answer of /api/admin/clients/{clientId}/claim-policy.</summary>
-public sealed record ClaimPolicyRequest(Dictionary<string, string>? Claims, int? MinimumAssuranceLevel);
+public sealed record ClaimPolicyRequest(Dictionary<string, string>? Claims, int? MinimumAssuranceLevel, bool? RequireMultiFactor = null);
 
 /// <summary><c>claims</c> is the client's policy; <c>effective</c> is what it receives today, capped by the department's ceiling.</summary>
 public sealed record ClaimPolicyResponse(string ClientId, Dictionary<string, string> Claims, Dictionary<string, string> Effective,
-    Dictionary<string, string> Ceiling, int MinimumAssuranceLevel);
+    Dictionary<string, string> Ceiling, int MinimumAssuranceLevel, bool RequireMultiFactor);
 
 public sealed class ClaimPolicyService(IdentityHubDbContext db, ClientRegistry clients, IAuditLog audit, TimeProvider clock)
 {
@@ -66,6 +66,7 @@ public sealed class ClaimPolicyService(IdentityHubDbContext db, ClientRegistry c
         var before = ToResponse(application!, department);
         application!.ClaimPolicy = policy.ToJson();
         application.MinimumAssuranceLevel = request.MinimumAssuranceLevel ?? application.MinimumAssuranceLevel;
+        application.RequireMultiFactor = request.RequireMultiFactor ?? application.RequireMultiFactor;
         application.UpdatedAtUtc = clock.GetUtcNow().UtcDateTime;
         var after = ToResponse(application, department);
         audit.Add(actor.Audit, new ClientPolicyChanged(clientId, department.Code, before, after));
@@ -78,6 +79,6 @@ public sealed class ClaimPolicyService(IdentityHubDbContext db, ClientRegistry c
         var policy = ClaimReleasePolicy.FromJson(application.ClaimPolicy);
         var ceiling = ClaimReleasePolicy.FromJson(department.ClaimCeiling);
         return new ClaimPolicyResponse(application.ClientId!, policy.ToDictionary(), policy.CappedBy(ceiling).ToDictionary(),
-            ceiling.ToDictionary(), application.MinimumAssuranceLevel);
+            ceiling.ToDictionary(), application.MinimumAssuranceLevel, application.RequireMultiFactor);
     }
 }

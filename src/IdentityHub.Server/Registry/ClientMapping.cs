@@ -28,12 +28,13 @@ public sealed record ClientResponse(
     int MinimumAssuranceLevel,
     DateTime CreatedAtUtc,
     DateTime UpdatedAtUtc,
-    string? FrontChannelLogoutUri = null)
+    string? FrontChannelLogoutUri = null,
+    bool RequireMultiFactor = false)
 {
     /// <summary>The same client as a registration request: the export and import format.</summary>
     public ClientRegistrationRequest ToRequest() => new(ClientId, DepartmentCode, DisplayName, null, GrantTypes, RedirectUris,
         PostLogoutRedirectUris, Scopes, Kind, DisplayNameEn, BackChannelLogoutUri, ConsentMode, SubjectType, Lifetimes, Jwks,
-        ClaimPolicy, MinimumAssuranceLevel, FrontChannelLogoutUri);
+        ClaimPolicy, MinimumAssuranceLevel, FrontChannelLogoutUri, RequireMultiFactor);
 }
 
 /// <summary>Translates between the registry's settings and OpenIddict's application fields.</summary>
@@ -128,7 +129,8 @@ public static class ClientMapping
             application.MinimumAssuranceLevel,
             application.CreatedAtUtc,
             application.UpdatedAtUtc,
-            application.FrontChannelLogoutUri);
+            application.FrontChannelLogoutUri,
+            application.RequireMultiFactor);
     }
 
     private static void AddLifetime(OpenIddictApplicationDescriptor descriptor, string key, int? seconds)

@@ -17,7 +17,8 @@ public sealed record ClientPolicy(
     bool DepartmentActive,
     SubjectType SubjectType,
     ClaimReleasePolicy Claims,
-    int MinimumAssuranceLevel)
+    int MinimumAssuranceLevel,
+    bool RequireMultiFactor = false)
 {
     public bool CanObtainTokens => ClientActive && DepartmentActive;
 }
@@ -29,6 +30,7 @@ public sealed record ClientPolicyRow(
     SubjectType SubjectType,
     string? ClaimPolicy,
     int MinimumAssuranceLevel,
+    bool RequireMultiFactor,
     string? Code,
     string? Name,
     string? SectorId,
@@ -73,7 +75,7 @@ public sealed class ClientPolicies(IdentityHubDbContext db, IClientPolicyCache c
         var row = await cache.GetOrLoadAsync(clientId, token => db.Set<HubApplication>().AsNoTracking()
             .Where(a => a.ClientId == clientId)
             .Select(a => new ClientPolicyRow(
-                a.Id!, a.Status, a.SubjectType, a.ClaimPolicy, a.MinimumAssuranceLevel,
+                a.Id!, a.Status, a.SubjectType, a.ClaimPolicy, a.MinimumAssuranceLevel, a.RequireMultiFactor,
                 a.Department == null ? null : a.Department.Code,
                 a.Department == null ? null : a.Department.Name,
                 a.Department == null ? null : a.Department.SectorId,
@@ -89,7 +91,7 @@ public sealed class ClientPolicies(IdentityHubDbContext db, IClientPolicyCache c
                 string.IsNullOrEmpty(row.SectorId) ? row.Code ?? PlatformSector : row.SectorId,
                 row.Status == ClientStatus.Active, row.DepartmentStatus == DepartmentStatus.Active, row.SubjectType,
                 row.Code is null ? claims : claims.CappedBy(ClaimReleasePolicy.FromJson(row.Ceiling)),
-                row.MinimumAssuranceLevel);
+                row.MinimumAssuranceLevel, row.RequireMultiFactor);
         }
 
         _perRequest[clientId] = policy;

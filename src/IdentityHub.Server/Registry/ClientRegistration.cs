@@ -28,7 +28,8 @@ public sealed record ClientRegistrationRequest(
     JsonElement? Jwks = null,
     Dictionary<string, string>? ClaimPolicy = null,
     int? MinimumAssuranceLevel = null,
-    string? FrontChannelLogoutUri = null);
+    string? FrontChannelLogoutUri = null,
+    bool? RequireMultiFactor = null);
 
 /// <summary>Per-client token lifetimes in seconds; null means the server default (Oidc:*Lifetime).</summary>
 public sealed record TokenLifetimes(int? AccessTokenSeconds = null, int? IdentityTokenSeconds = null, int? RefreshTokenSeconds = null);
@@ -53,7 +54,8 @@ public sealed record ClientSettings(
     string? Jwks,
     ClaimReleasePolicy? ClaimPolicy,
     int? MinimumAssuranceLevel,
-    string? FrontChannelLogoutUri = null)
+    string? FrontChannelLogoutUri = null,
+    bool? RequireMultiFactor = null)
 {
     public string ClientType => Kind == ClientKind.Public ? ClientTypes.Public : ClientTypes.Confidential;
 }
@@ -174,7 +176,7 @@ public static partial class ClientRegistrationRules
         return new ClientSettings(request.ClientId!, request.DepartmentCode!, request.DisplayName!.Trim(), request.DisplayNameEn?.Trim(), kind,
             grants, redirectUris, request.PostLogoutRedirectUris ?? [], (request.Scopes ?? []).Distinct(StringComparer.Ordinal).ToArray(),
             request.BackChannelLogoutUri, consentType!, subjectType, lifetimes, jwks, policy, request.MinimumAssuranceLevel,
-            request.FrontChannelLogoutUri);
+            request.FrontChannelLogoutUri, request.RequireMultiFactor);
     }
 
     private static ClientKind ResolveKind(ClientRegistrationRequest request, FieldErrors errors)

@@ -258,6 +258,7 @@ public sealed class ClientRegistry(
         application.FrontChannelLogoutUri = settings.FrontChannelLogoutUri;
         application.ClaimPolicy = settings.ClaimPolicy?.ToJson() ?? application.ClaimPolicy;
         application.MinimumAssuranceLevel = settings.MinimumAssuranceLevel ?? application.MinimumAssuranceLevel;
+        application.RequireMultiFactor = settings.RequireMultiFactor ?? application.RequireMultiFactor;
         application.UpdatedAtUtc = Now();
 
         // A safety net behind the rules above: OpenIddict's own checks, whose (English) text is passed on as it is.

@@ -53,6 +53,9 @@ public sealed class HubApplication : OpenIddictEntityFrameworkCoreApplication<st
     /// <summary>Minimum identity assurance level (1-4) a person must have reached to sign in to this client.</summary>
     public int MinimumAssuranceLevel { get; set; } = 1;
 
+    /// <summary>Every sign-in to this client must be multi-factor (acr <c>urn:identityhub:acr:mfa</c>): a single-factor session steps up.</summary>
+    public bool RequireMultiFactor { get; set; }
+
     /// <summary>OIDC Back-Channel Logout 1.0 backchannel_logout_uri: stored here, delivered by the sessions part.</summary>
     public string? BackChannelLogoutUri { get; set; }
 

@@ -152,6 +152,7 @@ public sealed class RegistryTransfer(IdentityHubDbContext db, DepartmentRegistry
         {
             ClaimPolicy = client.ClaimPolicy ?? now.ClaimPolicy,
             MinimumAssuranceLevel = client.MinimumAssuranceLevel ?? now.MinimumAssuranceLevel,
+            RequireMultiFactor = client.RequireMultiFactor ?? now.RequireMultiFactor,
         };
         if (Canonical(wanted) == Canonical(now))
         {

@@ -105,13 +105,13 @@ public sealed class BackChannelLogoutSender(
         {
             tracked.DueAtUtc = null;
             tracked.DeliveredAtUtc = now;
-            audit.Add(AuditActor.System("backchannel-logout"), new LogoutNotified(tracked.SessionId, Delivered: true, facts));
+            audit.Add(AuditActor.System("backchannel-logout"), await NotifiedAsync(services, db, tracked, delivered: true, facts, stoppingToken));
         }
         else if (tracked.Attempts >= Settings.MaxAttempts)
         {
             tracked.DueAtUtc = null;
             tracked.AbandonedAtUtc = now;
-            audit.Add(AuditActor.System("backchannel-logout"), new LogoutNotified(tracked.SessionId, Delivered: false, facts));
+            audit.Add(AuditActor.System("backchannel-logout"), await NotifiedAsync(services, db, tracked, delivered: false, facts, stoppingToken));
             logger.LogWarning("Back-channel logout notice {Id} to {Client} abandoned after {Attempts} attempts: {Error}",
                 tracked.Id, tracked.ClientId, tracked.Attempts, error);
         }
@@ -123,6 +123,15 @@ public sealed class BackChannelLogoutSender(
         }
 
         await db.SaveChangesAsync(stoppingToken);
+    }
+
+    /// <summary>The event names the person of the session (the notice holds only the sub the app saw) and the app's department.</summary>
+    private static async Task<LogoutNotified> NotifiedAsync(IServiceProvider services, IdentityHubDbContext db, LogoutNotice notice, bool delivered,
+        object facts, CancellationToken cancellationToken)
+    {
+        var userId = await db.Set<SsoSession>().Where(s => s.Id == notice.SessionId).Select(s => s.UserId).SingleOrDefaultAsync(cancellationToken);
+        var policy = await services.GetRequiredService<Registry.ClientPolicies>().FindAsync(notice.ClientId, cancellationToken);
+        return new LogoutNotified(notice.SessionId, userId, notice.ClientId, policy?.DepartmentCode, delivered, facts);
     }
 
     /// <summary>Exponential backoff: InitialRetryDelay, then twice as long each time, capped at MaxRetryDelay.</summary>

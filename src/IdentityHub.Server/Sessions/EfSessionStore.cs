@@ -36,7 +36,7 @@ public sealed class EfSessionStore(IdentityHubDbContext db, IAuditLog audit) : I
         else
         {
             db.Add(session);
-            audit.Add(actor, new SessionStarted(session.Id, new
+            audit.Add(actor, new SessionStarted(session.Id, session.UserId, new
             {
                 session.UserId,
                 session.Methods,
@@ -136,7 +136,7 @@ public sealed class EfSessionStore(IdentityHubDbContext db, IAuditLog audit) : I
             });
         }
 
-        audit.Add(actor, new SessionEnded(sessionId, new
+        audit.Add(actor, new SessionEnded(sessionId, userId, new
         {
             UserId = userId,
             Reason = reason.ToString().ToLowerInvariant(),

@@ -17,8 +17,6 @@ namespace IdentityHub.Server.Sessions;
 /// </summary>
 public static class SessionCookieEvents
 {
-    private const string ValidatingKey = "ih.sessions.validating";
-
     public static void Attach(CookieAuthenticationOptions cookie)
     {
         var events = cookie.Events ?? new CookieAuthenticationEvents();
@@ -36,8 +34,9 @@ public static class SessionCookieEvents
                 return;
             }
 
-            // Then Identity's own check (security stamp). A stale stamp signs out from inside this validation: the
-            // sign-out event must then use this principal rather than authenticate again (which would validate again).
+            // Then Identity's own check (security stamp). A renewed stamp ("this wasn't me", password reset) signs the
+            // cookie out from inside this validation; EndAsync then takes the principal from here rather than
+            // authenticating the cookie again (which would validate it again, and recurse).
             context.HttpContext.Items[ValidatingKey] = context.Principal;
             try
             {
@@ -106,21 +105,20 @@ public static class SessionCookieEvents
 
     private static async Task EndAsync(HttpContext http, string scheme)
     {
-        var principal = http.Items[ValidatingKey] as ClaimsPrincipal;
-        if (principal is null)
-        {
-            var current = await http.AuthenticateAsync(scheme);
-            principal = current.Succeeded ? current.Principal : null;
-        }
-
+        var principal = http.Items.TryGetValue(ValidatingKey, out var validating) && validating is ClaimsPrincipal underValidation
+            ? underValidation
+            : (await http.AuthenticateAsync(scheme)) is { Succeeded: true } current ? current.Principal : null;
         var facts = principal is null ? null : SessionFacts.From(principal);
         if (facts is not null)
         {
             // Usually ended already by whoever signed out (logout endpoint, account page); this catches any other sign-out.
             await http.RequestServices.GetRequiredService<SessionService>().EndAsync(facts.SessionId, SessionEndReason.Logout,
-                AuditActor.User(UserId(http, principal) ?? "", principal?.Identity?.Name), http.RequestAborted);
+                AuditActor.User(UserId(http, principal) ?? "", principal!.Identity?.Name), http.RequestAborted);
         }
     }
+
+    /// <summary>HttpContext item: the cookie principal Identity's security stamp check is validating right now.</summary>
+    private const string ValidatingKey = "ih.session.validating";
 
     private static void Replace(ClaimsPrincipal principal, SessionFacts facts)
     {

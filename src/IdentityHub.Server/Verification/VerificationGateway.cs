@@ -140,4 +140,7 @@ public sealed record VerificationCallRecorded(string Account, object After) : Au
     public override string EventType => "verification.call";
 
     public override string TargetType => "user";
+
+    /// <summary>The account the check was for: auditors find it by person, the citizen in their history.</summary>
+    public override string? SubjectId => Account;
 }

@@ -126,10 +126,5 @@ public sealed class CrashTests
         Assert.True(response.StatusCode is HttpStatusCode.Redirect or HttpStatusCode.OK, $"{correlation}: {(int)response.StatusCode}");
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int FreePort() => TestPorts.Free();
 }

@@ -55,10 +55,5 @@ public sealed class MultiNodeTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int FreePort() => TestPorts.Free();
 }

@@ -37,9 +37,8 @@ public sealed class OidcClient
             ["authorization_code"], [RedirectUri], ["openid", "profile"]);
         if (requireMfa)
         {
-            // The registry's admin API does not expose the requirement yet: set it where it lives.
-            await using var scope = server.Services.CreateAsyncScope();
-            await ClientMfaRequirement.SetAsync(scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>(), clientId, true, default);
+            var policy = await new AdminApiClient(server).SetRequireMultiFactorAsync(clientId, true);
+            Assert.True(policy.GetProperty("requireMultiFactor").GetBoolean());
         }
 
         return new OidcClient(server, clientId, secret!);

@@ -1,3 +1,4 @@
+using IdentityHub.Tests.Infrastructure;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
@@ -270,19 +271,7 @@ public sealed class ProductionStartupTests : IDisposable
         return (environment, tls, signing);
     }
 
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        try
-        {
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-        finally
-        {
-            listener.Stop();
-        }
-    }
+    private static int FreePort() => TestPorts.Free();
 
     private static void AssertNoStackTrace(string text)
     {

@@ -90,6 +90,66 @@ public sealed class AdminApiClient(IdentityHubServer server)
         return json.TryGetProperty("clientSecret", out var secret) && secret.ValueKind == System.Text.Json.JsonValueKind.String ? secret.GetString() : null;
     }
 
+    /// <summary>
+    /// Sets a client's multi-factor requirement through its policy (PUT /api/admin/clients/{id}/claim-policy, as a
+    /// department administrator would) and returns the policy the API answers with.
+    /// </summary>
+    public async Task<System.Text.Json.JsonElement> SetRequireMultiFactorAsync(string clientId, bool required)
+    {
+        using var http = server.CreateHttpClient();
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await GetAdminTokenAsync());
+        var current = await http.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/admin/clients/{clientId}/claim-policy");
+        using var put = await http.PutAsJsonAsync($"/api/admin/clients/{clientId}/claim-policy", new
+        {
+            claims = current.GetProperty("claims"),
+            requireMultiFactor = required,
+        });
+        var text = await put.Content.ReadAsStringAsync();
+        if (!put.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"Policy not set: {(int)put.StatusCode} {text}");
+        }
+
+        return System.Text.Json.JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    /// <summary>
+    /// A new account with the given roles (platform-wide), signed in through the sign-in page: a cookie client for the
+    /// role's APIs and screens (/api/audit for "auditor"), with the CSRF header the cookie-authenticated APIs ask for.
+    /// </summary>
+    public async Task<HttpClient> SignedInPersonAsync(params string[] roles)
+    {
+        var userName = "person-" + Guid.NewGuid().ToString("N")[..12];
+        const string password = "Person-Passw0rd-2026";
+        var userId = await CreateUserAsync(userName, password);
+        using (var admin = server.CreateHttpClient())
+        {
+            admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await GetAdminTokenAsync());
+            using var put = await admin.PutAsJsonAsync($"/api/admin/users/{userId}/roles", new { roles });
+            if (!put.IsSuccessStatusCode)
+            {
+                throw new InvalidOperationException($"Roles not set: {(int)put.StatusCode} {await put.Content.ReadAsStringAsync()}");
+            }
+        }
+
+        var http = server.CreateHttpClient(cookies: new System.Net.CookieContainer());
+        var login = await http.GetStringAsync("/Account/Login");
+        using var signIn = await http.PostAsync("/Account/Login", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["Input.SignInName"] = userName,
+            ["Input.Password"] = password,
+            ["__RequestVerificationToken"] = BrowserlessSignIn.AntiforgeryToken(login),
+            ["ReturnUrl"] = "/",
+        }));
+        if (signIn.StatusCode != System.Net.HttpStatusCode.Redirect)
+        {
+            throw new InvalidOperationException($"Sign-in failed: {(int)signIn.StatusCode}");
+        }
+
+        http.DefaultRequestHeaders.Add("X-IdentityHub-Csrf", "1");
+        return http;
+    }
+
     /// <summary>Creates a citizen account and returns its id.</summary>
     public async Task<string> CreateUserAsync(string userName, string password, string? phoneNumber = null, string? displayName = null)
     {

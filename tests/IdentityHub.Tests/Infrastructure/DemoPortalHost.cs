@@ -38,11 +38,7 @@ public sealed class DemoPortalHost : IAsyncDisposable
     /// </summary>
     public static Uri ReserveLoopbackAddress()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return new Uri($"http://127.0.0.1:{port}");
+        return new Uri($"http://127.0.0.1:{TestPorts.Free()}");
     }
 
     /// <param name="identity">Which sample portal (client, name, key directory); the demo portal by default.</param>

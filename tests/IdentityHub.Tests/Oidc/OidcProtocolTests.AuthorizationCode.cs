@@ -79,6 +79,36 @@ public abstract partial class OidcProtocolTests
     }
 
     [Fact]
+    public async Task UserInfo_PostWithBearerHeaderOrFormBody_SameClaims_NoTokenIsInvalidToken()
+    {
+        var client = await Kit.RegisterWebClientAsync();
+        var user = await Kit.CreateUserAsync();
+        var flow = await Kit.CodeFlowAsync(NewBrowser(), client, user, "openid profile");
+        var disco = await Kit.DiscoveryAsync();
+        using var http = Server.CreateHttpClient();
+
+        // OIDC Core section 5.3.1: POST is allowed; RFC 6750 section 2.1 (header) and 2.2 (form-encoded body parameter).
+        using var header = new HttpRequestMessage(HttpMethod.Post, disco.UserInfoEndpoint) { Content = new FormUrlEncodedContent([]) };
+        header.Headers.Authorization = new("Bearer", flow.Tokens.AccessToken);
+        using var byHeader = await http.SendAsync(header);
+        using var byBody = await http.PostAsync(disco.UserInfoEndpoint, new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["access_token"] = flow.Tokens.AccessToken!,
+        }));
+        using var without = await http.PostAsync(disco.UserInfoEndpoint, new FormUrlEncodedContent([]));
+
+        Assert.Equal(HttpStatusCode.OK, byHeader.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, byBody.StatusCode);
+        var viaHeader = JsonDocument.Parse(await byHeader.Content.ReadAsStringAsync()).RootElement;
+        var viaBody = JsonDocument.Parse(await byBody.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(user.Id, viaHeader.GetProperty("sub").GetString());
+        Assert.Equal(viaHeader.GetRawText(), viaBody.GetRawText());
+        // RFC 6750 section 3: a request without a token is answered 401 with a WWW-Authenticate challenge.
+        Assert.Equal(HttpStatusCode.Unauthorized, without.StatusCode);
+        Assert.Contains(without.Headers.WwwAuthenticate, h => h.Scheme == "Bearer");
+    }
+
+    [Fact]
     public async Task TokenEndpoint_MissingCodeVerifier_InvalidRequest()
     {
         var client = await Kit.RegisterWebClientAsync();

@@ -97,7 +97,7 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     private async Task<ClusterNode> StartNodeAsync(string nodeId)
     {
-        var url = "http://127.0.0.1:" + Processes.FreePort();
+        var url = "http://127.0.0.1:" + TestPorts.Free();
         var environment = Environment(nodeId);
         environment["ASPNETCORE_URLS"] = url;
         var process = ServerProcess.Start(environment);

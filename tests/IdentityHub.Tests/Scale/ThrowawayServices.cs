@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using IdentityHub.Tests.Infrastructure;
 
 namespace IdentityHub.Tests.Scale;
 
@@ -38,7 +39,7 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
             await Processes.RunAsync("chown", "postgres:postgres", directory);
         }
 
-        var postgres = new ThrowawayPostgres(bin, directory, Processes.FreePort());
+        var postgres = new ThrowawayPostgres(bin, directory, TestPorts.Free());
         await postgres.AsPostgresAsync(Path.Combine(bin, "initdb"), "-D", Path.Combine(directory, "data"), "-U", "postgres", "--auth=trust",
             "-E", "UTF8", "--no-locale");
         await postgres.StartAgainAsync();
@@ -96,7 +97,7 @@ public sealed class ThrowawayRedis : IAsyncDisposable
 
     public static async Task<ThrowawayRedis> StartAsync()
     {
-        var redis = new ThrowawayRedis(Processes.FreePort());
+        var redis = new ThrowawayRedis(TestPorts.Free());
         await redis.StartAgainAsync();
         return redis;
     }
@@ -170,12 +171,5 @@ internal static class Processes
         {
             throw new InvalidOperationException($"{file} {string.Join(' ', args)} exited with {process.ExitCode}: {await output}{await error}");
         }
-    }
-
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

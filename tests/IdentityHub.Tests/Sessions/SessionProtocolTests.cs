@@ -222,12 +222,16 @@ public abstract partial class SessionProtocolTests(SessionsFixture fixture)
     }
 
     /// <summary>The audit event types recorded for a session, through the administration API.</summary>
+    private HttpClient? _auditor;
+
+    /// <summary>The session's audit events, as an auditor reads them (session events are identity events: /api/audit, role auditor).</summary>
     protected async Task<List<string>> SessionAuditAsync(string sid)
     {
-        using var http = Server.CreateHttpClient();
-        http.DefaultRequestHeaders.Authorization = new("Bearer", await Kit.Admin.GetAdminTokenAsync());
-        var json = JsonDocument.Parse(await http.GetStringAsync($"/api/admin/audit-events?targetType=session&targetId={sid}")).RootElement;
-        return [.. json.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("eventType").GetString()!)];
+        _auditor ??= await PersonClientAsync("auditor");
+        var json = JsonDocument.Parse(await _auditor.GetStringAsync("/api/audit/events?type=session&limit=200")).RootElement;
+        return [.. json.GetProperty("items").EnumerateArray()
+            .Where(e => e.GetProperty("targetId").GetString() == sid && e.GetProperty("sessionId").GetString() == sid)
+            .Select(e => e.GetProperty("eventType").GetString()!)];
     }
 }
 

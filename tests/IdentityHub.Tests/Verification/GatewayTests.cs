@@ -45,15 +45,14 @@ public sealed class GatewayFixture : IAsyncLifetime
         return await gateway.VerifyAsync(provider, request, AuditActor.User(account, null), account, CancellationToken.None);
     }
 
-    /// <summary>The account's verification.call audit events, oldest first, through the admin API.</summary>
+    private HttpClient? _auditor;
+
+    /// <summary>The account's verification.call audit events, oldest first, as an auditor reads them (/api/audit).</summary>
     public async Task<List<JsonElement>> AuditAsync(string account)
     {
-        var token = await new AdminApiClient(Server).GetAdminTokenAsync();
-        using var http = Server.CreateHttpClient();
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        var page = await http.GetFromJsonAsync<JsonElement>($"/api/admin/audit-events?targetType=user&targetId={account}&pageSize=100");
-        return page.GetProperty("items").EnumerateArray().Where(e => e.GetProperty("eventType").GetString() == "verification.call")
-            .Reverse().Select(e => e.Clone()).ToList();
+        _auditor ??= await new AdminApiClient(Server).SignedInPersonAsync("auditor");
+        var page = await _auditor.GetFromJsonAsync<JsonElement>($"/api/audit/events?userId={account}&type=verification.call&limit=200");
+        return page.GetProperty("items").EnumerateArray().Reverse().Select(e => e.Clone()).ToList();
     }
 }
 

@@ -93,12 +93,19 @@ public class JourneyFixture : IAsyncLifetime
     }
 
     /// <summary>Audit events of a target, newest first, through the admin API.</summary>
+    private HttpClient? _auditor;
+
+    /// <summary>
+    /// Identity events about a person ("user", account id) or an enterprise ("enterprise", credit code), newest first,
+    /// as an auditor reads them (/api/audit; registry administrators see registry changes only).
+    /// </summary>
     public async Task<List<JsonElement>> AuditAsync(string targetType, string targetId)
     {
-        using var http = Server.CreateHttpClient();
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await Admin.GetAdminTokenAsync());
-        var page = await http.GetFromJsonAsync<JsonElement>($"/api/admin/audit-events?targetType={targetType}&targetId={Uri.EscapeDataString(targetId)}&pageSize=100");
-        return page.GetProperty("items").EnumerateArray().Select(e => e.Clone()).ToList();
+        _auditor ??= await Admin.SignedInPersonAsync("auditor");
+        var filter = targetType == "enterprise" ? "enterprise=" : "userId=";
+        var page = await _auditor.GetFromJsonAsync<JsonElement>($"/api/audit/events?{filter}{Uri.EscapeDataString(targetId)}&limit=200");
+        return page.GetProperty("items").EnumerateArray().Where(e => e.GetProperty("targetType").GetString() == targetType)
+            .Select(e => e.Clone()).ToList();
     }
 
     public static JsonElement After(JsonElement auditEvent) => JsonDocument.Parse(auditEvent.GetProperty("after").GetString()!).RootElement;

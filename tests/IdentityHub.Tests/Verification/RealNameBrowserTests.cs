@@ -190,7 +190,8 @@ public sealed class RealNameBrowserTests(RealNameBrowserFixture fixture) : IClas
     {
         try
         {
-            await page.WaitForURLAsync(url);
+            // The URL, not the load event: a sign-out ends a chain of redirects across hosts (see SsoBrowserTests).
+            await page.WaitForURLAsync(url, new() { WaitUntil = WaitUntilState.Commit });
         }
         catch (TimeoutException e)
         {

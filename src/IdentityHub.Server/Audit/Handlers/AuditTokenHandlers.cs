@@ -53,7 +53,8 @@ public sealed class AuditIssuedTokens(IAuditLog audit, ClientPolicies policies) 
                 context.Request.GrantType ?? "", tokens, context.Principal.GetScopes().ToList(), ids),
         };
         if (userId is not null && policy is not null && context.IdentityTokenPrincipal is { } identity
-            && ClaimRelease.Describe(identity.Claims.Select(c => c.Type), policy.Claims) is { Names.Count: > 0 } released)
+            && ClaimRelease.Describe(identity.Claims.Select(c => c.Type), policy.Claims,
+                ClaimRelease.Parse(identity.FindFirst(ClaimsFactory.VerifiedClaimsType)?.Value)) is { Names.Count: > 0 } released)
         {
             records.Add(new ClaimsReleased(clientId, policy.DepartmentCode, userId, session, "id_token", released.Names, released.Masked));
         }
@@ -127,16 +128,37 @@ public sealed class AuditRevokedTokens(IAuditLog audit, ClientPolicies policies,
     }
 }
 
-/// <summary>Names (never values) of the released claims, and which of them went out masked under the client's policy.</summary>
+/// <summary>
+/// Names (never values) of the released claims, and which of them went out masked under the client's policy. The
+/// claims inside verified_claims (OpenID Identity Assurance 1.0 section 5: one object or an array of them, each with
+/// a "claims" member) are named "verified_claims:{claim}", e.g. verified_claims:id_number, so that a person sees
+/// that a department received their verified ID number, not only "verified_claims".
+/// </summary>
 public static class ClaimRelease
 {
+    public const string VerifiedPrefix = ClaimsFactory.VerifiedClaimsType + ":";
+
     public sealed record Released(IReadOnlyList<string> Names, IReadOnlyList<string> Masked);
 
-    public static Released Describe(IEnumerable<string> claimTypes, ClaimReleasePolicy policy)
+    public static Released Describe(IEnumerable<string> claimTypes, ClaimReleasePolicy policy, System.Text.Json.Nodes.JsonNode? verifiedClaims = null)
     {
-        var names = claimTypes.Where(ClaimCatalog.ClaimTypes.Contains).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
-        var masked = names.Where(n => ClaimCatalog.All.FirstOrDefault(c => c.ClaimTypes[0] == n) is { Maskable: true } claim
+        var plain = claimTypes.Where(ClaimCatalog.ClaimTypes.Contains).ToList();
+        var verified = VerifiedNames(verifiedClaims).ToList();
+        var names = plain.Concat(verified.Select(n => VerifiedPrefix + n)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var masked = names.Where(n => ClaimCatalog.All.FirstOrDefault(c => c.ClaimTypes[0] == (n.StartsWith(VerifiedPrefix, StringComparison.Ordinal) ? n[VerifiedPrefix.Length..] : n))
+                                          is { Maskable: true } claim
                                       && policy.ModeOf(claim.Key) == ReleaseMode.Masked).ToList();
         return new Released(names, masked);
     }
+
+    /// <summary>The verified_claims of an ID token claim (its JSON text), or null.</summary>
+    public static System.Text.Json.Nodes.JsonNode? Parse(string? json) =>
+        string.IsNullOrEmpty(json) ? null : System.Text.Json.Nodes.JsonNode.Parse(json);
+
+    private static IEnumerable<string> VerifiedNames(System.Text.Json.Nodes.JsonNode? node) => node switch
+    {
+        System.Text.Json.Nodes.JsonArray array => array.SelectMany(VerifiedNames),
+        System.Text.Json.Nodes.JsonObject element when element["claims"] is System.Text.Json.Nodes.JsonObject claims => claims.Select(c => c.Key),
+        _ => [],
+    };
 }

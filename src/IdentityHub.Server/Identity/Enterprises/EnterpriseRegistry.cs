@@ -126,4 +126,7 @@ public sealed record EnterpriseChanged(string Change, string CreditCode, object 
     public override string EventType => "enterprise." + Change;
 
     public override string TargetType => "enterprise";
+
+    /// <summary>Auditors filter by enterprise (credit code).</summary>
+    public override string? EnterpriseId => CreditCode;
 }

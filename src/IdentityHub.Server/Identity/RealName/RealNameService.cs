@@ -133,4 +133,6 @@ public sealed record IdentityVerified(string UserId, object? Before, object? Aft
     public override string EventType => "identity.verified";
 
     public override string TargetType => "user";
+
+    public override string? SubjectId => UserId;
 }

@@ -81,4 +81,6 @@ public sealed record AccountRegistered(string UserId, object After) : AuditRecor
     public override string EventType => "identity.registered";
 
     public override string TargetType => "user";
+
+    public override string? SubjectId => UserId;
 }

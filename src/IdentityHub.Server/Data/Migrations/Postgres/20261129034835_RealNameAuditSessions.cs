@@ -33,7 +33,7 @@ namespace IdentityHub.Server.Data.Migrations.Postgres
                 type: "character varying(32)",
                 maxLength: 32,
                 nullable: false,
-                defaultValue: "");
+                defaultValue: "registry"); // rows from before the chain are registry events
 
             migrationBuilder.AddColumn<string>(
                 name: "ClientId",
@@ -89,7 +89,7 @@ namespace IdentityHub.Server.Data.Migrations.Postgres
                 type: "character varying(16)",
                 maxLength: 16,
                 nullable: false,
-                defaultValue: "");
+                defaultValue: "success");
 
             migrationBuilder.AddColumn<string>(
                 name: "PreviousHash",
@@ -137,7 +137,7 @@ namespace IdentityHub.Server.Data.Migrations.Postgres
                 table: "AspNetUsers",
                 type: "integer",
                 nullable: false,
-                defaultValue: 0);
+                defaultValue: 1); // existing accounts are L1 (self-registered)
 
             migrationBuilder.CreateTable(
                 name: "AuditArchiveGaps",

@@ -206,6 +206,8 @@ namespace IdentityHub.Server.Data.Migrations.Postgres
 
                     b.HasIndex("Category", "OccurredAtUtc");
 
+                    NpgsqlIndexBuilderExtensions.IncludeProperties(b.HasIndex("Category", "OccurredAtUtc"), new[] { "DepartmentCode", "Outcome", "Reason" });
+
                     b.HasIndex("ClientId", "OccurredAtUtc");
 
                     b.HasIndex("NodeId", "Sequence")
@@ -215,9 +217,9 @@ namespace IdentityHub.Server.Data.Migrations.Postgres
 
                     b.HasIndex("TargetType", "TargetId");
 
-                    b.HasIndex("DepartmentCode", "EventType", "OccurredAtUtc");
-
                     b.HasIndex("SubjectId", "OccurredAtUtc", "Id");
+
+                    b.HasIndex("DepartmentCode", "EventType", "OccurredAtUtc", "Id");
 
                     b.ToTable("AuditEvents", (string)null);
                 });
@@ -880,6 +882,9 @@ namespace IdentityHub.Server.Data.Migrations.Postgres
 
                     b.Property<string>("RedirectUris")
                         .HasColumnType("text");
+
+                    b.Property<bool>("RequireMultiFactor")
+                        .HasColumnType("boolean");
 
                     b.Property<string>("Requirements")
                         .HasColumnType("text");

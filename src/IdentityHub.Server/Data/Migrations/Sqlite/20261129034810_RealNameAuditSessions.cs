@@ -32,7 +32,7 @@ namespace IdentityHub.Server.Data.Migrations.Sqlite
                 type: "TEXT",
                 maxLength: 32,
                 nullable: false,
-                defaultValue: "");
+                defaultValue: "registry"); // rows from before the chain are registry events
 
             migrationBuilder.AddColumn<string>(
                 name: "ClientId",
@@ -88,7 +88,7 @@ namespace IdentityHub.Server.Data.Migrations.Sqlite
                 type: "TEXT",
                 maxLength: 16,
                 nullable: false,
-                defaultValue: "");
+                defaultValue: "success");
 
             migrationBuilder.AddColumn<string>(
                 name: "PreviousHash",
@@ -136,7 +136,7 @@ namespace IdentityHub.Server.Data.Migrations.Sqlite
                 table: "AspNetUsers",
                 type: "INTEGER",
                 nullable: false,
-                defaultValue: 0);
+                defaultValue: 1); // existing accounts are L1 (self-registered)
 
             migrationBuilder.CreateTable(
                 name: "AuditArchiveGaps",

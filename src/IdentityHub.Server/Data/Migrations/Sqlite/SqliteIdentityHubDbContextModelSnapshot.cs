@@ -195,7 +195,8 @@ namespace IdentityHub.Server.Data.Migrations.Sqlite
 
                     b.HasIndex("ActorId", "OccurredAtUtc");
 
-                    b.HasIndex("Category", "OccurredAtUtc");
+                    b.HasIndex("Category", "OccurredAtUtc")
+                        .HasAnnotation("Npgsql:IndexInclude", new[] { "DepartmentCode", "Outcome", "Reason" });
 
                     b.HasIndex("ClientId", "OccurredAtUtc");
 
@@ -206,9 +207,9 @@ namespace IdentityHub.Server.Data.Migrations.Sqlite
 
                     b.HasIndex("TargetType", "TargetId");
 
-                    b.HasIndex("DepartmentCode", "EventType", "OccurredAtUtc");
-
                     b.HasIndex("SubjectId", "OccurredAtUtc", "Id");
+
+                    b.HasIndex("DepartmentCode", "EventType", "OccurredAtUtc", "Id");
 
                     b.ToTable("AuditEvents", (string)null);
                 });
@@ -861,6 +862,9 @@ namespace IdentityHub.Server.Data.Migrations.Sqlite
 
                     b.Property<string>("RedirectUris")
                         .HasColumnType("TEXT");
+
+                    b.Property<bool>("RequireMultiFactor")
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("Requirements")
                         .HasColumnType("TEXT");

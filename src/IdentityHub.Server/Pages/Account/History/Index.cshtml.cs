@@ -1,5 +1,6 @@
 using IdentityHub.Server.Audit;
 using IdentityHub.Server.Identity;
+using IdentityHub.Server.Sessions;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
@@ -9,14 +10,17 @@ namespace IdentityHub.Server.Pages.Account.History;
 
 /// <summary>
 /// The signed-in person's own history: sign-ins (time, IP, device), the department apps used, and which of
-/// their claims each app received, when. "This wasn't me" on a sign-in renews the security stamp (every
-/// session, on every device, is signed out at its next check), records an alert, and signs this browser out.
+/// their claims each app received, when. "This wasn't me" on a sign-in ends every SSO session of the account
+/// (each app told by back-channel logout, the sessions' refresh and access tokens revoked: issue 6), renews the
+/// security stamp (a cookie issued meanwhile is refused at its next check), records an alert, and signs this
+/// browser out.
 /// </summary>
 public sealed class IndexModel(
     UserManager<ApplicationUser> users,
     SignInManager<ApplicationUser> signInManager,
     CitizenHistory history,
     IAuditLog audit,
+    SessionService sessions,
     IOptions<AuditOptions> options) : PageModel
 {
     private const int PageSize = 20;
@@ -63,8 +67,11 @@ public sealed class IndexModel(
             return NotFound();
         }
 
-        // The alert and the new security stamp are saved by the same SaveChanges (one transaction).
-        audit.Add(AuditActor.User(user.Id, user.UserName), new NotMeReported(user.Id, eventId));
+        // Every session first: each one's end, notices and revocations are one step of SessionService, audited
+        // (session.ended, reason citizen). Then the alert and the new security stamp, saved by the same SaveChanges.
+        var actor = AuditActor.User(user.Id, user.UserName);
+        var ended = await sessions.EndAllAsync(user.Id, SessionEndReason.Citizen, actor, HttpContext.RequestAborted);
+        audit.Add(actor, new NotMeReported(user.Id, eventId, ended));
         var result = await users.UpdateSecurityStampAsync(user);
         if (!result.Succeeded)
         {

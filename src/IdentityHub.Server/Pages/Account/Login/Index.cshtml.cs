@@ -31,8 +31,6 @@ public sealed class IndexModel(
     SignInCompletion completion,
     Lockouts lockouts,
     AccountRateLimiter accountLimiter,
-    ClientPolicies policies,
-    IAuditLog audit,
     IStringLocalizer<SharedResource> text) : PageModel
 {
     [BindProperty]
@@ -135,12 +133,8 @@ public sealed class IndexModel(
         return LocalRedirect(await completion.AfterFirstFactorAsync(HttpContext, user, methods, this.LocalOrHome(ReturnUrl)));
     }
 
-    private async Task FailedAsync(ApplicationUser? user, string reason)
-    {
-        var client = await policies.FindAsync(AuthorizeEndpoint.ClientIdOf(this.LocalOrHome(ReturnUrl)), HttpContext.RequestAborted);
-        await audit.WriteAsync(user is null ? new AuditActor("user", "anonymous", null) : AuditActor.User(user.Id, user.UserName),
-            new SignInFailed(user?.Id, reason, client?.ClientId, client?.DepartmentCode));
-    }
+    private Task FailedAsync(ApplicationUser? user, string reason) =>
+        completion.FailedAsync(HttpContext, user, reason, this.LocalOrHome(ReturnUrl));
 
     /// <summary>The display name of the department app that sent the person here, from the ReturnUrl's client_id.</summary>
     private async Task<string?> ClientNameAsync()

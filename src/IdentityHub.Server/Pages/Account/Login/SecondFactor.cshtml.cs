@@ -73,7 +73,10 @@ public sealed class SecondFactorModel(
             : null;
         if (added is null)
         {
-            ErrorMessage = await users.IsLockedOutAsync(subject.User) ? text["SecondFactor_Locked"] : text["SecondFactor_Invalid"];
+            var locked = await users.IsLockedOutAsync(subject.User);
+            await completion.FailedAsync(HttpContext, subject.User, locked ? "locked_out" : "invalid_code", this.LocalOrHome(ReturnUrl),
+                Method.ToString().ToLowerInvariant(), StepUp);
+            ErrorMessage = locked ? text["SecondFactor_Locked"] : text["SecondFactor_Invalid"];
             return Page();
         }
 

@@ -79,14 +79,26 @@ public sealed class SmsModel(
         }
 
         var result = await codes.VerifyAsync(number, SmsCodePurpose.SignIn, Code, HttpContext.RequestAborted);
-        var user = result == SmsVerification.Succeeded ? await FindAsync(number) : null;
-        if (user is null || await users.IsLockedOutAsync(user))
+        // Looked up whatever the code, for the audit record only: the answer below is the same either way.
+        var account = await FindAsync(number);
+        var locked = account is not null && await users.IsLockedOutAsync(account);
+        if (result != SmsVerification.Succeeded || account is null || locked)
         {
             accountLimiter.RecordFailure(number);
-            await events.RecordAsync(AccountAction.SmsCodeFailed, user?.Id, AuthenticationMethods.Sms);
+            await events.RecordAsync(AccountAction.SmsCodeFailed, result == SmsVerification.Succeeded ? account?.Id : null, AuthenticationMethods.Sms);
+            var reason = result switch
+            {
+                SmsVerification.Expired => "code_expired",
+                SmsVerification.TooManyAttempts => "too_many_attempts",
+                SmsVerification.Invalid => "invalid_code",
+                _ => account is null ? "unknown_account" : "locked_out",
+            };
+            await completion.FailedAsync(HttpContext, account, reason, this.LocalOrHome(ReturnUrl), AuthenticationMethods.Sms);
             ErrorMessage = SmsMessages.For(result == SmsVerification.Succeeded ? SmsVerification.Invalid : result, text);
             return Page();
         }
+
+        var user = account;
 
         return LocalRedirect(await completion.AfterFirstFactorAsync(HttpContext, user, [AuthenticationMethods.Sms], this.LocalOrHome(ReturnUrl)));
     }

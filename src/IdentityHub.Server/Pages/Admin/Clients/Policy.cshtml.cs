@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Mvc;
 
 namespace IdentityHub.Server.Pages.Admin.Clients;
 
-/// <summary>A client's claim release policy (within the department's ceiling) and minimum assurance level.</summary>
+/// <summary>A client's claim release policy (within the department's ceiling), minimum assurance level and multi-factor requirement.</summary>
 public sealed class PolicyModel(ClaimPolicyService policies, ClientQueries queries) : ConsolePageModel
 {
     [BindProperty(SupportsGet = true)]
@@ -15,9 +15,10 @@ public sealed class PolicyModel(ClaimPolicyService policies, ClientQueries queri
 
     public async Task<IActionResult> OnGetAsync() => await LoadAsync() ?? Page();
 
-    public async Task<IActionResult> OnPostAsync([FromForm] Dictionary<string, string> claims, [FromForm] int? minimumAssuranceLevel)
+    public async Task<IActionResult> OnPostAsync([FromForm] Dictionary<string, string> claims, [FromForm] int? minimumAssuranceLevel,
+        [FromForm] bool? requireMultiFactor)
     {
-        var result = await policies.SetAsync(Actor, Id, new ClaimPolicyRequest(claims, minimumAssuranceLevel), HttpContext.RequestAborted);
+        var result = await policies.SetAsync(Actor, Id, new ClaimPolicyRequest(claims, minimumAssuranceLevel, requireMultiFactor), HttpContext.RequestAborted);
         Notice = Succeeded(result) ? "✓" : null;
         return await LoadAsync() ?? Page();
     }

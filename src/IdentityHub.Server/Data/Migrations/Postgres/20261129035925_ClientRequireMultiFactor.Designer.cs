@@ -12,8 +12,8 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace IdentityHub.Server.Data.Migrations.Postgres
 {
     [DbContext(typeof(PostgresIdentityHubDbContext))]
-    [Migration("20261129040038_ScaleOut")]
-    partial class ScaleOut
+    [Migration("20261129035925_ClientRequireMultiFactor")]
+    partial class ClientRequireMultiFactor
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -659,41 +659,6 @@ namespace IdentityHub.Server.Data.Migrations.Postgres
                     b.ToTable("VerificationEvidence", (string)null);
                 });
 
-            modelBuilder.Entity("IdentityHub.Server.Oidc.Keys.SigningKeyEntry", b =>
-                {
-                    b.Property<string>("Id")
-                        .HasMaxLength(64)
-                        .HasColumnType("character varying(64)");
-
-                    b.Property<DateTime>("ActivatesAtUtc")
-                        .HasColumnType("timestamp with time zone");
-
-                    b.Property<string>("Algorithm")
-                        .IsRequired()
-                        .HasMaxLength(10)
-                        .HasColumnType("character varying(10)");
-
-                    b.Property<DateTime>("CreatedAtUtc")
-                        .HasColumnType("timestamp with time zone");
-
-                    b.Property<int>("Generation")
-                        .HasColumnType("integer");
-
-                    b.Property<string>("ProtectedKey")
-                        .IsRequired()
-                        .HasColumnType("text");
-
-                    b.Property<DateTime?>("RetiresAtUtc")
-                        .HasColumnType("timestamp with time zone");
-
-                    b.HasKey("Id");
-
-                    b.HasIndex("Generation")
-                        .IsUnique();
-
-                    b.ToTable("SigningKeys", (string)null);
-                });
-
             modelBuilder.Entity("IdentityHub.Server.Oidc.PairwiseSubject", b =>
                 {
                     b.Property<string>("SectorId")
@@ -883,6 +848,9 @@ namespace IdentityHub.Server.Data.Migrations.Postgres
 
                     b.Property<string>("RedirectUris")
                         .HasColumnType("text");
+
+                    b.Property<bool>("RequireMultiFactor")
+                        .HasColumnType("boolean");
 
                     b.Property<string>("Requirements")
                         .HasColumnType("text");
@@ -1194,25 +1162,6 @@ namespace IdentityHub.Server.Data.Migrations.Postgres
                     b.HasIndex("UserId", "EndedAtUtc");
 
                     b.ToTable("SsoSessions", (string)null);
-                });
-
-            modelBuilder.Entity("Microsoft.AspNetCore.DataProtection.EntityFrameworkCore.DataProtectionKey", b =>
-                {
-                    b.Property<int>("Id")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("integer");
-
-                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<int>("Id"));
-
-                    b.Property<string>("FriendlyName")
-                        .HasColumnType("text");
-
-                    b.Property<string>("Xml")
-                        .HasColumnType("text");
-
-                    b.HasKey("Id");
-
-                    b.ToTable("DataProtectionKeys");
                 });
 
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityRole", b =>

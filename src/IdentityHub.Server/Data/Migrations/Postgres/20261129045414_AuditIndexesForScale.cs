@@ -1,0 +1,55 @@
+﻿using Microsoft.EntityFrameworkCore.Migrations;
+
+#nullable disable
+
+namespace IdentityHub.Server.Data.Migrations.Postgres
+{
+    /// <inheritdoc />
+    public partial class AuditIndexesForScale : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropIndex(
+                name: "IX_AuditEvents_Category_OccurredAtUtc",
+                table: "AuditEvents");
+
+            migrationBuilder.DropIndex(
+                name: "IX_AuditEvents_DepartmentCode_EventType_OccurredAtUtc",
+                table: "AuditEvents");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_AuditEvents_Category_OccurredAtUtc",
+                table: "AuditEvents",
+                columns: new[] { "Category", "OccurredAtUtc" })
+                .Annotation("Npgsql:IndexInclude", new[] { "DepartmentCode", "Outcome", "Reason" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_AuditEvents_DepartmentCode_EventType_OccurredAtUtc_Id",
+                table: "AuditEvents",
+                columns: new[] { "DepartmentCode", "EventType", "OccurredAtUtc", "Id" });
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropIndex(
+                name: "IX_AuditEvents_Category_OccurredAtUtc",
+                table: "AuditEvents");
+
+            migrationBuilder.DropIndex(
+                name: "IX_AuditEvents_DepartmentCode_EventType_OccurredAtUtc_Id",
+                table: "AuditEvents");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_AuditEvents_Category_OccurredAtUtc",
+                table: "AuditEvents",
+                columns: new[] { "Category", "OccurredAtUtc" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_AuditEvents_DepartmentCode_EventType_OccurredAtUtc",
+                table: "AuditEvents",
+                columns: new[] { "DepartmentCode", "EventType", "OccurredAtUtc" });
+        }
+    }
+}
