@@ -6,8 +6,10 @@ using IdentityHub.Server.Hosting;
 using IdentityHub.Server.Identity;
 using IdentityHub.Server.Identity.RealName;
 using IdentityHub.Server.Oidc;
+using IdentityHub.Server.Operations;
 using Microsoft.Extensions.Options;
 using IdentityHub.Server.Registry;
+using IdentityHub.Server.Scale;
 using IdentityHub.Server.Sessions;
 
 try
@@ -31,6 +33,7 @@ try
 
     builder.RequireSecureHostingOutsideDevelopment()
         .AddIdentityHubData()
+        .AddIdentityHubScaleOut()
         .AddIdentityHubIdentity()
         .AddIdentityHubFactors()
         .AddIdentityHubRealName()
@@ -38,18 +41,21 @@ try
         .AddIdentityHubRegistry()
         .AddIdentityHubAuditTrail()
         .AddIdentityHubSessions()
-        .AddIdentityHubWeb();
+        .AddIdentityHubWeb()
+        .AddIdentityHubOperations();
 
     var app = builder.Build();
 
     // Check every ValidateOnStart option before touching the database.
     app.Services.GetRequiredService<IStartupValidator>().Validate();
     await app.InitializeAsync();
+    await app.InitializeSigningKeysAsync();
     await app.InitializeAuditAsync();
     await app.InitializeRegistryAsync();
     app.UseIdentityHubWeb();
     app.UseIdentityHubFactors();
     app.MapOidcEndpoints();
+    app.MapOperationsEndpoints();
     app.MapAdminApi();
     app.MapAuditApi();
     app.MapOpenApi();

@@ -72,7 +72,8 @@ public sealed class AuditChain(IOptions<AuditOptions> options, AuditSigner signe
         }
     }
 
-    private async Task<(long Sequence, string Hash)> LockHeadAsync(DbContext db, DbTransaction transaction, CancellationToken cancellationToken)
+    private async Task<(long Sequence, string Hash)> LockHeadAsync(DbContext db, DbTransaction transaction, CancellationToken cancellationToken,
+        bool again = false)
     {
         if (!_headEnsured)
         {
@@ -89,6 +90,15 @@ public sealed class AuditChain(IOptions<AuditOptions> options, AuditSigner signe
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
         {
+            if (!again)
+            {
+                // The transaction that inserted the head was rolled back (the database went away before the commit):
+                // insert it again rather than failing every append until a restart.
+                await reader.DisposeAsync();
+                _headEnsured = false;
+                return await LockHeadAsync(db, transaction, cancellationToken, again: true);
+            }
+
             throw new InvalidOperationException($"The chain head of node {NodeId} is missing.");
         }
 

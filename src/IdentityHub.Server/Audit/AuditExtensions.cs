@@ -21,6 +21,7 @@ public static class AuditExtensions
         services.TryAddSingleton<AuditWriter>();
         services.TryAddScoped<AuditRequestInfo>();
         services.TryAddScoped<IAuditLog, AuditLog>();
+        services.TryAddSingleton<Operations.HubMetrics>();
         services.TryAddScoped<AuditQueries>();
         services.TryAddScoped<AuditExport>();
         services.TryAddScoped<AuditStatistics>();

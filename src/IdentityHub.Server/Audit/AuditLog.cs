@@ -17,7 +17,8 @@ public interface IAuditLog
     Task WriteAsync(AuditActor actor, params AuditRecord[] records);
 }
 
-public sealed class AuditLog(IdentityHubDbContext db, AuditWriter writer, AuditRequestInfo request, TimeProvider clock) : IAuditLog
+public sealed class AuditLog(IdentityHubDbContext db, AuditWriter writer, AuditRequestInfo request, TimeProvider clock,
+    Operations.HubMetrics metrics) : IAuditLog
 {
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -32,6 +33,12 @@ public sealed class AuditLog(IdentityHubDbContext db, AuditWriter writer, AuditR
     private AuditEvent Create(AuditActor actor, AuditRecord record)
     {
         var type = record.EventType;
+        if (type is "signin.succeeded" or "signin.failed")
+        {
+            // Every sign-in, whatever the factor or page, is audited here: the one place to count them.
+            metrics.SignIn(record.Outcome, record.Reason);
+        }
+
         var dot = type.IndexOf('.', StringComparison.Ordinal);
         return new AuditEvent
         {

@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 
 namespace IdentityHub.Server.Data;
 
@@ -30,10 +31,11 @@ public static class DataExtensions
                 }
 
                 // Pooled: a request rents a context instead of building one (and its service scope) anew.
-                builder.Services.AddDbContextPool<IdentityHubDbContext, SqliteIdentityHubDbContext>(db =>
+                builder.Services.AddDbContextPool<IdentityHubDbContext, SqliteIdentityHubDbContext>((services, db) =>
                     db.UseSqlite(connectionString, sqlite =>
                             sqlite.MigrationsAssembly(typeof(SqliteIdentityHubDbContext).Assembly.FullName))
-                        .AddInterceptors(new Audit.AppendOnlyAuditInterceptor(), new Audit.AuditChainInterceptor()));
+                        .AddInterceptors(new Audit.AppendOnlyAuditInterceptor(), new Audit.AuditChainInterceptor())
+                        .AddInterceptors(services.GetServices<IInterceptor>()));
                 break;
 
             case DatabaseProvider.Postgres:
@@ -45,8 +47,10 @@ public static class DataExtensions
                 }
 
                 connectionString = PostgresConnectionDefaults.Apply(connectionString);
-                builder.Services.AddDbContextPool<IdentityHubDbContext, PostgresIdentityHubDbContext>(db =>
-                    db.UseNpgsql(connectionString).AddInterceptors(new Audit.AppendOnlyAuditInterceptor(), new Audit.AuditChainInterceptor()));
+                builder.Services.AddDbContextPool<IdentityHubDbContext, PostgresIdentityHubDbContext>((services, db) =>
+                    db.UseNpgsql(connectionString).AddInterceptors(new Audit.AppendOnlyAuditInterceptor(), new Audit.AuditChainInterceptor())
+                        // Interceptors other parts register (shared mode: the registry cache invalidation).
+                        .AddInterceptors(services.GetServices<IInterceptor>()));
                 break;
         }
 

@@ -3,6 +3,7 @@ using IdentityHub.Server.Factors;
 using IdentityHub.Server.Identity;
 using IdentityHub.Server.Oidc;
 using IdentityHub.Server.Registry;
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 
@@ -13,8 +14,11 @@ namespace IdentityHub.Server.Data;
 /// Each database provider has its own derived context so that each keeps its own migrations
 /// (Data/Migrations/Sqlite and Data/Migrations/Postgres); the rest of the code only sees this type.
 /// </summary>
-public class IdentityHubDbContext(DbContextOptions options) : IdentityDbContext<ApplicationUser>(options)
+public class IdentityHubDbContext(DbContextOptions options) : IdentityDbContext<ApplicationUser>(options), IDataProtectionKeyContext
 {
+    /// <summary>The Data Protection key ring in shared mode (Redis configured): every node reads the same keys.</summary>
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+
     public DbSet<Department> Departments => Set<Department>();
 
     public DbSet<ClientSecretEntry> ClientSecrets => Set<ClientSecretEntry>();

@@ -88,10 +88,24 @@ public static class Initialization
                     "Bootstrap:AdminClient:ClientSecret must be set, with at least 32 random characters, when Bootstrap:AdminClient:ClientId is set.");
             }
 
-            await services.GetRequiredService<ClientRegistry>().EnsureAsync(
-                new ClientRegistrationRequest(bootstrap.AdminClient.ClientId, null, "IdentityHub administration", ClientTypes.Confidential,
-                    [GrantTypes.ClientCredentials], [], [], [HubScopes.Admin]),
-                bootstrap.AdminClient.ClientSecret, departmentId: null, CancellationToken.None);
+            // Several nodes starting at once update the same row: the one that loses the race reads it again and retries.
+            for (var attempt = 1; ; attempt++)
+            {
+                await using var attemptScope = app.Services.CreateAsyncScope();
+                try
+                {
+                    await attemptScope.ServiceProvider.GetRequiredService<ClientRegistry>().EnsureAsync(
+                        new ClientRegistrationRequest(bootstrap.AdminClient.ClientId, null, "IdentityHub administration", ClientTypes.Confidential,
+                            [GrantTypes.ClientCredentials], [], [], [HubScopes.Admin]),
+                        bootstrap.AdminClient.ClientSecret, departmentId: null, CancellationToken.None);
+                    break;
+                }
+                catch (Exception e) when (attempt < 3 && e is OpenIddict.Abstractions.OpenIddictExceptions.ConcurrencyException
+                                              or Microsoft.EntityFrameworkCore.DbUpdateException)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt));
+                }
+            }
         }
 
         var demo = app.Configuration.GetSection(DemoDataOptions.Section).Get<DemoDataOptions>() ?? new();

@@ -3,6 +3,7 @@ using IdentityHub.Server.Api;
 using IdentityHub.Server.Data;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.HttpOverrides;
+using IdentityHub.Server.Scale;
 
 namespace IdentityHub.Server.Hosting;
 
@@ -23,12 +24,21 @@ public static class WebExtensions
         services.AddOpenApi();
         services.AddAdminApi();
 
-        // The key ring protects the sign-in cookie and antiforgery tokens; it lives with the data so
-        // that a restart keeps people signed in. (Shared through Redis once the scale-out issue lands.)
+        // The key ring protects the sign-in cookie, antiforgery tokens, TOTP secrets and database signing keys; it
+        // lives with the data so that a restart keeps people signed in. In shared mode every node needs the same ring:
+        // it is kept in the database (durable and backed up; Redis holds nothing that cannot be lost, and losing the
+        // ring would lose every protected secret), still encrypted with the encryption certificate (OidcExtensions).
         var database = builder.Configuration.GetSection(DatabaseOptions.Section).Get<DatabaseOptions>() ?? new();
-        services.AddDataProtection()
-            .SetApplicationName("IdentityHub")
-            .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(DataExtensions.ResolveDataDirectory(builder.Environment, database), "keys")));
+        var dataProtection = services.AddDataProtection().SetApplicationName("IdentityHub");
+        if (builder.Configuration.IsSharedMode())
+        {
+            dataProtection.PersistKeysToDbContext<IdentityHubDbContext>();
+        }
+        else
+        {
+            dataProtection.PersistKeysToFileSystem(
+                new DirectoryInfo(Path.Combine(DataExtensions.ResolveDataDirectory(builder.Environment, database), "keys")));
+        }
 
         services.Configure<ForwardedHeadersOptions>(options =>
         {
@@ -71,6 +81,10 @@ public static class WebExtensions
             ui.UseStatusCodePagesWithReExecute("/Error", "?status={0}");
         });
 
+        // Inside the error handlers: protocol metrics see every outcome, and a database outage becomes a 503.
+        app.UseMiddleware<IdentityHub.Server.Operations.ProtocolMetrics>();
+        app.UseMiddleware<IdentityHub.Server.Operations.DatabaseUnavailable>();
+
         // The protocol endpoints that answer JSON (token, introspection, revocation, userinfo, PAR, discovery,
         // JWKS) and the admin API show no localised text (OpenIddict's messages are English only), so they
         // skip the culture negotiation; it also spares OpenIddict's log-message lookups the zh-CN resource
@@ -92,7 +106,9 @@ public static class WebExtensions
             || path.StartsWithSegments("/connect/introspect")
             || path.StartsWithSegments("/connect/revoke")
             || path.StartsWithSegments("/connect/userinfo")
-            || path.StartsWithSegments("/connect/par");
+            || path.StartsWithSegments("/connect/par")
+            || path.StartsWithSegments("/health")
+            || path.StartsWithSegments("/metrics");
     }
 
     private static bool IsApi(HttpContext context) =>

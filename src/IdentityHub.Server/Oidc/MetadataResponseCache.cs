@@ -6,13 +6,14 @@ namespace IdentityHub.Server.Oidc;
 /// <summary>
 /// Serves the discovery document and the JWKS from memory. OpenIddict rebuilds both on every request
 /// (dozens of handlers; the JWKS exports every key's parameters), yet they change only with the
-/// configuration, which is read at start. The first answer OpenIddict gives for an origin is kept, byte
+/// configuration, read at start, and with signing key rotation (database keys), which bumps <see cref="MetadataVersion"/>. The first answer OpenIddict gives for an origin is kept, byte
 /// for byte with its headers, for <see cref="TimeToLive"/>; every other request gets that copy.
 /// Only plain GETs without a query string are served from the cache; everything else goes to OpenIddict.
+/// A change of signing keys (<see cref="MetadataVersion"/>) makes every copy stale at once.
 /// </summary>
-public sealed class MetadataResponseCache(RequestDelegate next)
+public sealed class MetadataResponseCache(RequestDelegate next, MetadataVersion version)
 {
-    /// <summary>How long a copy is served before OpenIddict is asked again (a safety net: nothing changes at run time).</summary>
+    /// <summary>How long a copy is served before OpenIddict is asked again (a safety net: key changes bump <see cref="MetadataVersion"/>).</summary>
     public static readonly TimeSpan TimeToLive = TimeSpan.FromMinutes(5);
 
     /// <summary>In Development the issuer, hence the document, follows the Host header: keep a bounded number of origins.</summary>
@@ -22,7 +23,7 @@ public sealed class MetadataResponseCache(RequestDelegate next)
 
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
 
-    private sealed record Entry(KeyValuePair<string, StringValues>[] Headers, byte[] Body, DateTime ExpiresUtc);
+    private sealed record Entry(KeyValuePair<string, StringValues>[] Headers, byte[] Body, DateTime ExpiresUtc, long Version);
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -34,7 +35,8 @@ public sealed class MetadataResponseCache(RequestDelegate next)
         }
 
         var key = string.Concat(request.Scheme, "://", request.Host.Value, request.PathBase.Value, request.Path.Value);
-        if (_entries.TryGetValue(key, out var entry) && entry.ExpiresUtc > DateTime.UtcNow)
+        var current = version.Value;
+        if (_entries.TryGetValue(key, out var entry) && entry.ExpiresUtc > DateTime.UtcNow && entry.Version == current)
         {
             var response = context.Response;
             response.StatusCode = StatusCodes.Status200OK;
@@ -67,7 +69,7 @@ public sealed class MetadataResponseCache(RequestDelegate next)
                             && !string.Equals(h.Key, "Date", StringComparison.OrdinalIgnoreCase)
                             && !string.Equals(h.Key, "Set-Cookie", StringComparison.OrdinalIgnoreCase))
                 .ToArray();
-            _entries[key] = new Entry(headers, buffer.ToArray(), DateTime.UtcNow + TimeToLive);
+            _entries[key] = new Entry(headers, buffer.ToArray(), DateTime.UtcNow + TimeToLive, current);
         }
 
         buffer.Position = 0;
@@ -86,4 +88,14 @@ public sealed class MetadataResponseCache(RequestDelegate next)
 
         return false;
     }
+}
+
+/// <summary>Bumped whenever what discovery or JWKS answer changes at run time (signing keys rotated).</summary>
+public sealed class MetadataVersion
+{
+    private long _value;
+
+    public long Value => Interlocked.Read(ref _value);
+
+    public void Changed() => Interlocked.Increment(ref _value);
 }

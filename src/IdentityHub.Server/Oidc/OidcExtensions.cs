@@ -1,4 +1,9 @@
 using IdentityHub.Server.Data;
+using IdentityHub.Server.Oidc.Keys;
+using IdentityHub.Server.Scale;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using OpenIddict.Server;
 using IdentityHub.Server.Oidc.Handlers;
 using IdentityHub.Server.Registry;
 using Microsoft.AspNetCore.DataProtection;
@@ -15,6 +20,15 @@ public static class OidcExtensions
             .BindConfiguration(OidcOptions.Section)
             .Validate(o => o.SigningAlgorithm is "RS256" or "ES256", "Oidc:SigningAlgorithm must be RS256 or ES256.")
             .Validate(o => o.Issuer is null || o.Issuer.IsAbsoluteUri, "Oidc:Issuer must be an absolute URI.")
+            .Validate(o => o.SigningKeys != SigningKeySource.Database
+                    || (o.KeyRotation.PublishAhead > TimeSpan.Zero && o.KeyRotation.Interval > o.KeyRotation.PublishAhead
+                        && o.KeyRotation.RefreshInterval > TimeSpan.Zero && o.KeyRotation.RefreshInterval < o.KeyRotation.PublishAhead
+                        && o.KeyRotation.CheckInterval > TimeSpan.Zero && o.KeyRotation.CheckInterval < o.KeyRotation.PublishAhead),
+                "Oidc:KeyRotation: Interval must exceed PublishAhead, and RefreshInterval and CheckInterval must be positive and shorter than " +
+                "PublishAhead (every node must publish a new key before any signs with it).")
+            .Validate(o => o.SigningKeys != SigningKeySource.Database || o.KeyRotation.EffectiveRetainFor(o) >= o.RefreshTokenLifetime,
+                "Oidc:KeyRotation:RetainFor must be at least Oidc:RefreshTokenLifetime (refresh tokens are signed too).")
+            .Validate(o => o.KeyRotation.RsaKeySize >= 2048, "Oidc:KeyRotation:RsaKeySize must be at least 2048.")
             .ValidateOnStart();
 
         var oidc = builder.Configuration.GetSection(OidcOptions.Section).Get<OidcOptions>() ?? new();
@@ -28,6 +42,18 @@ public static class OidcExtensions
         builder.Services.AddDataProtection()
             .ProtectKeysWithCertificate(keys.Encryption[0])
             .UnprotectKeysWithAnyCertificate([.. keys.Encryption]);
+        builder.Services.AddSingleton<MetadataVersion>();
+        builder.Services.TryAddSingleton<IClusterSignals, LocalClusterSignals>();
+        var databaseKeys = oidc.SigningKeys == SigningKeySource.Database;
+        if (databaseKeys)
+        {
+            // Keys generated, stored encrypted and rotated by the server; OpenIddict gets them from the ring.
+            builder.Services.AddSingleton<SigningKeyStore>();
+            builder.Services.AddSingleton<SigningKeyRing>();
+            builder.Services.AddSingleton<IConfigureOptions<OpenIddictServerOptions>, ConfigureSigningCredentials>();
+            builder.Services.AddHostedService<KeyRotationService>();
+        }
+
         builder.Services.AddScoped<ClaimsFactory>();
         builder.Services.AddHostedService<TokenPruningService>();
 
@@ -78,7 +104,8 @@ public static class OidcExtensions
                 // Access tokens are plain signed JWTs (RFC 9068) so that department APIs validate them offline.
                 server.DisableAccessTokenEncryption();
 
-                foreach (var credentials in keys.SigningCredentials())
+                // With database keys the ring adds them (ConfigureSigningCredentials), certificates included for validation.
+                foreach (var credentials in databaseKeys ? [] : keys.SigningCredentials())
                 {
                     server.AddSigningCredentials(credentials);
                 }
@@ -125,5 +152,24 @@ public static class OidcExtensions
             });
 
         return builder;
+    }
+
+    /// <summary>
+    /// With database signing keys: creates the first key if there is none and loads the ring, before the first request
+    /// (OpenIddict needs a signing key to build its options). Runs after the migrations.
+    /// </summary>
+    public static async Task InitializeSigningKeysAsync(this WebApplication app)
+    {
+        if (app.Services.GetService<SigningKeyRing>() is not { } ring)
+        {
+            return;
+        }
+
+        await app.Services.GetRequiredService<SigningKeyStore>().RotateIfDueAsync(CancellationToken.None);
+        await ring.RefreshAsync(CancellationToken.None);
+        if (ring.Current.Count == 0)
+        {
+            throw new Hosting.StartupConfigurationException("No signing key could be loaded from the database.");
+        }
     }
 }

@@ -2,6 +2,7 @@ using IdentityHub.Server.Audit;
 using IdentityHub.Server.Oidc;
 using IdentityHub.Server.Oidc.Handlers;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace IdentityHub.Server.Registry;
 
@@ -31,6 +32,8 @@ public static class RegistryExtensions
         services.AddScoped<AdminUsers>();
         services.AddScoped<AdminActorResolver>();
         services.AddScoped<ClientPolicies>();
+        // TryAdd: shared mode (Scale/) registers the Redis cache first.
+        services.TryAddSingleton<IClientPolicyCache, NoClientPolicyCache>();
         services.AddScoped<SubjectIdentifiers>();
         services.AddScoped<ConsentGate>();
         services.AddScoped<IssuedGrants>();

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace IdentityHub.Server.Security;
@@ -18,6 +19,8 @@ public static class RateLimiting
     {
         services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<AccountRateLimiter>();
+        // TryAdd: shared mode (Scale/) registers Redis counters first.
+        services.TryAddSingleton<IWindowCounters, NoWindowCounters>();
         services.AddRateLimiter(limiter =>
         {
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
@@ -52,7 +55,15 @@ public static class RateLimiting
         var sendsSms = context.Request.Query["handler"].ToString().StartsWith("Send", StringComparison.OrdinalIgnoreCase);
         var limit = sendsSms ? options.SmsPerIp : pick(options);
         var ip = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        return RateLimitPartition.GetFixedWindowLimiter((sendsSms ? "sms" : policy) + "|" + ip, _ => new FixedWindowRateLimiterOptions
+        var partition = (sendsSms ? "sms" : policy) + "|" + ip;
+        var counters = context.RequestServices.GetRequiredService<IWindowCounters>();
+        if (counters is not NoWindowCounters)
+        {
+            // Shared mode: one count per IP across the nodes behind the load balancer.
+            return RateLimitPartition.Get(partition, key => new SharedWindowRateLimiter("ip:" + key, limit.PermitLimit, limit.Window, counters));
+        }
+
+        return RateLimitPartition.GetFixedWindowLimiter(partition, _ => new FixedWindowRateLimiterOptions
         {
             PermitLimit = limit.PermitLimit,
             Window = limit.Window,
@@ -65,8 +76,10 @@ public static class RateLimiting
 /// Failed sign-ins per account (keyed by the normalised name or number typed), across all IPs. Only
 /// failures take a permit, so that an account signing in often (a shared counter, the benchmark) is
 /// never slowed; once the failures of a window are spent, every attempt waits, the right password too.
+/// In shared mode the failures are counted across the nodes (<see cref="IWindowCounters"/>, an atomic increment, so
+/// parallel guesses at several nodes are all counted); this node's own count is kept too, for when they are unavailable.
 /// </summary>
-public sealed class AccountRateLimiter(IOptions<RateLimitOptions> options) : IDisposable
+public sealed class AccountRateLimiter(IOptions<RateLimitOptions> options, IWindowCounters shared) : IDisposable
 {
     private readonly PartitionedRateLimiter<string> _limiter = PartitionedRateLimiter.Create<string, string>(key =>
         RateLimitPartition.GetFixedWindowLimiter(key, _ => new FixedWindowRateLimiterOptions
@@ -79,6 +92,13 @@ public sealed class AccountRateLimiter(IOptions<RateLimitOptions> options) : IDi
     /// <summary>True when the account's failures for this window are spent; <paramref name="retryAfter"/> says when to come back.</summary>
     public bool IsLimited(string accountKey, out TimeSpan retryAfter)
     {
+        var limit = options.Value.SignInPerAccount;
+        if (shared.Add(SharedKey(accountKey), 0, limit.Window) is { } count)
+        {
+            retryAfter = count.Remaining;
+            return count.Count >= limit.PermitLimit;
+        }
+
         // A request for zero permits only asks whether any are left.
         using var lease = _limiter.AttemptAcquire(accountKey.Trim(), 0);
         retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : options.Value.SignInPerAccount.Window;
@@ -87,8 +107,14 @@ public sealed class AccountRateLimiter(IOptions<RateLimitOptions> options) : IDi
 
     public void RecordFailure(string accountKey)
     {
+        shared.Add(SharedKey(accountKey), 1, options.Value.SignInPerAccount.Window);
         using var lease = _limiter.AttemptAcquire(accountKey.Trim());
     }
+
+    /// <summary>The name typed is personal data: the shared counter is keyed by its hash.</summary>
+    private static string SharedKey(string accountKey) =>
+        "account:" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes(accountKey.Trim().ToLowerInvariant())));
 
     public void Dispose() => _limiter.Dispose();
 }

@@ -21,6 +21,7 @@ public sealed partial class VerificationGateway(
     IdentityHubDbContext db,
     IOptions<VerificationOptions> options,
     TimeProvider clock,
+    Operations.HubMetrics metrics,
     ILogger<VerificationGateway> logger)
 {
     /// <summary>Provider name of answers IdentityHub gives itself (the attempt limit).</summary>
@@ -123,6 +124,7 @@ public sealed partial class VerificationGateway(
             mismatchedFields = result.MismatchedFields,
         }));
         Called(logger, result.Provider, result.Kind, result.Outcome, result.TransactionId, latencyMs, attempt, result.FromCache);
+        metrics.VerificationCall(result.Provider, result.Kind.ToString(), result.Outcome.ToString(), result.FromCache, latency);
     }
 
     // Names the call, never the person: no name, ID number or mobile number in logs.

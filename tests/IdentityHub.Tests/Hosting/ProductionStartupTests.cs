@@ -139,6 +139,15 @@ public sealed class ProductionStartupTests : IDisposable
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
         Assert.Contains("您访问的页面不存在", html, StringComparison.Ordinal);
         AssertNoStackTrace(html);
+
+        // Outside Development the log is structured: one JSON object per line (Logging:Console:FormatterName=json).
+        var lines = server.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains(lines, line => line.Contains("Now listening on", StringComparison.Ordinal));
+        Assert.All(lines, line =>
+        {
+            using var entry = JsonDocument.Parse(line);
+            Assert.True(entry.RootElement.TryGetProperty("Category", out _) && entry.RootElement.TryGetProperty("LogLevel", out _), line);
+        });
     }
 
     [Fact]

@@ -8,7 +8,7 @@ namespace IdentityHub.Tests.Hosting;
 /// an operator runs it: <c>dotnet IdentityHub.Server.dll [args]</c> in its own directory, configured
 /// through environment variables only.
 /// </summary>
-internal sealed class ServerProcess : IAsyncDisposable
+public sealed class ServerProcess : IAsyncDisposable
 {
     /// <summary>A guard against a hung child process, so that a failure cannot stall the run; never reached by a healthy test.</summary>
     private static readonly TimeSpan HangGuard = TimeSpan.FromMinutes(3);
@@ -149,6 +149,8 @@ internal sealed class ServerProcess : IAsyncDisposable
         throw new InvalidOperationException(
             $"The awaited line never came (process {(_process.HasExited ? "exited with " + _process.ExitCode : "still running")}).\nstdout:\n{StandardOutput}\nstderr:\n{StandardError}");
     }
+
+    public bool HasExited => _process.HasExited;
 
     /// <summary>SIGKILL, as kill -9: no shutdown code runs.</summary>
     public void Kill() => _process.Kill(entireProcessTree: true);

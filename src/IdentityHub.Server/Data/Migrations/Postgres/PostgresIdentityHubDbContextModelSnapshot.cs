@@ -658,6 +658,41 @@ namespace IdentityHub.Server.Data.Migrations.Postgres
                     b.ToTable("VerificationEvidence", (string)null);
                 });
 
+            modelBuilder.Entity("IdentityHub.Server.Oidc.Keys.SigningKeyEntry", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<DateTime>("ActivatesAtUtc")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Algorithm")
+                        .IsRequired()
+                        .HasMaxLength(10)
+                        .HasColumnType("character varying(10)");
+
+                    b.Property<DateTime>("CreatedAtUtc")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<int>("Generation")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("ProtectedKey")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<DateTime?>("RetiresAtUtc")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Generation")
+                        .IsUnique();
+
+                    b.ToTable("SigningKeys", (string)null);
+                });
+
             modelBuilder.Entity("IdentityHub.Server.Oidc.PairwiseSubject", b =>
                 {
                     b.Property<string>("SectorId")
@@ -1161,6 +1196,25 @@ namespace IdentityHub.Server.Data.Migrations.Postgres
                     b.HasIndex("UserId", "EndedAtUtc");
 
                     b.ToTable("SsoSessions", (string)null);
+                });
+
+            modelBuilder.Entity("Microsoft.AspNetCore.DataProtection.EntityFrameworkCore.DataProtectionKey", b =>
+                {
+                    b.Property<int>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("integer");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<int>("Id"));
+
+                    b.Property<string>("FriendlyName")
+                        .HasColumnType("text");
+
+                    b.Property<string>("Xml")
+                        .HasColumnType("text");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("DataProtectionKeys");
                 });
 
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityRole", b =>

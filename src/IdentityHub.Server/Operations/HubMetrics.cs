@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace IdentityHub.Server.Operations;
+
+/// <summary>
+/// IdentityHub's own metrics (meter "IdentityHub") and traces (activity source "IdentityHub"), exported through
+/// OpenTelemetry (<see cref="TelemetryExtensions"/>). Tags carry client ids, grant types, endpoints, providers and
+/// outcome codes only: never a person, an IP address or a token.
+/// </summary>
+public sealed class HubMetrics
+{
+    public const string MeterName = "IdentityHub";
+
+    /// <summary>Spans of our own work (token requests, verification calls, key rotation) under the ASP.NET Core request span.</summary>
+    public static readonly ActivitySource ActivitySource = new(MeterName);
+
+    // The buckets OpenTelemetry's semantic conventions recommend for http.server.request.duration (seconds).
+    private static readonly InstrumentAdvice<double> Seconds = new()
+    {
+        HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10],
+    };
+
+    private readonly Counter<long> _signIns;
+    private readonly Counter<long> _tokensIssued;
+    private readonly Counter<long> _protocolFailures;
+    private readonly Histogram<double> _protocolDuration;
+    private readonly Counter<long> _verificationCalls;
+    private readonly Histogram<double> _verificationDuration;
+
+    public HubMetrics(IMeterFactory meters)
+    {
+        var meter = meters.Create(MeterName);
+        _signIns = meter.CreateCounter<long>("identityhub.signins", "{sign-in}",
+            "Sign-in attempts by outcome (success, failure) and reason of failure.");
+        _tokensIssued = meter.CreateCounter<long>("identityhub.tokens.issued", "{response}",
+            "Successful token endpoint responses by grant type and client.");
+        _protocolFailures = meter.CreateCounter<long>("identityhub.protocol.failures", "{response}",
+            "Refused protocol requests by endpoint, grant type, client and OAuth error code.");
+        _protocolDuration = meter.CreateHistogram<double>("identityhub.protocol.duration", "s",
+            "Duration of protocol requests (token, introspection, revocation, userinfo, authorize...) by endpoint, grant type and outcome.",
+            advice: Seconds);
+        _verificationCalls = meter.CreateCounter<long>("identityhub.verification.calls", "{call}",
+            "Real-name verification calls to the authorities by provider, kind and outcome.");
+        _verificationDuration = meter.CreateHistogram<double>("identityhub.verification.duration", "s",
+            "Latency of real-name verification calls by provider and outcome.", advice: Seconds);
+    }
+
+    public void SignIn(string outcome, string? reason) =>
+        _signIns.Add(1, new("outcome", outcome), new("reason", reason ?? "none"));
+
+    public void ProtocolRequest(string endpoint, string? grantType, string? clientId, string? error, TimeSpan duration)
+    {
+        var outcome = error is null ? "success" : "failure";
+        _protocolDuration.Record(duration.TotalSeconds,
+            new("endpoint", endpoint), new("grant_type", grantType ?? "none"), new("outcome", outcome));
+        if (error is not null)
+        {
+            // A client id that did not authenticate is whatever the caller typed: not a tag (unbounded series).
+            var known = error is not ("invalid_client" or "invalid_request" or "server_error");
+            _protocolFailures.Add(1, new("endpoint", endpoint), new("grant_type", grantType ?? "none"),
+                new("client_id", known ? clientId ?? "none" : "unverified"), new("error", error));
+        }
+        else if (endpoint == "token")
+        {
+            _tokensIssued.Add(1, new("grant_type", grantType ?? "none"), new("client_id", clientId ?? "none"));
+        }
+    }
+
+    public void VerificationCall(string provider, string kind, string outcome, bool fromCache, TimeSpan latency)
+    {
+        _verificationCalls.Add(1, new("provider", provider), new("kind", kind), new("outcome", outcome), new("cached", fromCache));
+        _verificationDuration.Record(latency.TotalSeconds, new("provider", provider), new("outcome", outcome));
+    }
+}

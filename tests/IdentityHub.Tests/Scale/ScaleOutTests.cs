@@ -1,0 +1,575 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using System.Web;
+using Duende.IdentityModel.Client;
+using IdentityHub.Tests.Infrastructure;
+using IdentityHub.Tests.Oidc;
+using IdentityHub.Tests.Sessions;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Npgsql;
+using StackExchange.Redis;
+
+namespace IdentityHub.Tests.Scale;
+
+/// <summary>
+/// Two stateless nodes behind one (simulated) load balancer: a browser's cookie jar shared by both (one host name), a
+/// department app that talks to whichever node answers. Real PostgreSQL, real Redis, two server processes.
+/// </summary>
+public sealed class ScaleOutTests(ClusterFixture cluster) : IClassFixture<ClusterFixture>
+{
+    private const string Department = "scale";
+    private const string Password = "Correct-Horse-42";
+
+    private sealed record App(string ClientId, string Secret, string RedirectUri);
+
+    [Fact]
+    public async Task SignInAtA_SsoCookieRefreshTokenAndAccessTokenHonouredAtB()
+    {
+        var app = await RegisterWebAppAsync();
+        var user = await CreateUserAsync();
+        var cookies = new CookieContainer();
+
+        var first = await CodeFlowAsync(cluster.A, cookies, app, user);
+
+        // Node B opens A's sign-in cookie (shared Data Protection key ring) and finds its SSO session: no page.
+        var second = await CodeFlowAsync(cluster.B, cookies, app, null, prompt: "none");
+        Assert.Equal(new JsonWebToken(first.IdentityToken).GetClaim("sid").Value, new JsonWebToken(second.IdentityToken).GetClaim("sid").Value);
+
+        using var http = cluster.B.Client();
+        var refreshed = await http.RequestRefreshTokenAsync(new RefreshTokenRequest
+        {
+            Address = cluster.B.Url("connect/token"),
+            ClientId = app.ClientId,
+            ClientSecret = app.Secret,
+            RefreshToken = first.RefreshToken!,
+        });
+        Assert.False(refreshed.IsError, refreshed.Error + " " + refreshed.ErrorDescription);
+
+        var userInfo = await http.GetUserInfoAsync(new UserInfoRequest { Address = cluster.B.Url("connect/userinfo"), Token = first.AccessToken });
+        Assert.False(userInfo.IsError, userInfo.Error);
+    }
+
+    [Fact]
+    public async Task TokensRevokedAtA_InactiveAtBIntrospection_AndSessionEndedAtA_RefusedAtB()
+    {
+        var app = await RegisterWebAppAsync();
+        var user = await CreateUserAsync();
+        var cookies = new CookieContainer();
+        var tokens = await CodeFlowAsync(cluster.A, cookies, app, user);
+        Assert.True(await ActiveAtAsync(cluster.B, app, tokens.RefreshToken!));
+        Assert.True(await ActiveAtAsync(cluster.B, app, tokens.AccessToken!));
+
+        using (var http = cluster.A.Client())
+        {
+            foreach (var token in new[] { tokens.RefreshToken!, tokens.AccessToken! })
+            {
+                var revoked = await http.RevokeTokenAsync(new TokenRevocationRequest
+                {
+                    Address = cluster.A.Url("connect/revoke"),
+                    ClientId = app.ClientId,
+                    ClientSecret = app.Secret,
+                    Token = token,
+                });
+                Assert.False(revoked.IsError, revoked.Error);
+            }
+        }
+
+        Assert.False(await ActiveAtAsync(cluster.B, app, tokens.RefreshToken!));
+        Assert.False(await ActiveAtAsync(cluster.B, app, tokens.AccessToken!));
+
+        // The SSO session is cached in Redis for the per-request cookie check: B has just used it (prompt=none above
+        // warmed it); ending it at A must reach B's next request.
+        Assert.Contains("code=", (await AuthorizeAsync(cluster.B, cookies, app, Pkce.Create(), null, "none")).Query);
+        using (var admin = await cluster.A.AdminAsync())
+        {
+            using var ended = await admin.DeleteAsync($"/api/admin/users/{user.Id}/sessions");
+            Assert.True(ended.IsSuccessStatusCode, await ended.Content.ReadAsStringAsync());
+        }
+
+        var refused = await AuthorizeAsync(cluster.B, cookies, app, Pkce.Create(), null, "none");
+        Assert.Equal("login_required", HttpUtility.ParseQueryString(refused.Query)["error"]);
+    }
+
+    [Fact]
+    public async Task ClientDisabledAtA_RefusedAtBOnTheNextRequest()
+    {
+        var (clientId, secret) = await RegisterMachineClientAsync();
+        // B reads the client (and caches it in Redis) first.
+        var before = await cluster.B.ClientCredentialsAsync(clientId, secret);
+        Assert.False(before.IsError, before.Error + " " + before.ErrorDescription);
+
+        await cluster.A.AdminPostAsync($"/api/admin/clients/{clientId}/disable", null, HttpStatusCode.OK);
+
+        var after = await cluster.B.ClientCredentialsAsync(clientId, secret);
+        Assert.Equal("unauthorized_client", after.Error);
+
+        await cluster.A.AdminPostAsync($"/api/admin/clients/{clientId}/enable", null, HttpStatusCode.OK);
+        Assert.False((await cluster.B.ClientCredentialsAsync(clientId, secret)).IsError);
+    }
+
+    [Fact]
+    public async Task FailuresSpreadAcrossNodes_LockTheAccountAtTheConfiguredCount_AndShareTheAccountRateLimit()
+    {
+        // One failure short of the lockout, spread over both nodes: the right password still signs in.
+        var almost = await CreateUserAsync();
+        for (var i = 0; i < ClusterFixture.MaxFailedAccessAttempts - 1; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, await PostSignInAsync(i % 2 == 0 ? cluster.A : cluster.B, almost.UserName, "Wrong-Password-" + i));
+        }
+
+        Assert.Equal(HttpStatusCode.Redirect, await PostSignInAsync(cluster.B, almost.UserName, Password));
+
+        // The configured count, spread over both nodes: locked, on either node, even with the right password.
+        var locked = await CreateUserAsync();
+        for (var i = 0; i < ClusterFixture.MaxFailedAccessAttempts; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, await PostSignInAsync(i % 2 == 0 ? cluster.A : cluster.B, locked.UserName, "Wrong-Password-" + i));
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await PostSignInAsync(cluster.A, locked.UserName, Password));
+        Assert.Equal(HttpStatusCode.OK, await PostSignInAsync(cluster.B, locked.UserName, Password));
+        await using (var connection = new NpgsqlConnection(cluster.DirectConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("SELECT \"LockoutEnd\" FROM \"AspNetUsers\" WHERE \"Id\" = @id", connection);
+            command.Parameters.AddWithValue("id", locked.Id);
+            Assert.IsType<DateTime>(await command.ExecuteScalarAsync());
+        }
+
+        // Failed sign-ins per name typed (RateLimits:SignInPerAccount) are counted across the nodes: the window's
+        // failures spread over A and B, the next attempt at either node waits (429).
+        var nobody = "nobody-" + Guid.NewGuid().ToString("N")[..10];
+        for (var i = 0; i < ClusterFixture.FailuresPerAccountWindow; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, await PostSignInAsync(i % 2 == 0 ? cluster.A : cluster.B, nobody, "Wrong-Password"));
+        }
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, await PostSignInAsync(cluster.A, nobody, "Wrong-Password"));
+        Assert.Equal(HttpStatusCode.TooManyRequests, await PostSignInAsync(cluster.B, nobody, "Wrong-Password"));
+    }
+
+    [Fact]
+    public async Task KeyRotation_NewKeyPublishedOnBothNodesBeforeItSigns_TokensSignedBeforeValidateAfterOnBothNodes()
+    {
+        var app = await RegisterWebAppAsync();
+        var user = await CreateUserAsync();
+        var (machine, machineSecret) = await RegisterMachineClientAsync();
+        var before = await CodeFlowAsync(cluster.A, new CookieContainer(), app, user);
+        var oldKid = new JsonWebToken(before.AccessToken).Kid;
+
+        // Watch both JWKS documents (when each kid is first seen on each node) and the kid of fresh tokens from both
+        // nodes, until a new key signs.
+        var seen = new Dictionary<string, Dictionary<string, DateTime>> { [cluster.A.Id] = [], [cluster.B.Id] = [] };
+        string? newKid = null;
+        DateTime firstSigned = default;
+        var deadline = Stopwatch.StartNew();
+        while (newKid is null)
+        {
+            Assert.True(deadline.Elapsed < ClusterFixture.RotationInterval * 2 + TimeSpan.FromSeconds(20), "No rotation happened.");
+            foreach (var node in new[] { cluster.A, cluster.B })
+            {
+                var kids = (await node.JsonAsync(".well-known/jwks")).GetProperty("keys").EnumerateArray().Select(k => k.GetProperty("kid").GetString()!);
+                foreach (var kid in kids)
+                {
+                    seen[node.Id].TryAdd(kid, DateTime.UtcNow);
+                }
+
+                Assert.Contains(oldKid, seen[node.Id].Keys);
+            }
+
+            foreach (var node in new[] { cluster.A, cluster.B })
+            {
+                var token = await node.ClientCredentialsAsync(machine, machineSecret);
+                Assert.False(token.IsError, token.Error);
+                if (new JsonWebToken(token.AccessToken).Kid is var kid && kid != oldKid && newKid is null)
+                {
+                    newKid = kid;
+                    firstSigned = DateTime.UtcNow;
+                }
+            }
+
+            await Task.Delay(250);
+        }
+
+        // Published in both JWKS before either node signed with it (Oidc:KeyRotation:PublishAhead).
+        Assert.True(seen[cluster.A.Id].TryGetValue(newKid, out var onA) && onA < firstSigned, $"{newKid} signed before node-a published it");
+        Assert.True(seen[cluster.B.Id].TryGetValue(newKid, out var onB) && onB < firstSigned, $"{newKid} signed before node-b published it");
+
+        // Both nodes follow without a restart (each switches at the activation time, give or take its timer).
+        foreach (var node in new[] { cluster.A, cluster.B })
+        {
+            await Poll.UntilAsync(async () => new JsonWebToken((await node.ClientCredentialsAsync(machine, machineSecret)).AccessToken).Kid == newKid,
+                node.Id + " to sign with " + newKid);
+        }
+
+        // Tokens signed with the old key still validate on both nodes, whose JWKS still publish it.
+        foreach (var node in new[] { cluster.A, cluster.B })
+        {
+            Assert.True(await ActiveAtAsync(node, app, before.AccessToken!));
+            using var http = node.Client();
+            var userInfo = await http.GetUserInfoAsync(new UserInfoRequest { Address = node.Url("connect/userinfo"), Token = before.AccessToken });
+            Assert.False(userInfo.IsError, node.Id + ": " + userInfo.Error);
+            var kids = (await node.JsonAsync(".well-known/jwks")).GetProperty("keys").EnumerateArray().Select(k => k.GetProperty("kid").GetString());
+            Assert.Contains(oldKid, kids);
+        }
+
+        using var client = cluster.B.Client();
+        var refreshed = await client.RequestRefreshTokenAsync(new RefreshTokenRequest
+        {
+            Address = cluster.B.Url("connect/token"),
+            ClientId = app.ClientId,
+            ClientSecret = app.Secret,
+            RefreshToken = before.RefreshToken!,
+        });
+        Assert.False(refreshed.IsError, refreshed.Error + " " + refreshed.ErrorDescription);
+        Assert.NotEqual(oldKid, new JsonWebToken(refreshed.IdentityToken).Kid);
+    }
+
+    [Fact]
+    public async Task RedisKilledWhileRequestsRun_NoRequestFails_ReadinessDegraded_AndTheNodesUseRedisAgainWhenItReturns()
+    {
+        var app = await RegisterWebAppAsync();
+        var user = await CreateUserAsync();
+        var (machine, machineSecret) = await RegisterMachineClientAsync();
+        var cookies = new CookieContainer();
+        await CodeFlowAsync(cluster.A, cookies, app, user);
+
+        var results = new System.Collections.Concurrent.ConcurrentBag<(string What, bool Ok, TimeSpan Took)>();
+        using var stop = new CancellationTokenSource();
+        var load = Task.Run(async () =>
+        {
+            var i = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                var node = i++ % 2 == 0 ? cluster.A : cluster.B;
+                var watch = Stopwatch.StartNew();
+                var token = await node.ClientCredentialsAsync(machine, machineSecret);
+                results.Add(("token at " + node.Id, !token.IsError, watch.Elapsed));
+                watch.Restart();
+                // The cookie check reads the SSO session (Redis cache), the client lookup too.
+                var callback = await AuthorizeAsync(node, cookies, app, Pkce.Create(), null, "none");
+                results.Add(("sso at " + node.Id, callback.Query.Contains("code=", StringComparison.Ordinal), watch.Elapsed));
+            }
+        });
+
+        await Task.Delay(1500);
+        await cluster.Redis.KillAsync();
+        await Task.Delay(4000);
+        foreach (var node in new[] { cluster.A, cluster.B })
+        {
+            var ready = await node.JsonAsync("health/ready");
+            Assert.Equal("Degraded", ready.GetProperty("status").GetString());
+            Assert.Equal("Degraded", ready.GetProperty("checks").GetProperty("redis").GetProperty("status").GetString());
+        }
+
+        Assert.Contains("Redis unavailable", cluster.A.Process.StandardOutput, StringComparison.Ordinal);
+        await cluster.Redis.StartAgainAsync();
+        foreach (var node in new[] { cluster.A, cluster.B })
+        {
+            await Poll.UntilAsync(async () => (await node.JsonAsync("health/ready")).GetProperty("status").GetString() == "Healthy",
+                node.Id + " to use Redis again");
+        }
+
+        await Task.Delay(1500);
+        stop.Cancel();
+        await load;
+
+        var failed = results.Where(r => !r.Ok).ToList();
+        Assert.True(failed.Count == 0, "Failed during the outage: " + string.Join(", ", failed.Select(f => f.What)));
+        // Each request waits for Redis at most the grace (Redis:OperationTimeout), plus the request's own work on a busy machine.
+        var slowest = results.MaxBy(r => r.Took);
+        Assert.True(slowest.Took < ClusterFixture.RedisGrace + TimeSpan.FromSeconds(4), $"Slowest: {slowest.What} {slowest.Took}");
+        Assert.True(results.Count > 10, "Too few requests ran: " + results.Count);
+        Assert.Contains("Redis reachable again", cluster.B.Process.StandardOutput, StringComparison.Ordinal);
+
+        // The restarted Redis is empty: the nodes fill it again (client cache, session cache, shared counters).
+        Assert.False((await cluster.A.ClientCredentialsAsync(machine, machineSecret)).IsError);
+        Assert.Contains("code=", (await AuthorizeAsync(cluster.B, cookies, app, Pkce.Create(), null, "none")).Query);
+        await PostSignInAsync(cluster.A, "nobody-" + Guid.NewGuid().ToString("N")[..8], "Wrong-Password");
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(cluster.Redis.Configuration);
+        var keys = redis.GetServer(redis.GetEndPoints()[0]).Keys(pattern: "identityhub:*").Select(k => k.ToString()).ToList();
+        Assert.Contains(keys, k => k.StartsWith("identityhub:cache:clients:", StringComparison.Ordinal) && k.EndsWith(":" + machine, StringComparison.Ordinal));
+        Assert.Contains(keys, k => k.StartsWith("identityhub:cache:sessions:", StringComparison.Ordinal) && !k.EndsWith("generation", StringComparison.Ordinal));
+        Assert.Contains(keys, k => k.StartsWith("identityhub:rate:account:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task PostgresStopped_RequestsFailFastWith503_ThenTheNodesRecoverWithoutRestart()
+    {
+        var (machine, machineSecret) = await RegisterMachineClientAsync();
+        Assert.False((await cluster.A.ClientCredentialsAsync(machine, machineSecret)).IsError);
+
+        await cluster.Postgres.StopAsync();
+        try
+        {
+            foreach (var node in new[] { cluster.A, cluster.B })
+            {
+                using var http = node.Client();
+                var watch = Stopwatch.StartNew();
+                using var response = await http.PostAsync("connect/token", new FormUrlEncodedContent(new Dictionary<string, string>
+                {
+                    ["grant_type"] = "client_credentials",
+                    ["client_id"] = machine,
+                    ["client_secret"] = machineSecret,
+                }));
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+                Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), "Took " + watch.Elapsed);
+                Assert.True(response.Headers.RetryAfter is not null);
+                var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+                Assert.Equal("Database unavailable", problem.GetProperty("title").GetString());
+
+                using var ready = await http.GetAsync("health/ready");
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+                using var live = await http.GetAsync("health/live");
+                Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+            }
+        }
+        finally
+        {
+            await cluster.Postgres.StartAgainAsync();
+        }
+
+        foreach (var node in new[] { cluster.A, cluster.B })
+        {
+            await Poll.UntilAsync(async () => !(await node.ClientCredentialsAsync(machine, machineSecret)).IsError,
+                node.Id + " to recover");
+            using var http = node.Client();
+            using var ready = await http.GetAsync("health/ready");
+            Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        }
+
+        Assert.False(cluster.A.Process.HasExited || cluster.B.Process.HasExited);
+    }
+
+    [Fact]
+    public async Task AuditChainsOfBothNodes_VerifyAndTogetherHoldEveryEvent()
+    {
+        var correlations = new List<(string Correlation, string Node)>();
+        for (var i = 0; i < 6; i++)
+        {
+            var node = i % 2 == 0 ? cluster.A : cluster.B;
+            var correlation = "scale-audit-" + Guid.NewGuid().ToString("N")[..12];
+            await PostSignInAsync(node, "nobody-" + correlation, "Wrong-Password", correlation);
+            correlations.Add((correlation, node.Id));
+        }
+
+        await using (var connection = new NpgsqlConnection(cluster.DirectConnectionString))
+        {
+            await connection.OpenAsync();
+            foreach (var (correlation, node) in correlations)
+            {
+                await using var command = new NpgsqlCommand(
+                    "SELECT \"NodeId\" FROM \"AuditEvents\" WHERE \"CorrelationId\" = @c AND \"EventType\" = 'signin.failed'", connection);
+                command.Parameters.AddWithValue("c", correlation);
+                var nodes = new List<string>();
+                await using var reader = await command.ExecuteReaderAsync();
+                while (await reader.ReadAsync())
+                {
+                    nodes.Add(reader.GetString(0));
+                }
+
+                Assert.Equal([node], nodes);
+            }
+        }
+
+        var environment = cluster.Environment("verifier");
+        await using var verify = Hosting.ServerProcess.Start(environment, "verify-audit", "--json");
+        var exitCode = await verify.WaitForExitAsync();
+        Assert.True(exitCode == 0, verify.StandardOutput + verify.StandardError);
+        var report = JsonDocument.Parse(verify.StandardOutput[verify.StandardOutput.IndexOf('{')..]).RootElement;
+        Assert.True(report.GetProperty("valid").GetBoolean());
+        var chains = report.GetProperty("nodes").EnumerateArray().Select(n => n.GetProperty("nodeId").GetString()).ToList();
+        Assert.Contains("node-a", chains);
+        Assert.Contains("node-b", chains);
+    }
+
+    [Fact]
+    public async Task Metrics_CountSignInsAndTokensByGrantAndClient_ForPrometheus()
+    {
+        var (machine, machineSecret) = await RegisterMachineClientAsync();
+        Assert.False((await cluster.B.ClientCredentialsAsync(machine, machineSecret)).IsError);
+        Assert.Contains("invalid_client", (await cluster.B.ClientCredentialsAsync(machine, "wrong-secret")).Raw, StringComparison.Ordinal);
+        await PostSignInAsync(cluster.B, "nobody-" + Guid.NewGuid().ToString("N")[..8], "Wrong-Password");
+
+        using var http = cluster.B.Client();
+        var text = await http.GetStringAsync("metrics");
+        Assert.Contains($"identityhub_tokens_issued_total{{otel_scope_name=\"IdentityHub\",client_id=\"{machine}\",grant_type=\"client_credentials\"}} 1", text);
+        Assert.Contains("identityhub_protocol_failures_total{", text);
+        Assert.Matches("identityhub_signins_total\\{[^}]*outcome=\"failure\"", text);
+        Assert.Contains("identityhub_protocol_duration_seconds_bucket{", text);
+        Assert.Contains("http_server_request_duration_seconds_bucket{", text);
+        Assert.DoesNotContain("nobody-", text, StringComparison.Ordinal);
+        using var live = await http.GetAsync("health/live");
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+    }
+
+    private async Task<App> RegisterWebAppAsync()
+    {
+        await EnsureDepartmentAsync();
+        var clientId = "web-" + Guid.NewGuid().ToString("N")[..12];
+        var redirect = $"https://{clientId}.apps.test/cb";
+        var json = await cluster.A.AdminPostAsync("/api/admin/clients", new
+        {
+            clientId,
+            departmentCode = Department,
+            displayName = "Scale " + clientId,
+            clientType = "confidential",
+            grantTypes = new[] { "authorization_code", "refresh_token" },
+            redirectUris = new[] { redirect },
+            postLogoutRedirectUris = Array.Empty<string>(),
+            scopes = new[] { "openid", "profile", "offline_access" },
+        }, HttpStatusCode.Created);
+        return new App(clientId, json.GetProperty("clientSecret").GetString()!, redirect);
+    }
+
+    private async Task<(string ClientId, string Secret)> RegisterMachineClientAsync()
+    {
+        await EnsureDepartmentAsync();
+        var clientId = "svc-" + Guid.NewGuid().ToString("N")[..12];
+        var json = await cluster.A.AdminPostAsync("/api/admin/clients", new
+        {
+            clientId,
+            departmentCode = Department,
+            displayName = "Scale " + clientId,
+            clientType = "confidential",
+            grantTypes = new[] { "client_credentials" },
+            redirectUris = Array.Empty<string>(),
+            scopes = Array.Empty<string>(),
+        }, HttpStatusCode.Created);
+        return (clientId, json.GetProperty("clientSecret").GetString()!);
+    }
+
+    private async Task EnsureDepartmentAsync()
+    {
+        using var admin = await cluster.A.AdminAsync();
+        using var response = await admin.PostAsync("/api/admin/departments",
+            JsonContent(new { code = Department, name = "扩展测试部门" }));
+        Assert.True(response.StatusCode is HttpStatusCode.Created or HttpStatusCode.Conflict, await response.Content.ReadAsStringAsync());
+    }
+
+    private async Task<(string Id, string UserName)> CreateUserAsync()
+    {
+        var userName = "scale" + Guid.NewGuid().ToString("N")[..10];
+        var json = await cluster.A.AdminPostAsync("/api/admin/users", new { userName, password = Password, displayName = "扩展测试" },
+            HttpStatusCode.Created);
+        return (json.GetProperty("id").GetString()!, userName);
+    }
+
+    private static StringContent JsonContent(object body) =>
+        new(JsonSerializer.Serialize(body), System.Text.Encoding.UTF8, "application/json");
+
+    private static async Task<TokenResponse> CodeFlowAsync(ClusterNode node, CookieContainer cookies, App app, (string Id, string UserName)? user,
+        string? prompt = null)
+    {
+        var pkce = Pkce.Create();
+        var callback = await AuthorizeAsync(node, cookies, app, pkce, user?.UserName, prompt);
+        var code = HttpUtility.ParseQueryString(callback.Query)["code"];
+        Assert.True(code is not null, "No code in " + callback);
+        using var http = node.Client();
+        var tokens = await http.RequestAuthorizationCodeTokenAsync(new AuthorizationCodeTokenRequest
+        {
+            Address = node.Url("connect/token"),
+            ClientId = app.ClientId,
+            ClientSecret = app.Secret,
+            Code = code,
+            RedirectUri = app.RedirectUri,
+            CodeVerifier = pkce.Verifier,
+        });
+        Assert.False(tokens.IsError, tokens.Error + " " + tokens.ErrorDescription);
+        return tokens;
+    }
+
+    /// <summary>Walks /connect/authorize as a browser: redirects, the sign-in page if one comes (and a user is given), back to the app.</summary>
+    private static async Task<Uri> AuthorizeAsync(ClusterNode node, CookieContainer cookies, App app, Pkce pkce, string? userName, string? prompt)
+    {
+        var query = HttpUtility.ParseQueryString("");
+        query["client_id"] = app.ClientId;
+        query["response_type"] = "code";
+        query["scope"] = "openid profile offline_access";
+        query["redirect_uri"] = app.RedirectUri;
+        query["state"] = Guid.NewGuid().ToString("N");
+        query["nonce"] = Guid.NewGuid().ToString("N");
+        query["code_challenge"] = pkce.Challenge;
+        query["code_challenge_method"] = "S256";
+        if (prompt is not null)
+        {
+            query["prompt"] = prompt;
+        }
+
+        using var http = node.Client(cookies);
+        var url = new Uri(node.Url("connect/authorize") + "?" + query);
+        var signedIn = false;
+        for (var hop = 0; hop < 15; hop++)
+        {
+            if (url.Authority != node.BaseAddress.Authority)
+            {
+                return url;
+            }
+
+            using var response = await http.GetAsync(url);
+            if ((int)response.StatusCode is >= 300 and < 400)
+            {
+                url = new Uri(url, response.Headers.Location!);
+                continue;
+            }
+
+            var body = await response.Content.ReadAsStringAsync();
+            if (response.StatusCode == HttpStatusCode.OK && url.AbsolutePath == "/Account/Login" && userName is not null && !signedIn)
+            {
+                signedIn = true;
+                using var post = await http.PostAsync(url, new FormUrlEncodedContent(new Dictionary<string, string>
+                {
+                    ["Input.SignInName"] = userName,
+                    ["Input.Password"] = Password,
+                    ["__RequestVerificationToken"] = BrowserlessSignIn.AntiforgeryToken(body),
+                    ["ReturnUrl"] = HttpUtility.ParseQueryString(url.Query)["ReturnUrl"] ?? "",
+                }));
+                Assert.True((int)post.StatusCode is >= 300 and < 400, $"Sign-in refused at {node.Id}: {(int)post.StatusCode}");
+                url = new Uri(url, post.Headers.Location!);
+                continue;
+            }
+
+            throw new InvalidOperationException($"Stopped at {url} on {node.Id}: {(int)response.StatusCode} {body[..Math.Min(body.Length, 400)]}");
+        }
+
+        throw new InvalidOperationException("Too many redirects.");
+    }
+
+    /// <summary>Posts the sign-in form at a node (fresh browser); returns the status: 302 signed in, 200 refused, 429 waiting.</summary>
+    private static async Task<HttpStatusCode> PostSignInAsync(ClusterNode node, string signInName, string password, string? correlation = null)
+    {
+        using var http = node.Client(new CookieContainer());
+        var html = await http.GetStringAsync("Account/Login");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "Account/Login")
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["Input.SignInName"] = signInName,
+                ["Input.Password"] = password,
+                ["__RequestVerificationToken"] = BrowserlessSignIn.AntiforgeryToken(html),
+            }),
+        };
+        if (correlation is not null)
+        {
+            request.Headers.Add("X-Correlation-Id", correlation);
+        }
+
+        using var response = await http.SendAsync(request);
+        return response.StatusCode;
+    }
+
+    private static async Task<bool> ActiveAtAsync(ClusterNode node, App app, string token)
+    {
+        using var http = node.Client();
+        var result = await http.IntrospectTokenAsync(new TokenIntrospectionRequest
+        {
+            Address = node.Url("connect/introspect"),
+            ClientId = app.ClientId,
+            ClientSecret = app.Secret,
+            Token = token,
+        });
+        Assert.False(result.IsError, result.Error);
+        return result.IsActive;
+    }
+}
