@@ -27,6 +27,14 @@ public sealed class AuditWriter(
 
     private Task? _loop;
     private DateTime _lastCheckpoint = DateTime.MinValue;
+    private long _batches;
+    private long _events;
+
+    /// <summary>Group commits of requests' events since start (checkpoint-only commits not counted).</summary>
+    public long BatchesCommitted => Interlocked.Read(ref _batches);
+
+    /// <summary>Requests' events committed since start (checkpoint rows not counted).</summary>
+    public long EventsCommitted => Interlocked.Read(ref _events);
 
     /// <summary>Returns when the events are committed; throws if their batch failed.</summary>
     public async Task WriteAsync(IReadOnlyList<AuditEvent> events)
@@ -53,12 +61,18 @@ public sealed class AuditWriter(
     {
         _loop = Task.Run(RunAsync, CancellationToken.None);
         // Hosted services stop before Kestrel drains its requests: keep committing until the host has stopped.
-        lifetime.ApplicationStopped.Register(() =>
-        {
-            _queue.Writer.TryComplete();
-            _loop.Wait(TimeSpan.FromSeconds(30));
-        });
+        lifetime.ApplicationStopped.Register(() => DrainAsync().Wait(TimeSpan.FromSeconds(30)));
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Stops taking events, commits what is queued and the final checkpoint. The host does it when it has stopped;
+    /// a command that started the loop itself (audit-ingest-benchmark) calls it before it ends.
+    /// </summary>
+    public Task DrainAsync()
+    {
+        _queue.Writer.TryComplete();
+        return _loop ?? Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -170,6 +184,12 @@ public sealed class AuditWriter(
             if (checkpoint)
             {
                 _lastCheckpoint = clock.GetUtcNow().UtcDateTime;
+            }
+
+            if (batch.Count > 0)
+            {
+                Interlocked.Increment(ref _batches);
+                Interlocked.Add(ref _events, events.Count - (checkpoint ? 1 : 0));
             }
 
             foreach (var pending in batch)
