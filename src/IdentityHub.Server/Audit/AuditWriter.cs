@@ -10,7 +10,8 @@ namespace IdentityHub.Server.Audit;
 /// transaction and completes every waiter when it has committed. While one batch commits the next fills up, so
 /// the cost of a commit is shared by all the requests waiting on it. A request is answered only after its
 /// batch is durable: an event of an acknowledged operation is never lost; a crash loses only events of requests
-/// that never got an answer. The loop also appends a signed checkpoint every Audit:CheckpointInterval.
+/// that never got an answer. With fewer than Audit:BatchLingerBelow events queued it first waits Audit:BatchLinger
+/// (2 ms) for more. The loop also appends a signed checkpoint every Audit:CheckpointInterval.
 /// </summary>
 public sealed class AuditWriter(
     IServiceScopeFactory scopes,
@@ -120,11 +121,13 @@ public sealed class AuditWriter(
             }
 
             var batch = new List<Pending>();
-            var count = 0;
-            while (count < max && reader.TryRead(out var pending))
+            var count = Drain(reader, batch, 0, max);
+            var linger = options.Value.BatchLinger;
+            if (linger > TimeSpan.Zero && count < Math.Min(max, options.Value.BatchLingerBelow))
             {
-                batch.Add(pending);
-                count += pending.Events.Count;
+                // A short wait for a fuller batch: each commit costs a transaction, the head lock and a COPY set-up.
+                await Task.Delay(linger);
+                count = Drain(reader, batch, count, max);
             }
 
             await CommitAsync(batch, CheckpointDue(pendingEvents: count));
@@ -134,6 +137,17 @@ public sealed class AuditWriter(
         {
             await TryCheckpointAsync();
         }
+    }
+
+    private static int Drain(ChannelReader<Pending> reader, List<Pending> batch, int count, int max)
+    {
+        while (count < max && reader.TryRead(out var pending))
+        {
+            batch.Add(pending);
+            count += pending.Events.Count;
+        }
+
+        return count;
     }
 
     private async Task TryCheckpointAsync()
