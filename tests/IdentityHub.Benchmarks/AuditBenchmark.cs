@@ -48,7 +48,8 @@ public sealed class AuditBenchmark(
                     throw new InvalidOperationException($"verify-audit after the ingest exited with {code}: {OidcFlows.Truncate(output)}");
                 }
 
-                notes.Add("audit-ingest: verify-audit after the ingest scenarios: " + output.Trim().Split('\n')[^1]);
+                notes.Add("audit-ingest: verify-audit after the ingest scenarios: " +
+                          output.Split('\n').Select(l => l.Trim()).First(l => l.StartsWith("Audit chain verified", StringComparison.Ordinal)));
             }
         }
 
