@@ -69,6 +69,7 @@ public sealed class AuditBenchmark(
             TimeSpan cpu0 = default, cpu1 = default, db0 = default, db1 = default, machine0 = default, machine1 = default;
             var clock = new Stopwatch();
             int? pid = null;
+            long peak = 0;
             var (code, output) = await RunServerCommandAsync(
                 [AuditIngestCommand, "--writers", options.AuditWriters.ToString(CultureInfo.InvariantCulture),
                  "--seconds", options.DurationSeconds.ToString(CultureInfo.InvariantCulture), "--warmup", options.WarmupSeconds.ToString(CultureInfo.InvariantCulture)],
@@ -89,6 +90,7 @@ public sealed class AuditBenchmark(
                         cpu1 = ProcStats.CpuTime(process.Id) ?? cpu0;
                         db1 = postgres.PostmasterPid is { } pg ? ProcStats.TreeCpuTime(pg) : TimeSpan.Zero;
                         machine1 = ProcStats.MachineBusyTime();
+                        peak = ProcStats.PeakRss(process.Id) ?? 0;
                     }
                 });
             progress.Done();
@@ -113,7 +115,7 @@ public sealed class AuditBenchmark(
             result.ServerCpuPercent = 100 * (cpu1 - cpu0).TotalSeconds / wall;
             result.DatabaseCpuPercent = postgres.PostmasterPid is null ? null : 100 * (db1 - db0).TotalSeconds / wall;
             result.OtherCpuPercent = Math.Max(0, 100 * (machine1 - machine0).TotalSeconds / wall - result.ServerCpuPercent - (result.DatabaseCpuPercent ?? 0));
-            result.PeakRssBytes = 0;
+            result.PeakRssBytes = peak;
             if (code != 0)
             {
                 throw new InvalidOperationException($"{AuditIngestCommand} exited with {code}: {OidcFlows.Truncate(output)}");
