@@ -68,14 +68,12 @@ public sealed class AuditBenchmark(
         {
             TimeSpan cpu0 = default, cpu1 = default, db0 = default, db1 = default, machine0 = default, machine1 = default;
             var clock = new Stopwatch();
-            int? pid = null;
             long peak = 0;
             var (code, output) = await RunServerCommandAsync(
                 [AuditIngestCommand, "--writers", options.AuditWriters.ToString(CultureInfo.InvariantCulture),
                  "--seconds", options.DurationSeconds.ToString(CultureInfo.InvariantCulture), "--warmup", options.WarmupSeconds.ToString(CultureInfo.InvariantCulture)],
                 (process, line) =>
                 {
-                    pid = process.Id;
                     if (line == "measuring")
                     {
                         cpu0 = ProcStats.CpuTime(process.Id) ?? TimeSpan.Zero;
