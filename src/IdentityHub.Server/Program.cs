@@ -17,7 +17,7 @@ try
     var builder = WebApplication.CreateBuilder(args);
     if (AuditCommands.Find(args) is { } command)
     {
-        // verify-audit, audit-retention: database and signing keys only, like "migrate".
+        // verify-audit, audit-retention, audit-ingest-benchmark: database and signing keys only, like "migrate".
         return await AuditCommands.RunAsync(builder, command);
     }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Npgsql;
@@ -15,6 +16,8 @@ public sealed class AuditBenchmark(
     Seed seed,
     string adminClientId,
     string adminSecret,
+    string serverDll,
+    IReadOnlyDictionary<string, string> serverEnvironment,
     TextWriter log,
     ProgressLine progress,
     Func<string, Func<Task<LoadPlan>>, Func<LoadPlan, ScenarioResult, Task>, Task<ScenarioResult>> measure)
@@ -32,13 +35,166 @@ public sealed class AuditBenchmark(
         // After the seed when both run: the writer then appends to a table of --audit-events rows and its indexes.
         if (options.Scenarios.Contains(AuditScenarios.Ingest))
         {
-            results.Add(await measure(AuditScenarios.Ingest, IngestPlanAsync, CheckIngestAsync));
-            notes.Add($"audit-ingest: {options.AuditWriters} concurrent requests (--audit-writers); req/s = events/s (one token.failed event per request, " +
-                      "each answer sent after its event's group commit, so the latencies include the write acknowledgement)" +
-                      (options.Scenarios.Contains(AuditScenarios.Queries) ? $", into the table holding the {options.AuditEvents:N0} seeded events." : "."));
+            var into = options.Scenarios.Contains(AuditScenarios.Queries) ? $", into the table holding the {options.AuditEvents:N0} seeded events" : "";
+            results.Add(await WriterIngestAsync(notes, into));
+            results.Add(await measure(AuditScenarios.IngestHttp, IngestPlanAsync, CheckIngestAsync));
+            notes.Add($"audit-ingest-http: {options.AuditWriters} concurrent requests (--audit-writers); req/s = events/s (one token.failed event per request, " +
+                      $"each answer sent after its event's group commit, so the latencies include the write acknowledgement){into}.");
+            if (!options.Scenarios.Contains(AuditScenarios.Queries) || options.AuditEvents <= 1_000_000)
+            {
+                var (code, output) = await RunServerCommandAsync(["verify-audit"], null);
+                if (code != 0)
+                {
+                    throw new InvalidOperationException($"verify-audit after the ingest exited with {code}: {OidcFlows.Truncate(output)}");
+                }
+
+                notes.Add("audit-ingest: verify-audit after the ingest scenarios: " +
+                          output.Split('\n').Select(l => l.Trim()).First(l => l.StartsWith("Audit chain verified", StringComparison.Ordinal)));
+            }
         }
 
         return results;
+    }
+
+    /// <summary>
+    /// The writer itself: the server's <c>audit-ingest-benchmark</c> command, a process of its own (the Release server
+    /// build) on the same database, --audit-writers concurrent writers calling IAuditLog.WriteAsync. Its CPU and
+    /// PostgreSQL's are read when it writes "measuring" and "measured" around its window.
+    /// </summary>
+    private async Task<ScenarioResult> WriterIngestAsync(List<string> notes, string into)
+    {
+        var result = new ScenarioResult { Database = "postgres", Name = AuditScenarios.Ingest, Generator = "in-process" };
+        try
+        {
+            TimeSpan cpu0 = default, cpu1 = default, db0 = default, db1 = default, machine0 = default, machine1 = default;
+            var clock = new Stopwatch();
+            long peak = 0;
+            var (code, output) = await RunServerCommandAsync(
+                [AuditIngestCommand, "--writers", options.AuditWriters.ToString(CultureInfo.InvariantCulture),
+                 "--seconds", options.DurationSeconds.ToString(CultureInfo.InvariantCulture), "--warmup", options.WarmupSeconds.ToString(CultureInfo.InvariantCulture)],
+                (process, line) =>
+                {
+                    if (line == "measuring")
+                    {
+                        cpu0 = ProcStats.CpuTime(process.Id) ?? TimeSpan.Zero;
+                        db0 = postgres.PostmasterPid is { } pg ? ProcStats.TreeCpuTime(pg) : TimeSpan.Zero;
+                        machine0 = ProcStats.MachineBusyTime();
+                        clock.Restart();
+                        progress.Update($"[postgres] {AuditScenarios.Ingest}: measuring {options.DurationSeconds:0.#} s");
+                    }
+                    else if (line == "measured")
+                    {
+                        clock.Stop();
+                        cpu1 = ProcStats.CpuTime(process.Id) ?? cpu0;
+                        db1 = postgres.PostmasterPid is { } pg ? ProcStats.TreeCpuTime(pg) : TimeSpan.Zero;
+                        machine1 = ProcStats.MachineBusyTime();
+                        peak = ProcStats.PeakRss(process.Id) ?? 0;
+                    }
+                });
+            progress.Done();
+            var json = output.Split('\n').Select(l => l.Trim()).LastOrDefault(l => l.StartsWith('{'))
+                ?? throw new InvalidOperationException($"{AuditIngestCommand} exited with {code} without a report: {OidcFlows.Truncate(output)}");
+            using var report = JsonDocument.Parse(json);
+            var r = report.RootElement;
+            var wall = Math.Max(clock.Elapsed.TotalSeconds, 0.001);
+            result.Operations = r.GetProperty("events").GetInt64();
+            result.Errors = r.GetProperty("errors").GetInt64();
+            if (r.GetProperty("firstError").GetString() is { } first)
+            {
+                result.ErrorSamples.Add(first);
+            }
+
+            result.Seconds = r.GetProperty("seconds").GetDouble();
+            result.PerSecond = r.GetProperty("eventsPerSecond").GetDouble();
+            result.P50Ms = r.GetProperty("p50Ms").GetDouble();
+            result.P95Ms = r.GetProperty("p95Ms").GetDouble();
+            result.P99Ms = r.GetProperty("p99Ms").GetDouble();
+            result.MaxMs = r.GetProperty("maxMs").GetDouble();
+            result.ServerCpuPercent = 100 * (cpu1 - cpu0).TotalSeconds / wall;
+            result.DatabaseCpuPercent = postgres.PostmasterPid is null ? null : 100 * (db1 - db0).TotalSeconds / wall;
+            result.OtherCpuPercent = Math.Max(0, 100 * (machine1 - machine0).TotalSeconds / wall - result.ServerCpuPercent - (result.DatabaseCpuPercent ?? 0));
+            result.PeakRssBytes = peak;
+            if (code != 0)
+            {
+                throw new InvalidOperationException($"{AuditIngestCommand} exited with {code}: {OidcFlows.Truncate(output)}");
+            }
+
+            var node = r.GetProperty("node").GetString()!;
+            await using var connection = new NpgsqlConnection(postgres.ConnectionString);
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("SELECT count(*) FROM \"AuditEvents\" WHERE \"NodeId\" = @n AND \"EventType\" <> 'audit.checkpoint'", connection);
+            command.Parameters.AddWithValue("@n", node);
+            var rows = (long)(await command.ExecuteScalarAsync())!;
+            if (rows < result.Operations)
+            {
+                throw new InvalidOperationException($"{result.Operations} events were acknowledged but only {rows} rows of node {node} are stored.");
+            }
+
+            notes.Add($"audit-ingest: the server's `{AuditIngestCommand}` command (the Release build, its own process, no HTTP): {options.AuditWriters} concurrent " +
+                      $"writers (--audit-writers) each calling IAuditLog.WriteAsync with one event (token.issued, signin.succeeded, signin.failed with client, " +
+                      $"department, IP, user agent, session, correlation id) and waiting for its group commit; latencies are the acknowledgements{into}. " +
+                      $"{r.GetProperty("batches").GetInt64():N0} batches committed in the window, mean batch {r.GetProperty("meanBatchSize").GetDouble():N1} events; " +
+                      $"the rows are chained on node {node}. Server CPU = the command's process.");
+            if (AuditScenarios.Target(AuditScenarios.Ingest) is { } target)
+            {
+                result.Target = target.Text;
+                result.TargetMet = target.Met(result, null!);
+            }
+        }
+        catch (Exception e)
+        {
+            progress.Done();
+            result.Failure = e.GetType().Name + ": " + e.Message;
+            result.Errors = Math.Max(result.Errors, 1);
+        }
+
+        log.WriteLine($"  {result.Name,-26} {result.PerSecond,10:N0}/s  p50 {result.P50Ms:0.0} ms  p99 {result.P99Ms:0.0} ms  errors {result.Errors}  " +
+                      $"server CPU {result.ServerCpuPercent:0}% ({result.ServerCpuMsPerOperation:0.000} ms/op)  PostgreSQL CPU {result.DatabaseCpuPercent ?? 0:0}%  " +
+                      $"other processes {result.OtherCpuPercent:0}%" + (result.Failure is null ? "" : "  FAILED: " + result.Failure));
+        return result;
+    }
+
+    private const string AuditIngestCommand = "audit-ingest-benchmark";
+
+    /// <summary>Runs the server build with a command (verify-audit, audit-ingest-benchmark) on the benchmark's database.</summary>
+    private async Task<(int Code, string Output)> RunServerCommandAsync(string[] args, Action<Process, string>? onLine)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = Path.GetDirectoryName(serverDll)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(serverDll);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("ASPNETCORE_", StringComparison.Ordinal)).ToList())
+        {
+            start.Environment.Remove(key);
+        }
+
+        foreach (var (key, value) in serverEnvironment)
+        {
+            start.Environment[key] = value;
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
+        var output = new System.Text.StringBuilder();
+        var stderr = process.StandardError.ReadToEndAsync();
+        while (await process.StandardOutput.ReadLineAsync() is { } line)
+        {
+            onLine?.Invoke(process, line.Trim());
+            output.AppendLine(line);
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(10));
+        await process.WaitForExitAsync(timeout.Token);
+        output.Append(await stderr);
+        return (process.ExitCode, output.ToString());
     }
 
     private async Task<LoadPlan> IngestPlanAsync()

@@ -2,12 +2,13 @@ namespace IdentityHub.Benchmarks;
 
 /// <summary>
 /// The audit trail's scenarios (issue 5), PostgreSQL only: <c>audit-ingest</c> measures the group-commit writer
-/// through HTTP; <c>audit-queries</c> seeds <c>--audit-events</c> chained events by binary COPY and measures the
+/// itself (the server's audit-ingest-benchmark command, no HTTP) and, as a second row, <c>audit-ingest-http</c> through HTTP; <c>audit-queries</c> seeds <c>--audit-events</c> chained events by binary COPY and measures the
 /// three reads of the issue, each a result row of its own (audit-history, audit-search, audit-statistics).
 /// </summary>
 public static class AuditScenarios
 {
     public const string Ingest = "audit-ingest";
+    public const string IngestHttp = "audit-ingest-http";
     public const string Queries = "audit-queries";
 
     public const string History = "audit-history";
@@ -21,7 +22,9 @@ public static class AuditScenarios
 
     public static string? Describe(string name) => name switch
     {
-        Ingest => "POST /connect/token with an unsupported grant type for a registered client: OpenIddict refuses it before any " +
+        Ingest => "the server's audit-ingest-benchmark command: --audit-writers concurrent IAuditLog.WriteAsync calls, one event each, " +
+                  "each waiting for its group commit (the AuditWriter loop, chain sealing, COPY, commit), no HTTP",
+        IngestHttp => "POST /connect/token with an unsupported grant type for a registered client: OpenIddict refuses it before any " +
                   "client authentication, and the answer waits for its token.failed event's group commit (one event per request)",
         History => "GET /Account/History as a signed-in citizen (sign-ins, apps and released claims of a heavy user), rotating over the benchmark's citizens",
         Search => "GET /api/audit/events?department=&type=signin.failed&from=&to= (30 days, first page of 50) as an auditor, rotating over departments " +

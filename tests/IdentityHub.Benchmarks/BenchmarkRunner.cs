@@ -251,7 +251,8 @@ public sealed class BenchmarkRunner
 
         if (first.Count > 0 || audit.Count > 0)
         {
-            await using var server = await ServerProcess.StartAsync(_serverDll, ServerEnvironment(db, connection, dataDirectory, "RS256"), _log);
+            var environment = ServerEnvironment(db, connection, dataDirectory, "RS256");
+            await using var server = await ServerProcess.StartAsync(_serverDll, environment, _log);
             seed = await Seeder.SeedAsync(server.BaseUrl, AdminClientId, _adminSecret, users, _log);
             foreach (var name in first)
             {
@@ -260,7 +261,7 @@ public sealed class BenchmarkRunner
 
             if (audit.Count > 0)
             {
-                var auditBenchmark = new AuditBenchmark(_options, server, postgres!, seed, AdminClientId, _adminSecret, _log, _progress,
+                var auditBenchmark = new AuditBenchmark(_options, server, postgres!, seed, AdminClientId, _adminSecret, _serverDll, environment, _log, _progress,
                     (name, plan, check) => RunScenarioAsync(db, name, server, seed, postgres, plan, check));
                 results.AddRange(await auditBenchmark.RunAsync(notes));
             }

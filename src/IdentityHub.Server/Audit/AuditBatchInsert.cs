@@ -33,16 +33,28 @@ public static class AuditBatchInsert
         {
             await import.StartRowAsync(cancellationToken);
             await import.WriteAsync(DateTime.SpecifyKind(e.OccurredAtUtc, DateTimeKind.Utc), NpgsqlDbType.TimestampTz, cancellationToken);
-            foreach (var text in new[]
-                     {
-                         e.Category, e.EventType, e.Outcome, e.Reason, e.ActorKind, e.ActorId, e.ActorName, e.SubjectId, e.EnterpriseId, e.ClientId,
-                         e.TargetType, e.TargetId, e.DepartmentCode, e.IpAddress, e.UserAgent, e.SessionId, e.CorrelationId, e.Before, e.After, e.Data,
-                         e.NodeId,
-                     })
-            {
-                await WriteTextAsync(import, text, cancellationToken);
-            }
-
+            // Field by field, in the COPY column order (no array per row).
+            await WriteTextAsync(import, e.Category, cancellationToken);
+            await WriteTextAsync(import, e.EventType, cancellationToken);
+            await WriteTextAsync(import, e.Outcome, cancellationToken);
+            await WriteTextAsync(import, e.Reason, cancellationToken);
+            await WriteTextAsync(import, e.ActorKind, cancellationToken);
+            await WriteTextAsync(import, e.ActorId, cancellationToken);
+            await WriteTextAsync(import, e.ActorName, cancellationToken);
+            await WriteTextAsync(import, e.SubjectId, cancellationToken);
+            await WriteTextAsync(import, e.EnterpriseId, cancellationToken);
+            await WriteTextAsync(import, e.ClientId, cancellationToken);
+            await WriteTextAsync(import, e.TargetType, cancellationToken);
+            await WriteTextAsync(import, e.TargetId, cancellationToken);
+            await WriteTextAsync(import, e.DepartmentCode, cancellationToken);
+            await WriteTextAsync(import, e.IpAddress, cancellationToken);
+            await WriteTextAsync(import, e.UserAgent, cancellationToken);
+            await WriteTextAsync(import, e.SessionId, cancellationToken);
+            await WriteTextAsync(import, e.CorrelationId, cancellationToken);
+            await WriteTextAsync(import, e.Before, cancellationToken);
+            await WriteTextAsync(import, e.After, cancellationToken);
+            await WriteTextAsync(import, e.Data, cancellationToken);
+            await WriteTextAsync(import, e.NodeId, cancellationToken);
             await import.WriteAsync(e.Sequence!.Value, NpgsqlDbType.Bigint, cancellationToken);
             await WriteTextAsync(import, e.PreviousHash, cancellationToken);
             await WriteTextAsync(import, e.Hash, cancellationToken);
@@ -51,15 +63,6 @@ public static class AuditBatchInsert
         await import.CompleteAsync(cancellationToken);
     }
 
-    private static async Task WriteTextAsync(NpgsqlBinaryImporter import, string? value, CancellationToken cancellationToken)
-    {
-        if (value is null)
-        {
-            await import.WriteNullAsync(cancellationToken);
-        }
-        else
-        {
-            await import.WriteAsync(value, NpgsqlDbType.Text, cancellationToken);
-        }
-    }
+    private static Task WriteTextAsync(NpgsqlBinaryImporter import, string? value, CancellationToken cancellationToken) =>
+        value is null ? import.WriteNullAsync(cancellationToken) : import.WriteAsync(value, NpgsqlDbType.Text, cancellationToken);
 }

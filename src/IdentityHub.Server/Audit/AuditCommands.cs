@@ -7,17 +7,23 @@ namespace IdentityHub.Server.Audit;
 /// <summary>
 /// <c>dotnet IdentityHub.Server.dll verify-audit [--json]</c>: recomputes every chain; exit 0 when intact, 2 with the
 /// findings (the first one first) otherwise. <c>verify-audit --archive DIR</c> checks one archive package alone. <c>dotnet IdentityHub.Server.dll audit-retention</c>: archives and
-/// removes everything past retention now. Both need only the database settings and the signing certificates.
+/// removes everything past retention now. <c>audit-ingest-benchmark</c> measures the group-commit writer (see
+/// <see cref="AuditIngestBenchmark"/>). They need only the database settings and the signing certificates.
 /// </summary>
 public static class AuditCommands
 {
     public const string Verify = "verify-audit";
     public const string Retention = "audit-retention";
 
-    public static string? Find(string[] args) => args.FirstOrDefault(a => a is Verify or Retention);
+    public static string? Find(string[] args) => args.FirstOrDefault(a => a is Verify or Retention or AuditIngestBenchmark.Command);
 
     public static async Task<int> RunAsync(WebApplicationBuilder builder, string command)
     {
+        if (command == AuditIngestBenchmark.Command)
+        {
+            AuditIngestBenchmark.Configure(builder.Configuration);
+        }
+
         builder.AddIdentityHubData();
         var oidc = builder.Configuration.GetSection(OidcOptions.Section).Get<OidcOptions>() ?? new();
         builder.Services.AddSingleton(ServerKeys.Load(oidc, builder.Environment));
@@ -25,6 +31,11 @@ public static class AuditCommands
         await using var app = builder.Build();
         await using var scope = app.Services.CreateAsyncScope();
         var services = scope.ServiceProvider;
+        if (command == AuditIngestBenchmark.Command)
+        {
+            return await AuditIngestBenchmark.RunAsync(app.Services, builder.Configuration);
+        }
+
         if (command == Verify && builder.Configuration["archive"] is { Length: > 0 } archive)
         {
             var (valid, findings, rows) = await AuditArchiveVerifier.VerifyAsync(Path.GetFullPath(archive), services.GetRequiredService<AuditSigner>());

@@ -10,6 +10,8 @@ public static class AuditExtensions
     {
         services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section)
             .Validate(o => o.MaxBatchSize > 0, "Audit:MaxBatchSize must be positive.")
+            .Validate(o => o.BatchLinger >= TimeSpan.Zero && o.BatchLinger <= TimeSpan.FromSeconds(1), "Audit:BatchLinger must be between zero and one second.")
+            .Validate(o => o.BatchLingerBelow >= 0, "Audit:BatchLingerBelow must not be negative.")
             .Validate(o => o.CheckpointInterval >= TimeSpan.Zero, "Audit:CheckpointInterval must not be negative.")
             .Validate(o => o.Retention.Values.All(r => r >= TimeSpan.Zero) && o.DefaultRetention >= TimeSpan.Zero, "Audit retention must not be negative.")
             .Validate(o => o.ResolveNodeId().Length <= 64, "Audit:NodeId has at most 64 characters.")

@@ -22,21 +22,32 @@ public static class AuditHash
 
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    // One buffer and writer per thread, reset for each row: sealing a batch allocates only the hash strings.
+    [ThreadStatic]
+    private static (System.Buffers.ArrayBufferWriter<byte> Buffer, Utf8JsonWriter Json)? _scratch;
+
     public static string Compute(AuditEvent e)
     {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(512);
-        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
+        var (buffer, json) = _scratch ??= NewScratch();
+        buffer.ResetWrittenCount();
+        json.Reset(buffer);
+        json.WriteStartArray();
+        foreach (var value in Fields(e))
         {
-            json.WriteStartArray();
-            foreach (var value in Fields(e))
-            {
-                json.WriteStringValue(value);
-            }
-
-            json.WriteEndArray();
+            json.WriteStringValue(value);
         }
 
-        return Convert.ToHexStringLower(SHA256.HashData(buffer.WrittenSpan));
+        json.WriteEndArray();
+        json.Flush();
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(buffer.WrittenSpan, hash);
+        return Convert.ToHexStringLower(hash);
+    }
+
+    private static (System.Buffers.ArrayBufferWriter<byte>, Utf8JsonWriter) NewScratch()
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(1024);
+        return (buffer, new Utf8JsonWriter(buffer, WriterOptions));
     }
 
     /// <summary>Microsecond precision (PostgreSQL's), so that a stored and re-read timestamp hashes the same.</summary>

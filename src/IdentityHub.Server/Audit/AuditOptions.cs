@@ -15,6 +15,16 @@ public sealed class AuditOptions
     public int MaxBatchSize { get; set; } = 1_000;
 
     /// <summary>
+    /// When a group commit would start with fewer than <see cref="BatchLingerBelow"/> events queued, the writer waits
+    /// this long for more before it commits, so that a busy server shares each transaction, chain-head lock and COPY
+    /// among more events. It adds at most this much to an event's acknowledgement. Default 2 ms; zero commits at once.
+    /// </summary>
+    public TimeSpan BatchLinger { get; set; } = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>Batches of at least this many events commit without lingering. Default 64.</summary>
+    public int BatchLingerBelow { get; set; } = 64;
+
+    /// <summary>
     /// A signed checkpoint is appended to the chain when the last one is older than this and events came since.
     /// Default 1 minute; zero signs after every group commit.
     /// </summary>

@@ -10,7 +10,8 @@ namespace IdentityHub.Server.Audit;
 /// transaction and completes every waiter when it has committed. While one batch commits the next fills up, so
 /// the cost of a commit is shared by all the requests waiting on it. A request is answered only after its
 /// batch is durable: an event of an acknowledged operation is never lost; a crash loses only events of requests
-/// that never got an answer. The loop also appends a signed checkpoint every Audit:CheckpointInterval.
+/// that never got an answer. With fewer than Audit:BatchLingerBelow events queued it first waits Audit:BatchLinger
+/// (2 ms) for more. The loop also appends a signed checkpoint every Audit:CheckpointInterval.
 /// </summary>
 public sealed class AuditWriter(
     IServiceScopeFactory scopes,
@@ -27,6 +28,14 @@ public sealed class AuditWriter(
 
     private Task? _loop;
     private DateTime _lastCheckpoint = DateTime.MinValue;
+    private long _batches;
+    private long _events;
+
+    /// <summary>Group commits of requests' events since start (checkpoint-only commits not counted).</summary>
+    public long BatchesCommitted => Interlocked.Read(ref _batches);
+
+    /// <summary>Requests' events committed since start (checkpoint rows not counted).</summary>
+    public long EventsCommitted => Interlocked.Read(ref _events);
 
     /// <summary>Returns when the events are committed; throws if their batch failed.</summary>
     public async Task WriteAsync(IReadOnlyList<AuditEvent> events)
@@ -53,12 +62,18 @@ public sealed class AuditWriter(
     {
         _loop = Task.Run(RunAsync, CancellationToken.None);
         // Hosted services stop before Kestrel drains its requests: keep committing until the host has stopped.
-        lifetime.ApplicationStopped.Register(() =>
-        {
-            _queue.Writer.TryComplete();
-            _loop.Wait(TimeSpan.FromSeconds(30));
-        });
+        lifetime.ApplicationStopped.Register(() => DrainAsync().Wait(TimeSpan.FromSeconds(30)));
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Stops taking events, commits what is queued and the final checkpoint. The host does it when it has stopped;
+    /// a command that started the loop itself (audit-ingest-benchmark) calls it before it ends.
+    /// </summary>
+    public Task DrainAsync()
+    {
+        _queue.Writer.TryComplete();
+        return _loop ?? Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -106,11 +121,13 @@ public sealed class AuditWriter(
             }
 
             var batch = new List<Pending>();
-            var count = 0;
-            while (count < max && reader.TryRead(out var pending))
+            var count = Drain(reader, batch, 0, max);
+            var linger = options.Value.BatchLinger;
+            if (linger > TimeSpan.Zero && count < Math.Min(max, options.Value.BatchLingerBelow))
             {
-                batch.Add(pending);
-                count += pending.Events.Count;
+                // A short wait for a fuller batch: each commit costs a transaction, the head lock and a COPY set-up.
+                await Task.Delay(linger);
+                count = Drain(reader, batch, count, max);
             }
 
             await CommitAsync(batch, CheckpointDue(pendingEvents: count));
@@ -120,6 +137,17 @@ public sealed class AuditWriter(
         {
             await TryCheckpointAsync();
         }
+    }
+
+    private static int Drain(ChannelReader<Pending> reader, List<Pending> batch, int count, int max)
+    {
+        while (count < max && reader.TryRead(out var pending))
+        {
+            batch.Add(pending);
+            count += pending.Events.Count;
+        }
+
+        return count;
     }
 
     private async Task TryCheckpointAsync()
@@ -170,6 +198,12 @@ public sealed class AuditWriter(
             if (checkpoint)
             {
                 _lastCheckpoint = clock.GetUtcNow().UtcDateTime;
+            }
+
+            if (batch.Count > 0)
+            {
+                Interlocked.Increment(ref _batches);
+                Interlocked.Add(ref _events, events.Count - (checkpoint ? 1 : 0));
             }
 
             foreach (var pending in batch)

@@ -7,8 +7,10 @@ namespace IdentityHub.Tests.Benchmarks;
 /// <summary>
 /// Runs the audit scenarios of the benchmark tool (audit-ingest, audit-queries: PostgreSQL only) for about a second
 /// each on the test PostgreSQL, with a small seed, so that they keep working: every scenario serves requests without
-/// an error and passes its checks (every acknowledged ingest request has its event; the seeded chain verifies; pages
-/// hold the right department and type). No figure is asserted: the machine is shared.
+/// an error and passes its checks (the server's audit-ingest-benchmark command writes real chained rows of its own node
+/// and every acknowledged event is stored; every acknowledged HTTP ingest request has its event; the seeded chain and the
+/// ingested rows verify with verify-audit; pages hold the right department and type). No figure is asserted: the
+/// machine is shared.
 /// </summary>
 public sealed class AuditBenchmarkSmokeTests
 {
@@ -52,7 +54,7 @@ public sealed class AuditBenchmarkSmokeTests
             Assert.True(process.ExitCode == 0, $"The benchmark exited with {process.ExitCode}:{Environment.NewLine}{log}");
             using var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "results.json")));
             var results = json.RootElement.GetProperty("results").EnumerateArray().ToList();
-            Assert.Equal(["audit-history", "audit-ingest", "audit-search", "audit-statistics"], results.Select(r => r.GetProperty("name").GetString()!).Order());
+            Assert.Equal(["audit-history", "audit-ingest", "audit-ingest-http", "audit-search", "audit-statistics"], results.Select(r => r.GetProperty("name").GetString()!).Order());
             foreach (var result in results)
             {
                 var name = result.GetProperty("name").GetString();
@@ -64,6 +66,12 @@ public sealed class AuditBenchmarkSmokeTests
             var markdown = await File.ReadAllTextAsync(Path.Combine(output, "results.md"));
             Assert.Contains("events seeded by binary COPY as one hash chain", markdown);
             Assert.Contains("GET /api/audit/verify over the seeded chain and the server's own: valid", markdown);
+
+            // The writer measured in-process: real group commits of the command's own node, then the whole chain verifies.
+            var writer = results.Single(r => r.GetProperty("name").GetString() == "audit-ingest");
+            Assert.Equal("in-process", writer.GetProperty("generator").GetString());
+            Assert.Matches(@"audit-ingest: the server's `audit-ingest-benchmark` command .* [1-9][\d,]* batches committed in the window, mean batch [\d.,]+ events; the rows are chained on node ingest-benchmark", markdown);
+            Assert.Matches(@"audit-ingest: verify-audit after the ingest scenarios: Audit chain verified: [\d,]+ rows on 3 node\(s\)", markdown);
         }
         finally
         {
