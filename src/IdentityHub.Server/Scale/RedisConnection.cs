@@ -67,21 +67,14 @@ public sealed class RedisConnection : IDisposable
     /// <summary>Runs a Redis operation; on any Redis failure (down, timeout) logs the outage once and returns <paramref name="fallback"/>.</summary>
     public async Task<T> TryAsync<T>(Func<IDatabase, Task<T>> operation, T fallback)
     {
-        if (!_multiplexer.IsConnected)
+        if (!Connected())
         {
-            MarkDegraded("not connected");
             return fallback;
         }
 
         try
         {
-            var result = await operation(_multiplexer.GetDatabase());
-            if (IsDegraded)
-            {
-                MarkRestored();
-            }
-
-            return result;
+            return Succeeded(await operation(_multiplexer.GetDatabase()));
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
@@ -93,27 +86,41 @@ public sealed class RedisConnection : IDisposable
     /// <summary>The synchronous form, for callers whose API is synchronous (rate limiters).</summary>
     public T Try<T>(Func<IDatabase, T> operation, T fallback)
     {
-        if (!_multiplexer.IsConnected)
+        if (!Connected())
         {
-            MarkDegraded("not connected");
             return fallback;
         }
 
         try
         {
-            var result = operation(_multiplexer.GetDatabase());
-            if (IsDegraded)
-            {
-                MarkRestored();
-            }
-
-            return result;
+            return Succeeded(operation(_multiplexer.GetDatabase()));
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
             MarkDegraded(e.GetType().Name);
             return fallback;
         }
+    }
+
+    private bool Connected()
+    {
+        if (_multiplexer.IsConnected)
+        {
+            return true;
+        }
+
+        MarkDegraded("not connected");
+        return false;
+    }
+
+    private T Succeeded<T>(T result)
+    {
+        if (IsDegraded)
+        {
+            MarkRestored();
+        }
+
+        return result;
     }
 
     private void MarkDegraded(string reason)

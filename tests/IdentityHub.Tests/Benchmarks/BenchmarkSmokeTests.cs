@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Reflection;
 using System.Text.Json;
 
 namespace IdentityHub.Tests.Benchmarks;
@@ -14,81 +12,24 @@ public sealed class BenchmarkSmokeTests
     [Fact]
     public async Task QuickRun_Sqlite_EveryScenarioServesRequestsWithoutErrors()
     {
-        var root = RepositoryRoot();
-        var configuration = typeof(BenchmarkSmokeTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Release";
-        var tool = Path.Combine(root, "tests", "IdentityHub.Benchmarks", "bin", configuration, "net10.0", "IdentityHub.Benchmarks.dll");
-        Assert.True(File.Exists(tool), "The benchmark tool is not built: " + tool);
-        var output = Directory.CreateTempSubdirectory("identityhub-bench-smoke-").FullName;
-        try
+        var (json, markdown, log) = await BenchmarkTool.RunAsync("--quick", "--db", "sqlite", "--concurrency", "4");
+        using var _ = json;
+        var results = json.RootElement.GetProperty("results").EnumerateArray().ToList();
+        string[] expected =
+        [
+            "discovery", "jwks", "client-credentials-rs256", "client-credentials-es256",
+            "refresh", "userinfo", "introspection", "signin",
+        ];
+        Assert.Equal(expected.Order(), results.Select(r => r.GetProperty("name").GetString()!).Order());
+        foreach (var result in results)
         {
-            var start = new ProcessStartInfo("dotnet")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            foreach (var arg in new[]
-                     {
-                         tool, "--quick", "--db", "sqlite", "--concurrency", "4",
-                         "--output", Path.Combine(output, "results.md"), "--json", Path.Combine(output, "results.json"),
-                     })
-            {
-                start.ArgumentList.Add(arg);
-            }
-
-            using var process = Process.Start(start)!;
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(8));
-            try
-            {
-                await process.WaitForExitAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                Assert.Fail("The benchmark did not finish within 8 minutes: " + await stderr);
-            }
-
-            var log = await stdout + await stderr;
-            Assert.True(process.ExitCode == 0, $"The benchmark exited with {process.ExitCode}:{Environment.NewLine}{log}");
-
-            using var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "results.json")));
-            var results = json.RootElement.GetProperty("results").EnumerateArray().ToList();
-            string[] expected =
-            [
-                "discovery", "jwks", "client-credentials-rs256", "client-credentials-es256",
-                "refresh", "userinfo", "introspection", "signin",
-            ];
-            Assert.Equal(expected.Order(), results.Select(r => r.GetProperty("name").GetString()!).Order());
-            foreach (var result in results)
-            {
-                var name = result.GetProperty("name").GetString();
-                Assert.True(result.GetProperty("operations").GetInt64() > 0, $"{name}: no request served.{Environment.NewLine}{log}");
-                Assert.True(result.GetProperty("errors").GetInt64() == 0, $"{name}: errors.{Environment.NewLine}{log}");
-                Assert.Equal(JsonValueKind.Null, result.GetProperty("failure").ValueKind);
-            }
-
-            var markdown = await File.ReadAllTextAsync(Path.Combine(output, "results.md"));
-            Assert.Contains("| signin", markdown);
-            Assert.Contains("Password hash verification", markdown);
-        }
-        finally
-        {
-            Directory.Delete(output, recursive: true);
-        }
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "IdentityHub.sln")))
-            {
-                return dir.FullName;
-            }
+            var name = result.GetProperty("name").GetString();
+            Assert.True(result.GetProperty("operations").GetInt64() > 0, $"{name}: no request served.{Environment.NewLine}{log}");
+            Assert.True(result.GetProperty("errors").GetInt64() == 0, $"{name}: errors.{Environment.NewLine}{log}");
+            Assert.Equal(JsonValueKind.Null, result.GetProperty("failure").ValueKind);
         }
 
-        throw new InvalidOperationException("IdentityHub.sln not found above " + AppContext.BaseDirectory);
+        Assert.Contains("| signin", markdown);
+        Assert.Contains("Password hash verification", markdown);
     }
 }

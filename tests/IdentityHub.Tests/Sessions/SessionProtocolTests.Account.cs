@@ -156,27 +156,5 @@ public abstract partial class SessionProtocolTests
             .ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value);
 
     /// <summary>A person with a registry role, signed in with the IdentityHub cookie (changes need the CSRF header, sent here).</summary>
-    private async Task<HttpClient> PersonClientAsync(string role)
-    {
-        var person = await Kit.CreateUserAsync();
-        var http = Server.CreateHttpClient(cookies: new CookieContainer());
-        http.DefaultRequestHeaders.Authorization = new("Bearer", await Kit.Admin.GetAdminTokenAsync());
-        using (var roles = await http.PutAsJsonAsync($"/api/admin/users/{person.Id}/roles", new { roles = new[] { role } }))
-        {
-            Assert.Equal(HttpStatusCode.OK, roles.StatusCode);
-        }
-
-        http.DefaultRequestHeaders.Authorization = null;
-        var login = await http.GetStringAsync("/Account/Login");
-        using var signIn = await http.PostAsync("/Account/Login", new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["Input.SignInName"] = person.UserName,
-            ["Input.Password"] = person.Password,
-            ["__RequestVerificationToken"] = BrowserlessSignIn.AntiforgeryToken(login),
-            ["ReturnUrl"] = "/",
-        }));
-        Assert.Equal(HttpStatusCode.Redirect, signIn.StatusCode);
-        http.DefaultRequestHeaders.Add("X-IdentityHub-Csrf", "1");
-        return http;
-    }
+    private Task<HttpClient> PersonClientAsync(string role) => Kit.Admin.SignedInPersonAsync(role);
 }
