@@ -11,8 +11,8 @@ namespace IdentityHub.Server.Registry;
 
 /// <summary>
 /// The only writer of OpenIddict applications. Each change is one SaveChanges: the application, its
-/// secrets and the audit event together. OpenIddict's entity cache is disabled (RegistryExtensions), so
-/// the next request on any node reads the new state.
+/// secrets and the audit event together. Once it commits, <see cref="RegistryChangeInterceptor"/> empties the
+/// client cache of this node and tells the others (<see cref="ClientCache"/>), so the next request reads the new state.
 /// </summary>
 public sealed class ClientRegistry(
     IdentityHubDbContext db,
@@ -163,7 +163,8 @@ public sealed class ClientRegistry(
         var settings = ClientRegistrationRules.Validate(request with { DepartmentCode = request.DepartmentCode ?? "-", Scopes = [] }, errors)
             ?? throw new InvalidOperationException("Invalid configured client: " + string.Join("; ", errors.All.Select(e => e.Key + " " + string.Join(" ", e.Value))));
         var descriptor = ClientMapping.ToDescriptor(settings with { Scopes = request.Scopes ?? [] });
-        var existing = await applications.FindByClientIdAsync(settings.ClientId, cancellationToken);
+        // Tracked from this context (the manager's lookups hand out detached copies from the client cache).
+        var existing = await db.Set<HubApplication>().SingleOrDefaultAsync(a => a.ClientId == settings.ClientId, cancellationToken);
         if (existing is null)
         {
             var application = new HubApplication

@@ -8,10 +8,16 @@ using OpenIddict.Core;
 namespace IdentityHub.Server.Registry;
 
 /// <summary>
-/// Validates client secrets against the ClientSecrets table: several may be active at once, each until
-/// it expires or is revoked (rotation). Secrets configured at start-up (bootstrap and demo clients) are
-/// still kept in OpenIddict's own column, hashed by <see cref="SecretHasher"/>; secrets in OpenIddict's
-/// PBKDF2 format (none are written by us) are verified by the base implementation.
+/// Finds clients through this node's <see cref="ClientCache"/> and validates client secrets against its copy of the
+/// ClientSecrets table: several may be active at once, each until it expires (checked against the clock at every
+/// request) or is revoked (rotation). Secrets configured at start-up (bootstrap and demo clients) are still kept in
+/// OpenIddict's own column, hashed by <see cref="SecretHasher"/>; secrets in OpenIddict's PBKDF2 format (none are
+/// written by us) are verified by the base implementation.
+/// <para>OpenIddict asks for the client by id up to ten times per token request (client type, secret, endpoint, grant
+/// type and scope permissions, token lifetimes ...). Each request gets its own detached copy of the cached application,
+/// the same one for every lookup of the request (as a database context would return one tracked instance), so a caller
+/// that changes it changes nothing shared. Writers load the application tracked from their own context
+/// (<see cref="ClientRegistry"/>), never through these lookups.</para>
 /// </summary>
 public sealed class HubApplicationManager(
     IOpenIddictApplicationCache<HubApplication> cache,
@@ -19,9 +25,18 @@ public sealed class HubApplicationManager(
     IOptionsMonitor<OpenIddictCoreOptions> options,
     IOpenIddictApplicationStore<HubApplication> store,
     IdentityHubDbContext db,
+    ClientCache clients,
     TimeProvider clock)
     : OpenIddictApplicationManager<HubApplication>(cache, logger, options, store)
 {
+    private readonly Dictionary<string, (ClientSnapshot Snapshot, HubApplication Copy)> _perRequest = new(StringComparer.Ordinal);
+
+    public override async ValueTask<HubApplication?> FindByClientIdAsync(string identifier, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(identifier);
+        return (await FindSnapshotAsync(identifier, cancellationToken))?.Copy;
+    }
+
     public override async ValueTask<bool> ValidateClientSecretAsync(HubApplication application, string secret, CancellationToken cancellationToken = default)
     {
         if (application.ClientSecret != SecretHasher.TableMarker)
@@ -29,25 +44,46 @@ public sealed class HubApplicationManager(
             return await base.ValidateClientSecretAsync(application, secret, cancellationToken);
         }
 
-        if (application.ClientType != OpenIddictConstants.ClientTypes.Confidential)
+        if (application.ClientType != OpenIddictConstants.ClientTypes.Confidential || application.ClientId is null)
         {
             return false;
         }
 
-        var now = clock.GetUtcNow().UtcDateTime;
-        var hashes = await db.ClientSecrets.AsNoTracking()
-            .Where(s => s.ApplicationId == application.Id && s.RevokedAtUtc == null && (s.ExpiresAtUtc == null || s.ExpiresAtUtc > now))
-            .Select(s => s.Hash)
-            .ToListAsync(cancellationToken);
+        // The secrets loaded with this very application (the cache's entry for it), else the database's current ones.
+        var snapshot = await FindSnapshotAsync(application.ClientId, cancellationToken);
+        IReadOnlyList<CachedSecret> secrets = snapshot is not null && snapshot.Value.Snapshot.Application.Id == application.Id
+            ? snapshot.Value.Snapshot.Secrets
+            : await db.ClientSecrets.AsNoTracking().Where(s => s.ApplicationId == application.Id && s.RevokedAtUtc == null)
+                .Select(s => new CachedSecret(s.Hash, s.ExpiresAtUtc)).ToListAsync(cancellationToken);
 
-        // Compare against every active secret (no early exit), so timing does not tell which one matched.
+        // Compare against every active secret (no early exit), so timing does not tell which one matched; an expired
+        // secret is refused by the clock, whatever the cache holds.
+        var now = clock.GetUtcNow().UtcDateTime;
         var valid = false;
-        foreach (var hash in hashes)
+        foreach (var candidate in secrets)
         {
-            valid |= SecretHasher.Verify(secret, hash);
+            valid |= SecretHasher.Verify(secret, candidate.Hash) & candidate.IsActive(now);
         }
 
         return valid;
+    }
+
+    private async ValueTask<(ClientSnapshot Snapshot, HubApplication Copy)?> FindSnapshotAsync(string clientId, CancellationToken cancellationToken)
+    {
+        if (_perRequest.TryGetValue(clientId, out var known))
+        {
+            return known;
+        }
+
+        var snapshot = await clients.FindAsync(clientId, db, cancellationToken);
+        if (snapshot is null)
+        {
+            return null;
+        }
+
+        var entry = (snapshot, snapshot.CopyApplication());
+        _perRequest[clientId] = entry;
+        return entry;
     }
 
     protected override ValueTask<string> ObfuscateClientSecretAsync(string secret, CancellationToken cancellationToken = default) =>

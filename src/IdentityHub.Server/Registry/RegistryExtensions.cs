@@ -32,15 +32,19 @@ public static class RegistryExtensions
         services.AddScoped<AdminUsers>();
         services.AddScoped<AdminActorResolver>();
         services.AddScoped<ClientPolicies>();
-        // TryAdd: shared mode (Scale/) registers the Redis cache first.
-        services.TryAddSingleton<IClientPolicyCache, NoClientPolicyCache>();
+        // One node: nothing to hear from others. TryAdd: shared mode (Scale/) registers the Redis feed first.
+        services.TryAddSingleton<IClientChangeFeed, LocalClientChanges>();
+        services.AddSingleton<ClientCache>();
+        services.AddSingleton<Microsoft.EntityFrameworkCore.Diagnostics.IInterceptor, RegistryChangeInterceptor>();
         services.AddScoped<SubjectIdentifiers>();
         services.AddScoped<ConsentGate>();
         services.AddScoped<IssuedGrants>();
 
         services.AddOpenIddict()
-            // Every registry change must be seen by the next request on every node: OpenIddict's in-memory
-            // entity cache would serve a stale application (status, secrets, permissions) until evicted.
+            // Every registry change must be seen by the next request on every node. OpenIddict's in-memory entity cache
+            // cannot promise that: it forgets an application only when OpenIddict's own manager updates it on this node
+            // (not registry writes through the context, secrets, departments, nor other nodes), and it hands one tracked
+            // entity of a request's context to every later request. ClientCache replaces it (HubApplicationManager).
             .AddCore(core => core.Configure(options => options.DisableEntityCaching = true))
             .AddServer(server =>
             {

@@ -14,6 +14,21 @@ public sealed class RegistryOptions
     /// application directory. Default "config/departments.json"; empty disables the import.
     /// </summary>
     public string DepartmentsFile { get; set; } = "config/departments.json";
+
+    /// <summary>
+    /// How long this node keeps a client (application, active secret hashes, policy) in memory at most, even without
+    /// any change (<see cref="ClientCache"/>; every committed change empties the cache at once). Default 1 minute.
+    /// </summary>
+    public TimeSpan ClientCacheLifetime { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How many clients this node keeps in memory at most; further clients are read per request. Default 10,000.</summary>
+    public int ClientCacheSize { get; set; } = 10_000;
+
+    /// <summary>
+    /// Shared mode: how often at most a node compares the shared client generation in Redis, the backstop for a lost
+    /// change signal (a change on another node applies here within this interval). Default 1 second.
+    /// </summary>
+    public TimeSpan ClientCacheCheckInterval { get; set; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>Section "Subjects": pairwise subject identifiers (OIDC Core section 8.1).</summary>

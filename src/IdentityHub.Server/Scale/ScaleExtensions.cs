@@ -1,7 +1,6 @@
 using IdentityHub.Server.Registry;
 using IdentityHub.Server.Security;
 using IdentityHub.Server.Sessions;
-using Microsoft.EntityFrameworkCore.Diagnostics;
 
 namespace IdentityHub.Server.Scale;
 
@@ -27,8 +26,7 @@ public static class ScaleExtensions
         services.AddSingleton<SharedCache>();
         services.AddSingleton<IClusterSignals, RedisClusterSignals>();
         services.AddSingleton<IWindowCounters, RedisWindowCounters>();
-        services.AddSingleton<IClientPolicyCache, RedisClientPolicyCache>();
-        services.AddSingleton<IInterceptor, RegistryChangeInterceptor>();
+        services.AddSingleton<IClientChangeFeed, RedisClientChanges>();
         services.AddScoped<EfSessionStore>();
         services.AddScoped<ISessionStore, CachedSessionStore>();
         return builder;

@@ -4,7 +4,7 @@ using StackExchange.Redis;
 namespace IdentityHub.Server.Scale;
 
 /// <summary>
-/// Cache entries in Redis, grouped in regions ("sessions", "clients") that each carry a generation number: an entry's
+/// Cache entries in Redis, grouped in regions ("sessions"; "clients" uses only its generation) that each carry a generation number: an entry's
 /// key holds the generation it was read under, and invalidating a region increments the generation, so every node's
 /// next lookup misses at once. A reader that loaded from the database just before a change stores its stale copy under
 /// the old generation, where nobody looks any more: no race between a change and a concurrent fill. When Redis
@@ -41,7 +41,10 @@ public sealed class SharedCache
     /// <summary>SSO session states (<see cref="CachedSessionStore"/>).</summary>
     public const string Sessions = "sessions";
 
-    /// <summary>What the protocol reads about a client and its department (<see cref="RedisClientPolicyCache"/>).</summary>
+    /// <summary>
+    /// Clients: no entries, only the generation, which every committed client change increments: the backstop of each
+    /// node's in-memory <see cref="Registry.ClientCache"/> (<see cref="RedisClientChanges"/>).
+    /// </summary>
     public const string Clients = "clients";
 
     private static readonly string[] Regions = [Sessions, Clients];
@@ -93,6 +96,10 @@ public sealed class SharedCache
             var generation = (string?)await db.StringGetAsync(GenerationKey(region)) ?? "0";
             return await db.KeyDeleteAsync(EntryPrefix(region) + generation + ":" + id);
         }, false);
+
+    /// <summary>The region's generation ("0" before the first invalidation), or null when Redis cannot be read.</summary>
+    public Task<string?> GetGenerationAsync(string region) =>
+        _redis.TryAsync(async db => (string?)await db.StringGetAsync(GenerationKey(region)) ?? "0", (string?)null);
 
     /// <summary>Every entry of the region is stale from now on, on every node. False when Redis could not be told.</summary>
     public async Task<bool> InvalidateAsync(string region)

@@ -1,43 +1,17 @@
 using System.Runtime.CompilerServices;
-using System.Text.Json;
-using IdentityHub.Server.Registry;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 
-namespace IdentityHub.Server.Scale;
+namespace IdentityHub.Server.Registry;
 
 /// <summary>
-/// Client lookups of the protocol endpoints (<see cref="ClientPolicies"/>) cached in Redis for every node. A change to
-/// any client or department invalidates the whole region once the change commits (<see cref="RegistryChangeInterceptor"/>):
-/// registry changes are rare, lookups are on every request. Unknown client ids are not cached.
-/// </summary>
-public sealed class RedisClientPolicyCache(SharedCache cache) : IClientPolicyCache
-{
-    public async Task<ClientPolicyRow?> GetOrLoadAsync(string clientId, Func<CancellationToken, Task<ClientPolicyRow?>> load,
-        CancellationToken cancellationToken)
-    {
-        var cached = await cache.GetAsync(SharedCache.Clients, clientId);
-        if (cached.Value is not null)
-        {
-            return JsonSerializer.Deserialize<ClientPolicyRow>(cached.Value);
-        }
-
-        var row = await load(cancellationToken);
-        if (row is not null && cached.Generation is not null)
-        {
-            await cache.AddAsync(SharedCache.Clients, cached.Generation, clientId, JsonSerializer.Serialize(row));
-        }
-
-        return row;
-    }
-}
-
-/// <summary>
-/// Invalidates the shared client cache after a change to a client (OpenIddict application, through the registry or
-/// OpenIddict's managers) or a department is committed: after the SaveChanges without a transaction, or after the
-/// commit of the transaction it ran in. Stateless (one instance serves every pooled context); the pending flag is kept
-/// per context.
+/// Empties the client cache (<see cref="ClientCache"/>: this node's at once, the other nodes' through
+/// <see cref="IClientChangeFeed"/>) after a change to a client (OpenIddict application, through the registry or
+/// OpenIddict's managers), a client secret or a department is committed: after the SaveChanges without a transaction,
+/// or after the commit of the transaction it ran in, before the request that made the change answers. Stateless (one
+/// instance serves every pooled context); the pending flag is kept per context. Changes made with ExecuteUpdate or
+/// ExecuteDelete bypass it: the registry makes none to these tables.
 /// </summary>
 public sealed class RegistryChangeInterceptor : SaveChangesInterceptor, IDbTransactionInterceptor
 {
@@ -96,7 +70,7 @@ public sealed class RegistryChangeInterceptor : SaveChangesInterceptor, IDbTrans
     {
         if (db is not null && db.ChangeTracker.Entries().Any(e =>
                 e.State is EntityState.Added or EntityState.Modified or EntityState.Deleted
-                && e.Entity is HubApplication or Department))
+                && e.Entity is HubApplication or Department or ClientSecretEntry))
         {
             Pending.AddOrUpdate(db, true);
         }
@@ -114,9 +88,9 @@ public sealed class RegistryChangeInterceptor : SaveChangesInterceptor, IDbTrans
 
         Pending.Remove(db);
         var services = db.GetService<IDbContextOptions>().FindExtension<CoreOptionsExtension>()?.ApplicationServiceProvider;
-        if (services?.GetService<SharedCache>() is { } cache)
+        if (services?.GetService<ClientCache>() is { } cache)
         {
-            await cache.InvalidateAsync(SharedCache.Clients);
+            await cache.ChangedAsync();
         }
     }
 
