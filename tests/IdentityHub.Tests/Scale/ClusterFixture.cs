@@ -26,6 +26,9 @@ public sealed class ClusterFixture : IAsyncLifetime
     public static readonly TimeSpan PublishAhead = TimeSpan.FromSeconds(8);
     public static readonly TimeSpan RedisGrace = TimeSpan.FromSeconds(1);
 
+    /// <summary>Far longer than any test waits: a change reaches the other node through the signal or the generation check, never by expiry.</summary>
+    public static readonly TimeSpan ClientCacheLifetime = TimeSpan.FromMinutes(10);
+
     private readonly List<string> _directories = [];
 
     public ThrowawayPostgres Postgres { get; private set; } = null!;
@@ -79,6 +82,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             ["Redis__Configuration"] = Redis.Configuration,
             ["Redis__OperationTimeout"] = RedisGrace.ToString(),
             ["Redis__ReconnectInterval"] = "00:00:00.500",
+            ["Registry__ClientCacheLifetime"] = ClientCacheLifetime.ToString(),
             ["Audit__NodeId"] = nodeId,
             ["Audit__CheckpointInterval"] = "00:00:05",
             ["Accounts__MaxFailedAccessAttempts"] = MaxFailedAccessAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture),

@@ -92,20 +92,108 @@ public sealed class ScaleOutTests(ClusterFixture cluster) : IClassFixture<Cluste
     }
 
     [Fact]
-    public async Task ClientDisabledAtA_RefusedAtBOnTheNextRequest()
+    public async Task ClientDisabledAtA_RefusedAtBPromptly()
     {
         var (clientId, secret) = await RegisterMachineClientAsync();
-        // B reads the client (and caches it in Redis) first.
+        // B reads the client (and keeps it in its memory) first.
         var before = await cluster.B.ClientCredentialsAsync(clientId, secret);
         Assert.False(before.IsError, before.Error + " " + before.ErrorDescription);
 
         await cluster.A.AdminPostAsync($"/api/admin/clients/{clientId}/disable", null, HttpStatusCode.OK);
-
-        var after = await cluster.B.ClientCredentialsAsync(clientId, secret);
-        Assert.Equal("unauthorized_client", after.Error);
+        // A's change signal empties B's client cache; B's entry would otherwise live ClusterFixture.ClientCacheLifetime.
+        await UntilAsync(cluster.B, clientId, secret, "unauthorized_client");
 
         await cluster.A.AdminPostAsync($"/api/admin/clients/{clientId}/enable", null, HttpStatusCode.OK);
-        Assert.False((await cluster.B.ClientCredentialsAsync(clientId, secret)).IsError);
+        await UntilAsync(cluster.B, clientId, secret, null);
+    }
+
+    [Fact]
+    public async Task SecretAddedAndRevokedAndDepartmentSuspendedAtA_AppliesAtB()
+    {
+        var department = "scale-" + Guid.NewGuid().ToString("N")[..8];
+        await cluster.A.AdminPostAsync("/api/admin/departments", new { code = department, name = "缓存测试部门" }, HttpStatusCode.Created);
+        var (clientId, oldSecret) = await RegisterMachineClientAsync(department);
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.False((await cluster.B.ClientCredentialsAsync(clientId, oldSecret)).IsError);
+        }
+
+        var created = await cluster.A.AdminPostAsync($"/api/admin/clients/{clientId}/secrets", new { expiresInDays = 30 }, HttpStatusCode.Created);
+        var newSecret = created.GetProperty("clientSecret").GetString()!;
+        await UntilAsync(cluster.B, clientId, newSecret, null);
+
+        using (var admin = await cluster.A.AdminAsync())
+        {
+            using var revoked = await admin.DeleteAsync($"/api/admin/clients/{clientId}/secrets/{OtherSecretId(await admin.GetStringAsync($"/api/admin/clients/{clientId}/secrets"), created)}");
+            Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
+        }
+
+        await UntilAsync(cluster.B, clientId, oldSecret, "invalid_client");
+        Assert.False((await cluster.B.ClientCredentialsAsync(clientId, newSecret)).IsError);
+
+        await cluster.A.AdminPostAsync($"/api/admin/departments/{department}/suspend", null, HttpStatusCode.OK);
+        await UntilAsync(cluster.B, clientId, newSecret, "unauthorized_client");
+        await cluster.A.AdminPostAsync($"/api/admin/departments/{department}/activate", null, HttpStatusCode.OK);
+        await UntilAsync(cluster.B, clientId, newSecret, null);
+    }
+
+    [Fact]
+    public async Task ChangeSignalLost_BSeesTheSharedGenerationMove_WithinAboutTheCheckInterval()
+    {
+        var (clientId, secret) = await RegisterMachineClientAsync();
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.False((await cluster.B.ClientCredentialsAsync(clientId, secret)).IsError);
+        }
+
+        // A change that reaches the database and the shared generation, but whose signal is lost (none is sent).
+        await SetStatusBehindTheNodesAsync(clientId, "Disabled");
+        await UntilAsync(cluster.B, clientId, secret, "unauthorized_client", TimeSpan.FromSeconds(15));
+        await SetStatusBehindTheNodesAsync(clientId, "Active");
+        await UntilAsync(cluster.B, clientId, secret, null, TimeSpan.FromSeconds(15));
+    }
+
+    /// <summary>
+    /// Polls <paramref name="node"/>'s token endpoint until its answer is <paramref name="error"/> (null: a token). The
+    /// fixture keeps cached clients for ClusterFixture.ClientCacheLifetime, far beyond every deadline here, so only the
+    /// signal or the generation check can make this pass.
+    /// </summary>
+    private static async Task UntilAsync(ClusterNode node, string clientId, string secret, string? error, TimeSpan? within = null)
+    {
+        var deadline = Stopwatch.StartNew();
+        var limit = within ?? TimeSpan.FromSeconds(30);
+        Assert.True(limit < ClusterFixture.ClientCacheLifetime);
+        while (true)
+        {
+            var token = await node.ClientCredentialsAsync(clientId, secret);
+            if (token.Error == error)
+            {
+                return;
+            }
+
+            Assert.True(deadline.Elapsed < limit, $"{node.Id} still answers {token.Error ?? "a token"} after {deadline.Elapsed}, expected {error ?? "a token"}.");
+            await Task.Delay(100);
+        }
+    }
+
+    private static string OtherSecretId(string secretsJson, JsonElement created) =>
+        JsonDocument.Parse(secretsJson).RootElement.EnumerateArray()
+            .Single(s => s.GetProperty("id").GetString() != created.GetProperty("id").GetString()).GetProperty("id").GetString()!;
+
+    /// <summary>Changes a client in PostgreSQL and increments the shared client generation in Redis, without telling any node.</summary>
+    private async Task SetStatusBehindTheNodesAsync(string clientId, string status)
+    {
+        await using (var connection = new NpgsqlConnection(cluster.DirectConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var update = new NpgsqlCommand("""UPDATE "OpenIddictApplications" SET "Status" = @status WHERE "ClientId" = @client""", connection);
+            update.Parameters.AddWithValue("status", status);
+            update.Parameters.AddWithValue("client", clientId);
+            Assert.Equal(1, await update.ExecuteNonQueryAsync());
+        }
+
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(cluster.Redis.Configuration);
+        await redis.GetDatabase().StringIncrementAsync("identityhub:cache:clients:generation");
     }
 
     [Fact]
@@ -247,7 +335,7 @@ public sealed class ScaleOutTests(ClusterFixture cluster) : IClassFixture<Cluste
                 var token = await node.ClientCredentialsAsync(machine, machineSecret);
                 results.Add(("token at " + node.Id, !token.IsError, watch.Elapsed));
                 watch.Restart();
-                // The cookie check reads the SSO session (Redis cache), the client lookup too.
+                // The cookie check reads the SSO session (Redis cache); the client lookup checks the shared client generation.
                 var callback = await AuthorizeAsync(node, cookies, app, Pkce.Create(), null, "none");
                 results.Add(("sso at " + node.Id, callback.Query.Contains("code=", StringComparison.Ordinal), watch.Elapsed));
             }
@@ -283,13 +371,14 @@ public sealed class ScaleOutTests(ClusterFixture cluster) : IClassFixture<Cluste
         Assert.True(results.Count > 10, "Too few requests ran: " + results.Count);
         Assert.Contains("Redis reachable again", cluster.B.Process.StandardOutput, StringComparison.Ordinal);
 
-        // The restarted Redis is empty: the nodes fill it again (client cache, session cache, shared counters).
+        // The restarted Redis is empty: the nodes fill it again (client generation, session cache, shared counters).
         Assert.False((await cluster.A.ClientCredentialsAsync(machine, machineSecret)).IsError);
         Assert.Contains("code=", (await AuthorizeAsync(cluster.B, cookies, app, Pkce.Create(), null, "none")).Query);
         await PostSignInAsync(cluster.A, "nobody-" + Guid.NewGuid().ToString("N")[..8], "Wrong-Password");
         await using var redis = await ConnectionMultiplexer.ConnectAsync(cluster.Redis.Configuration);
         var keys = redis.GetServer(redis.GetEndPoints()[0]).Keys(pattern: "identityhub:*").Select(k => k.ToString()).ToList();
-        Assert.Contains(keys, k => k.StartsWith("identityhub:cache:clients:", StringComparison.Ordinal) && k.EndsWith(":" + machine, StringComparison.Ordinal));
+        // Clients are cached in each node's memory; Redis holds only their generation, moved when Redis came back.
+        Assert.Contains("identityhub:cache:clients:generation", keys);
         Assert.Contains(keys, k => k.StartsWith("identityhub:cache:sessions:", StringComparison.Ordinal) && !k.EndsWith("generation", StringComparison.Ordinal));
         Assert.Contains(keys, k => k.StartsWith("identityhub:rate:account:", StringComparison.Ordinal));
     }
@@ -423,14 +512,14 @@ public sealed class ScaleOutTests(ClusterFixture cluster) : IClassFixture<Cluste
         return new App(clientId, json.GetProperty("clientSecret").GetString()!, redirect);
     }
 
-    private async Task<(string ClientId, string Secret)> RegisterMachineClientAsync()
+    private async Task<(string ClientId, string Secret)> RegisterMachineClientAsync(string department = Department)
     {
         await EnsureDepartmentAsync();
         var clientId = "svc-" + Guid.NewGuid().ToString("N")[..12];
         var json = await cluster.A.AdminPostAsync("/api/admin/clients", new
         {
             clientId,
-            departmentCode = Department,
+            departmentCode = department,
             displayName = "Scale " + clientId,
             clientType = "confidential",
             grantTypes = new[] { "client_credentials" },
