@@ -14,6 +14,8 @@ public static class RegistryExtensions
         var services = builder.Services;
         services.AddOptions<RegistryOptions>().BindConfiguration(RegistryOptions.Section)
             .Validate(o => o.SecretLifetime > TimeSpan.Zero, "Registry:SecretLifetime must be positive.")
+            .Validate(o => o.ClientCacheLifetime >= TimeSpan.Zero && o.ClientCacheSize >= 0 && o.ClientCacheCheckInterval > TimeSpan.Zero,
+                "Registry:ClientCacheLifetime and ClientCacheSize must not be negative, Registry:ClientCacheCheckInterval must be positive.")
             .ValidateOnStart();
         var development = builder.Environment.IsDevelopment();
         services.AddOptions<SubjectOptions>().BindConfiguration(SubjectOptions.Section)

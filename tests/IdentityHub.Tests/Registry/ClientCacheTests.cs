@@ -76,7 +76,7 @@ public abstract class ClientCacheTests<TFixture>(TFixture fixture) where TFixtur
         var secret = (await fixture.RegisterAsync(RegistryFixture.MachineClient(clientId, department)))!;
         // The API's shortest expiry is a day: the test shortens it in the database before the client is first used
         // (so before this node caches it); nothing is written after that.
-        var expires = DateTime.UtcNow.AddSeconds(4);
+        var expires = DateTime.UtcNow.AddSeconds(10);
         using (var scope = fixture.Server.Services.CreateScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
