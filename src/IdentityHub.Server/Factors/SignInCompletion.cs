@@ -60,6 +60,11 @@ public sealed class SignInCompletion(
         var properties = new AuthenticationProperties();
         // Marks this login as performed for this authorize request (prompt=login / max_age).
         properties.Items[AuthorizeEndpoint.LoginForProperty] = AuthorizeEndpoint.HashReturnUrl(returnUrl);
+        if (sessionId is null)
+        {
+            properties.Items[Sessions.SessionCookieEvents.NewSessionProperty] = session.SessionId;
+        }
+
         await signInManager.SignInWithClaimsAsync(user, properties, session.ToClaims());
         await PendingSignIn.ClearAsync(context);
         await signInManager.UserManager.ResetAccessFailedCountAsync(user);

@@ -44,9 +44,9 @@ public sealed class CachedSessionStore(EfSessionStore inner, SharedCache cache) 
         }
     }
 
-    public async Task StartAsync(SsoSession session, AuditActor actor, CancellationToken cancellationToken)
+    public async Task StartAsync(SsoSession session, bool keepsSessionId, AuditActor actor, CancellationToken cancellationToken)
     {
-        await inner.StartAsync(session, actor, cancellationToken);
+        await inner.StartAsync(session, keepsSessionId, actor, cancellationToken);
         await cache.RemoveAsync(SharedCache.Sessions, session.Id);
     }
 

@@ -20,8 +20,10 @@ public sealed class KnownDevices(IdentityHubDbContext db, TimeProvider clock)
     public async Task<bool> RememberAsync(HttpContext context, ApplicationUser user, CancellationToken cancellationToken)
     {
         var deviceId = context.Request.Cookies[CookieName];
+        var issuedNow = false;
         if (deviceId is not { Length: 32 })
         {
+            issuedNow = true;
             deviceId = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
             context.Response.Cookies.Append(CookieName, deviceId, new CookieOptions
             {
@@ -36,11 +38,15 @@ public sealed class KnownDevices(IdentityHubDbContext db, TimeProvider clock)
         var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(deviceId)));
         var now = clock.GetUtcNow().UtcDateTime;
         var devices = db.Set<KnownDevice>();
-        var updated = await devices.Where(d => d.UserId == user.Id && d.DeviceHash == hash)
-            .ExecuteUpdateAsync(s => s.SetProperty(d => d.LastSeenUtc, now), cancellationToken);
-        if (updated > 0)
+        // A device id issued just now (128 random bits) cannot be known yet: no update to try, straight to the insert.
+        if (!issuedNow)
         {
-            return false;
+            var updated = await devices.Where(d => d.UserId == user.Id && d.DeviceHash == hash)
+                .ExecuteUpdateAsync(s => s.SetProperty(d => d.LastSeenUtc, now), cancellationToken);
+            if (updated > 0)
+            {
+                return false;
+            }
         }
 
         var hadOthers = await devices.AnyAsync(d => d.UserId == user.Id, cancellationToken);

@@ -19,9 +19,10 @@ public sealed class EfSessionStore(IdentityHubDbContext db, IAuditLog audit) : I
             .Where(s => s.Id == sessionId && s.LastActivityAtUtc < nowUtc)
             .ExecuteUpdateAsync(s => s.SetProperty(x => x.LastActivityAtUtc, nowUtc), cancellationToken);
 
-    public async Task StartAsync(SsoSession session, AuditActor actor, CancellationToken cancellationToken)
+    public async Task StartAsync(SsoSession session, bool keepsSessionId, AuditActor actor, CancellationToken cancellationToken)
     {
-        var existing = await db.Set<SsoSession>().SingleOrDefaultAsync(s => s.Id == session.Id, cancellationToken);
+        // A new sid cannot exist yet (128 random bits; the primary key refuses a collision): one insert, no lookup first.
+        var existing = keepsSessionId ? await db.Set<SsoSession>().SingleOrDefaultAsync(s => s.Id == session.Id, cancellationToken) : null;
         if (existing is not null)
         {
             if (existing.UserId != session.UserId || existing.EndedAtUtc is not null)

@@ -41,8 +41,12 @@ public interface ISessionStore
     /// <summary>Records activity (called at most once per <see cref="SessionOptions.ActivityResolution"/>).</summary>
     Task TouchAsync(string sessionId, DateTime nowUtc, CancellationToken cancellationToken);
 
-    /// <summary>Creates the session, or, for a sign-in that keeps its sid (step-up), updates auth_time and amr.</summary>
-    Task StartAsync(SsoSession session, AuditActor actor, CancellationToken cancellationToken);
+    /// <summary>
+    /// Creates the session, or, for a sign-in that keeps its sid (<paramref name="keepsSessionId"/>: step-up, the same
+    /// person signing in again in this browser), updates auth_time and amr. A new sid (128 random bits) is inserted
+    /// without looking it up first.
+    /// </summary>
+    Task StartAsync(SsoSession session, bool keepsSessionId, AuditActor actor, CancellationToken cancellationToken);
 
     Task AddParticipantAsync(SessionParticipant participant, CancellationToken cancellationToken);
 

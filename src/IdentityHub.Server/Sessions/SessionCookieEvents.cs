@@ -78,8 +78,11 @@ public static class SessionCookieEvents
 
         var samePerson = currentFacts is not null && UserId(http, current.Principal) == userId;
         var facts = SessionFacts.From(principal);
+        // A sid minted for this very sign-in (SignInCompletion marks it) names no session yet: it is inserted without a lookup.
+        var minted = context.Properties.Items.Remove(NewSessionProperty, out var mintedSid) && mintedSid == facts?.SessionId;
         if (samePerson && facts?.SessionId != currentFacts!.SessionId)
         {
+            minted = false;
             // The same person signing in again in this browser (prompt=login, max_age, a step-up, Identity's
             // RefreshSignInAsync) stays in the same SSO session: the sid is stable; auth_time and amr are the new
             // login's, or the session's when the new cookie has none.
@@ -88,6 +91,7 @@ public static class SessionCookieEvents
         }
         else if (facts is null)
         {
+            minted = true;
             facts = new SessionFacts(NewSessionId(), DateTimeOffset.UtcNow, []);
             Replace(principal, facts);
         }
@@ -100,7 +104,7 @@ public static class SessionCookieEvents
                 AuditActor.User(UserId(http, current.Principal) ?? userId, current.Principal?.Identity?.Name), http.RequestAborted);
         }
 
-        await sessions.StartAsync(facts, userId, principal.Identity?.Name, http, http.RequestAborted);
+        await sessions.StartAsync(facts, keepsSessionId: !minted, userId, principal.Identity?.Name, http, http.RequestAborted);
     }
 
     private static async Task EndAsync(HttpContext http, string scheme)
@@ -116,6 +120,12 @@ public static class SessionCookieEvents
                 AuditActor.User(UserId(http, principal) ?? "", principal!.Identity?.Name), http.RequestAborted);
         }
     }
+
+    /// <summary>
+    /// Authentication property a sign-in sets to the sid it has just minted (128 random bits), so that the session is
+    /// inserted without looking the sid up first; removed before the cookie is written.
+    /// </summary>
+    public const string NewSessionProperty = "ih.new_sid";
 
     /// <summary>HttpContext item: the cookie principal Identity's security stamp check is validating right now.</summary>
     private const string ValidatingKey = "ih.session.validating";

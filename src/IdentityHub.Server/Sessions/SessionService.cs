@@ -52,7 +52,7 @@ public sealed class SessionService(
     public async Task<bool> HasEndedAsync(string sessionId, CancellationToken cancellationToken) =>
         (await store.FindAsync(sessionId, cancellationToken))?.EndedAtUtc is not null;
 
-    public Task StartAsync(SessionFacts facts, string userId, string? userName, HttpContext http, CancellationToken cancellationToken)
+    public Task StartAsync(SessionFacts facts, bool keepsSessionId, string userId, string? userName, HttpContext http, CancellationToken cancellationToken)
     {
         var now = Now;
         var userAgent = http.Request.Headers.UserAgent.ToString();
@@ -66,7 +66,7 @@ public sealed class SessionService(
             LastActivityAtUtc = now,
             UserAgent = userAgent.Length > 512 ? userAgent[..512] : userAgent,
             IpAddress = http.Connection.RemoteIpAddress?.ToString(),
-        }, AuditActor.User(userId, userName), cancellationToken);
+        }, keepsSessionId, AuditActor.User(userId, userName), cancellationToken);
     }
 
     /// <summary>

@@ -54,15 +54,17 @@ public sealed class IndexModel(
 
     public async Task<IActionResult> OnPostAsync()
     {
-        ClientName = await ClientNameAsync();
+        // The client's display name is only shown when the page is rendered again (a refused sign-in); a successful
+        // sign-in redirects without it, and without its database lookup (docs/benchmarks.md, the signin scenario).
         if (!ModelState.IsValid)
         {
-            return Page();
+            return await PageWithClientNameAsync();
         }
 
         if (accountLimiter.IsLimited(Input.SignInName, out var retryAfter))
         {
             ErrorMessage = text["RateLimited", AccountPages.Seconds(retryAfter)];
+            ClientName = await ClientNameAsync();
             return this.TooManyRequests(retryAfter);
         }
 
@@ -73,7 +75,7 @@ public sealed class IndexModel(
             accountLimiter.RecordFailure(Input.SignInName);
             await FailedAsync(null, "unknown_account");
             ErrorMessage = text["Login_Invalid"];
-            return Page();
+            return await PageWithClientNameAsync();
         }
 
         var wasLocked = await signInManager.UserManager.IsLockedOutAsync(user);
@@ -90,7 +92,7 @@ public sealed class IndexModel(
                 ? text["Login_LockedOut", end.Value.ToLocalTime().ToString("g", CultureInfo.CurrentCulture)]
                 : text["Login_Invalid"];
             await FailedAsync(user, "locked_out");
-            return Page();
+            return await PageWithClientNameAsync();
         }
 
         if (!result.Succeeded)
@@ -98,7 +100,7 @@ public sealed class IndexModel(
             accountLimiter.RecordFailure(Input.SignInName);
             await FailedAsync(user, result.IsNotAllowed ? "not_allowed" : "invalid_password");
             ErrorMessage = text["Login_Invalid"];
-            return Page();
+            return await PageWithClientNameAsync();
         }
 
         return LocalRedirect(await completion.AfterFirstFactorAsync(HttpContext, user, [AuthenticationMethods.Password], this.LocalOrHome(ReturnUrl)));
@@ -131,6 +133,12 @@ public sealed class IndexModel(
         await signInManager.UserManager.AddOrUpdatePasskeyAsync(user, assertion.Passkey);
         var methods = AuthenticationMethods.OfPasskey(assertion.Passkey.IsBackupEligible, assertion.Passkey.IsUserVerified);
         return LocalRedirect(await completion.AfterFirstFactorAsync(HttpContext, user, methods, this.LocalOrHome(ReturnUrl)));
+    }
+
+    private async Task<IActionResult> PageWithClientNameAsync()
+    {
+        ClientName = await ClientNameAsync();
+        return Page();
     }
 
     private Task FailedAsync(ApplicationUser? user, string reason) =>
