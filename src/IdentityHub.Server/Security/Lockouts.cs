@@ -1,15 +1,20 @@
 using IdentityHub.Server.Audit;
 using IdentityHub.Server.Factors;
 using IdentityHub.Server.Identity;
+using IdentityHub.Server.Oidc.Revocation;
+using IdentityHub.Server.Sessions;
 using Microsoft.AspNetCore.Identity;
 
 namespace IdentityHub.Server.Security;
 
 /// <summary>
 /// Failed checks of any factor count towards the account's lockout (Identity's AccessFailedCount), and
-/// the moment an account becomes locked is audited and told to its owner.
+/// the moment an account becomes locked is audited and told to its owner. From that moment the access tokens
+/// already issued in the account's sessions are refused too (userinfo, introspection), as the token endpoint
+/// refuses their refresh tokens while the account is locked.
 /// </summary>
-public sealed class Lockouts(UserManager<ApplicationUser> users, SecurityEvents events)
+public sealed class Lockouts(UserManager<ApplicationUser> users, SecurityEvents events, ISessionStore sessions,
+    AccessTokenRevocations accessTokens)
 {
     /// <summary>Counts a failed check of <paramref name="method"/>; true when the account is now locked.</summary>
     public async Task<bool> FailAsync(ApplicationUser user, AccountAction action, string method)
@@ -27,6 +32,8 @@ public sealed class Lockouts(UserManager<ApplicationUser> users, SecurityEvents 
         if (locked && !wasLocked)
         {
             await events.RecordAsync(AccountAction.LockedOut, user.Id);
+            await accessTokens.RevokeIssuedUntilNowAsync(RevocationKinds.Session,
+                await sessions.OpenSessionIdsAsync(user.Id, CancellationToken.None), CancellationToken.None);
             await events.AlertAsync(user, SecurityMessageKind.AccountLocked);
         }
 
