@@ -4,6 +4,7 @@ using IdentityHub.Server.Data;
 using IdentityHub.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace IdentityHub.Tests.Oidc;
 
@@ -19,11 +20,13 @@ public abstract partial class OidcProtocolTests
         return await http.GetUserInfoAsync(new UserInfoRequest { Address = Server.Authority + "/connect/userinfo", Token = accessToken });
     }
 
+    /// <summary>OpenIddict's token entries of a client, by type (OpenIddict 7 stores the RFC 8693 type identifiers).</summary>
     private async Task<int> TokenEntriesAsync(string clientId, string type)
     {
         await using var scope = Server.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
-        return await db.Set<Server.Registry.HubToken>().CountAsync(t => t.Application!.ClientId == clientId && t.Type == type);
+        var types = await db.Set<Server.Registry.HubToken>().Where(t => t.Application!.ClientId == clientId).Select(t => t.Type).ToListAsync();
+        return types.Count(t => t == type);
     }
 
     [Fact]
@@ -45,11 +48,11 @@ public abstract partial class OidcProtocolTests
             Assert.False(payload.TryGetProperty("oi_tkn_id", out _), payload.GetRawText());
         }
 
-        Assert.Equal(0, await TokenEntriesAsync(serviceId, "access_token"));
-        Assert.Equal(0, await TokenEntriesAsync(client.ClientId, "access_token"));
-        Assert.Equal(1, await TokenEntriesAsync(client.ClientId, "authorization_code"));
-        Assert.Equal(2, await TokenEntriesAsync(client.ClientId, "refresh_token"));
-        Assert.Equal(2, await TokenEntriesAsync(client.ClientId, "id_token"));
+        Assert.Equal(0, await TokenEntriesAsync(serviceId, TokenTypeIdentifiers.AccessToken));
+        Assert.Equal(0, await TokenEntriesAsync(client.ClientId, TokenTypeIdentifiers.AccessToken));
+        Assert.Equal(1, await TokenEntriesAsync(client.ClientId, TokenTypeIdentifiers.Private.AuthorizationCode));
+        Assert.Equal(2, await TokenEntriesAsync(client.ClientId, TokenTypeIdentifiers.RefreshToken));
+        Assert.Equal(2, await TokenEntriesAsync(client.ClientId, TokenTypeIdentifiers.IdentityToken));
 
         // Still valid where the server validates them.
         Assert.True((await Kit.IntrospectAsync(serviceId, serviceSecret, machine, "access_token")).IsActive);

@@ -23,7 +23,7 @@ public sealed class RejectRevokedAccessTokens(RevokedAccessTokens revoked) : IOp
 
     public ValueTask HandleAsync(ValidateTokenContext context)
     {
-        if (context.Principal is { } principal && principal.HasTokenType(TokenTypeHints.AccessToken)
+        if (context.Principal is { } principal && principal.HasTokenType(TokenTypeIdentifiers.AccessToken)
             && revoked.Refusal(principal) is { } reason)
         {
             context.Reject(Errors.InvalidToken, reason);

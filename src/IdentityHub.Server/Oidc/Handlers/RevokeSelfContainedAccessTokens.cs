@@ -46,7 +46,7 @@ public sealed class RevokeSelfContainedAccessTokens(AccessTokenRevocations revoc
     }
 
     private static bool IsSelfContainedAccessToken(HandleRevocationRequestContext context) =>
-        context.GenericTokenPrincipal is { } principal && principal.HasTokenType(TokenTypeHints.AccessToken) && string.IsNullOrEmpty(principal.GetTokenId());
+        context.GenericTokenPrincipal is { } principal && principal.HasTokenType(TokenTypeIdentifiers.AccessToken) && string.IsNullOrEmpty(principal.GetTokenId());
 
     public sealed class RequireTokenEntry : IOpenIddictServerHandlerFilter<HandleRevocationRequestContext>
     {

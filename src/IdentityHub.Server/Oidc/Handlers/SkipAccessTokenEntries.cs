@@ -23,7 +23,7 @@ public sealed class SkipAccessTokenEntries : IOpenIddictServerHandler<GenerateTo
     public ValueTask HandleAsync(GenerateTokenContext context)
     {
         // A reference access token is only its entry: it keeps one.
-        if (context.TokenType == TokenTypeHints.AccessToken && !context.IsReferenceToken)
+        if (context.TokenType == TokenTypeIdentifiers.AccessToken && !context.IsReferenceToken)
         {
             context.CreateTokenEntry = false;
             context.PersistTokenPayload = false;
