@@ -27,6 +27,8 @@ public class IdentityHubDbContext(DbContextOptions options) : IdentityDbContext<
 
     public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
 
+    public DbSet<Oidc.Revocation.AccessTokenRevocation> AccessTokenRevocations => Set<Oidc.Revocation.AccessTokenRevocation>();
+
     protected override void OnConfiguring(DbContextOptionsBuilder optionsBuilder)
     {
         // The server registers the interceptor with its (pooled) options, where OnConfiguring must not change

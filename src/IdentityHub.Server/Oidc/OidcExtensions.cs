@@ -1,5 +1,6 @@
 using IdentityHub.Server.Data;
 using IdentityHub.Server.Oidc.Keys;
+using IdentityHub.Server.Oidc.Revocation;
 using IdentityHub.Server.Scale;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -57,11 +58,27 @@ public static class OidcExtensions
         builder.Services.AddScoped<ClaimsFactory>();
         builder.Services.AddHostedService<TokenPruningService>();
 
+        // Access tokens without token entries, and their revocation (Revocation/).
+        builder.Services.AddSingleton<RevokedAccessTokens>();
+        builder.Services.AddSingleton<AccessTokenRevocations>();
+        builder.Services.AddHostedService<RevokedAccessTokenSync>();
+        builder.Services.AddSingleton<RevokeSelfContainedAccessTokens.RequireTokenEntry>();
+        builder.Services.PostConfigure<OpenIddictServerOptions>(options =>
+        {
+            // OpenIddict's RevokeToken needs a token entry: it now runs only for tokens that have one.
+            var index = options.Handlers.FindIndex(d => d.ServiceDescriptor.ServiceType == typeof(OpenIddictServerHandlers.Revocation.RevokeToken));
+            if (index >= 0)
+            {
+                options.Handlers[index] = RevokeSelfContainedAccessTokens.RevokeTokenEntriesOnly;
+            }
+        });
+
         builder.Services.AddOpenIddict()
             .AddCore(core => core.UseEntityFrameworkCore()
                 .UseDbContext<IdentityHubDbContext>()
                 .ReplaceDefaultEntities<HubApplication, HubAuthorization, HubScope, HubToken, string>())
             .AddCore(core => core.ReplaceApplicationManager<HubApplication, HubApplicationManager>())
+            .AddCore(core => core.ReplaceTokenManager<HubToken, HubTokenManager>())
             .AddServer(server =>
             {
                 if (oidc.Issuer is not null)
@@ -128,6 +145,9 @@ public static class OidcExtensions
                 }
 
                 server.AddEventHandler(ProtectServerOnlyTokens.Descriptor);
+                server.AddEventHandler(SkipAccessTokenEntries.Descriptor);
+                server.AddEventHandler(RejectRevokedAccessTokens.Descriptor);
+                server.AddEventHandler(RevokeSelfContainedAccessTokens.Descriptor);
 
                 server.AddEventHandler(AttachSupportedMetadata.Descriptor);
                 server.AddEventHandler(RedirectValidationErrors.Descriptor);

@@ -59,6 +59,14 @@ public sealed class OidcOptions
 
     /// <summary>Redeemed and expired tokens and authorizations older than this are pruned. Default 7 days.</summary>
     public TimeSpan PruneAfter { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// How often every node reads the access token revocations written by the others (revocation endpoint, ended
+    /// sessions, locked accounts, refresh-token reuse, disabled clients). The "access-token-revocations" signal makes
+    /// them read at once; this bounds how long a lost signal (Redis away) leaves a revoked access token usable at
+    /// another node. Default 30 seconds.
+    /// </summary>
+    public TimeSpan RevocationRefreshInterval { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 public enum SigningKeySource

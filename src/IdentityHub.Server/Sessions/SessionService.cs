@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using IdentityHub.Server.Audit;
 using IdentityHub.Server.Oidc;
+using IdentityHub.Server.Oidc.Revocation;
 using IdentityHub.Server.Registry;
 using Microsoft.Extensions.Options;
 using OpenIddict.Abstractions;
@@ -19,6 +20,7 @@ public sealed class SessionService(
     IOpenIddictAuthorizationManager authorizations,
     IOpenIddictTokenManager tokens,
     LogoutNoticeSignal signal,
+    AccessTokenRevocations accessTokens,
     IOptions<SessionOptions> options,
     TimeProvider clock,
     ILogger<SessionService> logger)
@@ -148,9 +150,11 @@ public sealed class SessionService(
     /// <summary>
     /// Codes, refresh and access tokens of the session's authorizations are revoked. ID tokens stay valid: a
     /// department app that has not heard of the logout yet still presents one as id_token_hint when it signs out.
+    /// Access tokens have no entries: every access token with the session's sid issued until now is revoked.
     /// </summary>
     private async Task RevokeTokensAsync(EndedSession ended, CancellationToken cancellationToken)
     {
+        await accessTokens.RevokeIssuedUntilNowAsync(RevocationKinds.Session, [ended.SessionId], cancellationToken);
         foreach (var authorizationId in ended.Clients.SelectMany(c => c.AuthorizationIds))
         {
             // Materialised first: revoking saves through the same DbContext.

@@ -189,6 +189,8 @@ public abstract partial class OidcProtocolTests
         Assert.False((await Kit.IntrospectAsync(client.ClientId, client.Secret, rotated.RefreshToken!, "refresh_token")).IsActive);
         Assert.False((await Kit.IntrospectAsync(client.ClientId, client.Secret, rotated.AccessToken!, "access_token")).IsActive);
         Assert.False((await Kit.IntrospectAsync(client.ClientId, client.Secret, flow.Tokens.AccessToken!, "access_token")).IsActive);
+        // Access tokens have no entries: the authorization's cutoff refuses them at userinfo too (RFC 6750 section 3.1).
+        Assert.Equal(HttpStatusCode.Unauthorized, (await UserInfoAsync(rotated.AccessToken!)).HttpStatusCode);
         var legitimate = await Kit.RefreshAsync(client, rotated.RefreshToken!);
         Assert.Equal("invalid_grant", legitimate.Error);
     }

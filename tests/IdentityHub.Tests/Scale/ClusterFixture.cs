@@ -79,6 +79,8 @@ public sealed class ClusterFixture : IAsyncLifetime
             ["Oidc__KeyRotation__PublishAhead"] = PublishAhead.ToString(),
             ["Oidc__KeyRotation__RefreshInterval"] = "00:00:02",
             ["Oidc__KeyRotation__CheckInterval"] = "00:00:02",
+            // Only the signal can bring an access token revocation from one node to the other within a test.
+            ["Oidc__RevocationRefreshInterval"] = "01:00:00",
             ["Redis__Configuration"] = Redis.Configuration,
             ["Redis__OperationTimeout"] = RedisGrace.ToString(),
             ["Redis__ReconnectInterval"] = "00:00:00.500",

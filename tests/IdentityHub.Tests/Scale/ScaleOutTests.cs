@@ -76,11 +76,16 @@ public sealed class ScaleOutTests(ClusterFixture cluster) : IClassFixture<Cluste
         }
 
         Assert.False(await ActiveAtAsync(cluster.B, app, tokens.RefreshToken!));
-        Assert.False(await ActiveAtAsync(cluster.B, app, tokens.AccessToken!));
+        // The access token has no entry: B learns of its revocation from the "access-token-revocations" signal
+        // (Oidc:RevocationRefreshInterval is an hour here), then reads the row A wrote.
+        await Poll.UntilAsync(async () => !await ActiveAtAsync(cluster.B, app, tokens.AccessToken!), "B to refuse the access token revoked at A");
 
         // The SSO session is cached in Redis for the per-request cookie check: B has just used it (prompt=none above
         // warmed it); ending it at A must reach B's next request.
-        Assert.Contains("code=", (await AuthorizeAsync(cluster.B, cookies, app, Pkce.Create(), null, "none")).Query);
+        var warm = await AuthorizeAsync(cluster.B, cookies, app, Pkce.Create(), null, "none");
+        Assert.Contains("code=", warm.Query);
+        var second = await CodeFlowAsync(cluster.B, cookies, app, null, prompt: "none");
+        Assert.True(await ActiveAtAsync(cluster.B, app, second.AccessToken!));
         using (var admin = await cluster.A.AdminAsync())
         {
             using var ended = await admin.DeleteAsync($"/api/admin/users/{user.Id}/sessions");
@@ -89,6 +94,14 @@ public sealed class ScaleOutTests(ClusterFixture cluster) : IClassFixture<Cluste
 
         var refused = await AuthorizeAsync(cluster.B, cookies, app, Pkce.Create(), null, "none");
         Assert.Equal("login_required", HttpUtility.ParseQueryString(refused.Query)["error"]);
+        // The access tokens of the ended session: refused at B's userinfo and introspection once the signal has arrived.
+        await Poll.UntilAsync(async () =>
+        {
+            using var http = cluster.B.Client();
+            var userInfo = await http.GetUserInfoAsync(new UserInfoRequest { Address = cluster.B.Url("connect/userinfo"), Token = second.AccessToken });
+            return userInfo.HttpStatusCode == System.Net.HttpStatusCode.Unauthorized;
+        }, "B to refuse the access token of the session ended at A");
+        Assert.False(await ActiveAtAsync(cluster.B, app, second.AccessToken!));
     }
 
     [Fact]

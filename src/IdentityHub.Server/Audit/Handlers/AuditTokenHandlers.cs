@@ -124,7 +124,9 @@ public sealed class AuditRevokedTokens(IAuditLog audit, ClientPolicies policies,
         var subject = principal?.GetClaim(Claims.Subject);
         var user = subject == clientId ? null : await subjects.FindUserAsync(subject, policy, context.CancellationToken);
         await audit.WriteAsync(AuditActor.Client(clientId),
-            new TokenRevoked(clientId, policy?.DepartmentCode, user?.Id, principal?.GetTokenType(), principal?.GetTokenId()));
+            new TokenRevoked(clientId, policy?.DepartmentCode, user?.Id, principal?.GetTokenType(),
+                // An access token has no token entry (SkipAccessTokenEntries): its jti names it.
+                principal?.GetTokenId() ?? principal?.GetClaim(Claims.JwtId)));
     }
 }
 

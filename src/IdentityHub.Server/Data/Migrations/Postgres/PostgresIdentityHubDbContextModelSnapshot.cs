@@ -719,6 +719,39 @@ namespace IdentityHub.Server.Data.Migrations.Postgres
                     b.ToTable("PairwiseSubjects", (string)null);
                 });
 
+            modelBuilder.Entity("IdentityHub.Server.Oidc.Revocation.AccessTokenRevocation", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTime>("ExpiresAtUtc")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Key")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.Property<DateTime>("RevokedAtUtc")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ExpiresAtUtc");
+
+                    b.HasIndex("RevokedAtUtc");
+
+                    b.ToTable("AccessTokenRevocations", (string)null);
+                });
+
             modelBuilder.Entity("IdentityHub.Server.Registry.ClientSecretEntry", b =>
                 {
                     b.Property<string>("Id")

@@ -699,6 +699,37 @@ namespace IdentityHub.Server.Data.Migrations.Sqlite
                     b.ToTable("PairwiseSubjects", (string)null);
                 });
 
+            modelBuilder.Entity("IdentityHub.Server.Oidc.Revocation.AccessTokenRevocation", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("ExpiresAtUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Key")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("RevokedAtUtc")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ExpiresAtUtc");
+
+                    b.HasIndex("RevokedAtUtc");
+
+                    b.ToTable("AccessTokenRevocations", (string)null);
+                });
+
             modelBuilder.Entity("IdentityHub.Server.Registry.ClientSecretEntry", b =>
                 {
                     b.Property<string>("Id")
