@@ -55,6 +55,7 @@ public static class OidcExtensions
         }
 
         builder.Services.AddScoped<ClaimsFactory>();
+        builder.Services.AddScoped<GrantSubjects>();
         builder.Services.AddHostedService<TokenPruningService>();
 
         builder.Services.AddOpenIddict()
