@@ -76,8 +76,9 @@ public class IdentityHubDbContext(DbContextOptions options) : IdentityDbContext<
 
 /// <remarks>
 /// SQLite lets one connection write at a time. The writes of this process queue asynchronously for the database
-/// instead of colliding (<see cref="SqliteWriteGateInterceptor"/>): a SaveChanges enters the gate here, an explicit
-/// transaction and a lone statement through the interceptor. SQLite sees one writer at a time and no thread sleeps.
+/// instead of colliding (<see cref="SqliteWriteGateInterceptor"/>: a transaction from its BEGIN to its end, a write
+/// statement outside a transaction, as a SaveChanges of one command is). SQLite sees one writer at a time and no
+/// thread sleeps; the gate is held only while the database works, not while EF Core prepares a save.
 /// </remarks>
 public sealed class SqliteIdentityHubDbContext : IdentityHubDbContext
 {
@@ -86,32 +87,6 @@ public sealed class SqliteIdentityHubDbContext : IdentityHubDbContext
 
     /// <summary>What this context holds of its database's write gate.</summary>
     public SqliteContextWriteGate WriteGate { get; }
-
-    public override int SaveChanges(bool acceptAllChangesOnSuccess)
-    {
-        WriteGate.Enter();
-        try
-        {
-            return base.SaveChanges(acceptAllChangesOnSuccess);
-        }
-        finally
-        {
-            WriteGate.Exit();
-        }
-    }
-
-    public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
-    {
-        await WriteGate.EnterAsync(cancellationToken);
-        try
-        {
-            return await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
-        }
-        finally
-        {
-            WriteGate.Exit();
-        }
-    }
 
     public override void Dispose()
     {

@@ -66,11 +66,12 @@ public enum SqliteSynchronous
 /// One writer at a time per SQLite database, queued asynchronously in this process. SQLite lets one connection write
 /// at a time; Microsoft.Data.Sqlite answers a second writer's SQLITE_BUSY by putting its thread to sleep for 150 ms and
 /// retrying, which parks thread-pool threads and stretches latencies to hundreds of milliseconds. So every write of the
-/// process waits here instead, without a thread: a SaveChanges (<see cref="SqliteIdentityHubDbContext"/>), an explicit
-/// transaction from its BEGIN (Microsoft.Data.Sqlite begins IMMEDIATE: the write lock is taken at once) to its
-/// commit, rollback or disposal, and a statement outside any transaction (ExecuteUpdate, ExecuteDelete, raw SQL).
-/// A context that holds the gate enters it again freely (a SaveChanges inside its own transaction, the transaction the
-/// audit chain begins inside a SaveChanges). SQLite still sees one writer at a time; readers are never gated (WAL).
+/// process waits here instead, without a thread: a transaction from its BEGIN (Microsoft.Data.Sqlite begins IMMEDIATE:
+/// the write lock is taken at once) to its commit, rollback or disposal (explicit ones, and the one EF Core begins for
+/// a SaveChanges of several commands), and a write statement outside any transaction (a SaveChanges of one command,
+/// ExecuteUpdate, ExecuteDelete, raw SQL) until its reader is disposed. Only the database's work is inside the gate,
+/// not EF Core's preparation of a save: the gate hands over as soon as SQLite is done. A context that holds the gate
+/// enters it again freely. SQLite still sees one writer at a time; readers are never gated (WAL).
 /// </summary>
 public sealed class SqliteWriteGateInterceptor : IDbTransactionInterceptor, IDbCommandInterceptor, IDbConnectionInterceptor
 {
@@ -152,6 +153,34 @@ public sealed class SqliteWriteGateInterceptor : IDbTransactionInterceptor, IDbC
             await gate.EnterForStatementAsync(cancellationToken);
         }
 
+        return result;
+    }
+
+    public InterceptionResult<DbDataReader> ReaderExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result)
+    {
+        if (WritesAlone(command, eventData) is { } gate)
+        {
+            gate.EnterForStatement();
+        }
+
+        return result;
+    }
+
+    public async ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(DbCommand command, CommandEventData eventData,
+        InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
+    {
+        if (WritesAlone(command, eventData) is { } gate)
+        {
+            await gate.EnterForStatementAsync(cancellationToken);
+        }
+
+        return result;
+    }
+
+    // An INSERT/UPDATE ... RETURNING holds SQLite's write lock until its statement is reset: until the reader is disposed.
+    public InterceptionResult DataReaderDisposing(DbCommand command, DataReaderDisposingEventData eventData, InterceptionResult result)
+    {
+        EndStatement(eventData.Context);
         return result;
     }
 

@@ -21,8 +21,9 @@ public sealed class GrantSubjects(IdentityHubDbContext db)
 {
     public async Task<GrantSubject?> LoadAsync(IQueryable<ApplicationUser> account, string sessionId, CancellationToken cancellationToken)
     {
-        // Two collections correlated on the account's key and one EXISTS: LEFT JOINs that SQLite translates too.
-        var row = await account.AsNoTracking()
+        // Two collections correlated on the account's key and one EXISTS: LEFT JOINs that SQLite translates too, in one
+        // query on purpose (at most one real-name row times a few evidence rows).
+        var row = await account.AsNoTracking().AsSingleQuery()
             .Select(u => new
             {
                 User = u,
