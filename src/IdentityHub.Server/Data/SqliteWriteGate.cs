@@ -248,10 +248,11 @@ public sealed class SqliteWriteGateInterceptor : IDbTransactionInterceptor, IDbC
 
     private static void FailedTransaction(TransactionErrorEventData eventData)
     {
-        // A failed commit leaves the transaction open (the caller rolls back or disposes it); a failed BEGIN holds nothing.
-        if (eventData.Context is SqliteIdentityHubDbContext db && eventData.Action == "Start")
+        // A failed commit leaves the transaction open (the caller rolls back or disposes it): the gate stays held; a
+        // transaction that never began, or is gone, holds nothing.
+        if (eventData.Context is SqliteIdentityHubDbContext db)
         {
-            db.WriteGate.ExitTransaction();
+            db.WriteGate.ReleaseIfTransactionEnded();
         }
     }
 
@@ -337,12 +338,15 @@ public sealed class SqliteContextWriteGate(DbContext context)
 
     public void EnterForTransaction()
     {
+        // A new transaction means the previous one is gone, whether or not its end was seen.
+        ReleaseIfTransactionEnded();
         Enter();
         _transaction = true;
     }
 
     public async ValueTask EnterForTransactionAsync(CancellationToken cancellationToken)
     {
+        ReleaseIfTransactionEnded();
         await EnterAsync(cancellationToken);
         _transaction = true;
     }
