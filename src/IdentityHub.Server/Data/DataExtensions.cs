@@ -30,10 +30,14 @@ public static class DataExtensions
                     connectionString = $"Data Source={Path.Combine(dataDirectory, "identityhub.db")}";
                 }
 
-                // Pooled: a request rents a context instead of building one (and its service scope) anew.
+                // Pooled: a request rents a context instead of building one (and its service scope) anew. Every
+                // connection in WAL mode with the configured synchronous level, every write through the one gate.
+                var setup = new SqliteConnectionSetup(options.SqliteSynchronous, SqliteBusyTimeout);
+                var gate = new SqliteWriteGateInterceptor();
                 builder.Services.AddDbContextPool<IdentityHubDbContext, SqliteIdentityHubDbContext>((services, db) =>
                     db.UseSqlite(connectionString, sqlite =>
                             sqlite.MigrationsAssembly(typeof(SqliteIdentityHubDbContext).Assembly.FullName))
+                        .AddInterceptors(setup, gate)
                         .AddInterceptors(new Audit.AppendOnlyAuditInterceptor(), new Audit.AuditChainInterceptor())
                         .AddInterceptors(services.GetServices<IInterceptor>()));
                 break;
@@ -56,6 +60,12 @@ public static class DataExtensions
 
         return builder;
     }
+
+    /// <summary>
+    /// How long a SQLite statement waits inside SQLite for another process's write (a command-line job on the same
+    /// file); the server's own writes queue in the write gate and never wait here.
+    /// </summary>
+    public static readonly TimeSpan SqliteBusyTimeout = TimeSpan.FromSeconds(10);
 
     public static string ResolveDataDirectory(IHostEnvironment environment, DatabaseOptions options) =>
         Path.GetFullPath(Path.Combine(environment.ContentRootPath, options.DataDirectory));

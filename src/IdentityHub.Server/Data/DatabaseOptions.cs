@@ -23,6 +23,13 @@ public sealed class DatabaseOptions
     [Required]
     public string DataDirectory { get; set; } = "data";
 
+    /// <summary>
+    /// SQLite only (the database runs in WAL mode): Normal (default) syncs the write-ahead log at checkpoints, so a
+    /// commit survives a crash of the process but the last commits may be lost to a power cut or an operating-system
+    /// crash (the database stays consistent); Full syncs it at every commit. See docs/deployment.md.
+    /// </summary>
+    public SqliteSynchronous SqliteSynchronous { get; set; } = SqliteSynchronous.Normal;
+
     /// <summary>Apply pending migrations when the server starts (default true). Otherwise run the "migrate" command.</summary>
     public bool MigrateOnStart { get; set; } = true;
 }

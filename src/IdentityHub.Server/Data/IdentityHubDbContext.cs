@@ -77,59 +77,30 @@ public class IdentityHubDbContext(DbContextOptions options) : IdentityDbContext<
 }
 
 /// <remarks>
-/// SQLite lets one connection write at a time. When two requests save at once, Microsoft.Data.Sqlite
-/// answers the second one's SQLITE_BUSY by putting its thread to sleep and retrying, which under load
-/// parks thread-pool threads and stretches latencies to hundreds of milliseconds. So the saves of this
-/// process queue asynchronously for the database instead (one gate per database): SQLite sees one writer
-/// at a time and no thread sleeps. A save inside an explicit transaction is not gated (the transaction
-/// may hold the write lock already). ExecuteUpdate/ExecuteDelete keep SQLite's own retry.
+/// SQLite lets one connection write at a time. The writes of this process queue asynchronously for the database
+/// instead of colliding (<see cref="SqliteWriteGateInterceptor"/>: a transaction from its BEGIN to its end, a write
+/// statement outside a transaction, as a SaveChanges of one command is). SQLite sees one writer at a time and no
+/// thread sleeps; the gate is held only while the database works, not while EF Core prepares a save.
 /// </remarks>
-public sealed class SqliteIdentityHubDbContext(DbContextOptions<SqliteIdentityHubDbContext> options)
-    : IdentityHubDbContext(options)
+public sealed class SqliteIdentityHubDbContext : IdentityHubDbContext
 {
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> WriteGates = new(StringComparer.Ordinal);
+    public SqliteIdentityHubDbContext(DbContextOptions<SqliteIdentityHubDbContext> options)
+        : base(options) => WriteGate = new SqliteContextWriteGate(this);
 
-    private SemaphoreSlim? WriteGate() =>
-        Database.CurrentTransaction is null && Database.GetConnectionString() is { } database
-            ? WriteGates.GetOrAdd(database, _ => new SemaphoreSlim(1, 1))
-            : null;
+    /// <summary>What this context holds of its database's write gate.</summary>
+    public SqliteContextWriteGate WriteGate { get; }
 
-    public override int SaveChanges(bool acceptAllChangesOnSuccess)
+    public override void Dispose()
     {
-        var gate = WriteGate();
-        if (gate is null)
-        {
-            return base.SaveChanges(acceptAllChangesOnSuccess);
-        }
-
-        gate.Wait();
-        try
-        {
-            return base.SaveChanges(acceptAllChangesOnSuccess);
-        }
-        finally
-        {
-            gate.Release();
-        }
+        // Disposed (or returned to the pool) in the middle of a write: its transaction is rolled back with it.
+        WriteGate.ReleaseAll();
+        base.Dispose();
     }
 
-    public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
+    public override ValueTask DisposeAsync()
     {
-        var gate = WriteGate();
-        if (gate is null)
-        {
-            return await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
-        }
-
-        await gate.WaitAsync(cancellationToken);
-        try
-        {
-            return await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
-        }
-        finally
-        {
-            gate.Release();
-        }
+        WriteGate.ReleaseAll();
+        return base.DisposeAsync();
     }
 }
 

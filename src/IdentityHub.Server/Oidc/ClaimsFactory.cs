@@ -68,9 +68,14 @@ public sealed class ClaimsFactory(RealNameService realNames, IOptions<Verificati
 
     public async Task<ClaimsIdentity> CreateUserIdentityAsync(ApplicationUser user, ImmutableArray<string> scopes, SessionFacts session,
         IEnumerable<string> resources, ClientPolicy client, string subject, ClaimsRequest? claimsRequest, ActingFor? acting,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken) =>
+        CreateUserIdentity(await realNames.LoadPersonAsync(user, cancellationToken), scopes, session, resources, client, subject,
+            claimsRequest, acting);
+
+    /// <summary>The same, for a person already loaded with the real-name record and evidence (<see cref="GrantSubjects"/>).</summary>
+    public ClaimsIdentity CreateUserIdentity(Person person, ImmutableArray<string> scopes, SessionFacts session,
+        IEnumerable<string> resources, ClientPolicy client, string subject, ClaimsRequest? claimsRequest, ActingFor? acting)
     {
-        var person = await realNames.LoadPersonAsync(user, cancellationToken);
         var identity = new ClaimsIdentity(
             authenticationType: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme,
             nameType: Claims.Name,

@@ -56,6 +56,7 @@ public static class OidcExtensions
         }
 
         builder.Services.AddScoped<ClaimsFactory>();
+        builder.Services.AddScoped<GrantSubjects>();
         builder.Services.AddHostedService<TokenPruningService>();
 
         // Access tokens without token entries, and their revocation (Revocation/).

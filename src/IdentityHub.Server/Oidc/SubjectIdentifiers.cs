@@ -63,6 +63,26 @@ public sealed class SubjectIdentifiers(IdentityHubDbContext db, UserManager<Appl
             .SingleOrDefaultAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// The account a sub stands for, as seen by <paramref name="client"/>, as a query to compose (at most one row), so
+    /// that a caller reads it together with what else it needs in one round trip; null when there can be none.
+    /// </summary>
+    public IQueryable<ApplicationUser>? AccountQuery(string? subject, ClientPolicy? client)
+    {
+        if (string.IsNullOrEmpty(subject) || client is null)
+        {
+            return null;
+        }
+
+        if (client.SubjectType == SubjectType.Public)
+        {
+            return db.Users.Where(u => u.Id == subject);
+        }
+
+        var sector = client.SectorId;
+        return db.Users.Where(u => db.PairwiseSubjects.Any(p => p.SectorId == sector && p.Subject == subject && p.UserId == u.Id));
+    }
+
     private string Compute(string sectorId, string userId)
     {
         var key = Encoding.UTF8.GetBytes(options.Value.PairwiseSecret ?? SubjectOptions.DevelopmentSecret);

@@ -4,7 +4,6 @@ using IdentityHub.Server.Audit.Handlers;
 using IdentityHub.Server.Identity;
 using IdentityHub.Server.Identity.Enterprises;
 using IdentityHub.Server.Registry;
-using IdentityHub.Server.Sessions;
 using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
@@ -28,8 +27,7 @@ public static class TokenEndpoint
         IOptions<OidcOptions> options,
         ClientPolicies policies,
         SubjectIdentifiers subjects,
-        AgentMandates mandates,
-        SessionService sessions)
+        AgentMandates mandates)
     {
         var request = context.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenID Connect request cannot be retrieved.");
@@ -54,18 +52,22 @@ public static class TokenEndpoint
             // needs no user store (building UserManager and SignInManager is a measurable share of it).
             var users = context.RequestServices.GetRequiredService<UserManager<ApplicationUser>>();
             var signInManager = context.RequestServices.GetRequiredService<SignInManager<ApplicationUser>>();
+            var grants = context.RequestServices.GetRequiredService<GrantSubjects>();
             var result = await context.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
             var principal = result.Principal;
             var session = principal is null ? null : SessionFacts.From(principal);
-            // The grant's sub is the one the client sees (public or pairwise): map it back to the account.
+            // The grant's sub is the one the client sees (public or pairwise): map it back to the account. The account,
+            // its real-name data and the session's state come in one round trip (GrantSubjects).
             var subject = principal?.GetClaim(Claims.Subject);
             var client = await policies.FindAsync(request.ClientId, context.RequestAborted);
-            var user = await subjects.FindUserAsync(subject, client, context.RequestAborted);
-            if (principal is null || session is null || user is null || client is null
+            var account = subjects.AccountQuery(subject, client);
+            var grant = account is null || session is null ? null : await grants.LoadAsync(account, session.SessionId, context.RequestAborted);
+            var user = grant?.Person.User;
+            if (principal is null || session is null || grant is null || user is null || client is null
                 || !await signInManager.CanSignInAsync(user) || await users.IsLockedOutAsync(user)
                 || AssuranceLevels.Of(user) < client.MinimumAssuranceLevel
                 // Ending a session revokes its tokens; this also stops a refresh that raced with the logout.
-                || await sessions.HasEndedAsync(session.SessionId, context.RequestAborted))
+                || grant.SessionEnded)
             {
                 return OidcResults.Forbid(Errors.InvalidGrant, "The grant is no longer valid.");
             }
@@ -81,8 +83,8 @@ public static class TokenEndpoint
             // RFC 6749 section 6: a refresh request may narrow the scopes; OpenIddict has checked
             // that they are a subset of the original grant.
             var scopes = string.IsNullOrEmpty(request.Scope) ? principal.GetScopes() : request.GetScopes();
-            var identity = await claims.CreateUserIdentityAsync(user, scopes, session, principal.GetResources(), client, subject!,
-                ClaimsRequest.FromPrincipal(principal), acting, context.RequestAborted);
+            var identity = claims.CreateUserIdentity(grant.Person, scopes, session, principal.GetResources(), client, subject!,
+                ClaimsRequest.FromPrincipal(principal), acting);
             AuditHttpItems.SetUser(context, user.Id);
             return Results.SignIn(new ClaimsPrincipal(identity), authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
         }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Duende.IdentityModel.Client;
+using IdentityHub.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace IdentityHub.Tests.Oidc;
@@ -168,6 +169,27 @@ public abstract partial class OidcProtocolTests
         Assert.True(replayed.IsError);
         Assert.Equal("invalid_grant", replayed.Error);
         Assert.Null(replayed.AccessToken);
+    }
+
+    [Fact]
+    public async Task RefreshToken_AccountLockedOutSinceTheGrant_Refused()
+    {
+        var client = await Kit.RegisterWebClientAsync();
+        var user = await Kit.CreateUserAsync();
+        var flow = await Kit.CodeFlowAsync(NewBrowser(), client, user);
+        var rotated = await Kit.RefreshAsync(client, flow.Tokens.RefreshToken!);
+        Assert.False(rotated.IsError, $"{rotated.Error} {rotated.ErrorDescription}");
+
+        // Accounts:MaxFailedAccessAttempts (5) wrong passwords lock the account; the token endpoint re-reads it at every refresh.
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.False((await new LoginForm(Server).SignInAsync(user.UserName, "Wrong-Horse-" + i)).SessionCookieIssued);
+        }
+
+        var refused = await Kit.RefreshAsync(client, rotated.RefreshToken!);
+
+        Assert.Equal("invalid_grant", refused.Error);
+        Assert.Null(refused.AccessToken);
     }
 
     [Fact]
