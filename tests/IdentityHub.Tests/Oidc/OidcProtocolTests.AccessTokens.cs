@@ -4,6 +4,7 @@ using IdentityHub.Server.Data;
 using IdentityHub.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.IdentityModel.Tokens;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace IdentityHub.Tests.Oidc;
@@ -30,13 +31,14 @@ public abstract partial class OidcProtocolTests
     }
 
     [Fact]
-    public async Task AccessTokens_NoTokenEntry_CodesRefreshAndIdTokensKeepTheirs()
+    public async Task AccessAndIdTokens_NoTokenEntry_CodesAndRefreshTokensKeepTheirs_IdTokenHintStillValidated()
     {
         var (serviceId, serviceSecret) = await Kit.RegisterServiceClientAsync();
         var machine = (await ClientCredentialsAsync(serviceId, serviceSecret)).AccessToken!;
         var client = await Kit.RegisterWebClientAsync();
         var user = await Kit.CreateUserAsync();
-        var flow = await Kit.CodeFlowAsync(NewBrowser(), client, user);
+        var browser = NewBrowser();
+        var flow = await Kit.CodeFlowAsync(browser, client, user);
         var refreshed = await Kit.RefreshAsync(client, flow.Tokens.RefreshToken!);
         Assert.False(refreshed.IsError, $"{refreshed.Error} {refreshed.ErrorDescription}");
 
@@ -48,17 +50,43 @@ public abstract partial class OidcProtocolTests
             Assert.False(payload.TryGetProperty("oi_tkn_id", out _), payload.GetRawText());
         }
 
+        // ID tokens (OpenID Connect Core section 2): no token entry id either.
+        foreach (var token in new[] { flow.Tokens.IdentityToken!, refreshed.IdentityToken! })
+        {
+            Assert.False(OidcKit.JwtPayload(token).TryGetProperty("oi_tkn_id", out _), OidcKit.JwtPayload(token).GetRawText());
+        }
+
         Assert.Equal(0, await TokenEntriesAsync(serviceId, TokenTypeIdentifiers.AccessToken));
         Assert.Equal(0, await TokenEntriesAsync(client.ClientId, TokenTypeIdentifiers.AccessToken));
+        Assert.Equal(0, await TokenEntriesAsync(client.ClientId, TokenTypeIdentifiers.IdentityToken));
         Assert.Equal(1, await TokenEntriesAsync(client.ClientId, TokenTypeIdentifiers.Private.AuthorizationCode));
         Assert.Equal(2, await TokenEntriesAsync(client.ClientId, TokenTypeIdentifiers.RefreshToken));
-        Assert.Equal(2, await TokenEntriesAsync(client.ClientId, TokenTypeIdentifiers.IdentityToken));
 
         // Still valid where the server validates them.
         Assert.True((await Kit.IntrospectAsync(serviceId, serviceSecret, machine, "access_token")).IsActive);
         Assert.True((await Kit.IntrospectAsync(client.ClientId, client.Secret, refreshed.AccessToken!, "access_token")).IsActive);
         var info = await UserInfoAsync(refreshed.AccessToken!);
         Assert.False(info.IsError, info.Error);
+
+        // An ID token is read back only as id_token_hint (RP-Initiated Logout 1.0 section 2): without an entry its
+        // signature is still checked (an altered one names nobody: the person is asked to confirm and the session stays),
+        // and a genuine one ends the session at once.
+        var disco = await Kit.DiscoveryAsync();
+        var parts = refreshed.IdentityToken!.Split('.');
+        // The same claims in other bytes (a trailing space): the signature no longer matches.
+        var forged = parts[0] + "." + Base64UrlEncoder.Encode(OidcKit.JwtPayload(refreshed.IdentityToken!).GetRawText() + " ") + "." + parts[2];
+        using (var http = Server.CreateHttpClient(followRedirects: false, cookies: browser.Cookies))
+        {
+            using var refused = await http.GetAsync(new RequestUrl(disco.EndSessionEndpoint!).CreateEndSessionUrl(forged, client.PostLogoutRedirectUri, "s1"));
+            Assert.Equal(HttpStatusCode.Redirect, refused.StatusCode);
+            Assert.StartsWith("/Account/Logout?", refused.Headers.Location?.OriginalString, StringComparison.Ordinal);
+        }
+
+        Assert.Null((await PromptNoneAsync(browser, client)).Callback["error"]);
+        var outcome = await browser.AuthorizeAsync(new RequestUrl(disco.EndSessionEndpoint!).CreateEndSessionUrl(refreshed.IdentityToken, client.PostLogoutRedirectUri, "s2"));
+        Assert.True(outcome.Callback is not null, $"No redirect: HTTP {(int)outcome.FinalStatus} at {outcome.LastUrl}: {OidcKit.Shorten(outcome.FinalBody)}");
+        Assert.Equal(client.PostLogoutRedirectUri, outcome.Callback!.GetLeftPart(UriPartial.Path));
+        Assert.Equal("login_required", (await PromptNoneAsync(browser, client)).Callback["error"]);
     }
 
     [Fact]
