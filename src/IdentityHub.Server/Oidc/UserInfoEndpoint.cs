@@ -14,8 +14,7 @@ namespace IdentityHub.Server.Oidc;
 public static class UserInfoEndpoint
 {
     public static async Task<IResult> HandleAsync(HttpContext context, ClaimsFactory claims, ClientPolicies policies, SubjectIdentifiers subjects,
-        // [FromServices]: RealNameService has a BindAsync method of its own, which minimal APIs would take for a binder.
-        [Microsoft.AspNetCore.Mvc.FromServices] RealNameService realNames, IAuditLog audit)
+        IAuditLog audit)
     {
         var result = await context.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
         var subject = result.Principal?.GetClaim(Claims.Subject);
@@ -23,11 +22,10 @@ public static class UserInfoEndpoint
         var clientId = result.Principal?.GetPresenters().FirstOrDefault() ?? result.Principal?.GetClaim(Claims.ClientId);
         var client = await policies.FindAsync(clientId, context.RequestAborted);
         // One database round trip per request: the account the sub stands for (through the pairwise mapping), the columns
-        // of it that claims are built from, its real-name record and evidence (RealNameService.LoadClaimsPersonAsync).
+        // of it that claims are built from, its real-name record and evidence (SubjectIdentifiers.FindClaimsPersonAsync).
         var person = result.Principal is null || client is null || !client.CanObtainTokens
-            || subjects.AccountQuery(subject, client) is not { } account
             ? null
-            : await realNames.LoadClaimsPersonAsync(account, context.RequestAborted);
+            : await subjects.FindClaimsPersonAsync(subject, client, context.RequestAborted);
         if (result.Principal is null || person is null || client is null || !client.CanObtainTokens)
         {
             // RFC 6750 section 3.1; a disabled client or suspended department loses userinfo at once.

@@ -51,54 +51,6 @@ public sealed class RealNameService(IdentityHubDbContext db, PersonalDataProtect
             : new(user, loaded.RealName.SingleOrDefault(), loaded.Evidence);
     }
 
-    /// <summary>
-    /// The account <paramref name="account"/> selects (at most one row, e.g. <c>SubjectIdentifiers.AccountQuery</c>) with
-    /// its real-name record and evidence, in one round trip and untracked; null if there is none. Only the account
-    /// columns that claims are built from are read (<see cref="PersonClaims"/>, <see cref="Person.Level"/>): the
-    /// <see cref="Person.User"/> it returns is a read-only copy without password hash, security stamp or lockout
-    /// state, for building claims only (the userinfo endpoint), never for saving or for sign-in decisions.
-    /// </summary>
-    public async Task<Person?> LoadClaimsPersonAsync(IQueryable<ApplicationUser> account, CancellationToken cancellationToken)
-    {
-        // Two collections correlated on the account's key: LEFT JOINs that SQLite translates too, in one query on
-        // purpose (at most one real-name row times a few evidence rows).
-        var row = await account.AsNoTracking().AsSingleQuery()
-            .Select(u => new
-            {
-                u.Id,
-                u.UserName,
-                u.DisplayName,
-                u.Email,
-                u.EmailConfirmed,
-                u.PhoneNumber,
-                u.PhoneNumberConfirmed,
-                u.AssuranceLevel,
-                RealName = db.Set<RealNameRecord>().Where(r => r.UserId == u.Id).ToList(),
-                Evidence = db.Set<VerificationEvidence>().Where(e => e.UserId == u.Id).OrderBy(e => e.Id).ToList(),
-            })
-            .SingleOrDefaultAsync(cancellationToken);
-        if (row is null)
-        {
-            return null;
-        }
-
-        var user = new ApplicationUser
-        {
-            Id = row.Id,
-            UserName = row.UserName,
-            DisplayName = row.DisplayName,
-            Email = row.Email,
-            EmailConfirmed = row.EmailConfirmed,
-            PhoneNumber = row.PhoneNumber,
-            PhoneNumberConfirmed = row.PhoneNumberConfirmed,
-            AssuranceLevel = row.AssuranceLevel,
-            // Not read: nothing may mistake this copy for the stored account's stamp.
-            SecurityStamp = null,
-            ConcurrencyStamp = null,
-        };
-        return new Person(user, row.RealName.SingleOrDefault(), row.Evidence);
-    }
-
     public string IndexOf(string normalizedIdNumber) => protector.BlindIndex(normalizedIdNumber, RealNameRecord.IdNumberPurpose);
 
     /// <summary>Whether the number is bound to an account other than <paramref name="userId"/>.</summary>
