@@ -2,7 +2,6 @@ using Microsoft.AspNetCore.Authentication;
 using IdentityHub.Server.Audit;
 using IdentityHub.Server.Audit.Handlers;
 using IdentityHub.Server.Identity;
-using IdentityHub.Server.Identity.RealName;
 using IdentityHub.Server.Registry;
 using OpenIddict.Abstractions;
 using OpenIddict.Server.AspNetCore;
