@@ -149,10 +149,9 @@ public sealed class ClaimsFactory(RealNameService realNames, IOptions<Verificati
     /// The userinfo response (OIDC Core section 5.3.2): sub plus the released claims of the granted scopes and of the
     /// claims request's userinfo member, and its verified_claims.
     /// </summary>
-    public async Task<Dictionary<string, object>> CreateUserInfoAsync(ApplicationUser user, ImmutableArray<string> scopes, ClientPolicy client,
-        string subject, ClaimsRequest? claimsRequest, CancellationToken cancellationToken)
+    public Dictionary<string, object> CreateUserInfo(Person person, ImmutableArray<string> scopes, ClientPolicy client,
+        string subject, ClaimsRequest? claimsRequest)
     {
-        var person = await realNames.LoadPersonAsync(user, cancellationToken);
         var result = new Dictionary<string, object>(StringComparer.Ordinal) { [Claims.Subject] = subject };
         foreach (var (type, value, valueType) in ReleasedClaims(person, scopes, client.Claims, claimsRequest?.UserInfo))
         {

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using IdentityHub.Server.Data;
 using IdentityHub.Server.Identity;
+using IdentityHub.Server.Identity.RealName;
 using IdentityHub.Server.Registry;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
@@ -15,7 +16,8 @@ namespace IdentityHub.Server.Oidc;
 /// for every client of one department and different across departments, so that departments cannot join
 /// their records by sub. The reverse mapping is a stored row (<see cref="PairwiseSubject"/>).
 /// </summary>
-public sealed class SubjectIdentifiers(IdentityHubDbContext db, UserManager<ApplicationUser> users, IOptions<SubjectOptions> options)
+public sealed class SubjectIdentifiers(IdentityHubDbContext db, UserManager<ApplicationUser> users, IOptions<SubjectOptions> options,
+    ClaimsPersonQueries queries)
 {
     public async Task<string> SubjectForAsync(string userId, ClientPolicy client, CancellationToken cancellationToken)
     {
@@ -83,10 +85,112 @@ public sealed class SubjectIdentifiers(IdentityHubDbContext db, UserManager<Appl
         return db.Users.Where(u => db.PairwiseSubjects.Any(p => p.SectorId == sector && p.Subject == subject && p.UserId == u.Id));
     }
 
+    /// <summary>
+    /// The person a sub stands for, as seen by <paramref name="client"/>, for building claims (the userinfo endpoint): the
+    /// account through the pairwise mapping, only the account columns claims are built from (<see cref="PersonClaims"/>,
+    /// <see cref="Person.Level"/>), its real-name record and evidence, untracked, in one round trip; null if none.
+    /// The <see cref="Person.User"/> it returns is a read-only copy without password hash, security stamp or lockout
+    /// state: never for saving or for sign-in decisions. Compiled queries (<see cref="ClaimsPersonQueries"/>): no expression
+    /// tree to build, parameterise and look up in EF's query cache on every request.
+    /// </summary>
+    public async Task<Person?> FindClaimsPersonAsync(string? subject, ClientPolicy? client, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(subject) || client is null)
+        {
+            return null;
+        }
+
+        var row = client.SubjectType == SubjectType.Public
+            ? await queries.Public(db, subject, cancellationToken)
+            : await queries.Pairwise(db, client.SectorId, subject, cancellationToken);
+        if (row is null)
+        {
+            return null;
+        }
+
+        var user = new ApplicationUser
+        {
+            Id = row.Id,
+            UserName = row.UserName,
+            DisplayName = row.DisplayName,
+            Email = row.Email,
+            EmailConfirmed = row.EmailConfirmed,
+            PhoneNumber = row.PhoneNumber,
+            PhoneNumberConfirmed = row.PhoneNumberConfirmed,
+            AssuranceLevel = row.AssuranceLevel,
+            // Not read: nothing may mistake this copy for the stored account's stamps.
+            SecurityStamp = null,
+            ConcurrencyStamp = null,
+        };
+        return new Person(user, row.RealName.SingleOrDefault(), row.Evidence);
+    }
+
     private string Compute(string sectorId, string userId)
     {
         var key = Encoding.UTF8.GetBytes(options.Value.PairwiseSecret ?? SubjectOptions.DevelopmentSecret);
         var mac = HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(sectorId + "|" + userId));
         return Convert.ToBase64String(mac).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    }
+}
+
+/// <summary>
+/// The compiled queries of <see cref="SubjectIdentifiers.FindClaimsPersonAsync"/>. A compiled query belongs to the EF
+/// model it was first run against, so the application holds them as a singleton (one model per application; the tests
+/// run several applications with different providers in one process), not in static fields.
+/// </summary>
+public sealed class ClaimsPersonQueries
+{
+    // Two collections correlated on the account's key: LEFT JOINs that SQLite translates too, in one query on purpose (at
+    // most one real-name row times a few evidence rows). The same projection for both subject types.
+    public Func<IdentityHubDbContext, string, CancellationToken, Task<ClaimsPersonRow?>> Public { get; } =
+        EF.CompileAsyncQuery((IdentityHubDbContext db, string subject, CancellationToken _) =>
+            db.Users.AsNoTracking().AsSingleQuery()
+                .Where(u => u.Id == subject)
+                .Select(u => new ClaimsPersonRow
+                {
+                    Id = u.Id,
+                    UserName = u.UserName,
+                    DisplayName = u.DisplayName,
+                    Email = u.Email,
+                    EmailConfirmed = u.EmailConfirmed,
+                    PhoneNumber = u.PhoneNumber,
+                    PhoneNumberConfirmed = u.PhoneNumberConfirmed,
+                    AssuranceLevel = u.AssuranceLevel,
+                    RealName = db.Set<RealNameRecord>().Where(r => r.UserId == u.Id).ToList(),
+                    Evidence = db.Set<VerificationEvidence>().Where(e => e.UserId == u.Id).OrderBy(e => e.Id).ToList(),
+                })
+                .SingleOrDefault());
+
+    public Func<IdentityHubDbContext, string, string, CancellationToken, Task<ClaimsPersonRow?>> Pairwise { get; } =
+        EF.CompileAsyncQuery((IdentityHubDbContext db, string sector, string subject, CancellationToken _) =>
+            db.Users.AsNoTracking().AsSingleQuery()
+                .Where(u => db.PairwiseSubjects.Any(p => p.SectorId == sector && p.Subject == subject && p.UserId == u.Id))
+                .Select(u => new ClaimsPersonRow
+                {
+                    Id = u.Id,
+                    UserName = u.UserName,
+                    DisplayName = u.DisplayName,
+                    Email = u.Email,
+                    EmailConfirmed = u.EmailConfirmed,
+                    PhoneNumber = u.PhoneNumber,
+                    PhoneNumberConfirmed = u.PhoneNumberConfirmed,
+                    AssuranceLevel = u.AssuranceLevel,
+                    RealName = db.Set<RealNameRecord>().Where(r => r.UserId == u.Id).ToList(),
+                    Evidence = db.Set<VerificationEvidence>().Where(e => e.UserId == u.Id).OrderBy(e => e.Id).ToList(),
+                })
+                .SingleOrDefault());
+
+    public sealed class ClaimsPersonRow
+    {
+        public required string Id { get; init; }
+        public string? UserName { get; init; }
+        public string? DisplayName { get; init; }
+        public string? Email { get; init; }
+        public bool EmailConfirmed { get; init; }
+        public string? PhoneNumber { get; init; }
+        public bool PhoneNumberConfirmed { get; init; }
+        public int AssuranceLevel { get; init; }
+        public required List<RealNameRecord> RealName { get; init; }
+        public required List<VerificationEvidence> Evidence { get; init; }
     }
 }

@@ -39,6 +39,7 @@ public static class RegistryExtensions
         services.AddSingleton<ClientCache>();
         services.AddSingleton<Microsoft.EntityFrameworkCore.Diagnostics.IInterceptor, RegistryChangeInterceptor>();
         services.AddScoped<SubjectIdentifiers>();
+        services.AddSingleton<ClaimsPersonQueries>();
         services.AddScoped<ConsentGate>();
         services.AddScoped<IssuedGrants>();
 
