@@ -42,7 +42,11 @@ public static class EndSessionEndpoint
             var hint = await context.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
             // The hint's sub is the one its client sees (public or pairwise).
             var hintClient = await policies.FindAsync(hint.Principal?.GetAudiences().FirstOrDefault(), context.RequestAborted);
-            var hintUser = await subjects.FindUserAsync(hint.Principal?.GetClaim(Claims.Subject), hintClient, context.RequestAborted);
+            // ID tokens have no revocable row: the hint of a client that was disabled since (or whose department is
+            // suspended) names nobody, so the person is asked to confirm rather than signed out on the client's word.
+            var hintUser = hintClient is { CanObtainTokens: true }
+                ? await subjects.FindUserAsync(hint.Principal?.GetClaim(Claims.Subject), hintClient, context.RequestAborted)
+                : null;
             var hintNamesUser = hintUser is not null && hintUser.Id == signInManager.UserManager.GetUserId(cookie.Principal!);
             var confirmed = HttpMethods.IsPost(context.Request.Method)
                 && context.Request.HasFormContentType

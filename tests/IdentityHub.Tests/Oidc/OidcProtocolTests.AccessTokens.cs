@@ -90,6 +90,38 @@ public abstract partial class OidcProtocolTests
     }
 
     [Fact]
+    public async Task IdTokenHintOfAClientDisabledSince_PersonAskedToConfirm_SessionKept()
+    {
+        var client = await Kit.RegisterWebClientAsync();
+        var user = await Kit.CreateUserAsync();
+        var browser = NewBrowser();
+        var flow = await Kit.CodeFlowAsync(browser, client, user);
+        using var admin = Server.CreateHttpClient();
+        admin.DefaultRequestHeaders.Authorization = new("Bearer", await Kit.Admin.GetAdminTokenAsync());
+        using (var response = await admin.PostAsync($"/api/admin/clients/{client.ClientId}/disable", null))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        // The genuine ID token of a client disabled since: no longer enough to end the session without asking.
+        var disco = await Kit.DiscoveryAsync();
+        using (var http = Server.CreateHttpClient(followRedirects: false, cookies: browser.Cookies))
+        {
+            using var asked = await http.GetAsync(new RequestUrl(disco.EndSessionEndpoint!).CreateEndSessionUrl(flow.Tokens.IdentityToken, client.PostLogoutRedirectUri, "s1"));
+            Assert.Equal(HttpStatusCode.Redirect, asked.StatusCode);
+            Assert.StartsWith("/Account/Logout?", asked.Headers.Location?.OriginalString, StringComparison.Ordinal);
+        }
+
+        // The session was kept: the person's own pages still open with the sign-in cookie (signed out, they would
+        // redirect to the sign-in page).
+        using (var http = Server.CreateHttpClient(followRedirects: false, cookies: browser.Cookies))
+        {
+            using var sessions = await http.GetAsync("/Account/Sessions");
+            Assert.Equal(HttpStatusCode.OK, sessions.StatusCode);
+        }
+    }
+
+    [Fact]
     public async Task RevokeUserAccessToken_Rfc7009_UserInfo401AndInactive_OtherAccessTokenOfTheGrantKept()
     {
         var client = await Kit.RegisterWebClientAsync();
