@@ -1,3 +1,5 @@
+using IdentityHub.Server.Data;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using OpenIddict.Abstractions;
 
@@ -5,7 +7,7 @@ namespace IdentityHub.Server.Oidc;
 
 /// <summary>
 /// Removes tokens and authorizations that are expired, redeemed or revoked and older than
-/// Oidc:PruneAfter, every hour (OpenIddict.Quartz is not available here).
+/// Oidc:PruneAfter, and access token revocations whose tokens have all expired, every hour (OpenIddict.Quartz is not available here).
 /// </summary>
 public sealed class TokenPruningService(
     IServiceScopeFactory scopes,
@@ -23,7 +25,12 @@ public sealed class TokenPruningService(
                 var threshold = DateTimeOffset.UtcNow - options.Value.PruneAfter;
                 var tokens = await scope.ServiceProvider.GetRequiredService<IOpenIddictTokenManager>().PruneAsync(threshold, stoppingToken);
                 var authorizations = await scope.ServiceProvider.GetRequiredService<IOpenIddictAuthorizationManager>().PruneAsync(threshold, stoppingToken);
-                logger.LogInformation("Pruned {Tokens} tokens and {Authorizations} authorizations", tokens, authorizations);
+                // Revocations of access tokens without entries are needed only until those tokens expire.
+                var now = DateTime.UtcNow;
+                var revocations = await scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>().AccessTokenRevocations
+                    .Where(r => r.ExpiresAtUtc <= now).ExecuteDeleteAsync(stoppingToken);
+                logger.LogInformation("Pruned {Tokens} tokens, {Authorizations} authorizations and {Revocations} access token revocations",
+                    tokens, authorizations, revocations);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {

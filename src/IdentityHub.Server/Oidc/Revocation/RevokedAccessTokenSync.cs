@@ -9,7 +9,7 @@ namespace IdentityHub.Server.Oidc.Revocation;
 /// Keeps <see cref="RevokedAccessTokens"/> equal to the table: all unexpired rows before the first request, then the
 /// rows revoked since the last read (with a minute of overlap, so that a row committed late is not skipped) on every
 /// "access-token-revocations" signal and every <see cref="OidcOptions.RevocationRefreshInterval"/>; expired rows leave
-/// memory then, and the table hourly.
+/// memory then (and the table with the expired tokens, <see cref="TokenPruningService"/>).
 /// </summary>
 public sealed class RevokedAccessTokenSync(
     IServiceScopeFactory scopes,
@@ -22,7 +22,6 @@ public sealed class RevokedAccessTokenSync(
     private static readonly TimeSpan Overlap = TimeSpan.FromMinutes(1);
     private readonly SemaphoreSlim _wake = new(0, 1);
     private DateTime? _readSinceUtc;
-    private DateTime _prunedAtUtc = DateTime.MinValue;
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -81,11 +80,6 @@ public sealed class RevokedAccessTokenSync(
 
             _readSinceUtc = now - Overlap;
             revoked.Prune();
-            if (now - _prunedAtUtc >= TimeSpan.FromHours(1))
-            {
-                _prunedAtUtc = now;
-                await db.AccessTokenRevocations.Where(r => r.ExpiresAtUtc <= now).ExecuteDeleteAsync(cancellationToken);
-            }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
