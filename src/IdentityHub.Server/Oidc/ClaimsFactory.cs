@@ -125,7 +125,11 @@ public sealed class ClaimsFactory(RealNameService realNames, IOptions<Verificati
         return identity;
     }
 
-    public ClaimsIdentity CreateClientIdentity(string clientId, string? displayName, ImmutableArray<string> scopes, IEnumerable<string> resources)
+    /// <summary>
+    /// A client acting on its own behalf (client_credentials, RFC 6749 section 4.4). Static: it needs nothing of the person's
+    /// services, so the token endpoint's most frequent grant builds none of them (Handlers/SignInClientCredentials).
+    /// </summary>
+    public static ClaimsIdentity CreateClientIdentity(string clientId, string? displayName, ImmutableArray<string> scopes, IEnumerable<string> resources)
     {
         var identity = new ClaimsIdentity(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme, Claims.Name, Claims.Role);
         // RFC 9068 section 2.2: for a client acting on its own behalf, sub is the client identifier.

@@ -64,6 +64,7 @@ public static class OidcExtensions
         builder.Services.AddSingleton<AccessTokenRevocations>();
         builder.Services.AddHostedService<RevokedAccessTokenSync>();
         builder.Services.AddSingleton<RevokeSelfContainedAccessTokens.RequireTokenEntry>();
+        builder.Services.AddScoped<SignInClientCredentials>();
         builder.Services.PostConfigure<OpenIddictServerOptions>(options =>
         {
             // OpenIddict's RevokeToken needs a token entry: it now runs only for tokens that have one.
@@ -71,6 +72,13 @@ public static class OidcExtensions
             if (index >= 0)
             {
                 options.Handlers[index] = RevokeSelfContainedAccessTokens.RevokeTokenEntriesOnly;
+            }
+
+            // client_credentials is signed in inside OpenIddict; every other grant still passes through to TokenEndpoint.
+            index = options.Handlers.FindIndex(d => d.ServiceDescriptor.ServiceType == SignInClientCredentials.Passthrough.ServiceDescriptor.ServiceType);
+            if (index >= 0)
+            {
+                options.Handlers[index] = SignInClientCredentials.Descriptor;
             }
         });
 

@@ -3,6 +3,7 @@ using System.Security.Claims;
 using IdentityHub.Server.Audit.Handlers;
 using IdentityHub.Server.Identity;
 using IdentityHub.Server.Identity.Enterprises;
+using IdentityHub.Server.Oidc.Handlers;
 using IdentityHub.Server.Registry;
 using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Identity;
@@ -34,16 +35,11 @@ public static class TokenEndpoint
 
         if (request.IsClientCredentialsGrantType())
         {
-            var application = await applications.FindByClientIdAsync(request.ClientId!, context.RequestAborted);
-            if (application is null)
-            {
-                return OidcResults.Forbid(Errors.InvalidClient, "The client is unknown.");
-            }
-
-            var displayName = await applications.GetDisplayNameAsync(application, context.RequestAborted);
-            var identity = claims.CreateClientIdentity(request.ClientId!, displayName, request.GetScopes(),
-                AuthorizeEndpoint.Audiences(request, options.Value));
-            return Results.SignIn(new ClaimsPrincipal(identity), authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+            // Normally signed in inside OpenIddict (Handlers/SignInClientCredentials) and never passed through to here.
+            var principal = await SignInClientCredentials.CreatePrincipalAsync(request, applications, options.Value, context.RequestAborted);
+            return principal is null
+                ? OidcResults.Forbid(Errors.InvalidClient, "The client is unknown.")
+                : Results.SignIn(principal, authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
         }
 
         if (request.IsAuthorizationCodeGrantType() || request.IsRefreshTokenGrantType())
