@@ -1,3 +1,4 @@
+using OpenIddict.Abstractions;
 using IdentityHub.Server.Audit;
 using IdentityHub.Server.Oidc;
 using IdentityHub.Server.Oidc.Handlers;
@@ -48,7 +49,16 @@ public static class RegistryExtensions
             // cannot promise that: it forgets an application only when OpenIddict's own manager updates it on this node
             // (not registry writes through the context, secrets, departments, nor other nodes), and it hands one tracked
             // entity of a request's context to every later request. ClientCache replaces it (HubApplicationManager).
-            .AddCore(core => core.Configure(options => options.DisableEntityCaching = true))
+            .AddCore(core =>
+            {
+                core.Configure(options => options.DisableEntityCaching = true);
+                // With caching disabled, no per-request MemoryCache for each manager either (DisabledEntityCache).
+                foreach (var cache in new[] { typeof(IOpenIddictApplicationCache<>), typeof(IOpenIddictAuthorizationCache<>),
+                             typeof(IOpenIddictScopeCache<>), typeof(IOpenIddictTokenCache<>) })
+                {
+                    core.Services.Replace(ServiceDescriptor.Singleton(cache, typeof(DisabledEntityCache<>)));
+                }
+            })
             .AddServer(server =>
             {
                 server.RegisterClaims([.. ClaimCatalog.ClaimTypes]);

@@ -1,0 +1,99 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using IdentityHub.Tests.Infrastructure;
+
+namespace IdentityHub.Tests.Oidc;
+
+/// <summary>
+/// The exact shape of a client_credentials answer (RFC 6749 section 4.4.3, RFC 9068): which members the response has,
+/// which claims and header fields the access token carries, with and without scopes, and the errors around it. The grant is signed in
+/// inside OpenIddict (Handlers/SignInClientCredentials) rather than passed through to the token endpoint: these pin
+/// what the pass-through produced, so that neither path drifts.
+/// </summary>
+public abstract partial class OidcProtocolTests
+{
+    private async Task<(HttpResponseMessage Response, JsonElement Json)> PostClientCredentialsAsync(string clientId, string secret,
+        params (string Name, string Value)[] parameters)
+    {
+        var disco = await Kit.DiscoveryAsync();
+        using var http = Server.CreateHttpClient();
+        var form = new List<KeyValuePair<string, string>> { new("grant_type", "client_credentials") };
+        form.AddRange(parameters.Select(p => new KeyValuePair<string, string>(p.Name, p.Value)));
+        using var request = new HttpRequestMessage(HttpMethod.Post, disco.TokenEndpoint) { Content = new FormUrlEncodedContent(form) };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(
+            Uri.EscapeDataString(clientId) + ":" + Uri.EscapeDataString(secret))));
+        var response = await http.SendAsync(request);
+        var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+        return (response, json);
+    }
+
+    [Fact]
+    public async Task ClientCredentials_NoScope_ExactResponseMembersClaimsAndHeader()
+    {
+        var (clientId, secret) = await Kit.RegisterServiceClientAsync();
+
+        var (response, json) = await PostClientCredentialsAsync(clientId, secret);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        // RFC 6749 section 5.1: no caching of a token response.
+        Assert.True(response.Headers.CacheControl?.NoStore, response.Headers.CacheControl?.ToString());
+        Assert.Equal(["access_token", "expires_in", "token_type"], json.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+        Assert.Equal("Bearer", json.GetProperty("token_type").GetString());
+        // Seconds left, rounded down (OpenIddict): 899 or 900 for the configured 15 minutes.
+        Assert.InRange(json.GetProperty("expires_in").GetInt32(), 15 * 60 - 5, 15 * 60);
+
+        var token = json.GetProperty("access_token").GetString()!;
+        var header = OidcKit.JwtHeader(token);
+        // x5t: the test server signs with a certificate.
+        Assert.Equal(["alg", "kid", "typ", "x5t"], header.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+        Assert.Equal("at+jwt", header.GetProperty("typ").GetString());
+        var keys = JsonDocument.Parse(await (await Server.CreateHttpClient().GetAsync("/.well-known/jwks")).Content.ReadAsStringAsync())
+            .RootElement.GetProperty("keys").EnumerateArray().Select(k => k.GetProperty("kid").GetString()).ToList();
+        Assert.Contains(header.GetProperty("kid").GetString(), keys);
+
+        // RFC 9068 section 2.2; the client's display name (the principal's name claim) never goes into the access token.
+        var payload = OidcKit.JwtPayload(token);
+        Assert.Equal(["aud", "client_id", "exp", "iat", "iss", "jti", "oi_prst", "sub"],
+            payload.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+        Assert.Equal("identityhub", payload.GetProperty("aud").GetString());
+        Assert.Equal(clientId, payload.GetProperty("sub").GetString());
+        Assert.Equal(clientId, payload.GetProperty("client_id").GetString());
+        // OpenIddict's presenters claim: the client the token was issued to.
+        Assert.Equal([clientId], Strings(payload.GetProperty("oi_prst")));
+        Assert.Equal(15 * 60, payload.GetProperty("exp").GetInt64() - payload.GetProperty("iat").GetInt64());
+    }
+
+    [Fact]
+    public async Task ClientCredentials_Scope_InToken_UnknownResourceAndForbiddenScopeRefused()
+    {
+        var clientId = OidcKit.UniqueId("svc");
+        var secret = (await Kit.Admin.RegisterClientAsync(clientId, "confidential", ["client_credentials"], [], ["phone", "email"]))!;
+
+        var (response, json) = await PostClientCredentialsAsync(clientId, secret, ("scope", "phone"));
+
+        Assert.True(response.StatusCode == HttpStatusCode.OK, json.ToString());
+        // RFC 6749 section 5.1: scope is omitted when the granted scopes are the requested ones.
+        Assert.Equal(["access_token", "expires_in", "token_type"], json.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+        var payload = OidcKit.JwtPayload(json.GetProperty("access_token").GetString()!);
+        Assert.Equal(["aud", "client_id", "exp", "iat", "iss", "jti", "oi_prst", "scope", "sub"],
+            payload.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+        Assert.Equal("phone", payload.GetProperty("scope").GetString());
+        Assert.Equal("identityhub", payload.GetProperty("aud").GetString());
+
+        // RFC 8707 section 2: a resource the client is not allowed to name: invalid_target, as before.
+        var (target, targetError) = await PostClientCredentialsAsync(clientId, secret, ("resource", "https://api-a.test/"));
+        Assert.Equal(HttpStatusCode.BadRequest, target.StatusCode);
+        Assert.Equal("invalid_target", targetError.GetProperty("error").GetString());
+
+        // A known scope the client may not use (OpenIddict answers invalid_request), and an unknown one (invalid_scope).
+        var (refused, error) = await PostClientCredentialsAsync(clientId, secret, ("scope", "profile"));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Equal("invalid_request", error.GetProperty("error").GetString());
+        var (unknown, unknownError) = await PostClientCredentialsAsync(clientId, secret, ("scope", "no-such-scope"));
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        Assert.Equal("invalid_scope", unknownError.GetProperty("error").GetString());
+    }
+}
