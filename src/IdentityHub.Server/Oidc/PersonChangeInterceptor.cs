@@ -11,9 +11,9 @@ namespace IdentityHub.Server.Oidc;
 /// Empties the entries of <see cref="ClaimsPersonCache"/> (this node's at once, the other nodes' through
 /// <see cref="IPersonChangeFeed"/>) of every account whose claims may have changed, after the change is committed: after
 /// the SaveChanges without a transaction, or after the commit of the transaction it ran in, before the request that made
-/// the change answers (the pattern of <see cref="Registry.RegistryChangeInterceptor"/>). What counts: any added, changed
-/// or deleted account row (user name, display name, e-mail, phone and their confirmation, assurance level, lockout, stamps,
-/// deletion: whatever the property), real-name record or verification evidence; a changed or deleted pairwise subject
+/// the change answers (the pattern of <see cref="Registry.RegistryChangeInterceptor"/>). What counts: any changed or
+/// deleted account row (user name, display name, e-mail, phone and their confirmation, assurance level, lockout, stamps,
+/// deletion: whatever the property), any added, changed or deleted real-name record or verification evidence; a changed or deleted pairwise subject
 /// (never done today) empties everything. The ids are read before the save (a deleted entity is detached after it).
 /// Stateless (one instance serves every pooled context); the pending ids are kept per context. Changes made with
 /// ExecuteUpdate, ExecuteDelete or raw SQL bypass it: nothing makes such changes to these tables.
@@ -88,6 +88,8 @@ public sealed class PersonChangeInterceptor : SaveChangesInterceptor, IDbTransac
 
             string? userId = entry.Entity switch
             {
+                // A new account cannot be in any cache (only found persons are kept): nothing to announce.
+                ApplicationUser when entry.State == EntityState.Added => null,
                 ApplicationUser user => user.Id,
                 RealNameRecord record => record.UserId,
                 VerificationEvidence evidence => evidence.UserId,
