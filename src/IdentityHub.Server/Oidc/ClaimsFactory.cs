@@ -151,23 +151,27 @@ public sealed class ClaimsFactory(RealNameService realNames, IOptions<Verificati
 
     /// <summary>
     /// The userinfo response (OIDC Core section 5.3.2): sub plus the released claims of the granted scopes and of the
-    /// claims request's userinfo member, and its verified_claims.
+    /// claims request's userinfo member, and its verified_claims. Written by <see cref="UserInfoAnswer.WriteTo"/>.
     /// </summary>
-    public Dictionary<string, object> CreateUserInfo(Person person, ImmutableArray<string> scopes, ClientPolicy client,
+    public UserInfoAnswer CreateUserInfo(Person person, ImmutableArray<string> scopes, ClientPolicy client,
         string subject, ClaimsRequest? claimsRequest)
     {
-        var result = new Dictionary<string, object>(StringComparer.Ordinal) { [Claims.Subject] = subject };
-        foreach (var (type, value, valueType) in ReleasedClaims(person, scopes, client.Claims, claimsRequest?.UserInfo))
+        var claims = new List<(string Type, string Value, string ValueType)>();
+        foreach (var claim in ReleasedClaims(person, scopes, client.Claims, claimsRequest?.UserInfo))
         {
-            result[type] = valueType == ClaimValueTypes.Boolean ? bool.Parse(value) : value;
+            // One member per name (a later value replaces an earlier one, as a JSON object's member would).
+            var index = claims.FindIndex(c => c.Type == claim.Type);
+            if (index >= 0)
+            {
+                claims[index] = claim;
+            }
+            else if (claim.Type != Claims.Subject)
+            {
+                claims.Add(claim);
+            }
         }
 
-        if (Verified(claimsRequest?.UserInfo, person, client) is { } verified)
-        {
-            result[VerifiedClaimsType] = verified;
-        }
-
-        return result;
+        return new UserInfoAnswer(subject, claims, Verified(claimsRequest?.UserInfo, person, client));
     }
 
     /// <summary>Which claims (and in which form) a policy releases for the granted scopes: for the consent page.</summary>
@@ -204,4 +208,53 @@ public sealed class ClaimsFactory(RealNameService realNames, IOptions<Verificati
         // Everything else stays inside the server (authorization codes and refresh tokens are encrypted).
         _ => [],
     };
+}
+
+/// <summary>A userinfo response: the sub, the released claims in catalog order, and verified_claims (or null).</summary>
+public sealed record UserInfoAnswer(string Subject, IReadOnlyList<(string Type, string Value, string ValueType)> Claims,
+    System.Text.Json.Nodes.JsonNode? VerifiedClaims)
+{
+    /// <summary>The claim names of the response (sub first, then the released claims, then verified_claims), for the audit.</summary>
+    public IEnumerable<string> Names
+    {
+        get
+        {
+            yield return OpenIddictConstants.Claims.Subject;
+            foreach (var claim in Claims)
+            {
+                yield return claim.Type;
+            }
+
+            if (VerifiedClaims is not null)
+            {
+                yield return ClaimsFactory.VerifiedClaimsType;
+            }
+        }
+    }
+
+    /// <summary>The JSON object, written once (no intermediate dictionary or serialiser metadata); booleans as JSON booleans.</summary>
+    public void WriteTo(Utf8JsonWriter writer)
+    {
+        writer.WriteStartObject();
+        writer.WriteString(OpenIddictConstants.Claims.Subject, Subject);
+        foreach (var (type, value, valueType) in Claims)
+        {
+            if (valueType == ClaimValueTypes.Boolean)
+            {
+                writer.WriteBoolean(type, bool.Parse(value));
+            }
+            else
+            {
+                writer.WriteString(type, value);
+            }
+        }
+
+        if (VerifiedClaims is not null)
+        {
+            writer.WritePropertyName(ClaimsFactory.VerifiedClaimsType);
+            VerifiedClaims.WriteTo(writer);
+        }
+
+        writer.WriteEndObject();
+    }
 }

@@ -16,8 +16,7 @@ namespace IdentityHub.Server.Oidc;
 /// for every client of one department and different across departments, so that departments cannot join
 /// their records by sub. The reverse mapping is a stored row (<see cref="PairwiseSubject"/>).
 /// </summary>
-public sealed class SubjectIdentifiers(IdentityHubDbContext db, UserManager<ApplicationUser> users, IOptions<SubjectOptions> options,
-    ClaimsPersonQueries queries)
+public sealed class SubjectIdentifiers(IdentityHubDbContext db, UserManager<ApplicationUser> users, IOptions<SubjectOptions> options)
 {
     public async Task<string> SubjectForAsync(string userId, ClientPolicy client, CancellationToken cancellationToken)
     {
@@ -86,28 +85,13 @@ public sealed class SubjectIdentifiers(IdentityHubDbContext db, UserManager<Appl
     }
 
     /// <summary>
-    /// The person a sub stands for, as seen by <paramref name="client"/>, for building claims (the userinfo endpoint): the
-    /// account through the pairwise mapping, only the account columns claims are built from (<see cref="PersonClaims"/>,
-    /// <see cref="Person.Level"/>), its real-name record and evidence, untracked, in one round trip; null if none.
-    /// The <see cref="Person.User"/> it returns is a read-only copy without password hash, security stamp or lockout
-    /// state: never for saving or for sign-in decisions. Compiled queries (<see cref="ClaimsPersonQueries"/>): no expression
-    /// tree to build, parameterise and look up in EF's query cache on every request.
+    /// The person of a <see cref="ClaimsPersonQueries"/> row (the userinfo endpoint reads it through
+    /// <see cref="ClaimsPersonCache"/>): only the account columns claims are built from (<see cref="PersonClaims"/>,
+    /// <see cref="Person.Level"/>), its real-name record and evidence. The <see cref="Person.User"/> it returns is a
+    /// read-only copy without password hash, security stamp or lockout state: never for saving or for sign-in decisions.
     /// </summary>
-    public async Task<Person?> FindClaimsPersonAsync(string? subject, ClientPolicy? client, CancellationToken cancellationToken)
+    public static Person ToPerson(ClaimsPersonQueries.ClaimsPersonRow row)
     {
-        if (string.IsNullOrEmpty(subject) || client is null)
-        {
-            return null;
-        }
-
-        var row = client.SubjectType == SubjectType.Public
-            ? await queries.Public(db, subject, cancellationToken)
-            : await queries.Pairwise(db, client.SectorId, subject, cancellationToken);
-        if (row is null)
-        {
-            return null;
-        }
-
         var user = new ApplicationUser
         {
             Id = row.Id,
@@ -134,7 +118,9 @@ public sealed class SubjectIdentifiers(IdentityHubDbContext db, UserManager<Appl
 }
 
 /// <summary>
-/// The compiled queries of <see cref="SubjectIdentifiers.FindClaimsPersonAsync"/>. A compiled query belongs to the EF
+/// The compiled queries of the claims person (<see cref="ClaimsPersonCache"/>, one round trip: the account through the
+/// pairwise mapping, its real-name record and evidence, untracked): no expression tree to build, parameterise and look up
+/// in EF's query cache on every load. A compiled query belongs to the EF
 /// model it was first run against, so the application holds them as a singleton (one model per application; the tests
 /// run several applications with different providers in one process), not in static fields.
 /// </summary>

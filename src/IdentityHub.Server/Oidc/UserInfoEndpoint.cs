@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.AspNetCore.Authentication;
 using IdentityHub.Server.Audit;
 using IdentityHub.Server.Audit.Handlers;
@@ -12,7 +13,7 @@ namespace IdentityHub.Server.Oidc;
 /// <summary>The userinfo endpoint (OIDC Core section 5.3): the claims of the scopes the access token carries.</summary>
 public static class UserInfoEndpoint
 {
-    public static async Task<IResult> HandleAsync(HttpContext context, ClaimsFactory claims, ClientPolicies policies, SubjectIdentifiers subjects,
+    public static async Task<IResult> HandleAsync(HttpContext context, ClaimsFactory claims, ClientPolicies policies, ClaimsPersonCache persons,
         IAuditLog audit)
     {
         var result = await context.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
@@ -20,27 +21,46 @@ public static class UserInfoEndpoint
         // The sub is the one the client sees (public or pairwise): map it back through the client's policy (in memory).
         var clientId = result.Principal?.GetPresenters().FirstOrDefault() ?? result.Principal?.GetClaim(Claims.ClientId);
         var client = await policies.FindAsync(clientId, context.RequestAborted);
-        // One database round trip per request: the account the sub stands for (through the pairwise mapping), the columns
-        // of it that claims are built from, its real-name record and evidence (SubjectIdentifiers.FindClaimsPersonAsync).
+        // The account the sub stands for (through the pairwise mapping), the columns of it that claims are built from, its
+        // real-name record and evidence: from this node's memory, which every committed change of the person empties
+        // (ClaimsPersonCache); else one database round trip.
         var person = result.Principal is null || client is null || !client.CanObtainTokens
             ? null
-            : await subjects.FindClaimsPersonAsync(subject, client, context.RequestAborted);
+            : await persons.FindAsync(subject, client, context.RequestServices, context.RequestAborted);
         if (result.Principal is null || person is null || client is null || !client.CanObtainTokens)
         {
-            // RFC 6750 section 3.1; a disabled client or suspended department loses userinfo at once.
+            // RFC 6750 section 3.1; a disabled client or suspended department loses userinfo at once, a deleted account too.
             return OidcResults.Challenge(Errors.InvalidToken, "The access token does not belong to a user of an active client.");
         }
 
         // The access token carries the claims request's userinfo member (ClaimsFactory), if the client sent one.
         var userInfo = claims.CreateUserInfo(person, result.Principal.GetScopes(), client, subject!,
             ClaimsRequest.FromPrincipal(result.Principal));
-        if (ClaimRelease.Describe(userInfo.Keys, client.Claims,
-                userInfo.GetValueOrDefault(ClaimsFactory.VerifiedClaimsType) as System.Text.Json.Nodes.JsonNode) is { Names.Count: > 0 } released)
+        // Every release is recorded (the citizen's "who received my data" history) and durable (group commit) before the
+        // claims leave the server.
+        if (ClaimRelease.Describe(userInfo.Names, client.Claims, userInfo.VerifiedClaims) is { Names.Count: > 0 } released)
         {
             await audit.WriteAsync(AuditActor.Client(client.ClientId), new ClaimsReleased(client.ClientId, client.DepartmentCode, person.User.Id,
                 result.Principal.GetClaim(HubClaims.SessionId), "userinfo", released.Names, released.Masked));
         }
 
-        return Results.Ok(userInfo);
+        return new UserInfoResult(userInfo);
+    }
+
+    /// <summary>200 with the claims as a JSON object (OIDC Core section 5.3.2), written straight into the response body.</summary>
+    private sealed class UserInfoResult(UserInfoAnswer answer) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            var response = httpContext.Response;
+            response.StatusCode = StatusCodes.Status200OK;
+            response.ContentType = "application/json; charset=utf-8";
+            using (var writer = new Utf8JsonWriter(response.BodyWriter))
+            {
+                answer.WriteTo(writer);
+            }
+
+            return response.BodyWriter.FlushAsync(httpContext.RequestAborted).AsTask();
+        }
     }
 }

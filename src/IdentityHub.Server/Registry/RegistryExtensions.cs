@@ -41,6 +41,14 @@ public static class RegistryExtensions
         services.AddSingleton<Microsoft.EntityFrameworkCore.Diagnostics.IInterceptor, RegistryChangeInterceptor>();
         services.AddScoped<SubjectIdentifiers>();
         services.AddSingleton<ClaimsPersonQueries>();
+        services.AddOptions<ClaimsPersonCacheOptions>().BindConfiguration(ClaimsPersonCacheOptions.Section)
+            .Validate(o => o.Lifetime >= TimeSpan.Zero && o.Size >= 0 && o.CheckInterval > TimeSpan.Zero,
+                "PersonCache:Lifetime and PersonCache:Size must not be negative, PersonCache:CheckInterval must be positive.")
+            .ValidateOnStart();
+        // One node: nothing to hear from others. TryAdd: shared mode (Scale/) registers the Redis feed first.
+        services.TryAddSingleton<IPersonChangeFeed, LocalPersonChanges>();
+        services.AddSingleton<ClaimsPersonCache>();
+        services.AddSingleton<Microsoft.EntityFrameworkCore.Diagnostics.IInterceptor, PersonChangeInterceptor>();
         services.AddScoped<ConsentGate>();
         services.AddScoped<IssuedGrants>();
 

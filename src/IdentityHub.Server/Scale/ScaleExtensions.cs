@@ -27,6 +27,7 @@ public static class ScaleExtensions
         services.AddSingleton<IClusterSignals, RedisClusterSignals>();
         services.AddSingleton<IWindowCounters, RedisWindowCounters>();
         services.AddSingleton<IClientChangeFeed, RedisClientChanges>();
+        services.AddSingleton<Oidc.IPersonChangeFeed, RedisPersonChanges>();
         services.AddScoped<EfSessionStore>();
         services.AddScoped<ISessionStore, CachedSessionStore>();
         return builder;

@@ -47,7 +47,14 @@ public sealed class SharedCache
     /// </summary>
     public const string Clients = "clients";
 
-    private static readonly string[] Regions = [Sessions, Clients];
+    /// <summary>
+    /// Persons: no entries, only the generation, which every committed change of a person's claims increments and whose
+    /// new value the change's signal carries: the backstop of each node's <see cref="Oidc.ClaimsPersonCache"/>
+    /// (<see cref="RedisPersonChanges"/>).
+    /// </summary>
+    public const string Persons = "persons";
+
+    private static readonly string[] Regions = [Sessions, Clients, Persons];
 
     public SharedCache(RedisConnection redis, IOptions<RedisOptions> options)
     {
@@ -110,6 +117,10 @@ public sealed class SharedCache
             return true;
         }, false);
     }
+
+    /// <summary>Increments the region's generation and returns the new value; null when Redis could not be told.</summary>
+    public Task<long?> IncrementAsync(string region) =>
+        _redis.TryAsync(async db => (long?)await db.StringIncrementAsync(GenerationKey(region)), (long?)null);
 
     private async Task InvalidateAllAsync()
     {

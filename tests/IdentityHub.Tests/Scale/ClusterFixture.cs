@@ -85,6 +85,8 @@ public sealed class ClusterFixture : IAsyncLifetime
             ["Redis__OperationTimeout"] = RedisGrace.ToString(),
             ["Redis__ReconnectInterval"] = "00:00:00.500",
             ["Registry__ClientCacheLifetime"] = ClientCacheLifetime.ToString(),
+            // Far beyond every deadline of the tests: only the "persons" signal or the generation check can make them pass.
+            ["PersonCache__Lifetime"] = ClientCacheLifetime.ToString(),
             ["Audit__NodeId"] = nodeId,
             ["Audit__CheckpointInterval"] = "00:00:05",
             ["Accounts__MaxFailedAccessAttempts"] = MaxFailedAccessAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture),

@@ -166,6 +166,77 @@ public sealed class ScaleOutTests(ClusterFixture cluster) : IClassFixture<Cluste
         await UntilAsync(cluster.B, clientId, secret, null, TimeSpan.FromSeconds(15));
     }
 
+    [Fact]
+    public async Task PhoneConfirmedAtA_UserInfoAtBShowsItPromptly_AccountDeletedBehindTheNodes_BRefusesWithinAboutTheCheckInterval()
+    {
+        var app = await RegisterWebAppAsync(withPhone: true);
+        var phone = "137" + Random.Shared.Next(10_000_000, 99_999_999).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var user = await CreateUserAsync(phone);
+        var cookies = new CookieContainer();
+        var tokens = await CodeFlowAsync(cluster.A, cookies, app, user, scope: "openid profile phone offline_access");
+        // B serves the person (and keeps it in its memory, ClusterFixture.PersonCacheLifetime).
+        for (var i = 0; i < 3; i++)
+        {
+            var before = await UserInfoAtAsync(cluster.B, tokens.AccessToken!);
+            Assert.Equal(phone, before.GetProperty("phone_number").GetString());
+            Assert.False(before.GetProperty("phone_number_verified").GetBoolean());
+        }
+
+        // The citizen confirms the number at A (account page, SMS code): A's "persons" signal names the account to B. The
+        // polls below end long before B's entry would expire (ClusterFixture: PersonCache:Lifetime 10 minutes).
+        using (var browser = cluster.A.Client(cookies))
+        {
+            var page = await browser.GetStringAsync("Account/Manage/Phone");
+            using var sent = await browser.PostAsync("Account/Manage/Phone?handler=Send", new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["__RequestVerificationToken"] = BrowserlessSignIn.AntiforgeryToken(page),
+            }));
+            var form = await sent.Content.ReadAsStringAsync();
+            Assert.Equal(HttpStatusCode.OK, sent.StatusCode);
+            var outbox = JsonDocument.Parse(await browser.GetStringAsync("dev/sms?phone=" + phone)).RootElement;
+            var code = System.Text.RegularExpressions.Regex.Match(outbox[0].GetProperty("text").GetString()!, @"\b[0-9]{6}\b").Value;
+            using var confirmed = await browser.PostAsync("Account/Manage/Phone?handler=Confirm", new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["Code"] = code,
+                ["__RequestVerificationToken"] = BrowserlessSignIn.AntiforgeryToken(form),
+            }));
+            Assert.Equal(HttpStatusCode.Redirect, confirmed.StatusCode);
+        }
+
+        await Poll.UntilAsync(async () => (await UserInfoAtAsync(cluster.B, tokens.AccessToken!)).GetProperty("phone_number_verified").GetBoolean(),
+            "B to show the number confirmed at A");
+
+        // A change that reaches the database and the shared person generation, but whose signal is lost (none is sent): B
+        // finds a generation it did not hear of at its next check (PersonCache:CheckInterval, 1 s) and forgets everyone.
+        await using (var connection = new NpgsqlConnection(cluster.DirectConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var delete = new NpgsqlCommand("""DELETE FROM "AspNetUsers" WHERE "Id" = @id""", connection);
+            delete.Parameters.AddWithValue("id", user.Id);
+            Assert.Equal(1, await delete.ExecuteNonQueryAsync());
+        }
+
+        await using (var redis = await ConnectionMultiplexer.ConnectAsync(cluster.Redis.Configuration))
+        {
+            await redis.GetDatabase().StringIncrementAsync("identityhub:cache:persons:generation");
+        }
+
+        await Poll.UntilAsync(async () =>
+        {
+            using var http = cluster.B.Client();
+            var answer = await http.GetUserInfoAsync(new UserInfoRequest { Address = cluster.B.Url("connect/userinfo"), Token = tokens.AccessToken });
+            return answer.HttpStatusCode == HttpStatusCode.Unauthorized;
+        }, "B to refuse the access token of the account deleted behind the nodes");
+    }
+
+    private static async Task<JsonElement> UserInfoAtAsync(ClusterNode node, string accessToken)
+    {
+        using var http = node.Client();
+        var answer = await http.GetUserInfoAsync(new UserInfoRequest { Address = node.Url("connect/userinfo"), Token = accessToken });
+        Assert.False(answer.IsError, $"{node.Id}: {answer.Error}");
+        return answer.Json!.Value.Clone();
+    }
+
     /// <summary>
     /// Polls <paramref name="node"/>'s token endpoint until its answer is <paramref name="error"/> (null: a token). The
     /// fixture keeps cached clients for ClusterFixture.ClientCacheLifetime, far beyond every deadline here, so only the
@@ -509,7 +580,7 @@ public sealed class ScaleOutTests(ClusterFixture cluster) : IClassFixture<Cluste
         Assert.Equal(HttpStatusCode.OK, live.StatusCode);
     }
 
-    private async Task<App> RegisterWebAppAsync()
+    private async Task<App> RegisterWebAppAsync(bool withPhone = false)
     {
         await EnsureDepartmentAsync();
         var clientId = "web-" + Guid.NewGuid().ToString("N")[..12];
@@ -523,7 +594,7 @@ public sealed class ScaleOutTests(ClusterFixture cluster) : IClassFixture<Cluste
             grantTypes = new[] { "authorization_code", "refresh_token" },
             redirectUris = new[] { redirect },
             postLogoutRedirectUris = Array.Empty<string>(),
-            scopes = new[] { "openid", "profile", "offline_access" },
+            scopes = withPhone ? new[] { "openid", "profile", "phone", "offline_access" } : new[] { "openid", "profile", "offline_access" },
         }, HttpStatusCode.Created);
         return new App(clientId, json.GetProperty("clientSecret").GetString()!, redirect);
     }
@@ -553,10 +624,10 @@ public sealed class ScaleOutTests(ClusterFixture cluster) : IClassFixture<Cluste
         Assert.True(response.StatusCode is HttpStatusCode.Created or HttpStatusCode.Conflict, await response.Content.ReadAsStringAsync());
     }
 
-    private async Task<(string Id, string UserName)> CreateUserAsync()
+    private async Task<(string Id, string UserName)> CreateUserAsync(string? phoneNumber = null)
     {
         var userName = "scale" + Guid.NewGuid().ToString("N")[..10];
-        var json = await cluster.A.AdminPostAsync("/api/admin/users", new { userName, password = Password, displayName = "扩展测试" },
+        var json = await cluster.A.AdminPostAsync("/api/admin/users", new { userName, password = Password, displayName = "扩展测试", phoneNumber },
             HttpStatusCode.Created);
         return (json.GetProperty("id").GetString()!, userName);
     }
@@ -565,10 +636,10 @@ public sealed class ScaleOutTests(ClusterFixture cluster) : IClassFixture<Cluste
         new(JsonSerializer.Serialize(body), System.Text.Encoding.UTF8, "application/json");
 
     private static async Task<TokenResponse> CodeFlowAsync(ClusterNode node, CookieContainer cookies, App app, (string Id, string UserName)? user,
-        string? prompt = null)
+        string? prompt = null, string scope = "openid profile offline_access")
     {
         var pkce = Pkce.Create();
-        var callback = await AuthorizeAsync(node, cookies, app, pkce, user?.UserName, prompt);
+        var callback = await AuthorizeAsync(node, cookies, app, pkce, user?.UserName, prompt, scope);
         var code = HttpUtility.ParseQueryString(callback.Query)["code"];
         Assert.True(code is not null, "No code in " + callback);
         using var http = node.Client();
@@ -586,12 +657,13 @@ public sealed class ScaleOutTests(ClusterFixture cluster) : IClassFixture<Cluste
     }
 
     /// <summary>Walks /connect/authorize as a browser: redirects, the sign-in page if one comes (and a user is given), back to the app.</summary>
-    private static async Task<Uri> AuthorizeAsync(ClusterNode node, CookieContainer cookies, App app, Pkce pkce, string? userName, string? prompt)
+    private static async Task<Uri> AuthorizeAsync(ClusterNode node, CookieContainer cookies, App app, Pkce pkce, string? userName, string? prompt,
+        string scope = "openid profile offline_access")
     {
         var query = HttpUtility.ParseQueryString("");
         query["client_id"] = app.ClientId;
         query["response_type"] = "code";
-        query["scope"] = "openid profile offline_access";
+        query["scope"] = scope;
         query["redirect_uri"] = app.RedirectUri;
         query["state"] = Guid.NewGuid().ToString("N");
         query["nonce"] = Guid.NewGuid().ToString("N");
