@@ -10,6 +10,7 @@ using IdentityHub.Server.Sessions;
 using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using OpenIddict.Abstractions;
 using OpenIddict.Server.AspNetCore;
@@ -44,7 +45,8 @@ public static class AuthorizeEndpoint
         ConsentGate consent,
         AgentMandates mandates,
         SessionService sessions,
-        RealNameService realNames)
+        // A service: RealNameService has a BindAsync method of its own, which minimal APIs would take for a binder.
+        [FromServices] RealNameService realNames)
     {
         var request = context.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenID Connect request cannot be retrieved.");
