@@ -44,7 +44,8 @@ public sealed class RealNameService(IdentityHubDbContext db, PersonalDataProtect
             return null;
         }
 
-        var loaded = await db.Users
+        // At most one real-name row times a few evidence rows: one query on purpose (AsSingleQuery, as ClaimsPersonQueries).
+        var loaded = await db.Users.AsSingleQuery()
             .Where(u => u.Id == userId)
             .Select(u => new
             {
