@@ -12,6 +12,9 @@ using IdentityHub.Server.Registry;
 using IdentityHub.Server.Scale;
 using IdentityHub.Server.Sessions;
 
+// Before the host starts its threads (docs/deployment.md, "Memory").
+NativeHeap.CapMallocArenas();
+
 try
 {
     var builder = WebApplication.CreateBuilder(args);

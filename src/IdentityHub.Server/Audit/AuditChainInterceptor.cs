@@ -45,6 +45,9 @@ public sealed class AuditChainInterceptor : SaveChangesInterceptor
         if (db.Database.CurrentTransaction is null)
         {
             Owned.AddOrUpdate(db, await db.Database.BeginTransactionAsync(cancellationToken));
+            // SaveChanges inside a transaction it did not begin sets a savepoint (SAVEPOINT / RELEASE: two more round
+            // trips) to roll back to on failure; a failure here rolls the whole owned transaction back anyway.
+            db.Database.AutoSavepointsEnabled = false;
         }
 
         await chain.SealAsync(db, pending, cancellationToken);
@@ -72,6 +75,7 @@ public sealed class AuditChainInterceptor : SaveChangesInterceptor
         }
 
         Owned.Remove(db);
+        db.Database.AutoSavepointsEnabled = true;
         try
         {
             if (commit)

@@ -4,11 +4,13 @@ using System.Text;
 using IdentityHub.Server.Factors;
 using IdentityHub.Server.Identity;
 using IdentityHub.Server.Identity.Enterprises;
+using IdentityHub.Server.Identity.RealName;
 using IdentityHub.Server.Registry;
 using IdentityHub.Server.Sessions;
 using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using OpenIddict.Abstractions;
 using OpenIddict.Server.AspNetCore;
@@ -42,14 +44,18 @@ public static class AuthorizeEndpoint
         SubjectIdentifiers subjects,
         ConsentGate consent,
         AgentMandates mandates,
-        SessionService sessions)
+        SessionService sessions,
+        // A service: RealNameService has a BindAsync method of its own, which minimal APIs would take for a binder.
+        [FromServices] RealNameService realNames)
     {
         var request = context.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenID Connect request cannot be retrieved.");
 
         var cookie = await context.AuthenticateAsync(IdentityConstants.ApplicationScheme);
         var session = cookie.Succeeded ? SessionFacts.From(cookie.Principal) : null;
-        var user = session is null ? null : await users.GetUserAsync(cookie.Principal!);
+        // The account and its real-name record in one round trip: the claims below are built from the same read.
+        var person = session is null ? null : await realNames.FindPersonByIdAsync(users.GetUserId(cookie.Principal!), context.RequestAborted);
+        var user = person?.User;
         if (user is not null && (!await signInManager.CanSignInAsync(user) || await users.IsLockedOutAsync(user)))
         {
             user = null;
@@ -108,8 +114,8 @@ public static class AuthorizeEndpoint
         // ValidateClaimsParameter has refused a malformed claims parameter already.
         ClaimsRequest.TryParse((string?)request[ClaimsRequest.Parameter], out var claimsRequest, out _);
         // Explicit-consent clients, and every client that sends prompt=consent, go through the consent page (ConsentGate).
-        var identity = await claims.CreateUserIdentityAsync(user, request.GetScopes(), session, Audiences(request, options.Value), client, subject,
-            claimsRequest, acting, context.RequestAborted);
+        var identity = claims.CreateUserIdentity(person!, request.GetScopes(), session, Audiences(request, options.Value), client, subject,
+            claimsRequest, acting);
         if (await consent.CheckAsync(request, identity, subject, returnUrl, context.RequestAborted) is { } consentAnswer)
         {
             return consentAnswer;

@@ -16,41 +16,59 @@ public sealed class KnownDevices(IdentityHubDbContext db, TimeProvider clock)
 {
     public const string CookieName = "ih.device";
 
-    /// <summary>Remembers this browser for the account; true when it is new and the account had signed in elsewhere before.</summary>
-    public async Task<bool> RememberAsync(HttpContext context, ApplicationUser user, CancellationToken cancellationToken)
+    /// <summary>
+    /// The first half of remembering this browser, before the sign-in's session row is written. A browser without a
+    /// device cookie gets a new device id (128 random bits: it cannot be known yet) and its row is added to the unit
+    /// of work without being saved, so that it is inserted in the same transaction as the session row and the
+    /// sign-in's audit events (docs/benchmarks.md, the signin scenario). Whether the account had signed in elsewhere
+    /// before is read now, before that insert.
+    /// </summary>
+    public async Task<DeviceSighting> SightAsync(HttpContext context, ApplicationUser user, CancellationToken cancellationToken)
     {
         var deviceId = context.Request.Cookies[CookieName];
-        var issuedNow = false;
-        if (deviceId is not { Length: 32 })
+        if (deviceId is { Length: 32 })
         {
-            issuedNow = true;
-            deviceId = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
-            context.Response.Cookies.Append(CookieName, deviceId, new CookieOptions
-            {
-                HttpOnly = true,
-                IsEssential = true,
-                SameSite = SameSiteMode.Lax,
-                Secure = context.Request.IsHttps,
-                MaxAge = TimeSpan.FromDays(400),
-            });
+            return new DeviceSighting(Hash(deviceId), AddedWithSignIn: false, HadOthers: false);
         }
 
-        var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(deviceId)));
+        deviceId = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
+        context.Response.Cookies.Append(CookieName, deviceId, new CookieOptions
+        {
+            HttpOnly = true,
+            IsEssential = true,
+            SameSite = SameSiteMode.Lax,
+            Secure = context.Request.IsHttps,
+            MaxAge = TimeSpan.FromDays(400),
+        });
+        var hash = Hash(deviceId);
+        var hadOthers = await db.Set<KnownDevice>().AnyAsync(d => d.UserId == user.Id, cancellationToken);
+        var now = clock.GetUtcNow().UtcDateTime;
+        db.Set<KnownDevice>().Add(new KnownDevice { UserId = user.Id, DeviceHash = hash, FirstSeenUtc = now, LastSeenUtc = now });
+        return new DeviceSighting(hash, AddedWithSignIn: true, HadOthers: hadOthers);
+    }
+
+    /// <summary>
+    /// The second half, after the sign-in is saved: true when the browser is new to the account and the account had
+    /// signed in elsewhere before (a "new device" message). A browser that brought its device cookie is looked up now.
+    /// </summary>
+    public async Task<bool> RememberAsync(DeviceSighting sighting, ApplicationUser user, CancellationToken cancellationToken)
+    {
+        if (sighting.AddedWithSignIn)
+        {
+            return sighting.HadOthers;
+        }
+
         var now = clock.GetUtcNow().UtcDateTime;
         var devices = db.Set<KnownDevice>();
-        // A device id issued just now (128 random bits) cannot be known yet: no update to try, straight to the insert.
-        if (!issuedNow)
+        var updated = await devices.Where(d => d.UserId == user.Id && d.DeviceHash == sighting.DeviceHash)
+            .ExecuteUpdateAsync(s => s.SetProperty(d => d.LastSeenUtc, now), cancellationToken);
+        if (updated > 0)
         {
-            var updated = await devices.Where(d => d.UserId == user.Id && d.DeviceHash == hash)
-                .ExecuteUpdateAsync(s => s.SetProperty(d => d.LastSeenUtc, now), cancellationToken);
-            if (updated > 0)
-            {
-                return false;
-            }
+            return false;
         }
 
         var hadOthers = await devices.AnyAsync(d => d.UserId == user.Id, cancellationToken);
-        var device = devices.Add(new KnownDevice { UserId = user.Id, DeviceHash = hash, FirstSeenUtc = now, LastSeenUtc = now });
+        var device = devices.Add(new KnownDevice { UserId = user.Id, DeviceHash = sighting.DeviceHash, FirstSeenUtc = now, LastSeenUtc = now });
         try
         {
             await db.SaveChangesAsync(cancellationToken);
@@ -65,6 +83,8 @@ public sealed class KnownDevices(IdentityHubDbContext db, TimeProvider clock)
         return hadOthers;
     }
 
+    private static string Hash(string deviceId) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(deviceId)));
+
     /// <summary>A short description of the browser for the message: its user agent, cut to 120 characters.</summary>
     public static string Describe(HttpContext context)
     {
@@ -72,3 +92,6 @@ public sealed class KnownDevices(IdentityHubDbContext db, TimeProvider clock)
         return agent.Length > 120 ? agent[..120] : agent;
     }
 }
+
+/// <summary>This browser at a sign-in: its device hash, and whether its row goes in with the sign-in (a new device id).</summary>
+public sealed record DeviceSighting(string DeviceHash, bool AddedWithSignIn, bool HadOthers);

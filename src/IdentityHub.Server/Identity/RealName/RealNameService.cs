@@ -33,6 +33,30 @@ public sealed class RealNameService(IdentityHubDbContext db, PersonalDataProtect
     public Task<List<VerificationEvidence>> EvidenceAsync(string userId, CancellationToken cancellationToken) =>
         db.Set<VerificationEvidence>().AsNoTracking().Where(e => e.UserId == userId).OrderBy(e => e.Id).ToListAsync(cancellationToken);
 
+    /// <summary>
+    /// The account, tracked as <c>UserManager.FindByIdAsync</c> returns it, with its real-name record and evidence: one
+    /// round trip where the authorization endpoint read the account and then the person (docs/benchmarks.md, signin).
+    /// </summary>
+    public async Task<Person?> FindPersonByIdAsync(string? userId, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(userId))
+        {
+            return null;
+        }
+
+        // At most one real-name row times a few evidence rows: one query on purpose (AsSingleQuery, as ClaimsPersonQueries).
+        var loaded = await db.Users.AsSingleQuery()
+            .Where(u => u.Id == userId)
+            .Select(u => new
+            {
+                User = u,
+                RealName = db.Set<RealNameRecord>().Where(r => r.UserId == u.Id).ToList(),
+                Evidence = db.Set<VerificationEvidence>().Where(e => e.UserId == u.Id).OrderBy(e => e.Id).ToList(),
+            })
+            .SingleOrDefaultAsync(cancellationToken);
+        return loaded is null ? null : new(loaded.User, loaded.RealName.SingleOrDefault(), loaded.Evidence);
+    }
+
     /// <summary>The account with its real-name record and evidence, read in one round trip (token and userinfo requests).</summary>
     public async Task<Person> LoadPersonAsync(ApplicationUser user, CancellationToken cancellationToken)
     {
