@@ -58,6 +58,7 @@ public static class OidcExtensions
 
         builder.Services.AddScoped<ClaimsFactory>();
         builder.Services.AddScoped<GrantSubjects>();
+        builder.Services.AddSingleton<GrantSubjectQueries>();
         // The refresh grant's token entries: lean reads and writes, conditional redemption (RefreshTokens/).
         builder.Services.AddRefreshGrantEntries();
         builder.Services.AddHostedService<TokenPruningService>();
