@@ -1,6 +1,7 @@
 using IdentityHub.Server.Data;
 using IdentityHub.Server.Identity;
 using IdentityHub.Server.Identity.RealName;
+using IdentityHub.Server.Registry;
 using IdentityHub.Server.Sessions;
 using Microsoft.EntityFrameworkCore;
 
@@ -13,25 +14,72 @@ public sealed record GrantSubject(Person Person, bool SessionEnded);
 
 /// <summary>
 /// The token endpoint's re-checks of a code or refresh grant in one database round trip: the account the grant's sub
-/// stands for (<see cref="SubjectIdentifiers.AccountQuery"/>), its real-name record and evidence (for the claims of
-/// the new tokens), and whether the session was ended. Read from the database, the source of truth, on every grant,
-/// so that a locked account, a changed identity or an ended session is seen at once.
+/// stands for (the account id, or through <see cref="PairwiseSubject"/> for a pairwise client, as
+/// <see cref="SubjectIdentifiers.AccountQuery"/>), its real-name record and evidence (for the claims of the new tokens),
+/// and whether the session was ended. Read from the database, the source of truth, on every grant, so that a locked
+/// account, a changed identity or an ended session is seen at once. EF compiled queries (<see cref="GrantSubjectQueries"/>):
+/// no expression tree to build, parameterise and look up in EF's query cache on every grant.
 /// </summary>
-public sealed class GrantSubjects(IdentityHubDbContext db)
+public sealed class GrantSubjects(IdentityHubDbContext db, GrantSubjectQueries queries)
 {
-    public async Task<GrantSubject?> LoadAsync(IQueryable<ApplicationUser> account, string sessionId, CancellationToken cancellationToken)
+    public async Task<GrantSubject?> LoadAsync(string? subject, ClientPolicy? client, string sessionId, CancellationToken cancellationToken)
     {
-        // Two collections correlated on the account's key and one EXISTS: LEFT JOINs that SQLite translates too, in one
-        // query on purpose (at most one real-name row times a few evidence rows).
-        var row = await account.AsNoTracking().AsSingleQuery()
-            .Select(u => new
-            {
-                User = u,
-                RealName = db.Set<RealNameRecord>().Where(r => r.UserId == u.Id).ToList(),
-                Evidence = db.Set<VerificationEvidence>().Where(e => e.UserId == u.Id).OrderBy(e => e.Id).ToList(),
-                SessionEnded = db.Set<SsoSession>().Any(s => s.Id == sessionId && s.EndedAtUtc != null),
-            })
-            .SingleOrDefaultAsync(cancellationToken);
+        if (string.IsNullOrEmpty(subject) || client is null)
+        {
+            return null;
+        }
+
+        var row = client.SubjectType == SubjectType.Public
+            ? await queries.Public(db, subject, sessionId, cancellationToken)
+            : await queries.Pairwise(db, client.SectorId, subject, sessionId, cancellationToken);
         return row is null ? null : new GrantSubject(new Person(row.User, row.RealName.SingleOrDefault(), row.Evidence), row.SessionEnded);
     }
+}
+
+/// <summary>One row of <see cref="GrantSubjectQueries"/>.</summary>
+public sealed class GrantSubjectRow
+{
+    public required ApplicationUser User { get; init; }
+
+    public required List<RealNameRecord> RealName { get; init; }
+
+    public required List<VerificationEvidence> Evidence { get; init; }
+
+    public bool SessionEnded { get; init; }
+}
+
+/// <summary>
+/// The compiled queries of <see cref="GrantSubjects"/>. A compiled query belongs to the EF model it was first run against,
+/// so the application holds them as a singleton (the tests run several applications with different providers in one
+/// process), not in static fields.
+/// </summary>
+public sealed class GrantSubjectQueries
+{
+    // Two collections correlated on the account's key and one EXISTS: LEFT JOINs that SQLite translates too, in one
+    // query on purpose (at most one real-name row times a few evidence rows). The same projection for both subject types.
+    public Func<IdentityHubDbContext, string, string, CancellationToken, Task<GrantSubjectRow?>> Public { get; } =
+        EF.CompileAsyncQuery((IdentityHubDbContext db, string subject, string sessionId, CancellationToken _) =>
+            db.Users.AsNoTracking().AsSingleQuery()
+                .Where(u => u.Id == subject)
+                .Select(u => new GrantSubjectRow
+                {
+                    User = u,
+                    RealName = db.Set<RealNameRecord>().Where(r => r.UserId == u.Id).ToList(),
+                    Evidence = db.Set<VerificationEvidence>().Where(e => e.UserId == u.Id).OrderBy(e => e.Id).ToList(),
+                    SessionEnded = db.Set<SsoSession>().Any(s => s.Id == sessionId && s.EndedAtUtc != null),
+                })
+                .SingleOrDefault());
+
+    public Func<IdentityHubDbContext, string, string, string, CancellationToken, Task<GrantSubjectRow?>> Pairwise { get; } =
+        EF.CompileAsyncQuery((IdentityHubDbContext db, string sector, string subject, string sessionId, CancellationToken _) =>
+            db.Users.AsNoTracking().AsSingleQuery()
+                .Where(u => db.PairwiseSubjects.Any(p => p.SectorId == sector && p.Subject == subject && p.UserId == u.Id))
+                .Select(u => new GrantSubjectRow
+                {
+                    User = u,
+                    RealName = db.Set<RealNameRecord>().Where(r => r.UserId == u.Id).ToList(),
+                    Evidence = db.Set<VerificationEvidence>().Where(e => e.UserId == u.Id).OrderBy(e => e.Id).ToList(),
+                    SessionEnded = db.Set<SsoSession>().Any(s => s.Id == sessionId && s.EndedAtUtc != null),
+                })
+                .SingleOrDefault());
 }

@@ -1,5 +1,6 @@
 using IdentityHub.Server.Data;
 using IdentityHub.Server.Oidc.Keys;
+using IdentityHub.Server.Oidc.RefreshTokens;
 using IdentityHub.Server.Oidc.Revocation;
 using IdentityHub.Server.Scale;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -57,6 +58,9 @@ public static class OidcExtensions
 
         builder.Services.AddScoped<ClaimsFactory>();
         builder.Services.AddScoped<GrantSubjects>();
+        builder.Services.AddSingleton<GrantSubjectQueries>();
+        // The refresh grant's token entries: lean reads and writes, conditional redemption (RefreshTokens/).
+        builder.Services.AddRefreshGrantEntries();
         builder.Services.AddHostedService<TokenPruningService>();
 
         // Access tokens without token entries, and their revocation (Revocation/).

@@ -27,7 +27,6 @@ public static class TokenEndpoint
         ClaimsFactory claims,
         IOptions<OidcOptions> options,
         ClientPolicies policies,
-        SubjectIdentifiers subjects,
         AgentMandates mandates)
     {
         var request = context.GetOpenIddictServerRequest()
@@ -56,8 +55,7 @@ public static class TokenEndpoint
             // its real-name data and the session's state come in one round trip (GrantSubjects).
             var subject = principal?.GetClaim(Claims.Subject);
             var client = await policies.FindAsync(request.ClientId, context.RequestAborted);
-            var account = subjects.AccountQuery(subject, client);
-            var grant = account is null || session is null ? null : await grants.LoadAsync(account, session.SessionId, context.RequestAborted);
+            var grant = session is null ? null : await grants.LoadAsync(subject, client, session.SessionId, context.RequestAborted);
             var user = grant?.Person.User;
             if (principal is null || session is null || grant is null || user is null || client is null
                 || !await signInManager.CanSignInAsync(user) || await users.IsLockedOutAsync(user)

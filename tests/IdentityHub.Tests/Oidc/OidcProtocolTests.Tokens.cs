@@ -216,6 +216,70 @@ public abstract partial class OidcProtocolTests
         var legitimate = await Kit.RefreshAsync(client, rotated.RefreshToken!);
         Assert.Equal("invalid_grant", legitimate.Error);
     }
+
+    [Fact]
+    public async Task RefreshToken_PresentedConcurrently_ExactlyOneRedemptionAndTheGrantRevoked()
+    {
+        var client = await Kit.RegisterWebClientAsync();
+        var user = await Kit.CreateUserAsync();
+        var flow = await Kit.CodeFlowAsync(NewBrowser(), client, user);
+
+        // The same refresh token in several requests at once (a stolen copy used alongside the client): each may pass
+        // validation before any has redeemed it, but the redemption is one conditional UPDATE, so exactly one request
+        // gets new tokens and every other one is reuse (RFC 9700 section 4.14.2), which revokes the whole grant.
+        var responses = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => Kit.RefreshAsync(client, flow.Tokens.RefreshToken!)));
+
+        var winner = Assert.Single(responses, r => !r.IsError);
+        Assert.All(responses.Where(r => r.IsError), r => Assert.Equal("invalid_grant", r.Error));
+        Assert.False(string.IsNullOrEmpty(winner.RefreshToken));
+        Assert.Equal("invalid_grant", (await Kit.RefreshAsync(client, winner.RefreshToken!)).Error);
+        Assert.False((await Kit.IntrospectAsync(client.ClientId, client.Secret, winner.RefreshToken!, "refresh_token")).IsActive);
+        Assert.False((await Kit.IntrospectAsync(client.ClientId, client.Secret, winner.AccessToken!, "access_token")).IsActive);
+        Assert.False((await Kit.IntrospectAsync(client.ClientId, client.Secret, flow.Tokens.AccessToken!, "access_token")).IsActive);
+    }
+
+    [Fact]
+    public async Task RefreshToken_Rotated_OldEntryRedeemedNewEntryValidUnderTheSameAuthorization()
+    {
+        var client = await Kit.RegisterWebClientAsync();
+        var user = await Kit.CreateUserAsync();
+        var flow = await Kit.CodeFlowAsync(NewBrowser(), client, user);
+        var rotated = await Kit.RefreshAsync(client, flow.Tokens.RefreshToken!);
+        Assert.False(rotated.IsError, $"{rotated.Error} {rotated.ErrorDescription}");
+        var subject = OidcKit.JwtPayload(rotated.AccessToken!).GetProperty("sub").GetString()!;
+
+        // The entries as OpenIddict's own store reads them (a new account: its only refresh tokens): the redeemed one
+        // with its redemption date, the new one valid, for the same client, subject and authorization, with the
+        // refresh token's lifetime.
+        await using var scope = Server.Services.CreateAsyncScope();
+        var tokens = scope.ServiceProvider.GetRequiredService<OpenIddict.Abstractions.IOpenIddictTokenManager>();
+        var applications = scope.ServiceProvider.GetRequiredService<OpenIddict.Abstractions.IOpenIddictApplicationManager>();
+        var entries = new List<(object Entry, string? Status)>();
+        await foreach (var entry in tokens.FindBySubjectAsync(subject))
+        {
+            if (await tokens.GetTypeAsync(entry) == OpenIddict.Abstractions.OpenIddictConstants.TokenTypeIdentifiers.RefreshToken)
+            {
+                entries.Add((entry, await tokens.GetStatusAsync(entry)));
+            }
+        }
+
+        Assert.Equal(2, entries.Count);
+        var redeemed = Assert.Single(entries, e => e.Status == OpenIddict.Abstractions.OpenIddictConstants.Statuses.Redeemed).Entry;
+        var issued = Assert.Single(entries, e => e.Status == OpenIddict.Abstractions.OpenIddictConstants.Statuses.Valid).Entry;
+        Assert.NotNull(await tokens.GetRedemptionDateAsync(redeemed));
+        Assert.Null(await tokens.GetRedemptionDateAsync(issued));
+        Assert.NotNull(await tokens.GetAuthorizationIdAsync(issued));
+        Assert.Equal(await tokens.GetAuthorizationIdAsync(redeemed), await tokens.GetAuthorizationIdAsync(issued));
+        Assert.Equal(subject, await tokens.GetSubjectAsync(issued));
+        var application = await applications.FindByClientIdAsync(client.ClientId);
+        Assert.Equal(await applications.GetIdAsync(application!), await tokens.GetApplicationIdAsync(issued));
+        var created = await tokens.GetCreationDateAsync(issued);
+        var expires = await tokens.GetExpirationDateAsync(issued);
+        Assert.NotNull(created);
+        Assert.NotNull(expires);
+        Assert.InRange(created.Value, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddMinutes(1));
+        Assert.True(expires > created.Value.AddDays(1));
+    }
     /// <summary>The JOSE header of a compact JWE (five segments).</summary>
     private static JsonElement JweHeader(string jwe)
     {

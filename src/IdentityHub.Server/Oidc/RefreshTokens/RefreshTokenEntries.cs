@@ -1,0 +1,101 @@
+using IdentityHub.Server.Data;
+using IdentityHub.Server.Registry;
+using Microsoft.EntityFrameworkCore;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+
+namespace IdentityHub.Server.Oidc.RefreshTokens;
+
+/// <summary>What the refresh grant reads of a refresh token's entry and of the authorization it hangs from.</summary>
+public sealed record RefreshTokenEntry(
+    string Id,
+    string? Type,
+    string? Status,
+    bool HasReferenceId,
+    DateTime? CreationDate,
+    DateTime? ExpirationDate,
+    string? AuthorizationId,
+    string? AuthorizationStatus);
+
+/// <summary>
+/// The refresh grant's token-entry work in as few and as small statements as it needs, instead of OpenIddict's
+/// generic store (which reads the entry tracked with its whole application and authorization, rewrites every column of
+/// the entry under its concurrency token to redeem it, and inserts the new entry through the change tracker):
+/// <list type="number">
+/// <item>one untracked read of the entry's status, type, dates and authorization, with the authorization's status
+/// (a LEFT JOIN; an EF compiled query, <see cref="RefreshTokenQueries"/>);</item>
+/// <item>the redemption as one conditional UPDATE (<c>... WHERE "Id" = @id AND "Status" = 'valid'</c>) whose row count
+/// says whether this request redeemed the token: of two concurrent redemptions of one refresh token exactly one
+/// wins, the other one is reuse (RFC 9700 section 4.14.2);</item>
+/// <item>the new refresh token's entry as one INSERT of its columns.</item>
+/// </list>
+/// The statements are plain SQL over the same table and columns as OpenIddict's store on both providers (quoted
+/// identifiers; dates as parameters, which Npgsql writes as timestamptz and Microsoft.Data.Sqlite as the text EF Core
+/// stores), and go through the same interceptors (the SQLite write gate).
+/// </summary>
+public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQueries queries)
+{
+    public Task<RefreshTokenEntry?> FindAsync(string id, CancellationToken cancellationToken) => queries.Find(db, id, cancellationToken);
+
+    /// <summary>Marks the entry redeemed if it is still valid; false when it was not (redeemed, revoked or gone meanwhile).</summary>
+    public async Task<bool> TryRedeemAsync(string id, DateTime redeemedAtUtc, CancellationToken cancellationToken)
+    {
+        var concurrencyToken = Guid.NewGuid().ToString();
+        var redeemed = Statuses.Redeemed;
+        var valid = Statuses.Valid;
+        var rows = await db.Database.ExecuteSqlAsync(
+            $"""UPDATE "OpenIddictTokens" SET "Status" = {redeemed}, "RedemptionDate" = {redeemedAtUtc}, "ConcurrencyToken" = {concurrencyToken} WHERE "Id" = {id} AND "Status" = {valid}""",
+            cancellationToken);
+        return rows == 1;
+    }
+
+    /// <summary>Inserts a new, valid refresh token entry.</summary>
+    public Task InsertAsync(string id, string? applicationId, string? authorizationId, string? subject,
+        DateTime? creationDateUtc, DateTime? expirationDateUtc, CancellationToken cancellationToken)
+    {
+        var concurrencyToken = Guid.NewGuid().ToString();
+        var status = Statuses.Valid;
+        var type = TokenTypeIdentifiers.RefreshToken;
+        return db.Database.ExecuteSqlAsync(
+            $"""
+            INSERT INTO "OpenIddictTokens" ("Id", "ApplicationId", "AuthorizationId", "ConcurrencyToken", "CreationDate", "ExpirationDate", "Status", "Subject", "Type")
+            VALUES ({id}, {applicationId}, {authorizationId}, {concurrencyToken}, {creationDateUtc}, {expirationDateUtc}, {status}, {subject}, {type})
+            """,
+            cancellationToken);
+    }
+
+    /// <summary>
+    /// Reuse of a refresh token (RFC 9700 section 4.14.2): the authorization it hangs from is revoked with it, so that
+    /// nothing issued under it works any more. Its token entries and its access tokens are revoked by the caller
+    /// (<see cref="Revocation.HubTokenManager.RevokeByAuthorizationIdAsync"/>).
+    /// </summary>
+    public Task<int> RevokeAuthorizationAsync(string authorizationId, CancellationToken cancellationToken)
+    {
+        var revoked = Statuses.Revoked;
+        return db.Database.ExecuteSqlAsync(
+            $"""UPDATE "OpenIddictAuthorizations" SET "Status" = {revoked}, "ConcurrencyToken" = {Guid.NewGuid().ToString()} WHERE "Id" = {authorizationId} AND "Status" <> {revoked}""",
+            cancellationToken);
+    }
+}
+
+/// <summary>
+/// The compiled query of <see cref="RefreshTokenEntries"/>. A compiled query belongs to the EF model it was first run
+/// against, so the application holds it as a singleton (the tests run several applications with different providers
+/// in one process), not in a static field.
+/// </summary>
+public sealed class RefreshTokenQueries
+{
+    public Func<IdentityHubDbContext, string, CancellationToken, Task<RefreshTokenEntry?>> Find { get; } =
+        EF.CompileAsyncQuery((IdentityHubDbContext db, string id, CancellationToken _) =>
+            db.Set<HubToken>().AsNoTracking()
+                .Where(t => t.Id == id)
+                .Select(t => new RefreshTokenEntry(
+                    t.Id!,
+                    t.Type,
+                    t.Status,
+                    t.ReferenceId != null,
+                    t.CreationDate,
+                    t.ExpirationDate,
+                    t.Authorization != null ? t.Authorization.Id : null,
+                    t.Authorization != null ? t.Authorization.Status : null))
+                .FirstOrDefault());
+}
