@@ -212,8 +212,9 @@ public sealed class ClientCredentialsFastPath(
         }
 
         var colon = decoded.IndexOf(':');
-        // '+' decodes differently under form-url-decoding and URI unescaping: left to the normal path.
-        if (colon <= 0 || colon == decoded.Length - 1 || decoded.Contains('+'))
+        // '+' decodes differently under form-url-decoding and URI unescaping, and non-ASCII text under the decoders'
+        // encodings: both left to the normal path.
+        if (colon <= 0 || colon == decoded.Length - 1 || decoded.Contains('+') || !Ascii.IsValid(decoded))
         {
             return null;
         }
