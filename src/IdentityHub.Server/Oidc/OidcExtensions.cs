@@ -69,6 +69,7 @@ public static class OidcExtensions
         builder.Services.AddHostedService<RevokedAccessTokenSync>();
         builder.Services.AddSingleton<RevokeSelfContainedAccessTokens.RequireTokenEntry>();
         builder.Services.AddScoped<SignInClientCredentials>();
+        builder.Services.AddScoped<ClientCredentialsFastPath>();
         builder.Services.PostConfigure<OpenIddictServerOptions>(options =>
         {
             // OpenIddict's RevokeToken needs a token entry: it now runs only for tokens that have one.
@@ -158,6 +159,8 @@ public static class OidcExtensions
                 }
 
                 server.AddEventHandler(ProtectServerOnlyTokens.Descriptor);
+                // A clean client_credentials success answered before OpenIddict's generic pipeline (Oidc:ClientCredentialsFastPath).
+                server.AddEventHandler(ClientCredentialsFastPath.Descriptor);
                 server.AddEventHandler(SkipAccessTokenEntries.Descriptor);
                 server.AddEventHandler(RejectRevokedAccessTokens.Descriptor);
                 server.AddEventHandler(RevokeSelfContainedAccessTokens.Descriptor);

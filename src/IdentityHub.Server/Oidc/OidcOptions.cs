@@ -45,6 +45,12 @@ public sealed class OidcOptions
 
     public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>
+    /// Whether a clean client_credentials success (Handlers/ClientCredentialsFastPath) is answered without OpenIddict's
+    /// generic pipeline; every other request, and every error, takes the normal path. Default true.
+    /// </summary>
+    public bool ClientCredentialsFastPath { get; set; } = true;
+
     public TimeSpan IdentityTokenLifetime { get; set; } = TimeSpan.FromMinutes(15);
 
     public TimeSpan AuthorizationCodeLifetime { get; set; } = TimeSpan.FromMinutes(2);

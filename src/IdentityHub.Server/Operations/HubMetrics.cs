@@ -24,6 +24,7 @@ public sealed class HubMetrics
     private readonly Counter<long> _signIns;
     private readonly Counter<long> _tokensIssued;
     private readonly Counter<long> _protocolFailures;
+    private readonly Counter<long> _fastPathTokens;
     private readonly Histogram<double> _protocolDuration;
     private readonly Counter<long> _verificationCalls;
     private readonly Histogram<double> _verificationDuration;
@@ -37,6 +38,8 @@ public sealed class HubMetrics
             "Successful token endpoint responses by grant type and client.");
         _protocolFailures = meter.CreateCounter<long>("identityhub.protocol.failures", "{response}",
             "Refused protocol requests by endpoint, grant type, client and OAuth error code.");
+        _fastPathTokens = meter.CreateCounter<long>("identityhub.tokens.fast_path", "{response}",
+            "client_credentials token responses answered by the fast path (Oidc/Handlers/ClientCredentialsFastPath), by client; also counted in identityhub.tokens.issued.");
         _protocolDuration = meter.CreateHistogram<double>("identityhub.protocol.duration", "s",
             "Duration of protocol requests (token, introspection, revocation, userinfo, authorize...) by endpoint, grant type and outcome.",
             advice: Seconds);
@@ -66,6 +69,8 @@ public sealed class HubMetrics
             _tokensIssued.Add(1, new("grant_type", grantType ?? "none"), new("client_id", clientId ?? "none"));
         }
     }
+
+    public void FastPathToken(string clientId) => _fastPathTokens.Add(1, new KeyValuePair<string, object?>("client_id", clientId));
 
     public void VerificationCall(string provider, string kind, string outcome, bool fromCache, TimeSpan latency)
     {

@@ -159,6 +159,38 @@ public abstract class IdentityEventTests(AuditFixture fixture)
         Assert.Equal("invalid_client", failed.GetProperty("reason").GetString());
     }
 
+    /// <summary>
+    /// The client_credentials fast path (Oidc/Handlers/ClientCredentialsFastPath) writes the token.issued event the normal
+    /// pipeline writes: a clean request (fast path) and one with a parameter OpenIddict ignores (normal path) leave two
+    /// events that differ only in their own identity (id, time, sequence, chain, request).
+    /// </summary>
+    [Fact]
+    public async Task ClientCredentials_FastAndNormalPath_RecordTheSameTokenIssued()
+    {
+        var department = await fixture.CreateDepartmentAsync();
+        var clientId = RegistryFixture.Unique("m");
+        var secret = (await fixture.RegisterAsync(RegistryFixture.MachineClient(clientId, department)))!;
+        using var http = fixture.Server.CreateHttpClient();
+        var address = fixture.Server.Authority + "/connect/token";
+
+        var fast = await http.RequestClientCredentialsTokenAsync(new ClientCredentialsTokenRequest { Address = address, ClientId = clientId, ClientSecret = secret });
+        var normal = await http.RequestClientCredentialsTokenAsync(new ClientCredentialsTokenRequest
+        {
+            Address = address, ClientId = clientId, ClientSecret = secret, Parameters = { { "x_ignored", "1" } },
+        });
+
+        Assert.False(fast.IsError, fast.Error);
+        Assert.False(normal.IsError, normal.Error);
+        var issued = (await fixture.EventsAsync("client=" + clientId)).Where(e => Type(e) == "token.issued").ToList();
+        Assert.Equal(2, issued.Count);
+        string[] own = ["id", "occurredAtUtc", "correlationId", "sequence", "hash"];
+        var shapes = issued.Select(e => string.Join("\n", e.EnumerateObject().Where(p => !own.Contains(p.Name)).Select(p => p.Name + "=" + p.Value.GetRawText())))
+            .ToList();
+        Assert.Equal(shapes[0], shapes[1]);
+        Assert.Contains("\"grantType\":\"client_credentials\"", issued[0].GetProperty("data").GetString(), StringComparison.Ordinal);
+        Assert.Equal(department, issued[0].GetProperty("departmentCode").GetString());
+    }
+
     [Fact]
     public async Task EndSession_WithIdTokenHint_RecordsSignOutForTheClient()
     {

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -10,7 +11,10 @@ namespace IdentityHub.Tests.Oidc;
 /// The exact shape of a client_credentials answer (RFC 6749 section 4.4.3, RFC 9068): which members the response has,
 /// which claims and header fields the access token carries, with and without scopes, and the errors around it. The grant is signed in
 /// inside OpenIddict (Handlers/SignInClientCredentials) rather than passed through to the token endpoint: these pin
-/// what the pass-through produced, so that neither path drifts.
+/// what the pass-through produced, so that neither path drifts. They run against the fast path
+/// (Handlers/ClientCredentialsFastPath, Oidc:ClientCredentialsFastPath, on by default) and, with the environment variable
+/// Oidc__ClientCredentialsFastPath=false, against the normal pipeline; <see cref="ClientCredentials_FastPath_AnswersCleanRequests_ExactlyAsTheNormalPath"/>
+/// compares the two on one server.
 /// </summary>
 public abstract partial class OidcProtocolTests
 {
@@ -95,5 +99,102 @@ public abstract partial class OidcProtocolTests
         var (unknown, unknownError) = await PostClientCredentialsAsync(clientId, secret, ("scope", "no-such-scope"));
         Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
         Assert.Equal("invalid_scope", unknownError.GetProperty("error").GetString());
+    }
+
+    /// <summary>
+    /// A clean request (client_secret_basic, and client_secret_post) is answered by the fast path (its meter counts it for
+    /// this client), one with a parameter the fast path leaves alone (an unknown one, which OpenIddict ignores) by the normal
+    /// pipeline; the two answers are the same: response members and headers, token header, claim names, kinds and values
+    /// (but jti, iat and exp), lifetime.
+    /// </summary>
+    [Fact]
+    public async Task ClientCredentials_FastPath_AnswersCleanRequests_ExactlyAsTheNormalPath()
+    {
+        if (Environment.GetEnvironmentVariable("Oidc__ClientCredentialsFastPath") is "false")
+        {
+            // The whole class runs against the normal path then: nothing to compare with.
+            return;
+        }
+
+        var clientId = OidcKit.UniqueId("svc");
+        var secret = (await Kit.Admin.RegisterClientAsync(clientId, "confidential", ["client_credentials"], [], ["phone", "email"]))!;
+        long fast = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "IdentityHub" && instrument.Name == "identityhub.tokens.fast_path")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "client_id" && Equals(tag.Value, clientId))
+                {
+                    Interlocked.Add(ref fast, value);
+                }
+            }
+        });
+        listener.Start();
+
+        var (fastResponse, fastJson) = await PostClientCredentialsAsync(clientId, secret, ("scope", "phone email"));
+        Assert.True(fastResponse.StatusCode == HttpStatusCode.OK, fastJson.ToString());
+        Assert.Equal(1, Interlocked.Read(ref fast));
+
+        var disco = await Kit.DiscoveryAsync();
+        using var http = Server.CreateHttpClient();
+        using var post = await http.PostAsync(disco.TokenEndpoint, new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["grant_type"] = "client_credentials", ["client_id"] = clientId, ["client_secret"] = secret, ["scope"] = "phone email",
+        }));
+        var postJson = JsonDocument.Parse(await post.Content.ReadAsStringAsync()).RootElement.Clone();
+        Assert.True(post.StatusCode == HttpStatusCode.OK, postJson.ToString());
+        Assert.Equal(2, Interlocked.Read(ref fast));
+
+        var (normalResponse, normalJson) = await PostClientCredentialsAsync(clientId, secret, ("scope", "phone email"), ("x_ignored", "1"));
+        Assert.True(normalResponse.StatusCode == HttpStatusCode.OK, normalJson.ToString());
+        Assert.Equal(2, Interlocked.Read(ref fast));
+
+        foreach (var (response, json) in new[] { (fastResponse, fastJson), (post, postJson) })
+        {
+            Assert.Equal(normalResponse.Content.Headers.ContentType?.ToString(), response.Content.Headers.ContentType?.ToString());
+            Assert.Equal(normalResponse.Headers.CacheControl?.ToString(), response.Headers.CacheControl?.ToString());
+            Assert.Equal(normalResponse.Headers.Pragma.ToString(), response.Headers.Pragma.ToString());
+            Assert.Equal(Names(normalJson), Names(json));
+            Assert.Equal(normalJson.GetProperty("token_type").GetString(), json.GetProperty("token_type").GetString());
+            Assert.InRange(json.GetProperty("expires_in").GetInt32(), normalJson.GetProperty("expires_in").GetInt32() - 2,
+                normalJson.GetProperty("expires_in").GetInt32() + 2);
+
+            var token = json.GetProperty("access_token").GetString()!;
+            var normalToken = normalJson.GetProperty("access_token").GetString()!;
+            Assert.Equal(OidcKit.JwtHeader(normalToken).ToString(), OidcKit.JwtHeader(token).ToString());
+            var payload = OidcKit.JwtPayload(token);
+            var expected = OidcKit.JwtPayload(normalToken);
+            Assert.Equal(Names(expected), Names(payload));
+            foreach (var claim in expected.EnumerateObject().Where(c => c.Name is not ("jti" or "iat" or "exp")))
+            {
+                Assert.Equal(claim.Value.GetRawText(), payload.GetProperty(claim.Name).GetRawText());
+            }
+
+            Assert.Equal(expected.GetProperty("jti").ValueKind, payload.GetProperty("jti").ValueKind);
+            Assert.True(Guid.TryParse(payload.GetProperty("jti").GetString(), out _), payload.GetProperty("jti").GetString());
+            Assert.NotEqual(expected.GetProperty("jti").GetString(), payload.GetProperty("jti").GetString());
+            Assert.Equal(expected.GetProperty("exp").GetInt64() - expected.GetProperty("iat").GetInt64(),
+                payload.GetProperty("exp").GetInt64() - payload.GetProperty("iat").GetInt64());
+            Assert.InRange(payload.GetProperty("iat").GetInt64(), expected.GetProperty("iat").GetInt64() - 120, expected.GetProperty("iat").GetInt64());
+        }
+
+        // Wrong secret, and a scope the client may not use: the normal path's errors, and the fast path counted nothing.
+        var (wrong, wrongJson) = await PostClientCredentialsAsync(clientId, secret + "x");
+        Assert.False(wrong.IsSuccessStatusCode);
+        Assert.Equal("invalid_client", wrongJson.GetProperty("error").GetString());
+        var (refused, refusedJson) = await PostClientCredentialsAsync(clientId, secret, ("scope", "profile"));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Equal("invalid_request", refusedJson.GetProperty("error").GetString());
+        Assert.Equal(2, Interlocked.Read(ref fast));
+
+        static IEnumerable<string> Names(JsonElement json) => json.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal);
     }
 }

@@ -1,0 +1,361 @@
+using System.Collections.Frozen;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using IdentityHub.Server.Audit;
+using Microsoft.AspNetCore;
+using IdentityHub.Server.Data;
+using IdentityHub.Server.Operations;
+using IdentityHub.Server.Registry;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
+using Microsoft.Net.Http.Headers;
+using OpenIddict.Abstractions;
+using OpenIddict.Server;
+using OpenIddict.Server.AspNetCore;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+using static OpenIddict.Server.OpenIddictServerEvents;
+
+namespace IdentityHub.Server.Oidc.Handlers;
+
+/// <summary>
+/// The narrow fast path of the client_credentials grant (RFC 6749 section 4.4): right after OpenIddict has inferred the
+/// endpoint (and the issuer, and checked transport security), before it extracts the token request, this handler answers
+/// the clean success case itself and leaves every other request, and every error, untouched to the normal pipeline
+/// (<see cref="SignInClientCredentials"/> and OpenIddict's handlers). It takes only: a POST of
+/// application/x-www-form-urlencoded to the token endpoint with no query string and no DPoP header; the parameters
+/// grant_type=client_credentials, at most one scope, and the client's credentials by exactly one method, client_secret_basic
+/// (RFC 6749 section 2.3.1) or client_secret_post, nothing else (no resource, audience, claims ...); a client of the
+/// <see cref="ClientCache"/> that is confidential, active, of an active department, has no key set and no requirements, holds
+/// the token endpoint and client_credentials permissions, and whose secret verifies exactly as
+/// <see cref="HubApplicationManager.ValidateClientSecretAsync(HubApplication, string, CancellationToken)"/> verifies it
+/// (every active secret compared, constant time, expiry against the clock); scopes, if any, that OpenIddict has registered
+/// in its options (not only in the scope store) and that the client is permitted, without openid or offline_access.
+/// <para>What it produces is what the normal path produces (pinned by OidcProtocolTests.ClientCredentials, run with this
+/// switched on and off): the RFC 9068 access token (at+jwt, signed by OpenIddict's own token handler with the credentials
+/// OpenIddict uses for access tokens, see <see cref="ProtectServerOnlyTokens"/>, claims iss, aud, sub, client_id, oi_prst,
+/// scope, jti, iat, exp with the client's access token lifetime), the token.issued audit event as
+/// <see cref="Audit.Handlers.AuditIssuedTokens"/> writes it, and the response through OpenIddict's own ApplyTokenResponse
+/// event (status, Cache-Control no-store, Pragma no-cache, JSON). Oidc:ClientCredentialsFastPath switches it off.</para>
+/// </summary>
+public sealed class ClientCredentialsFastPath(
+    ClientCache clients,
+    IdentityHubDbContext db,
+    ClientPolicies policies,
+    IAuditLog audit,
+    HubMetrics metrics,
+    IOpenIddictServerDispatcher dispatcher,
+    IOptions<OidcOptions> oidc,
+    TimeProvider clock) : IOpenIddictServerHandler<ProcessRequestContext>
+{
+    private const string FormMediaType = "application/x-www-form-urlencoded";
+
+    /// <summary>After the endpoint, the issuer and the transport security check; before OpenIddict extracts the token request.</summary>
+    public static OpenIddictServerHandlerDescriptor Descriptor { get; }
+        = OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessRequestContext>()
+            .UseScopedHandler<ClientCredentialsFastPath>()
+            .SetOrder(OpenIddictServerAspNetCoreHandlers.ValidateTransportSecurityRequirement.Descriptor.Order + 500)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+    public async ValueTask HandleAsync(ProcessRequestContext context)
+    {
+        if (context.EndpointType != OpenIddictServerEndpointType.Token || !oidc.Value.ClientCredentialsFastPath
+            || context.Transaction.GetHttpRequest() is not { } http
+            || !HttpMethods.IsPost(http.Method) || http.QueryString.HasValue || http.Headers.ContainsKey("DPoP")
+            || !IsPlainForm(http.ContentType))
+        {
+            return;
+        }
+
+        var form = await http.ReadFormAsync(context.CancellationToken);
+        string? grantType = null, scope = null, formId = null, formSecret = null;
+        foreach (var (name, values) in form)
+        {
+            if (values.Count != 1 || string.IsNullOrEmpty(values[0]))
+            {
+                return;
+            }
+
+            switch (name)
+            {
+                case Parameters.GrantType: grantType = values[0]; break;
+                case Parameters.Scope: scope = values[0]; break;
+                case Parameters.ClientId: formId = values[0]; break;
+                case Parameters.ClientSecret: formSecret = values[0]; break;
+                default: return; // anything the normal path might read (resource, audience, claims, ...)
+            }
+        }
+
+        if (form.Files.Count != 0 || grantType != GrantTypes.ClientCredentials)
+        {
+            return;
+        }
+
+        string clientId, secret;
+        var authorization = http.Headers.Authorization;
+        if (authorization.Count == 0)
+        {
+            // client_secret_post
+            if (formId is null || formSecret is null)
+            {
+                return;
+            }
+
+            (clientId, secret) = (formId, formSecret);
+        }
+        else if (authorization.Count != 1 || formId is not null || formSecret is not null
+                 || ParseBasic(authorization[0]) is not { } basic)
+        {
+            return;
+        }
+        else
+        {
+            (clientId, secret) = basic;
+        }
+
+        var snapshot = await clients.FindAsync(clientId, db, context.CancellationToken);
+        if (snapshot is null || Prepare(snapshot, context.Options, oidc.Value.DefaultAudience) is not { } client)
+        {
+            return;
+        }
+
+        var policy = await policies.FindAsync(clientId, context.CancellationToken);
+        if (policy is not { ClientActive: true, DepartmentActive: true } || !SecretIsValid(snapshot, secret)
+            || ParseScopes(scope, client, context.Options) is not { } scopes)
+        {
+            return;
+        }
+
+        var signing = context.Options.SigningCredentials.Find(c => c.Key is AsymmetricSecurityKey);
+        if (signing is null)
+        {
+            return;
+        }
+
+        // The access token as OpenIddict's GenerateIdentityModelToken writes it for this principal (RFC 9068 section 2.2).
+        var now = (context.Options.TimeProvider ?? clock).GetUtcNow();
+        var expires = now + client.Lifetime;
+        var claims = new Dictionary<string, object>(client.Claims.Count + 2, StringComparer.Ordinal);
+        foreach (var (type, value) in client.Claims)
+        {
+            claims[type] = value;
+        }
+
+        claims[Claims.JwtId] = Guid.NewGuid().ToString();
+        if (scopes.Length > 0)
+        {
+            claims[Claims.Scope] = string.Join(' ', scopes);
+        }
+
+        var token = context.Options.JsonWebTokenHandler.CreateToken(new SecurityTokenDescriptor
+        {
+            Claims = claims,
+            Issuer = (context.Options.Issuer ?? context.BaseUri)?.AbsoluteUri,
+            IssuedAt = now.UtcDateTime,
+            Expires = expires.UtcDateTime,
+            SigningCredentials = signing,
+            TokenType = JsonWebTokenTypes.AccessToken,
+        });
+
+        var request = new OpenIddictRequest();
+        foreach (var (name, values) in form)
+        {
+            request.SetParameter(name, values[0]);
+        }
+
+        context.Transaction.Request = request;
+        context.Transaction.Response = new OpenIddictResponse
+        {
+            AccessToken = token,
+            TokenType = TokenTypes.Bearer,
+            ExpiresIn = (long)(expires - (context.Options.TimeProvider ?? clock).GetUtcNow()).TotalSeconds,
+        };
+
+        await audit.WriteAsync(AuditActor.Client(clientId), new TokensIssued(false, clientId, policy.DepartmentCode, null, null,
+            GrantTypes.ClientCredentials, [Parameters.AccessToken], scopes, new Dictionary<string, string>(StringComparer.Ordinal)));
+
+        // The same response OpenIddict writes after a sign-in (its ApplyTokenResponse<ProcessSignInContext>).
+        var notification = new ApplyTokenResponseContext(context.Transaction);
+        await dispatcher.DispatchAsync(notification);
+        if (!notification.IsRequestHandled)
+        {
+            throw new InvalidOperationException("OpenIddict did not write the token response.");
+        }
+
+        metrics.FastPathToken(clientId);
+        context.HandleRequest();
+    }
+
+    private static bool IsPlainForm(string? contentType) =>
+        MediaTypeHeaderValue.TryParse(contentType, out var media)
+        && string.Equals(media.MediaType.Value, FormMediaType, StringComparison.OrdinalIgnoreCase)
+        && media.Parameters.All(p => p.Name.Equals("charset", StringComparison.OrdinalIgnoreCase)
+                                     && p.Value.Equals("utf-8", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>RFC 6749 section 2.3.1 / RFC 7617: "Basic " base64(form-url-encoded id ":" form-url-encoded secret); null when in doubt.</summary>
+    private static (string ClientId, string Secret)? ParseBasic(string? header)
+    {
+        if (header is null || !header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        string decoded;
+        try
+        {
+            decoded = new UTF8Encoding(false, true).GetString(Convert.FromBase64String(header[6..].Trim()));
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException)
+        {
+            return null;
+        }
+
+        var colon = decoded.IndexOf(':');
+        // '+' decodes differently under form-url-decoding and URI unescaping, and non-ASCII text under the decoders'
+        // encodings: both left to the normal path.
+        if (colon <= 0 || colon == decoded.Length - 1 || decoded.Contains('+') || !Ascii.IsValid(decoded))
+        {
+            return null;
+        }
+
+        string id, secret;
+        try
+        {
+            id = Uri.UnescapeDataString(decoded[..colon]);
+            secret = Uri.UnescapeDataString(decoded[(colon + 1)..]);
+        }
+        catch (UriFormatException)
+        {
+            return null;
+        }
+
+        return id.Length == 0 || secret.Length == 0 ? null : (id, secret);
+    }
+
+    /// <summary>
+    /// As <see cref="HubApplicationManager.ValidateClientSecretAsync(HubApplication, string, CancellationToken)"/>: every
+    /// active secret of the entry compared (no early exit), expiry against the clock; a start-up client's own column by
+    /// <see cref="SecretHasher.Verify"/>.
+    /// </summary>
+    private bool SecretIsValid(ClientSnapshot snapshot, string secret)
+    {
+        var stored = snapshot.Application.ClientSecret;
+        if (stored != SecretHasher.TableMarker)
+        {
+            return stored is not null && SecretHasher.IsOurs(stored) && SecretHasher.Verify(secret, stored);
+        }
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        var valid = false;
+        foreach (var candidate in snapshot.Secrets)
+        {
+            valid |= SecretHasher.Verify(secret, candidate.Hash) & candidate.IsActive(now);
+        }
+
+        return valid;
+    }
+
+    private static string[]? ParseScopes(string? scope, FastClient client, OpenIddictServerOptions options)
+    {
+        if (scope is null)
+        {
+            return [];
+        }
+
+        var scopes = scope.Split(' ');
+        for (var i = 0; i < scopes.Length; i++)
+        {
+            var s = scopes[i];
+            if (s.Length == 0 || s is Scopes.OpenId or Scopes.OfflineAccess || !options.Scopes.Contains(s)
+                || !client.Scopes.Contains(s) || Array.IndexOf(scopes, s, 0, i) >= 0)
+            {
+                return null;
+            }
+        }
+
+        return scopes;
+    }
+
+    /// <summary>What the fast path needs of a client, derived once per cache entry; null when the client is not one it takes.</summary>
+    private static FastClient? Prepare(ClientSnapshot snapshot, OpenIddictServerOptions options, string audience)
+    {
+        if (snapshot.FastPath is FastClient known)
+        {
+            return known.Options == options ? known : null;
+        }
+
+        if (snapshot.FastPath is Unsuitable)
+        {
+            return null;
+        }
+
+        var client = Build(snapshot.Application, options, audience);
+        snapshot.FastPath = (object?)client ?? Unsuitable.Instance;
+        return client;
+    }
+
+    private static FastClient? Build(HubApplication application, OpenIddictServerOptions options, string audience)
+    {
+        if (options.IgnoreEndpointPermissions || options.IgnoreGrantTypePermissions || options.IgnoreScopePermissions
+            || application.ClientType != ClientTypes.Confidential || application.ClientId is not { Length: > 0 } clientId
+            || !string.IsNullOrEmpty(application.JsonWebKeySet) || !IsEmptyArray(application.Requirements))
+        {
+            return null;
+        }
+
+        try
+        {
+            var permissions = string.IsNullOrEmpty(application.Permissions) ? [] : JsonSerializer.Deserialize<string[]>(application.Permissions) ?? [];
+            if (!permissions.Contains(Permissions.Endpoints.Token) || !permissions.Contains(Permissions.GrantTypes.ClientCredentials))
+            {
+                return null;
+            }
+
+            var lifetime = options.AccessTokenLifetime;
+            if (!string.IsNullOrEmpty(application.Settings)
+                && JsonSerializer.Deserialize<Dictionary<string, string>>(application.Settings) is { } settings
+                && settings.TryGetValue(Settings.TokenLifetimes.AccessToken, out var value))
+            {
+                if (!TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out var parsed))
+                {
+                    return null;
+                }
+
+                lifetime = parsed;
+            }
+
+            if (lifetime is not { } positive || positive <= TimeSpan.Zero)
+            {
+                return null;
+            }
+
+            var scopes = permissions.Where(p => p.StartsWith(Permissions.Prefixes.Scope, StringComparison.Ordinal))
+                .Select(p => p[Permissions.Prefixes.Scope.Length..]).ToFrozenSet(StringComparer.Ordinal);
+            // The public claims of the principal SignInClientCredentials signs in (sub, and OpenIddict's client_id,
+            // presenters and default audience); iss, iat, exp, jti and scope per request.
+            var claims = new KeyValuePair<string, object>[]
+            {
+                new(Claims.Subject, clientId),
+                new(Claims.Audience, audience),
+                new(Claims.ClientId, clientId),
+                new(Claims.Private.Presenter, clientId),
+            };
+            return new FastClient(options, positive, scopes, claims);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static bool IsEmptyArray(string? json) => string.IsNullOrEmpty(json) || json.Trim() == "[]";
+
+    private sealed record FastClient(OpenIddictServerOptions Options, TimeSpan Lifetime, FrozenSet<string> Scopes,
+        IReadOnlyList<KeyValuePair<string, object>> Claims);
+
+    private sealed class Unsuitable
+    {
+        public static readonly Unsuitable Instance = new();
+    }
+}
