@@ -10,8 +10,8 @@ namespace IdentityHub.Server.Audit;
 /// transaction and completes every waiter when it has committed. While one batch commits the next fills up, so
 /// the cost of a commit is shared by all the requests waiting on it. A request is answered only after its
 /// batch is durable: an event of an acknowledged operation is never lost; a crash loses only events of requests
-/// that never got an answer. With fewer than Audit:BatchLingerBelow events queued it first waits Audit:BatchLinger
-/// (2 ms) for more. The loop also appends a signed checkpoint every Audit:CheckpointInterval.
+/// that never got an answer. With fewer than Audit:BatchLingerBelow events queued it can first wait Audit:BatchLinger
+/// for more (default zero: no wait). The loop also appends a signed checkpoint every Audit:CheckpointInterval.
 /// </summary>
 public sealed class AuditWriter(
     IServiceScopeFactory scopes,

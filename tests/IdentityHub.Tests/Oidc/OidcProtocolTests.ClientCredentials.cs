@@ -118,22 +118,23 @@ public abstract partial class OidcProtocolTests
 
         var clientId = OidcKit.UniqueId("svc");
         var secret = (await Kit.Admin.RegisterClientAsync(clientId, "confidential", ["client_credentials"], [], ["phone", "email"]))!;
-        long fast = 0;
+        long fast = 0, issued = 0;
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == "IdentityHub" && instrument.Name == "identityhub.tokens.fast_path")
+            if (instrument.Meter.Name == "IdentityHub" && instrument.Name is "identityhub.tokens.fast_path" or "identityhub.tokens.issued")
             {
                 l.EnableMeasurementEvents(instrument);
             }
         };
-        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
         {
             foreach (var tag in tags)
             {
                 if (tag.Key == "client_id" && Equals(tag.Value, clientId))
                 {
-                    Interlocked.Add(ref fast, value);
+                    // Both paths count the token for its client, whichever authentication method named it.
+                    Interlocked.Add(ref instrument.Name == "identityhub.tokens.issued" ? ref issued : ref fast, value);
                 }
             }
         });
@@ -156,6 +157,7 @@ public abstract partial class OidcProtocolTests
         var (normalResponse, normalJson) = await PostClientCredentialsAsync(clientId, secret, ("scope", "phone email"), ("x_ignored", "1"));
         Assert.True(normalResponse.StatusCode == HttpStatusCode.OK, normalJson.ToString());
         Assert.Equal(2, Interlocked.Read(ref fast));
+        Assert.Equal(3, Interlocked.Read(ref issued));
 
         foreach (var (response, json) in new[] { (fastResponse, fastJson), (post, postJson) })
         {

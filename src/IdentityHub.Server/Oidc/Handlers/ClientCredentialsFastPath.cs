@@ -63,7 +63,7 @@ public sealed class ClientCredentialsFastPath(
         if (context.EndpointType != OpenIddictServerEndpointType.Token || !oidc.Value.ClientCredentialsFastPath
             || context.Transaction.GetHttpRequest() is not { } http
             || !HttpMethods.IsPost(http.Method) || http.QueryString.HasValue || http.Headers.ContainsKey("DPoP")
-            || !IsPlainForm(http.ContentType))
+            || !IsPlainForm(http.ContentType) || http.HttpContext.Connection.ClientCertificate is not null)
         {
             return;
         }
@@ -92,7 +92,7 @@ public sealed class ClientCredentialsFastPath(
             return;
         }
 
-        string clientId, secret;
+        string clientId, secret, method;
         var authorization = http.Headers.Authorization;
         if (authorization.Count == 0)
         {
@@ -101,6 +101,8 @@ public sealed class ClientCredentialsFastPath(
             {
                 return;
             }
+
+            method = ClientAuthenticationMethods.ClientSecretPost;
 
             (clientId, secret) = (formId, formSecret);
         }
@@ -112,6 +114,13 @@ public sealed class ClientCredentialsFastPath(
         else
         {
             (clientId, secret) = basic;
+            method = ClientAuthenticationMethods.ClientSecretBasic;
+        }
+
+        // The methods the server accepts (OpenIddict's ValidateClientAuthenticationMethod).
+        if (!context.Options.ClientAuthenticationMethods.Contains(method))
+        {
+            return;
         }
 
         var snapshot = await clients.FindAsync(clientId, db, context.CancellationToken);
@@ -120,8 +129,9 @@ public sealed class ClientCredentialsFastPath(
             return;
         }
 
-        var policy = await policies.FindAsync(clientId, context.CancellationToken);
-        if (policy is not { ClientActive: true, DepartmentActive: true } || !SecretIsValid(snapshot, secret)
+        // The secret first, as the normal path does: a wrong secret costs the same for an active and an inactive client.
+        if (!SecretIsValid(snapshot, secret)
+            || await policies.FindAsync(clientId, context.CancellationToken) is not { ClientActive: true, DepartmentActive: true } policy
             || ParseScopes(scope, client, context.Options) is not { } scopes)
         {
             return;
@@ -134,7 +144,8 @@ public sealed class ClientCredentialsFastPath(
         }
 
         // The access token as OpenIddict's GenerateIdentityModelToken writes it for this principal (RFC 9068 section 2.2).
-        var now = (context.Options.TimeProvider ?? clock).GetUtcNow();
+        // OpenIddict keeps the dates to the second (iat and exp are NumericDates, RFC 7519 section 2) and rounds expires_in.
+        var now = DateTimeOffset.FromUnixTimeSeconds((context.Options.TimeProvider ?? clock).GetUtcNow().ToUnixTimeSeconds());
         var expires = now + client.Lifetime;
         var claims = new Dictionary<string, object>(client.Claims.Count + 2, StringComparer.Ordinal);
         foreach (var (type, value) in client.Claims)
@@ -164,12 +175,16 @@ public sealed class ClientCredentialsFastPath(
             request.SetParameter(name, values[0]);
         }
 
+        // As OpenIddict's ExtractBasicAuthenticationCredentials: the request names its client whatever the method, so that
+        // metrics, traces and the response handlers see the same client id as on the normal path.
+        request.ClientId = clientId;
+
         context.Transaction.Request = request;
         context.Transaction.Response = new OpenIddictResponse
         {
             AccessToken = token,
             TokenType = TokenTypes.Bearer,
-            ExpiresIn = (long)(expires - (context.Options.TimeProvider ?? clock).GetUtcNow()).TotalSeconds,
+            ExpiresIn = (long)((expires - (context.Options.TimeProvider ?? clock).GetUtcNow()).TotalSeconds + .5),
         };
 
         await audit.WriteAsync(AuditActor.Client(clientId), new TokensIssued(false, clientId, policy.DepartmentCode, null, null,
@@ -280,24 +295,28 @@ public sealed class ClientCredentialsFastPath(
     /// <summary>What the fast path needs of a client, derived once per cache entry; null when the client is not one it takes.</summary>
     private static FastClient? Prepare(ClientSnapshot snapshot, OpenIddictServerOptions options, string audience)
     {
-        if (snapshot.FastPath is FastClient known)
+        // Derived under the options it was built with: the signing key ring replaces OpenIddict's options when a key is
+        // created, activated or retired, and the entry is then derived again under the new ones.
+        switch (snapshot.FastPath)
         {
-            return known.Options == options ? known : null;
-        }
-
-        if (snapshot.FastPath is Unsuitable)
-        {
-            return null;
+            case FastClient known when known.Options == options:
+                return known;
+            case Unsuitable unsuitable when unsuitable.Options == options:
+                return null;
         }
 
         var client = Build(snapshot.Application, options, audience);
-        snapshot.FastPath = (object?)client ?? Unsuitable.Instance;
+        snapshot.FastPath = (object?)client ?? new Unsuitable(options);
         return client;
     }
 
     private static FastClient? Build(HubApplication application, OpenIddictServerOptions options, string audience)
     {
+        // Anything under which the normal path would issue something else (a reference or encrypted token, a
+        // certificate-bound one) or decide differently (degraded mode, the grant type not enabled): the normal path.
         if (options.IgnoreEndpointPermissions || options.IgnoreGrantTypePermissions || options.IgnoreScopePermissions
+            || options.EnableDegradedMode || options.UseReferenceAccessTokens || !options.DisableAccessTokenEncryption
+            || options.UseClientCertificateBoundAccessTokens || !options.GrantTypes.Contains(GrantTypes.ClientCredentials)
             || application.ClientType != ClientTypes.Confidential || application.ClientId is not { Length: > 0 } clientId
             || !string.IsNullOrEmpty(application.JsonWebKeySet) || !IsEmptyArray(application.Requirements))
         {
@@ -354,8 +373,5 @@ public sealed class ClientCredentialsFastPath(
     private sealed record FastClient(OpenIddictServerOptions Options, TimeSpan Lifetime, FrozenSet<string> Scopes,
         IReadOnlyList<KeyValuePair<string, object>> Claims);
 
-    private sealed class Unsuitable
-    {
-        public static readonly Unsuitable Instance = new();
-    }
+    private sealed record Unsuitable(OpenIddictServerOptions Options);
 }
