@@ -190,6 +190,9 @@ public sealed class ClientCredentialsFastPath(
         await audit.WriteAsync(AuditActor.Client(clientId), new TokensIssued(false, clientId, policy.DepartmentCode, null, null,
             GrantTypes.ClientCredentials, [Parameters.AccessToken], scopes, new Dictionary<string, string>(StringComparer.Ordinal)));
 
+        // Counted before the answer leaves, so that whoever holds the answer can rely on the count.
+        metrics.FastPathToken(clientId);
+
         // The same response OpenIddict writes after a sign-in (its ApplyTokenResponse<ProcessSignInContext>).
         var notification = new ApplyTokenResponseContext(context.Transaction);
         await dispatcher.DispatchAsync(notification);
@@ -198,7 +201,6 @@ public sealed class ClientCredentialsFastPath(
             throw new InvalidOperationException("OpenIddict did not write the token response.");
         }
 
-        metrics.FastPathToken(clientId);
         context.HandleRequest();
     }
 
