@@ -73,18 +73,10 @@ public static class OidcExtensions
         builder.Services.PostConfigure<OpenIddictServerOptions>(options =>
         {
             // OpenIddict's RevokeToken needs a token entry: it now runs only for tokens that have one.
-            var index = options.Handlers.FindIndex(d => d.ServiceDescriptor.ServiceType == typeof(OpenIddictServerHandlers.Revocation.RevokeToken));
-            if (index >= 0)
-            {
-                options.Handlers[index] = RevokeSelfContainedAccessTokens.RevokeTokenEntriesOnly;
-            }
+            ReplaceHandler(options, typeof(OpenIddictServerHandlers.Revocation.RevokeToken), RevokeSelfContainedAccessTokens.RevokeTokenEntriesOnly);
 
             // client_credentials is signed in inside OpenIddict; every other grant still passes through to TokenEndpoint.
-            index = options.Handlers.FindIndex(d => d.ServiceDescriptor.ServiceType == SignInClientCredentials.Passthrough.ServiceDescriptor.ServiceType);
-            if (index >= 0)
-            {
-                options.Handlers[index] = SignInClientCredentials.Descriptor;
-            }
+            ReplaceHandler(options, SignInClientCredentials.Passthrough.ServiceDescriptor.ServiceType, SignInClientCredentials.Descriptor);
         });
 
         builder.Services.AddOpenIddict()
@@ -207,5 +199,20 @@ public static class OidcExtensions
         {
             throw new Hosting.StartupConfigurationException("No signing key could be loaded from the database.");
         }
+    }
+
+    /// <summary>
+    /// Puts <paramref name="replacement"/> in the place of OpenIddict's handler of type <paramref name="replaced"/>; fails
+    /// at start-up when there is none (another OpenIddict version), rather than run without the replacement.
+    /// </summary>
+    private static void ReplaceHandler(OpenIddictServerOptions options, Type replaced, OpenIddictServerHandlerDescriptor replacement)
+    {
+        var index = options.Handlers.FindIndex(d => d.ServiceDescriptor.ServiceType == replaced);
+        if (index < 0)
+        {
+            throw new InvalidOperationException($"OpenIddict has no handler {replaced.Name} to replace with {replacement.ServiceDescriptor.ServiceType.Name}.");
+        }
+
+        options.Handlers[index] = replacement;
     }
 }

@@ -3,11 +3,9 @@ using System.Security.Claims;
 using IdentityHub.Server.Audit.Handlers;
 using IdentityHub.Server.Identity;
 using IdentityHub.Server.Identity.Enterprises;
-using IdentityHub.Server.Oidc.Handlers;
 using IdentityHub.Server.Registry;
 using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Identity;
-using Microsoft.Extensions.Options;
 using OpenIddict.Abstractions;
 using OpenIddict.Server.AspNetCore;
 using static OpenIddict.Abstractions.OpenIddictConstants;
@@ -23,24 +21,14 @@ public static class TokenEndpoint
 {
     public static async Task<IResult> HandleAsync(
         HttpContext context,
-        IOpenIddictApplicationManager applications,
         ClaimsFactory claims,
-        IOptions<OidcOptions> options,
         ClientPolicies policies,
         AgentMandates mandates)
     {
         var request = context.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenID Connect request cannot be retrieved.");
 
-        if (request.IsClientCredentialsGrantType())
-        {
-            // Normally signed in inside OpenIddict (Handlers/SignInClientCredentials) and never passed through to here.
-            var principal = await SignInClientCredentials.CreatePrincipalAsync(request, applications, options.Value, context.RequestAborted);
-            return principal is null
-                ? OidcResults.Forbid(Errors.InvalidClient, "The client is unknown.")
-                : Results.SignIn(principal, authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
-        }
-
+        // client_credentials never comes here: it is signed in inside OpenIddict (Handlers/SignInClientCredentials).
         if (request.IsAuthorizationCodeGrantType() || request.IsRefreshTokenGrantType())
         {
             // Resolved here rather than as parameters: a client-credentials request, the most frequent one,

@@ -10,6 +10,21 @@ namespace IdentityHub.Server.Registry;
 public readonly record struct CachedSecret(string Hash, DateTime? ExpiresAtUtc)
 {
     public bool IsActive(DateTime nowUtc) => ExpiresAtUtc is null || ExpiresAtUtc > nowUtc;
+
+    /// <summary>
+    /// Whether <paramref name="secret"/> is one of these secrets and that one is active. Every secret is compared (no early
+    /// exit), so timing does not tell which one matched; an expired secret is refused by the clock, whatever a cache holds.
+    /// </summary>
+    public static bool AnyMatches(IEnumerable<CachedSecret> secrets, string secret, DateTime nowUtc)
+    {
+        var valid = false;
+        foreach (var candidate in secrets)
+        {
+            valid |= SecretHasher.Verify(secret, candidate.Hash) & candidate.IsActive(nowUtc);
+        }
+
+        return valid;
+    }
 }
 
 /// <summary>

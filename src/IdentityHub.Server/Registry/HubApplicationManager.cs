@@ -56,16 +56,7 @@ public sealed class HubApplicationManager(
             : await db.ClientSecrets.AsNoTracking().Where(s => s.ApplicationId == application.Id && s.RevokedAtUtc == null)
                 .Select(s => new CachedSecret(s.Hash, s.ExpiresAtUtc)).ToListAsync(cancellationToken);
 
-        // Compare against every active secret (no early exit), so timing does not tell which one matched; an expired
-        // secret is refused by the clock, whatever the cache holds.
-        var now = clock.GetUtcNow().UtcDateTime;
-        var valid = false;
-        foreach (var candidate in secrets)
-        {
-            valid |= SecretHasher.Verify(secret, candidate.Hash) & candidate.IsActive(now);
-        }
-
-        return valid;
+        return CachedSecret.AnyMatches(secrets, secret, clock.GetUtcNow().UtcDateTime);
     }
 
     private async ValueTask<(ClientSnapshot Snapshot, HubApplication Copy)?> FindSnapshotAsync(string clientId, CancellationToken cancellationToken)

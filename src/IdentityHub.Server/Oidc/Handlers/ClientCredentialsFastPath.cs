@@ -263,14 +263,7 @@ public sealed class ClientCredentialsFastPath(
             return stored is not null && SecretHasher.IsOurs(stored) && SecretHasher.Verify(secret, stored);
         }
 
-        var now = clock.GetUtcNow().UtcDateTime;
-        var valid = false;
-        foreach (var candidate in snapshot.Secrets)
-        {
-            valid |= SecretHasher.Verify(secret, candidate.Hash) & candidate.IsActive(now);
-        }
-
-        return valid;
+        return CachedSecret.AnyMatches(snapshot.Secrets, secret, clock.GetUtcNow().UtcDateTime);
     }
 
     private static string[]? ParseScopes(string? scope, FastClient client, OpenIddictServerOptions options)

@@ -56,7 +56,7 @@ public sealed class SignInClientCredentials(IOpenIddictApplicationManager applic
     }
 
     /// <summary>The principal of a client acting on its own behalf, or null when no client has the request's client_id.</summary>
-    public static async ValueTask<ClaimsPrincipal?> CreatePrincipalAsync(OpenIddictRequest request, IOpenIddictApplicationManager applications,
+    private static async ValueTask<ClaimsPrincipal?> CreatePrincipalAsync(OpenIddictRequest request, IOpenIddictApplicationManager applications,
         OidcOptions options, CancellationToken cancellationToken)
     {
         var application = await applications.FindByClientIdAsync(request.ClientId!, cancellationToken);
