@@ -6,10 +6,20 @@ using Microsoft.Extensions.Options;
 namespace IdentityHub.Server.Audit;
 
 /// <summary>
-/// Appends rows to this node's hash chain. Inside the caller's transaction it locks the node's head row
-/// (PostgreSQL: SELECT ... FOR UPDATE; SQLite: its transactions are single-writer already), gives each row the
-/// next sequence and the previous hash, computes its hash, and moves the head. The lock is held until the
-/// transaction ends, so a chain never forks and a row becomes visible with its whole prefix.
+/// Appends rows to this node's hash chain, inside the caller's transaction: gives each row the next sequence and
+/// the previous hash, computes its hash, and moves the node's head row (AuditChainHeads). The head row is the
+/// chain's one writer lock: the UPDATE that moves it holds its row lock until the transaction ends (SQLite: its
+/// transactions are single-writer already), so a chain never forks and a row becomes visible with its whole prefix.
+/// <para>
+/// Optimistic append: the process keeps the head it last saw committed (<see cref="Committed"/>), seals from it and
+/// moves the head with one conditional UPDATE (compare-and-swap: WHERE LastSequence and LastHash are still the
+/// expected ones), one statement instead of SELECT ... FOR UPDATE and UPDATE. When it matches no row (another
+/// writer of this node moved the head: an in-transaction write of <see cref="AuditChainInterceptor"/>, another
+/// process with the same node id, a checkpoint from a command; or no head known yet), it reads the head under lock
+/// (SELECT ... FOR UPDATE), seals the rows again from there and moves it. The remembered head is a hint, never
+/// trusted: only a committed transaction updates it, so a rolled-back append cannot leave it ahead of the
+/// database, and a stale one costs one more statement, never a fork or a gap.
+/// </para>
 /// </summary>
 public sealed class AuditChain(IOptions<AuditOptions> options, AuditSigner signer, TimeProvider clock)
 {
@@ -17,6 +27,10 @@ public sealed class AuditChain(IOptions<AuditOptions> options, AuditSigner signe
 
     private volatile bool _headEnsured;
     private long _appendedSinceCheckpoint;
+    private long _headMisses;
+
+    // The head this process last saw committed; null until the first commit or after a miss.
+    private AuditChainPosition? _head;
 
     public string NodeId { get; } = options.Value.ResolveNodeId();
 
@@ -37,12 +51,72 @@ public sealed class AuditChain(IOptions<AuditOptions> options, AuditSigner signe
         TargetId = NodeId,
     };
 
-    /// <summary>Seals <paramref name="events"/> in order. The context must be inside a transaction.</summary>
-    public async Task SealAsync(DbContext db, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
+    /// <summary>
+    /// Seals <paramref name="events"/> in order and moves the head; returns the new head, to pass to
+    /// <see cref="Committed"/> once the transaction has committed. The context must be inside a transaction.
+    /// </summary>
+    public async Task<AuditChainPosition> SealAsync(DbContext db, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
     {
         var transaction = db.Database.CurrentTransaction?.GetDbTransaction()
             ?? throw new InvalidOperationException("Audit rows are sealed inside a transaction.");
-        var (sequence, hash) = await LockHeadAsync(db, transaction, cancellationToken);
+        var now = clock.GetUtcNow().UtcDateTime;
+        var expected = Volatile.Read(ref _head);
+        AuditChainPosition head;
+        bool checkpointed;
+        if (expected is not null && _headEnsured)
+        {
+            (head, checkpointed) = Seal(events, expected);
+            var moved = await ExecuteAsync(db, transaction,
+                "UPDATE \"AuditChainHeads\" SET \"LastSequence\" = @s, \"LastHash\" = @h, \"UpdatedAtUtc\" = @t " +
+                "WHERE \"NodeId\" = @n AND \"LastSequence\" = @es AND \"LastHash\" = @eh",
+                cancellationToken, ("@s", head.Sequence), ("@h", head.Hash), ("@t", now), ("@n", NodeId),
+                ("@es", expected.Sequence), ("@eh", expected.Hash));
+            if (moved == 1)
+            {
+                Count(events.Count, checkpointed);
+                return head;
+            }
+
+            // Moved by another writer since this process last committed: forget the hint, take the lock, seal again.
+            Interlocked.Increment(ref _headMisses);
+            Interlocked.CompareExchange(ref _head, null, expected);
+        }
+
+        (head, checkpointed) = Seal(events, await LockHeadAsync(db, transaction, cancellationToken));
+        await ExecuteAsync(db, transaction,
+            "UPDATE \"AuditChainHeads\" SET \"LastSequence\" = @s, \"LastHash\" = @h, \"UpdatedAtUtc\" = @t WHERE \"NodeId\" = @n",
+            cancellationToken, ("@s", head.Sequence), ("@h", head.Hash), ("@t", now), ("@n", NodeId));
+        Count(events.Count, checkpointed);
+        return head;
+    }
+
+    /// <summary>
+    /// The transaction that moved the head to <paramref name="head"/> has committed: the next append expects it.
+    /// Only ever forward (two commits finishing out of order leave the later head).
+    /// </summary>
+    public void Committed(AuditChainPosition head)
+    {
+        while (true)
+        {
+            var known = Volatile.Read(ref _head);
+            if (known is not null && known.Sequence >= head.Sequence)
+            {
+                return;
+            }
+
+            if (Interlocked.CompareExchange(ref _head, head, known) == known)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Optimistic appends that found the head moved and took the locked path (tests, diagnostics).</summary>
+    public long HeadMisses => Interlocked.Read(ref _headMisses);
+
+    private (AuditChainPosition Head, bool Checkpointed) Seal(IReadOnlyList<AuditEvent> events, AuditChainPosition from)
+    {
+        var (sequence, hash) = (from.Sequence, from.Hash);
         var checkpointed = false;
         foreach (var e in events)
         {
@@ -59,20 +133,22 @@ public sealed class AuditChain(IOptions<AuditOptions> options, AuditSigner signe
             hash = e.Hash;
         }
 
-        await ExecuteAsync(db, transaction,
-            "UPDATE \"AuditChainHeads\" SET \"LastSequence\" = @s, \"LastHash\" = @h, \"UpdatedAtUtc\" = @t WHERE \"NodeId\" = @n",
-            cancellationToken, ("@s", sequence), ("@h", hash), ("@t", clock.GetUtcNow().UtcDateTime), ("@n", NodeId));
+        return (new AuditChainPosition(sequence, hash), checkpointed);
+    }
+
+    private void Count(int appended, bool checkpointed)
+    {
         if (checkpointed)
         {
             Interlocked.Exchange(ref _appendedSinceCheckpoint, 0);
         }
         else
         {
-            Interlocked.Add(ref _appendedSinceCheckpoint, events.Count);
+            Interlocked.Add(ref _appendedSinceCheckpoint, appended);
         }
     }
 
-    private async Task<(long Sequence, string Hash)> LockHeadAsync(DbContext db, DbTransaction transaction, CancellationToken cancellationToken,
+    private async Task<AuditChainPosition> LockHeadAsync(DbContext db, DbTransaction transaction, CancellationToken cancellationToken,
         bool again = false)
     {
         if (!_headEnsured)
@@ -102,14 +178,14 @@ public sealed class AuditChain(IOptions<AuditOptions> options, AuditSigner signe
             throw new InvalidOperationException($"The chain head of node {NodeId} is missing.");
         }
 
-        return (reader.GetInt64(0), reader.GetString(1));
+        return new AuditChainPosition(reader.GetInt64(0), reader.GetString(1));
     }
 
-    internal static async Task ExecuteAsync(DbContext db, DbTransaction transaction, string sql, CancellationToken cancellationToken,
+    internal static async Task<int> ExecuteAsync(DbContext db, DbTransaction transaction, string sql, CancellationToken cancellationToken,
         params (string Name, object Value)[] parameters)
     {
         await using var command = Command(db, transaction, sql, parameters);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private static DbCommand Command(DbContext db, DbTransaction transaction, string sql, params (string Name, object Value)[] parameters)
@@ -128,3 +204,6 @@ public sealed class AuditChain(IOptions<AuditOptions> options, AuditSigner signe
         return command;
     }
 }
+
+/// <summary>A chain's head: its last sequence and that row's hash.</summary>
+public sealed record AuditChainPosition(long Sequence, string Hash);

@@ -14,7 +14,15 @@ namespace IdentityHub.Server.Audit;
 /// </summary>
 public sealed class AuditChainInterceptor : SaveChangesInterceptor
 {
-    private static readonly ConditionalWeakTable<DbContext, IDbContextTransaction> Owned = new();
+    private static readonly ConditionalWeakTable<DbContext, OwnedTransaction> Owned = new();
+
+    /// <summary>A transaction begun here, and the chain head its rows move to (remembered once it commits).</summary>
+    private sealed class OwnedTransaction(IDbContextTransaction transaction)
+    {
+        public IDbContextTransaction Transaction { get; } = transaction;
+
+        public (AuditChain Chain, AuditChainPosition Head)? Sealed { get; set; }
+    }
 
     public override InterceptionResult<int> SavingChanges(DbContextEventData eventData, InterceptionResult<int> result) =>
         eventData.Context?.ChangeTracker.Entries<AuditEvent>().Any(e => e.State == EntityState.Added && e.Entity.Hash is null) == true
@@ -42,15 +50,24 @@ public sealed class AuditChainInterceptor : SaveChangesInterceptor
 
         var chain = Resolve(db);
         await EndOwnedAsync(db, commit: false);
+        OwnedTransaction? owned = null;
         if (db.Database.CurrentTransaction is null)
         {
-            Owned.AddOrUpdate(db, await db.Database.BeginTransactionAsync(cancellationToken));
+            owned = new OwnedTransaction(await db.Database.BeginTransactionAsync(cancellationToken));
+            Owned.AddOrUpdate(db, owned);
             // SaveChanges inside a transaction it did not begin sets a savepoint (SAVEPOINT / RELEASE: two more round
             // trips) to roll back to on failure; a failure here rolls the whole owned transaction back anyway.
             db.Database.AutoSavepointsEnabled = false;
         }
 
-        await chain.SealAsync(db, pending, cancellationToken);
+        var head = await chain.SealAsync(db, pending, cancellationToken);
+        if (owned is not null)
+        {
+            // Remembered as the chain's head only once committed here; in the caller's transaction (whose end is not
+            // seen here) the next append finds the head moved and takes the locked path.
+            owned.Sealed = (chain, head);
+        }
+
         return result;
     }
 
@@ -81,16 +98,20 @@ public sealed class AuditChainInterceptor : SaveChangesInterceptor
             if (commit)
             {
                 // Not cancellable: the rows are written; only the commit makes them (and the change) durable.
-                await owned.CommitAsync(CancellationToken.None);
+                await owned.Transaction.CommitAsync(CancellationToken.None);
+                if (owned.Sealed is { } sealedHead)
+                {
+                    sealedHead.Chain.Committed(sealedHead.Head);
+                }
             }
             else
             {
-                await owned.RollbackAsync(CancellationToken.None);
+                await owned.Transaction.RollbackAsync(CancellationToken.None);
             }
         }
         finally
         {
-            await owned.DisposeAsync();
+            await owned.Transaction.DisposeAsync();
         }
     }
 

@@ -31,12 +31,33 @@ public static class AuditHash
         var (buffer, json) = _scratch ??= NewScratch();
         buffer.ResetWrittenCount();
         json.Reset(buffer);
+        // Written field by field (no array of the values, no timestamp string): the canonical order below.
         json.WriteStartArray();
-        foreach (var value in Fields(e))
-        {
-            json.WriteStringValue(value);
-        }
-
+        json.WriteStringValue(Version);
+        Write(json, e.NodeId);
+        Span<char> time = stackalloc char[TimeLength];
+        json.WriteStringValue(time[..FormatTime(e.OccurredAtUtc, time)]);
+        Write(json, e.Category);
+        Write(json, e.EventType);
+        Write(json, e.Outcome);
+        Write(json, e.Reason);
+        Write(json, e.ActorKind);
+        Write(json, e.ActorId);
+        Write(json, e.ActorName);
+        Write(json, e.SubjectId);
+        Write(json, e.EnterpriseId);
+        Write(json, e.ClientId);
+        Write(json, e.DepartmentCode);
+        Write(json, e.TargetType);
+        Write(json, e.TargetId);
+        Write(json, e.IpAddress);
+        Write(json, e.UserAgent);
+        Write(json, e.SessionId);
+        Write(json, e.CorrelationId);
+        Write(json, e.Before);
+        Write(json, e.After);
+        Write(json, e.Data);
+        Write(json, e.PreviousHash);
         json.WriteEndArray();
         json.Flush();
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
@@ -54,13 +75,27 @@ public static class AuditHash
     public static DateTime Truncate(DateTime value) =>
         new(value.Ticks - value.Ticks % 10, DateTimeKind.Utc);
 
-    public static string FormatTime(DateTime value) =>
-        DateTime.SpecifyKind(value, DateTimeKind.Utc).ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+    private const string TimeFormat = "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'";
 
-    private static IEnumerable<string?> Fields(AuditEvent e) =>
-    [
-        Version, e.NodeId, FormatTime(e.OccurredAtUtc), e.Category, e.EventType, e.Outcome, e.Reason,
-        e.ActorKind, e.ActorId, e.ActorName, e.SubjectId, e.EnterpriseId, e.ClientId, e.DepartmentCode, e.TargetType, e.TargetId,
-        e.IpAddress, e.UserAgent, e.SessionId, e.CorrelationId, e.Before, e.After, e.Data, e.PreviousHash,
-    ];
+    private const int TimeLength = 27;
+
+    public static string FormatTime(DateTime value) =>
+        DateTime.SpecifyKind(value, DateTimeKind.Utc).ToString(TimeFormat, CultureInfo.InvariantCulture);
+
+    private static int FormatTime(DateTime value, Span<char> destination) =>
+        DateTime.SpecifyKind(value, DateTimeKind.Utc).TryFormat(destination, out var written, TimeFormat, CultureInfo.InvariantCulture)
+            ? written
+            : throw new InvalidOperationException("An audit timestamp outside years 0001-9999.");
+
+    private static void Write(Utf8JsonWriter json, string? value)
+    {
+        if (value is null)
+        {
+            json.WriteNullValue();
+        }
+        else
+        {
+            json.WriteStringValue(value);
+        }
+    }
 }

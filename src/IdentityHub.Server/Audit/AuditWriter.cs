@@ -192,9 +192,10 @@ public sealed class AuditWriter(
             await using var scope = scopes.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
             await using var transaction = await db.Database.BeginTransactionAsync();
-            await chain.SealAsync(db, events, CancellationToken.None);
+            var head = await chain.SealAsync(db, events, CancellationToken.None);
             await AuditBatchInsert.InsertAsync(db, events, CancellationToken.None);
             await transaction.CommitAsync(CancellationToken.None);
+            chain.Committed(head);
             if (checkpoint)
             {
                 _lastCheckpoint = clock.GetUtcNow().UtcDateTime;
