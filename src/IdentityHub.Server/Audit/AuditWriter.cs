@@ -176,7 +176,18 @@ public sealed class AuditWriter(
 
     private async Task CommitAsync(IReadOnlyList<Pending> batch, bool checkpoint)
     {
-        var events = batch.SelectMany(p => p.Events).ToList();
+        var count = checkpoint ? 1 : 0;
+        foreach (var pending in batch)
+        {
+            count += pending.Events.Count;
+        }
+
+        var events = new List<AuditEvent>(count);
+        foreach (var pending in batch)
+        {
+            events.AddRange(pending.Events);
+        }
+
         if (checkpoint)
         {
             events.Add(chain.NewCheckpoint());
