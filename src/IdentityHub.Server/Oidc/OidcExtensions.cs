@@ -179,6 +179,14 @@ public static class OidcExtensions
                 validation.UseAspNetCore();
             });
 
+        if (oidc.LeanDispatcher)
+        {
+            // OpenIddict's events through a dispatcher that plans each event's handlers once (Oidc:LeanDispatcher).
+            builder.Services.AddSingleton(new HubServerDispatcher.ServiceLifetimes(builder.Services));
+            builder.Services.AddSingleton<HubServerDispatcher.Plans>();
+            builder.Services.Replace(ServiceDescriptor.Scoped<IOpenIddictServerDispatcher, HubServerDispatcher>());
+        }
+
         return builder;
     }
 
