@@ -70,6 +70,7 @@ public static class OidcExtensions
         builder.Services.AddSingleton<RevokeSelfContainedAccessTokens.RequireTokenEntry>();
         builder.Services.AddScoped<SignInClientCredentials>();
         builder.Services.AddScoped<ClientCredentialsFastPath>();
+        builder.Services.AddScoped<IntrospectionFastPath>();
         builder.Services.PostConfigure<OpenIddictServerOptions>(options =>
         {
             // OpenIddict's RevokeToken needs a token entry: it now runs only for tokens that have one.
@@ -153,6 +154,8 @@ public static class OidcExtensions
                 server.AddEventHandler(ProtectServerOnlyTokens.Descriptor);
                 // A clean client_credentials success answered before OpenIddict's generic pipeline (Oidc:ClientCredentialsFastPath).
                 server.AddEventHandler(ClientCredentialsFastPath.Descriptor);
+                // An active access token introspected by its own client, answered likewise (Oidc:IntrospectionFastPath).
+                server.AddEventHandler(IntrospectionFastPath.Descriptor);
                 server.AddEventHandler(SkipAccessTokenEntries.Descriptor);
                 server.AddEventHandler(RejectRevokedAccessTokens.Descriptor);
                 server.AddEventHandler(RevokeSelfContainedAccessTokens.Descriptor);
