@@ -87,6 +87,7 @@ public abstract partial class OidcProtocolTests
 
         // A user's access token (sub, sid, scope, the web client as presenter, aud identityhub), introspected by its client.
         var client = await Kit.RegisterWebClientAsync();
+        var secret = client.Secret ?? throw new InvalidOperationException("A web client has a secret.");
         Volatile.Write(ref counting, client.ClientId);
         var user = await Kit.CreateUserAsync();
         var flow = await Kit.CodeFlowAsync(NewBrowser(), client, user);
@@ -95,12 +96,12 @@ public abstract partial class OidcProtocolTests
         foreach (var basic in new[] { true, false })
         {
             var before = Interlocked.Read(ref fast);
-            var answered = await PostIntrospectionAsync(client.ClientId, client.Secret, basic, ("token", token), ("token_type_hint", "access_token"));
+            var answered = await PostIntrospectionAsync(client.ClientId, secret, basic, ("token", token), ("token_type_hint", "access_token"));
             Assert.True(answered.Response.StatusCode == HttpStatusCode.OK, answered.Json.ToString());
             Assert.True(answered.Json.GetProperty("active").GetBoolean(), answered.Json.ToString());
             Assert.Equal(before + 1, Interlocked.Read(ref fast));
 
-            var normal = await PostIntrospectionAsync(client.ClientId, client.Secret, basic, ("token", token), ("token_type_hint", "access_token"),
+            var normal = await PostIntrospectionAsync(client.ClientId, secret, basic, ("token", token), ("token_type_hint", "access_token"),
                 ("x_ignored", "1"));
             Assert.Equal(before + 1, Interlocked.Read(ref fast));
             AssertSameAnswer(normal, answered);
@@ -112,8 +113,8 @@ public abstract partial class OidcProtocolTests
         }
 
         // Without token_type_hint: the same answer.
-        var noHint = await PostIntrospectionAsync(client.ClientId, client.Secret, true, ("token", token));
-        AssertSameAnswer(await PostIntrospectionAsync(client.ClientId, client.Secret, true, ("token", token), ("x_ignored", "1")), noHint);
+        var noHint = await PostIntrospectionAsync(client.ClientId, secret, true, ("token", token));
+        AssertSameAnswer(await PostIntrospectionAsync(client.ClientId, secret, true, ("token", token), ("x_ignored", "1")), noHint);
         var counted = Interlocked.Read(ref fast);
         Assert.Equal(3, counted);
 
@@ -126,27 +127,27 @@ public abstract partial class OidcProtocolTests
         // What the fast path leaves to the normal path, with the normal path's answer, and nothing counted for the web client:
         // a wrong secret (401 invalid_client), another client's token (active false: not its presenter), a garbage token, a
         // token_type_hint of refresh_token, a refresh token.
-        var wrong = await PostIntrospectionAsync(client.ClientId, client.Secret + "x", true, ("token", token));
+        var wrong = await PostIntrospectionAsync(client.ClientId, secret + "x", true, ("token", token));
         Assert.Equal(HttpStatusCode.Unauthorized, wrong.Response.StatusCode);
         Assert.Equal("invalid_client", wrong.Json.GetProperty("error").GetString());
-        AssertSameAnswer(await PostIntrospectionAsync(client.ClientId, client.Secret + "x", true, ("token", token), ("x_ignored", "1")), wrong);
-        var foreign = await PostIntrospectionAsync(client.ClientId, client.Secret, true, ("token", serviceToken));
+        AssertSameAnswer(await PostIntrospectionAsync(client.ClientId, secret + "x", true, ("token", token), ("x_ignored", "1")), wrong);
+        var foreign = await PostIntrospectionAsync(client.ClientId, secret, true, ("token", serviceToken));
         Assert.Equal(["active"], foreign.Json.EnumerateObject().Select(p => p.Name));
         Assert.False(foreign.Json.GetProperty("active").GetBoolean());
-        var garbage = await PostIntrospectionAsync(client.ClientId, client.Secret, true, ("token", token[..^4] + "AAAA"));
+        var garbage = await PostIntrospectionAsync(client.ClientId, secret, true, ("token", token[..^4] + "AAAA"));
         Assert.False(garbage.Json.GetProperty("active").GetBoolean());
-        var refresh = await PostIntrospectionAsync(client.ClientId, client.Secret, true, ("token", token), ("token_type_hint", "refresh_token"));
+        var refresh = await PostIntrospectionAsync(client.ClientId, secret, true, ("token", token), ("token_type_hint", "refresh_token"));
         AssertSameAnswer(noHint, refresh);
         Assert.Equal(counted, Interlocked.Read(ref fast));
 
         // Revoked (RFC 7009): active false at once, from the normal path, and the fast path answers nothing for it.
-        var revocation = await RevokeAsync(client.ClientId, client.Secret, token, "access_token");
+        var revocation = await RevokeAsync(client.ClientId, secret, token, "access_token");
         Assert.Equal(HttpStatusCode.OK, revocation.HttpStatusCode);
-        var revoked = await PostIntrospectionAsync(client.ClientId, client.Secret, true, ("token", token), ("token_type_hint", "access_token"));
+        var revoked = await PostIntrospectionAsync(client.ClientId, secret, true, ("token", token), ("token_type_hint", "access_token"));
         Assert.Equal(HttpStatusCode.OK, revoked.Response.StatusCode);
         Assert.Equal(["active"], revoked.Json.EnumerateObject().Select(p => p.Name));
         Assert.False(revoked.Json.GetProperty("active").GetBoolean());
-        AssertSameAnswer(await PostIntrospectionAsync(client.ClientId, client.Secret, true, ("token", token), ("x_ignored", "1")), revoked);
+        AssertSameAnswer(await PostIntrospectionAsync(client.ClientId, secret, true, ("token", token), ("x_ignored", "1")), revoked);
         Assert.Equal(counted, Interlocked.Read(ref fast));
     }
 }
