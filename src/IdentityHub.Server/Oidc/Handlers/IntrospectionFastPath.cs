@@ -27,7 +27,7 @@ namespace IdentityHub.Server.Oidc.Handlers;
 /// <item>a POST of application/x-www-form-urlencoded with no query string and no client certificate; the parameters token,
 /// token_type_hint (only access_token) and the client's credentials by exactly one method, client_secret_basic or
 /// client_secret_post (RFC 6749 section 2.3.1), nothing else;</item>
-/// <item>a client of the <see cref="ClientCache"/> that is confidential, has no key set and no requirements, holds the
+/// <item>a client of the <see cref="ClientCache"/> that is confidential, has no key set (no private_key_jwt), holds the
 /// introspection endpoint permission, and whose secret verifies as
 /// <see cref="HubApplicationManager.ValidateClientSecretAsync(HubApplication, string, CancellationToken)"/> verifies it (the
 /// methods the server accepts; OpenIddict's ValidateClientType, ValidateClientSecret, ValidateEndpointPermissions);</item>
@@ -272,7 +272,7 @@ public sealed class IntrospectionFastPath(
         if (options.EnableDegradedMode || options.IgnoreEndpointPermissions || options.UseReferenceAccessTokens
             || !options.DisableAccessTokenEncryption || options.DisableTokenStorage || options.DisableAuthorizationStorage
             || application.ClientType != ClientTypes.Confidential || application.ClientId is not { Length: > 0 }
-            || !string.IsNullOrEmpty(application.JsonWebKeySet) || !(string.IsNullOrEmpty(application.Requirements) || application.Requirements.Trim() == "[]"))
+            || !string.IsNullOrEmpty(application.JsonWebKeySet))
         {
             return null;
         }
