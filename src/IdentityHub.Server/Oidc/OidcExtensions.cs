@@ -70,6 +70,7 @@ public static class OidcExtensions
         builder.Services.AddSingleton<RevokeSelfContainedAccessTokens.RequireTokenEntry>();
         builder.Services.AddScoped<SignInClientCredentials>();
         builder.Services.AddScoped<ClientCredentialsFastPath>();
+        builder.Services.AddScoped<IntrospectionFastPath>();
         builder.Services.PostConfigure<OpenIddictServerOptions>(options =>
         {
             // OpenIddict's RevokeToken needs a token entry: it now runs only for tokens that have one.
@@ -153,6 +154,8 @@ public static class OidcExtensions
                 server.AddEventHandler(ProtectServerOnlyTokens.Descriptor);
                 // A clean client_credentials success answered before OpenIddict's generic pipeline (Oidc:ClientCredentialsFastPath).
                 server.AddEventHandler(ClientCredentialsFastPath.Descriptor);
+                // An active access token introspected by its own client, answered likewise (Oidc:IntrospectionFastPath).
+                server.AddEventHandler(IntrospectionFastPath.Descriptor);
                 server.AddEventHandler(SkipAccessTokenEntries.Descriptor);
                 server.AddEventHandler(RejectRevokedAccessTokens.Descriptor);
                 server.AddEventHandler(RevokeSelfContainedAccessTokens.Descriptor);
@@ -178,6 +181,14 @@ public static class OidcExtensions
                 validation.UseLocalServer();
                 validation.UseAspNetCore();
             });
+
+        if (oidc.LeanDispatcher)
+        {
+            // OpenIddict's events through a dispatcher that plans each event's handlers once (Oidc:LeanDispatcher).
+            builder.Services.AddSingleton(new HubServerDispatcher.ServiceLifetimes(builder.Services));
+            builder.Services.AddSingleton<HubServerDispatcher.Plans>();
+            builder.Services.Replace(ServiceDescriptor.Scoped<IOpenIddictServerDispatcher, HubServerDispatcher>());
+        }
 
         return builder;
     }

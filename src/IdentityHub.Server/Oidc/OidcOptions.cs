@@ -51,6 +51,20 @@ public sealed class OidcOptions
     /// </summary>
     public bool ClientCredentialsFastPath { get; set; } = true;
 
+    /// <summary>
+    /// Whether OpenIddict's events are dispatched by <see cref="HubServerDispatcher"/> (each event's handlers planned once
+    /// per context type, singleton handlers and filters kept) instead of OpenIddict's own dispatcher, which scans every
+    /// handler descriptor and resolves every handler and filter on every event. Same handlers, same order. Default true.
+    /// </summary>
+    public bool LeanDispatcher { get; set; } = true;
+
+    /// <summary>
+    /// Whether a clean introspection of an active access token by the client it was issued to (Handlers/IntrospectionFastPath)
+    /// is answered without OpenIddict's generic pipeline; every other request, every error and every inactive token take
+    /// the normal path. Default true.
+    /// </summary>
+    public bool IntrospectionFastPath { get; set; } = true;
+
     public TimeSpan IdentityTokenLifetime { get; set; } = TimeSpan.FromMinutes(15);
 
     public TimeSpan AuthorizationCodeLifetime { get; set; } = TimeSpan.FromMinutes(2);

@@ -25,6 +25,7 @@ public sealed class HubMetrics
     private readonly Counter<long> _tokensIssued;
     private readonly Counter<long> _protocolFailures;
     private readonly Counter<long> _fastPathTokens;
+    private readonly Counter<long> _fastPathIntrospections;
     private readonly Histogram<double> _protocolDuration;
     private readonly Counter<long> _verificationCalls;
     private readonly Histogram<double> _verificationDuration;
@@ -40,6 +41,8 @@ public sealed class HubMetrics
             "Refused protocol requests by endpoint, grant type, client and OAuth error code.");
         _fastPathTokens = meter.CreateCounter<long>("identityhub.tokens.fast_path", "{response}",
             "client_credentials token responses answered by the fast path (Oidc/Handlers/ClientCredentialsFastPath), by client; also counted in identityhub.tokens.issued.");
+        _fastPathIntrospections = meter.CreateCounter<long>("identityhub.introspections.fast_path", "{response}",
+            "introspection responses (active: true) answered by the fast path (Oidc/Handlers/IntrospectionFastPath), by calling client.");
         _protocolDuration = meter.CreateHistogram<double>("identityhub.protocol.duration", "s",
             "Duration of protocol requests (token, introspection, revocation, userinfo, authorize...) by endpoint, grant type and outcome.",
             advice: Seconds);
@@ -69,6 +72,8 @@ public sealed class HubMetrics
             _tokensIssued.Add(1, new("grant_type", grantType ?? "none"), new("client_id", clientId ?? "none"));
         }
     }
+
+    public void FastPathIntrospection(string clientId) => _fastPathIntrospections.Add(1, new KeyValuePair<string, object?>("client_id", clientId));
 
     public void FastPathToken(string clientId) => _fastPathTokens.Add(1, new KeyValuePair<string, object?>("client_id", clientId));
 

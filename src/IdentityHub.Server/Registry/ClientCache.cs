@@ -57,6 +57,10 @@ public sealed class ClientSnapshot
     /// <summary>The policy built from <see cref="Row"/>, memoised by <see cref="ClientPolicies"/> (immutable, so a race only builds it twice).</summary>
     internal ClientPolicy? Policy { get; set; }
 
+    /// <summary>What the introspection fast path derives from the application (Oidc/Handlers/IntrospectionFastPath), memoised
+    /// like <see cref="FastPath"/>.</summary>
+    internal object? IntrospectionFastPath { get; set; }
+
     /// <summary>What the client_credentials fast path derives from the application (Oidc/Handlers/ClientCredentialsFastPath),
     /// memoised like <see cref="Policy"/>; it goes with the entry when the entry is invalidated.</summary>
     internal object? FastPath { get; set; }

@@ -204,14 +204,14 @@ public sealed class ClientCredentialsFastPath(
         context.HandleRequest();
     }
 
-    private static bool IsPlainForm(string? contentType) =>
+    internal static bool IsPlainForm(string? contentType) =>
         MediaTypeHeaderValue.TryParse(contentType, out var media)
         && string.Equals(media.MediaType.Value, FormMediaType, StringComparison.OrdinalIgnoreCase)
         && media.Parameters.All(p => p.Name.Equals("charset", StringComparison.OrdinalIgnoreCase)
                                      && p.Value.Equals("utf-8", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>RFC 6749 section 2.3.1 / RFC 7617: "Basic " base64(form-url-encoded id ":" form-url-encoded secret); null when in doubt.</summary>
-    private static (string ClientId, string Secret)? ParseBasic(string? header)
+    internal static (string ClientId, string Secret)? ParseBasic(string? header)
     {
         if (header is null || !header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
         {
@@ -255,7 +255,10 @@ public sealed class ClientCredentialsFastPath(
     /// active secret of the entry compared (no early exit), expiry against the clock; a start-up client's own column by
     /// <see cref="SecretHasher.Verify"/>.
     /// </summary>
-    private bool SecretIsValid(ClientSnapshot snapshot, string secret)
+    private bool SecretIsValid(ClientSnapshot snapshot, string secret) => SecretIsValid(snapshot, secret, clock);
+
+    /// <summary>The secret check itself (also the introspection fast path's).</summary>
+    internal static bool SecretIsValid(ClientSnapshot snapshot, string secret, TimeProvider clock)
     {
         var stored = snapshot.Application.ClientSecret;
         if (stored != SecretHasher.TableMarker)

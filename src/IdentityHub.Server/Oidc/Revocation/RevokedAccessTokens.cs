@@ -59,26 +59,41 @@ public sealed class RevokedAccessTokens(TimeProvider clock)
             return null;
         }
 
-        if (!_tokenIds.IsEmpty && principal.GetClaim(Claims.JwtId) is { } jti && _tokenIds.ContainsKey(jti))
+        // OpenIddict restores oi_crt_dt from iat (whole seconds); a token without it is as old as can be.
+        return Refusal(principal.GetClaim(Claims.JwtId), principal.GetCreationDate()?.ToUnixTimeSeconds() ?? long.MinValue,
+            principal.GetAuthorizationId(), principal.GetClaim(HubClaims.SessionId), principal.GetPresenters(), principal.GetClaim(Claims.ClientId));
+    }
+
+    /// <summary>
+    /// The same, from the token's own values (the introspection fast path reads them from the JWT): its jti, iat (seconds),
+    /// authorization id (oi_au_id), session id (sid), presenters (oi_prst) and client_id.
+    /// </summary>
+    public string? Refusal(string? tokenId, long issuedAt, string? authorizationId, string? sessionId, IEnumerable<string> presenters,
+        string? clientId)
+    {
+        if (_tokenIds.IsEmpty && _authorizations.IsEmpty && _sessions.IsEmpty && _clients.IsEmpty)
+        {
+            return null;
+        }
+
+        if (!_tokenIds.IsEmpty && tokenId is { } jti && _tokenIds.ContainsKey(jti))
         {
             return "The access token has been revoked.";
         }
 
-        // OpenIddict restores oi_crt_dt from iat (whole seconds); a token without it is as old as can be.
-        var issuedAt = principal.GetCreationDate()?.ToUnixTimeSeconds() ?? long.MinValue;
-        if (Covers(_authorizations, principal.GetAuthorizationId(), issuedAt))
+        if (Covers(_authorizations, authorizationId, issuedAt))
         {
             return "The authorization of the access token has been revoked.";
         }
 
-        if (Covers(_sessions, principal.GetClaim(HubClaims.SessionId), issuedAt))
+        if (Covers(_sessions, sessionId, issuedAt))
         {
             return "The session of the access token has ended.";
         }
 
         if (!_clients.IsEmpty)
         {
-            foreach (var client in principal.GetPresenters())
+            foreach (var client in presenters)
             {
                 if (Covers(_clients, client, issuedAt))
                 {
@@ -86,7 +101,7 @@ public sealed class RevokedAccessTokens(TimeProvider clock)
                 }
             }
 
-            if (Covers(_clients, principal.GetClaim(Claims.ClientId), issuedAt))
+            if (Covers(_clients, clientId, issuedAt))
             {
                 return "The access tokens of the client have been revoked.";
             }

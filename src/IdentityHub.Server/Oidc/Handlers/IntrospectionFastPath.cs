@@ -1,0 +1,322 @@
+using System.Collections.Immutable;
+using System.Text.Json;
+using IdentityHub.Server.Data;
+using Microsoft.AspNetCore;
+using IdentityHub.Server.Oidc.Revocation;
+using IdentityHub.Server.Operations;
+using IdentityHub.Server.Registry;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using OpenIddict.Abstractions;
+using OpenIddict.Server;
+using OpenIddict.Server.AspNetCore;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+using static OpenIddict.Server.OpenIddictServerEvents;
+
+namespace IdentityHub.Server.Oidc.Handlers;
+
+/// <summary>
+/// The narrow fast path of token introspection (RFC 7662): right after OpenIddict has inferred the endpoint (and the issuer,
+/// and checked transport security), before it extracts the request, this handler answers the one clean case, a client
+/// introspecting an active access token that was issued to it, and leaves every other request untouched to OpenIddict's
+/// pipeline: every error, every inactive, expired, revoked or unreadable token (RFC 7662 section 2.2 "active": false is
+/// the normal path's answer), and every case whose answer would carry more (the caller among the token's audiences, which
+/// OpenIddict's AttachApplicationClaims answers with the token's claims). It takes only:
+/// <list type="bullet">
+/// <item>a POST of application/x-www-form-urlencoded with no query string and no client certificate; the parameters token,
+/// token_type_hint (only access_token) and the client's credentials by exactly one method, client_secret_basic or
+/// client_secret_post (RFC 6749 section 2.3.1), nothing else;</item>
+/// <item>a client of the <see cref="ClientCache"/> that is confidential, has no key set (no private_key_jwt), holds the
+/// introspection endpoint permission, and whose secret verifies as
+/// <see cref="HubApplicationManager.ValidateClientSecretAsync(HubApplication, string, CancellationToken)"/> verifies it (the
+/// methods the server accepts; OpenIddict's ValidateClientType, ValidateClientSecret, ValidateEndpointPermissions);</item>
+/// <item>a JWS (not a JWE) whose header type is at+jwt or application/at+jwt (RFC 9068 section 2.1; OpenIddict's
+/// ValidateTokenType: an access token), signed by one of the server's asymmetric signing keys, issued by this issuer
+/// (the token handler and the validation parameters OpenIddict's ValidateIdentityModelToken uses for access tokens,
+/// narrowed), with exp in the future and iat (OpenIddict's ValidateExpirationDate, which the fast path applies whatever
+/// Oidc settings say), without nbf, cnf (a sender-constrained token: token_type differs) or a token entry (oi_tkn_id: the
+/// normal path reads its entry), not revoked (<see cref="RevokedAccessTokens"/>, the check of
+/// <see cref="RejectRevokedAccessTokens"/>), whose presenters (oi_prst) include the caller and whose audiences do not
+/// (OpenIddict's ValidateAuthorizedParty then lets it through and AttachApplicationClaims adds nothing).</item>
+/// </list>
+/// The answer is built as OpenIddict's HandleIntrospectionRequest and AttachMetadataClaims build it (active, iss, sub, jti,
+/// token_type Bearer, token_usage access_token, client_id, iat, nbf, exp, aud) and written by OpenIddict's own
+/// ApplyIntrospectionResponse event (status, Cache-Control no-store, Pragma no-cache, JSON): pinned against the normal path
+/// by OidcProtocolTests.Introspection_FastPath_AnswersAsTheNormalPath_ErrorsAndRevokedTokensByTheNormalPath.
+/// Oidc:IntrospectionFastPath switches it off.
+/// </summary>
+public sealed class IntrospectionFastPath(
+    ClientCache clients,
+    IdentityHubDbContext db,
+    RevokedAccessTokens revoked,
+    HubMetrics metrics,
+    IOpenIddictServerDispatcher dispatcher,
+    IOptions<OidcOptions> oidc,
+    TimeProvider clock) : IOpenIddictServerHandler<ProcessRequestContext>
+{
+    /// <summary>After the endpoint, the issuer and the transport security check; before OpenIddict extracts the request.</summary>
+    public static OpenIddictServerHandlerDescriptor Descriptor { get; }
+        = OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessRequestContext>()
+            .UseScopedHandler<IntrospectionFastPath>()
+            .SetOrder(OpenIddictServerAspNetCoreHandlers.ValidateTransportSecurityRequirement.Descriptor.Order + 600)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+    private static readonly string[] AccessTokenTypes = [JsonWebTokenTypes.AccessToken, "application/at+jwt"];
+
+    public async ValueTask HandleAsync(ProcessRequestContext context)
+    {
+        if (context.EndpointType != OpenIddictServerEndpointType.Introspection || !oidc.Value.IntrospectionFastPath
+            || context.Transaction.GetHttpRequest() is not { } http
+            || !HttpMethods.IsPost(http.Method) || http.QueryString.HasValue || http.Headers.ContainsKey("DPoP")
+            || !ClientCredentialsFastPath.IsPlainForm(http.ContentType) || http.HttpContext.Connection.ClientCertificate is not null
+            || (context.Options.Issuer ?? context.BaseUri) is not { IsAbsoluteUri: true } issuer)
+        {
+            return;
+        }
+
+        var form = await http.ReadFormAsync(context.CancellationToken);
+        string? token = null, hint = null, formId = null, formSecret = null;
+        foreach (var (name, values) in form)
+        {
+            if (values.Count != 1 || string.IsNullOrEmpty(values[0]))
+            {
+                return;
+            }
+
+            switch (name)
+            {
+                case Parameters.Token: token = values[0]; break;
+                case Parameters.TokenTypeHint: hint = values[0]; break;
+                case Parameters.ClientId: formId = values[0]; break;
+                case Parameters.ClientSecret: formSecret = values[0]; break;
+                default: return;
+            }
+        }
+
+        if (form.Files.Count != 0 || token is null || hint is not (null or TokenTypeHints.AccessToken))
+        {
+            return;
+        }
+
+        string clientId, secret, method;
+        var authorization = http.Headers.Authorization;
+        if (authorization.Count == 0)
+        {
+            if (formId is null || formSecret is null)
+            {
+                return;
+            }
+
+            (clientId, secret, method) = (formId, formSecret, ClientAuthenticationMethods.ClientSecretPost);
+        }
+        else if (authorization.Count != 1 || formId is not null || formSecret is not null
+                 || ClientCredentialsFastPath.ParseBasic(authorization[0]) is not { } basic)
+        {
+            return;
+        }
+        else
+        {
+            (clientId, secret) = basic;
+            method = ClientAuthenticationMethods.ClientSecretBasic;
+        }
+
+        if (!context.Options.ClientAuthenticationMethods.Contains(method))
+        {
+            return;
+        }
+
+        var snapshot = await clients.FindAsync(clientId, db, context.CancellationToken);
+        if (snapshot is null || Prepare(snapshot, context.Options, issuer.AbsoluteUri) is not { } parameters
+            || !ClientCredentialsFastPath.SecretIsValid(snapshot, secret, clock))
+        {
+            return;
+        }
+
+        if (await ReadAsync(token, context.Options.JsonWebTokenHandler, parameters, clientId, context.Options.TimeProvider ?? clock) is not { } active
+            || revoked.Refusal(active.TokenId, active.IssuedAt, active.AuthorizationId, active.SessionId, active.Presenters, active.ClientId) is not null)
+        {
+            return;
+        }
+
+        var request = new OpenIddictRequest();
+        foreach (var (name, values) in form)
+        {
+            request.SetParameter(name, values[0]);
+        }
+
+        // As OpenIddict's ExtractBasicAuthenticationCredentials: the request names its client whatever the method.
+        request.ClientId = clientId;
+        context.Transaction.Request = request;
+
+        // As OpenIddict's HandleIntrospectionRequest with what its AttachMetadataClaims attaches (no username or scope: those
+        // come from AttachApplicationClaims, for a caller among the audiences only).
+        var response = new OpenIddictResponse
+        {
+            [Claims.Active] = true,
+            [Claims.Issuer] = issuer.AbsoluteUri,
+            [Claims.Username] = (string?)null,
+            [Claims.Subject] = active.Subject,
+            [Claims.Scope] = string.Empty,
+            [Claims.JwtId] = active.TokenId,
+            [Claims.TokenType] = TokenTypes.Bearer,
+            [Claims.TokenUsage] = TokenTypeHints.AccessToken,
+            [Claims.ClientId] = active.ClientId ?? active.Presenters[0],
+        };
+        response[Claims.IssuedAt] = active.IssuedAt;
+        response[Claims.NotBefore] = active.IssuedAt;
+        response[Claims.ExpiresAt] = active.ExpiresAt;
+        switch (active.Audiences.Length)
+        {
+            case 0: break;
+            case 1: response[Claims.Audience] = active.Audiences[0]; break;
+            default: response[Claims.Audience] = ImmutableArray.Create<string?>(active.Audiences); break;
+        }
+
+        context.Transaction.Response = response;
+        metrics.FastPathIntrospection(clientId);
+
+        var notification = new ApplyIntrospectionResponseContext(context.Transaction);
+        await dispatcher.DispatchAsync(notification);
+        if (!notification.IsRequestHandled)
+        {
+            throw new InvalidOperationException("OpenIddict did not write the introspection response.");
+        }
+
+        context.HandleRequest();
+    }
+
+    /// <summary>The token's values when it is an access token the fast path may answer for this caller; else null.</summary>
+    private static async Task<ActiveToken?> ReadAsync(string token, JsonWebTokenHandler handler, TokenValidationParameters parameters,
+        string caller, TimeProvider clock)
+    {
+        // A JWS of three parts (a JWE has five): anything else goes to the normal path.
+        if (token.Length > 8192 || token.AsSpan().Count('.') != 2)
+        {
+            return null;
+        }
+
+        TokenValidationResult result;
+        try
+        {
+            result = await handler.ValidateTokenAsync(token, parameters);
+        }
+        catch (Exception e) when (e is ArgumentException or SecurityTokenException or FormatException or JsonException)
+        {
+            return null;
+        }
+
+        if (!result.IsValid || result.SecurityToken is not JsonWebToken { InnerToken: null } jwt || !AccessTokenTypes.Contains(jwt.Typ))
+        {
+            return null;
+        }
+
+        string? subject = null, tokenId = null, clientId = null, authorizationId = null, sessionId = null;
+        long? issuedAt = null, expiresAt = null;
+        var audiences = new List<string>(2);
+        var presenters = new List<string>(1);
+        foreach (var claim in jwt.Claims)
+        {
+            switch (claim.Type)
+            {
+                case Claims.Subject: subject = Single(subject, claim.Value); break;
+                case Claims.JwtId: tokenId = Single(tokenId, claim.Value); break;
+                case Claims.ClientId: clientId = Single(clientId, claim.Value); break;
+                case Claims.Audience: audiences.Add(claim.Value); break;
+                case Claims.Private.Presenter: presenters.Add(claim.Value); break;
+                case Claims.Private.AuthorizationId: authorizationId = Single(authorizationId, claim.Value); break;
+                case HubClaims.SessionId: sessionId = Single(sessionId, claim.Value); break;
+                case Claims.IssuedAt: issuedAt = issuedAt is null && long.TryParse(claim.Value, out var iat) ? iat : -1; break;
+                case Claims.ExpiresAt: expiresAt = expiresAt is null && long.TryParse(claim.Value, out var exp) ? exp : -1; break;
+                // A sender-constrained token (another token_type), a token with an entry (the normal path reads it), a
+                // not-before date, or another private OpenIddict claim: the normal path.
+                case Claims.Confirmation or Claims.NotBefore: return null;
+                case var type when type.StartsWith(Claims.Prefixes.Private, StringComparison.OrdinalIgnoreCase): return null;
+            }
+        }
+
+        // Single() marks a repeated claim with the empty string.
+        if (subject is not { Length: > 0 } || tokenId is not { Length: > 0 } || clientId is "" || authorizationId is "" || sessionId is ""
+            || issuedAt is not > 0 || expiresAt is not > 0 || expiresAt <= clock.GetUtcNow().ToUnixTimeSeconds()
+            || !presenters.Contains(caller, StringComparer.Ordinal) || audiences.Contains(caller, StringComparer.Ordinal))
+        {
+            return null;
+        }
+
+        return new ActiveToken(subject, tokenId, clientId, authorizationId, sessionId, issuedAt.Value, expiresAt.Value, [.. audiences.Distinct(StringComparer.Ordinal)], [.. presenters]);
+
+        static string Single(string? seen, string value) => seen is null ? value : string.Empty;
+    }
+
+    /// <summary>The validation parameters for this client's introspections, derived once per cache entry; null when the client is not one the fast path takes.</summary>
+    private static TokenValidationParameters? Prepare(ClientSnapshot snapshot, OpenIddictServerOptions options, string issuer)
+    {
+        switch (snapshot.IntrospectionFastPath)
+        {
+            case Suitable known when known.Options == options && known.Issuer == issuer:
+                return known.Parameters;
+            case Unsuitable unsuitable when unsuitable.Options == options:
+                return null;
+        }
+
+        var parameters = Build(snapshot.Application, options, issuer);
+        snapshot.IntrospectionFastPath = parameters is null ? new Unsuitable(options) : new Suitable(options, issuer, parameters);
+        return parameters;
+    }
+
+    private static TokenValidationParameters? Build(HubApplication application, OpenIddictServerOptions options, string issuer)
+    {
+        // Anything under which the normal path would decide differently (degraded mode, permissions ignored, reference or
+        // encrypted access tokens, token lifetime validation off): the normal path.
+        if (options.EnableDegradedMode || options.IgnoreEndpointPermissions || options.UseReferenceAccessTokens
+            || !options.DisableAccessTokenEncryption || options.DisableTokenStorage || options.DisableAuthorizationStorage
+            || application.ClientType != ClientTypes.Confidential || application.ClientId is not { Length: > 0 }
+            || !string.IsNullOrEmpty(application.JsonWebKeySet))
+        {
+            return null;
+        }
+
+        try
+        {
+            var permissions = string.IsNullOrEmpty(application.Permissions) ? [] : JsonSerializer.Deserialize<string[]>(application.Permissions) ?? [];
+            if (!permissions.Contains(Permissions.Endpoints.Introspection))
+            {
+                return null;
+            }
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+
+        // OpenIddict's own parameters (its ResolveTokenValidationParameters starts from a clone of these), narrowed: this
+        // issuer only (OpenIddict also takes it without its trailing slash), access token types only, asymmetric keys only.
+        if (options.TokenValidationParameters.ValidIssuers is not null || options.TokenValidationParameters.ValidIssuer is not null)
+        {
+            return null;
+        }
+
+        var parameters = options.TokenValidationParameters.Clone();
+        var keys = (parameters.IssuerSigningKeys ?? []).OfType<AsymmetricSecurityKey>().ToList<SecurityKey>();
+        if (keys.Count == 0)
+        {
+            return null;
+        }
+
+        parameters.ValidIssuers = [issuer];
+        parameters.ValidateIssuer = true;
+        parameters.ValidTypes = AccessTokenTypes;
+        parameters.IssuerSigningKeys = keys;
+        parameters.IssuerSigningKey = null;
+        parameters.RequireSignedTokens = true;
+        return parameters;
+    }
+
+    private sealed record ActiveToken(string Subject, string TokenId, string? ClientId, string? AuthorizationId, string? SessionId,
+        long IssuedAt, long ExpiresAt, string[] Audiences, string[] Presenters);
+
+    private sealed record Suitable(OpenIddictServerOptions Options, string Issuer, TokenValidationParameters Parameters);
+
+    private sealed record Unsuitable(OpenIddictServerOptions Options);
+}
