@@ -71,6 +71,15 @@ public sealed class SignInCompletion(
         // SessionCookieEvents), with session.started, signin.succeeded and a new browser's known-device row added to
         // the same unit of work before it (docs/benchmarks.md, the signin scenario).
         var sighting = await devices.SightAsync(context, user, context.RequestAborted);
+        // A new browser of an account that has signed in elsewhere before: its audit event and the message-centre entry
+        // go into the same transaction (the SMS copy, if any, only after it commits).
+        var newDeviceWithSignIn = sighting is { AddedWithSignIn: true, HadOthers: true };
+        if (newDeviceWithSignIn)
+        {
+            events.Add(AccountAction.NewDeviceSignIn, user.Id);
+            events.AddAlert(user, SecurityMessageKind.NewDeviceSignIn, KnownDevices.Describe(context));
+        }
+
         if (sessionId is null)
         {
             // signin.succeeded names the department app the person came from (the authorize request being resumed).
@@ -94,7 +103,11 @@ public sealed class SignInCompletion(
             await events.RecordAsync(AccountAction.StepUpSucceeded, user.Id, string.Join(' ', normalized));
         }
 
-        if (await devices.RememberAsync(sighting, user, context.RequestAborted))
+        if (newDeviceWithSignIn)
+        {
+            await events.SendAlertAsync(user, SecurityMessageKind.NewDeviceSignIn, KnownDevices.Describe(context), context.RequestAborted);
+        }
+        else if (!sighting.AddedWithSignIn && await devices.RememberAsync(sighting, user, context.RequestAborted))
         {
             await events.RecordAsync(AccountAction.NewDeviceSignIn, user.Id);
             await events.AlertAsync(user, SecurityMessageKind.NewDeviceSignIn, KnownDevices.Describe(context));

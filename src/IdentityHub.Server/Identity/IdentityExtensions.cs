@@ -32,6 +32,8 @@ public static class IdentityExtensions
                 options.Stores.SchemaVersion = IdentitySchemaVersions.Version3;
             })
             .AddEntityFrameworkStores<IdentityHubDbContext>()
+            // Password verification behind PasswordHashGate (Accounts:PasswordHashConcurrency).
+            .AddUserManager<HubUserManager>()
             .AddDefaultTokenProviders()
             .AddPasswordValidator<CommonPasswordValidator>();
 
@@ -88,6 +90,7 @@ public static class IdentityExtensions
         });
 
         builder.Services.AddScoped<AccountLookup>();
+        builder.Services.AddSingleton<PasswordHashGate>();
         builder.Services.AddSingleton<PasswordTimingEqualizer>();
         return builder;
     }
