@@ -34,6 +34,8 @@ public static class IdentityExtensions
             .AddEntityFrameworkStores<IdentityHubDbContext>()
             // Password verification behind PasswordHashGate (Accounts:PasswordHashConcurrency).
             .AddUserManager<HubUserManager>()
+            // The cookie's claims, roles and role claims in one round trip (Identity's factory takes two or more).
+            .AddClaimsPrincipalFactory<HubClaimsPrincipalFactory>()
             .AddDefaultTokenProviders()
             .AddPasswordValidator<CommonPasswordValidator>();
 

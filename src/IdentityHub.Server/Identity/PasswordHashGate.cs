@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
 
@@ -15,11 +16,19 @@ namespace IdentityHub.Server.Identity;
 public sealed class PasswordHashGate
 {
     private readonly SemaphoreSlim _slots;
+    private readonly UpDownCounter<long> _running;
+    private readonly UpDownCounter<long> _waiting;
 
-    public PasswordHashGate(IOptions<AccountOptions> options)
+    public PasswordHashGate(IOptions<AccountOptions> options, IMeterFactory meters)
     {
         Concurrency = options.Value.PasswordHashConcurrency > 0 ? options.Value.PasswordHashConcurrency : Environment.ProcessorCount;
         _slots = new SemaphoreSlim(Concurrency, Concurrency);
+        // The meter of Operations/HubMetrics ("IdentityHub"; the factory hands out the same meter for the same name).
+        var meter = meters.Create("IdentityHub");
+        _running = meter.CreateUpDownCounter<long>("identityhub.password_hashes.running", "{hash}",
+            "Password hashes running now (at most Accounts:PasswordHashConcurrency).");
+        _waiting = meter.CreateUpDownCounter<long>("identityhub.password_hashes.waiting", "{hash}",
+            "Password hashes waiting for a slot.");
     }
 
     /// <summary>Hashes allowed at once.</summary>
@@ -28,29 +37,54 @@ public sealed class PasswordHashGate
     /// <summary>Runs <paramref name="hash"/> once a slot is free (waiting asynchronously), on the caller's thread.</summary>
     public async Task<T> RunAsync<T>(Func<T> hash, CancellationToken cancellationToken = default)
     {
-        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             return hash();
         }
         finally
         {
-            _slots.Release();
+            Leave();
         }
     }
 
     /// <summary>Awaits <paramref name="hash"/> (an asynchronous verification that hashes) once a slot is free.</summary>
     public async Task<T> RunAsync<T>(Func<Task<T>> hash, CancellationToken cancellationToken = default)
     {
-        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             return await hash().ConfigureAwait(false);
         }
         finally
         {
-            _slots.Release();
+            Leave();
         }
+    }
+
+    private async Task EnterAsync(CancellationToken cancellationToken)
+    {
+        if (!_slots.Wait(0, CancellationToken.None))
+        {
+            _waiting.Add(1);
+            try
+            {
+                await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _waiting.Add(-1);
+            }
+        }
+
+        _running.Add(1);
+    }
+
+    private void Leave()
+    {
+        // Counted down before the slot is free: "running" never shows more than the gate lets through.
+        _running.Add(-1);
+        _slots.Release();
     }
 }
 
