@@ -71,6 +71,14 @@ public sealed class SignInCompletion(
         // SessionCookieEvents), with session.started, signin.succeeded and a new browser's known-device row added to
         // the same unit of work before it (docs/benchmarks.md, the signin scenario).
         var sighting = await devices.SightAsync(context, user, context.RequestAborted);
+        if (sessionId is null)
+        {
+            // signin.succeeded names the department app the person came from (the authorize request being resumed).
+            var client = await policies.FindAsync(AuthorizeEndpoint.ClientIdOf(returnUrl), context.RequestAborted);
+            audit.Add(AuditActor.User(user.Id, user.UserName),
+                new SignInSucceeded(user.Id, client?.ClientId, client?.DepartmentCode, session.SessionId, session.Methods));
+        }
+
         // A new browser of an account that has signed in elsewhere before: its audit event and the message-centre entry
         // go into the same transaction (the SMS copy, if any, only after it commits).
         var newDeviceWithSignIn = sighting is { AddedWithSignIn: true, HadOthers: true };
@@ -78,14 +86,6 @@ public sealed class SignInCompletion(
         {
             events.Add(AccountAction.NewDeviceSignIn, user.Id);
             events.AddAlert(user, SecurityMessageKind.NewDeviceSignIn, KnownDevices.Describe(context));
-        }
-
-        if (sessionId is null)
-        {
-            // signin.succeeded names the department app the person came from (the authorize request being resumed).
-            var client = await policies.FindAsync(AuthorizeEndpoint.ClientIdOf(returnUrl), context.RequestAborted);
-            audit.Add(AuditActor.User(user.Id, user.UserName),
-                new SignInSucceeded(user.Id, client?.ClientId, client?.DepartmentCode, session.SessionId, session.Methods));
         }
 
         await signInManager.SignInWithClaimsAsync(user, properties, session.ToClaims());
