@@ -79,6 +79,15 @@ public sealed class SignInCompletion(
                 new SignInSucceeded(user.Id, client?.ClientId, client?.DepartmentCode, session.SessionId, session.Methods));
         }
 
+        // A new browser of an account that has signed in elsewhere before: its audit event and the message-centre entry
+        // go into the same transaction (the SMS copy, if any, only after it commits).
+        var newDeviceWithSignIn = sighting is { AddedWithSignIn: true, HadOthers: true };
+        if (newDeviceWithSignIn)
+        {
+            events.Add(AccountAction.NewDeviceSignIn, user.Id);
+            events.AddAlert(user, SecurityMessageKind.NewDeviceSignIn, KnownDevices.Describe(context));
+        }
+
         await signInManager.SignInWithClaimsAsync(user, properties, session.ToClaims());
         if (db.ChangeTracker.HasChanges())
         {
@@ -94,7 +103,11 @@ public sealed class SignInCompletion(
             await events.RecordAsync(AccountAction.StepUpSucceeded, user.Id, string.Join(' ', normalized));
         }
 
-        if (await devices.RememberAsync(sighting, user, context.RequestAborted))
+        if (newDeviceWithSignIn)
+        {
+            await events.SendAlertAsync(user, SecurityMessageKind.NewDeviceSignIn, KnownDevices.Describe(context), context.RequestAborted);
+        }
+        else if (!sighting.AddedWithSignIn && await devices.RememberAsync(sighting, user, context.RequestAborted))
         {
             await events.RecordAsync(AccountAction.NewDeviceSignIn, user.Id);
             await events.AlertAsync(user, SecurityMessageKind.NewDeviceSignIn, KnownDevices.Describe(context));

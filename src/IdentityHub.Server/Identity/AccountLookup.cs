@@ -30,12 +30,17 @@ public sealed class PasswordTimingEqualizer
     private readonly PasswordHasher<ApplicationUser> _hasher;
     private readonly Lazy<string> _dummyHash;
 
-    public PasswordTimingEqualizer(Microsoft.Extensions.Options.IOptions<PasswordHasherOptions> options)
+    private readonly PasswordHashGate _gate;
+
+    public PasswordTimingEqualizer(Microsoft.Extensions.Options.IOptions<PasswordHasherOptions> options, PasswordHashGate gate)
     {
+        _gate = gate;
         _hasher = new PasswordHasher<ApplicationUser>(options);
         _dummyHash = new(() => _hasher.HashPassword(new ApplicationUser(),
             Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16))));
     }
 
-    public void Spend(string password) => _hasher.VerifyHashedPassword(new ApplicationUser(), _dummyHash.Value, password);
+    /// <summary>One verification against a dummy hash, through the same <see cref="PasswordHashGate"/> as a real one.</summary>
+    public Task SpendAsync(string password, CancellationToken cancellationToken = default) =>
+        _gate.RunAsync(() => _hasher.VerifyHashedPassword(new ApplicationUser(), _dummyHash.Value, password), cancellationToken);
 }

@@ -15,6 +15,15 @@ public sealed class AccountOptions
     [Range(210_000, 10_000_000)]
     public int PasswordHashIterations { get; set; } = 210_000;
 
+    /// <summary>
+    /// How many password hashes (PBKDF2 verifications: sign-in, password change, re-authentication, and the equal-time
+    /// hash of an unknown account) run at once; the others wait asynchronously, without holding a thread. A hash is
+    /// ~100 ms of one core's CPU, so more at once than there are cores only adds threads, memory and context switches.
+    /// Default 0: the number of processors.
+    /// </summary>
+    [Range(0, 1024)]
+    public int PasswordHashConcurrency { get; set; }
+
     /// <summary>Minimum password length (length over complexity, NIST SP 800-63B section 5.1.1.2). Default 8.</summary>
     [Range(8, 128)]
     public int PasswordMinLength { get; set; } = 8;

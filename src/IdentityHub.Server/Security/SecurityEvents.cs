@@ -23,13 +23,29 @@ public sealed class SecurityEvents(
 {
     public async Task RecordAsync(AccountAction action, string? userId, string? method = null, CancellationToken cancellationToken = default)
     {
+        Add(action, userId, method);
+        await db.SaveChangesAsync(cancellationToken);
+    }
+
+    /// <summary>The audit event of <see cref="RecordAsync"/>, added to the caller's unit of work (saved with it).</summary>
+    public void Add(AccountAction action, string? userId, string? method = null)
+    {
         var id = userId ?? "unknown";
         audit.Add(AuditActor.User(id, null), new AccountSecurityEvent(action, id, method));
-        await db.SaveChangesAsync(cancellationToken);
     }
 
     public async Task AlertAsync(ApplicationUser user, SecurityMessageKind kind, string? detail = null, CancellationToken cancellationToken = default)
     {
+        AddAlert(user, kind, detail);
+        await db.SaveChangesAsync(cancellationToken);
+        await SendAlertAsync(user, kind, detail, cancellationToken);
+    }
+
+    /// <summary>
+    /// The message-centre entry of <see cref="AlertAsync"/>, added to the caller's unit of work; once that is saved,
+    /// <see cref="SendAlertAsync"/> sends the SMS copy.
+    /// </summary>
+    public void AddAlert(ApplicationUser user, SecurityMessageKind kind, string? detail = null) =>
         db.Set<SecurityMessage>().Add(new SecurityMessage
         {
             UserId = user.Id,
@@ -37,15 +53,16 @@ public sealed class SecurityEvents(
             Detail = detail is { Length: > 200 } ? detail[..200] : detail,
             CreatedAtUtc = clock.GetUtcNow().UtcDateTime,
         });
-        await db.SaveChangesAsync(cancellationToken);
 
+    /// <summary>The SMS copy of a saved alert, to a confirmed number when <see cref="SmsOptions.SecurityAlerts"/> is on.</summary>
+    public async Task SendAlertAsync(ApplicationUser user, SecurityMessageKind kind, string? detail = null, CancellationToken cancellationToken = default)
+    {
         if (smsOptions.Value.SecurityAlerts && user.PhoneNumberConfirmed && user.PhoneNumber is { } number)
         {
             await sms.SendAsync(new SmsMessage(number, text["Sms_Alert", Describe(kind, detail)]), cancellationToken);
         }
     }
 
-    /// <summary>The message text of a kind, in the current UI language.</summary>
     public string Describe(SecurityMessageKind kind, string? detail) => kind switch
     {
         SecurityMessageKind.NewDeviceSignIn => text["Message_NewDevice", detail ?? ""],

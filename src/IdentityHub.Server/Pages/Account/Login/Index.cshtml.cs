@@ -71,7 +71,7 @@ public sealed class IndexModel(
         var user = await accounts.FindBySignInNameAsync(Input.SignInName, HttpContext.RequestAborted);
         if (user is null)
         {
-            timing.Spend(Input.Password);
+            await timing.SpendAsync(Input.Password);
             accountLimiter.RecordFailure(Input.SignInName);
             await FailedAsync(null, "unknown_account");
             ErrorMessage = text["Login_Invalid"];

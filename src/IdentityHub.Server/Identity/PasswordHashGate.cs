@@ -1,0 +1,110 @@
+using System.Diagnostics.Metrics;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
+
+namespace IdentityHub.Server.Identity;
+
+/// <summary>
+/// Bounds the password hashes that run at once (<see cref="AccountOptions.PasswordHashConcurrency"/>, by default the
+/// number of processors). A PBKDF2-HMAC-SHA512 verification at 210,000 iterations is ~100 ms of CPU on the thread that
+/// runs it; with many sign-ins at once, unbounded hashing blocks as many thread-pool threads, the pool injects more
+/// (each with its stack), and the cores switch between hashes that all finish later. Behind the gate the waiting
+/// sign-ins hold no thread, the cores run at most one hash each, and the rest of every request (pages, tokens) still
+/// finds a free thread. Every verification waits the same way, so the time of an unknown account's equal-time hash
+/// (<see cref="PasswordTimingEqualizer"/>) and a real one stay alike.
+/// </summary>
+public sealed class PasswordHashGate
+{
+    private readonly SemaphoreSlim _slots;
+    private readonly UpDownCounter<long> _running;
+    private readonly UpDownCounter<long> _waiting;
+
+    public PasswordHashGate(IOptions<AccountOptions> options, IMeterFactory meters)
+    {
+        Concurrency = options.Value.PasswordHashConcurrency > 0 ? options.Value.PasswordHashConcurrency : Environment.ProcessorCount;
+        _slots = new SemaphoreSlim(Concurrency, Concurrency);
+        // The meter of Operations/HubMetrics ("IdentityHub"; the factory hands out the same meter for the same name).
+        var meter = meters.Create("IdentityHub");
+        _running = meter.CreateUpDownCounter<long>("identityhub.password_hashes.running", "{hash}",
+            "Password hashes running now (at most Accounts:PasswordHashConcurrency).");
+        _waiting = meter.CreateUpDownCounter<long>("identityhub.password_hashes.waiting", "{hash}",
+            "Password hashes waiting for a slot.");
+    }
+
+    /// <summary>Hashes allowed at once.</summary>
+    public int Concurrency { get; }
+
+    /// <summary>Runs <paramref name="hash"/> once a slot is free (waiting asynchronously), on the caller's thread.</summary>
+    public async Task<T> RunAsync<T>(Func<T> hash, CancellationToken cancellationToken = default)
+    {
+        await EnterAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return hash();
+        }
+        finally
+        {
+            Leave();
+        }
+    }
+
+    /// <summary>Awaits <paramref name="hash"/> (an asynchronous verification that hashes) once a slot is free.</summary>
+    public async Task<T> RunAsync<T>(Func<Task<T>> hash, CancellationToken cancellationToken = default)
+    {
+        await EnterAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await hash().ConfigureAwait(false);
+        }
+        finally
+        {
+            Leave();
+        }
+    }
+
+    private async Task EnterAsync(CancellationToken cancellationToken)
+    {
+        if (!_slots.Wait(0, CancellationToken.None))
+        {
+            _waiting.Add(1);
+            try
+            {
+                await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _waiting.Add(-1);
+            }
+        }
+
+        _running.Add(1);
+    }
+
+    private void Leave()
+    {
+        // Counted down before the slot is free: "running" never shows more than the gate lets through.
+        _running.Add(-1);
+        _slots.Release();
+    }
+}
+
+/// <summary>
+/// Identity's user manager with its password verification behind <see cref="PasswordHashGate"/>: every
+/// <c>CheckPasswordAsync</c> (and so <c>SignInManager.CheckPasswordSignInAsync</c>) hashes inside the gate.
+/// </summary>
+public sealed class HubUserManager(
+    IUserStore<ApplicationUser> store,
+    IOptions<IdentityOptions> optionsAccessor,
+    IPasswordHasher<ApplicationUser> passwordHasher,
+    IEnumerable<IUserValidator<ApplicationUser>> userValidators,
+    IEnumerable<IPasswordValidator<ApplicationUser>> passwordValidators,
+    ILookupNormalizer keyNormalizer,
+    IdentityErrorDescriber errors,
+    IServiceProvider services,
+    ILogger<UserManager<ApplicationUser>> logger,
+    PasswordHashGate gate)
+    : UserManager<ApplicationUser>(store, optionsAccessor, passwordHasher, userValidators, passwordValidators, keyNormalizer, errors, services, logger)
+{
+    protected override Task<PasswordVerificationResult> VerifyPasswordAsync(IUserPasswordStore<ApplicationUser> store, ApplicationUser user, string password) =>
+        gate.RunAsync(() => base.VerifyPasswordAsync(store, user, password), CancellationToken);
+}
