@@ -239,6 +239,38 @@ public abstract partial class OidcProtocolTests
     }
 
     [Fact]
+    public async Task RefreshToken_NarrowedWithoutOfflineAccess_NoNewRefreshTokenAndThePresentedOneIsRedeemed()
+    {
+        var client = await Kit.RegisterWebClientAsync();
+        var user = await Kit.CreateUserAsync();
+        var flow = await Kit.CodeFlowAsync(NewBrowser(), client, user);
+
+        // RFC 6749 section 6: the request narrows the scopes and leaves offline_access out, so the response carries no
+        // new refresh token. The presented one is redeemed all the same (on its own: with a new refresh token, the
+        // redemption and the new entry go in one command), so presenting it again is reuse (RFC 9700 section 4.14.2).
+        var disco = await Kit.DiscoveryAsync();
+        using var http = Server.CreateHttpClient();
+        var narrowed = await http.RequestRefreshTokenAsync(new RefreshTokenRequest
+        {
+            Address = disco.TokenEndpoint,
+            ClientId = client.ClientId,
+            ClientSecret = client.Secret,
+            RefreshToken = flow.Tokens.RefreshToken!,
+            Scope = "openid profile",
+        });
+        Assert.False(narrowed.IsError, $"{narrowed.Error} {narrowed.ErrorDescription}");
+        Assert.Null(narrowed.RefreshToken);
+        Assert.False(string.IsNullOrEmpty(narrowed.IdentityToken));
+        // The granted scopes are the requested ones (so the response may leave "scope" out: RFC 6749 section 5.1).
+        Assert.Equal(["openid", "profile"], OidcKit.JwtPayload(narrowed.AccessToken!).GetProperty("scope").GetString()!.Split(' ').Order());
+        Assert.True((await Kit.IntrospectAsync(client.ClientId, client.Secret, narrowed.AccessToken!, "access_token")).IsActive);
+
+        var reuse = await Kit.RefreshAsync(client, flow.Tokens.RefreshToken!);
+        Assert.Equal("invalid_grant", reuse.Error);
+        Assert.False((await Kit.IntrospectAsync(client.ClientId, client.Secret, narrowed.AccessToken!, "access_token")).IsActive);
+    }
+
+    [Fact]
     public async Task RefreshToken_Rotated_OldEntryRedeemedNewEntryValidUnderTheSameAuthorization()
     {
         var client = await Kit.RegisterWebClientAsync();

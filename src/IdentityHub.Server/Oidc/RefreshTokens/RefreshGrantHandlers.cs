@@ -16,10 +16,12 @@ namespace IdentityHub.Server.Oidc.RefreshTokens;
 /// <item><see cref="ValidateRefreshTokenEntry"/> (in place of ValidateTokenEntry and ValidateAuthorizationEntry): a
 /// redeemed entry is reuse: the authorization, its token entries and its access tokens are revoked and the request is
 /// refused; an entry that is not valid, or whose authorization is gone or not valid, is refused.</item>
-/// <item><see cref="RedeemRefreshTokenEntry"/> (in place of RedeemTokenEntry): one conditional UPDATE. OpenIddict
+/// <item><see cref="RedeemRefreshTokenEntry"/> (in place of RedeemTokenEntry): a conditional UPDATE. OpenIddict
 /// ignores a failed redemption of a refresh token (it allows a reuse leeway), so that two concurrent requests with
 /// the same token both got new tokens; here the one that did not redeem it is reuse, as above.</item>
-/// <item><see cref="CreateRefreshTokenEntry"/> (in place of CreateTokenEntry, for the new refresh token): one INSERT.</item>
+/// <item><see cref="CreateRefreshTokenEntry"/> (in place of CreateTokenEntry, for the new refresh token): one INSERT,
+/// sent in one command with the redemption's UPDATE when the response rotates the refresh token (the redemption is
+/// deferred to it; <see cref="CompleteRefreshTokenRedemption"/> redeems alone if that did not happen).</item>
 /// </list>
 /// Everything else (other grants, other endpoints: introspection and revocation of refresh tokens, codes) keeps
 /// OpenIddict's handlers, which are filtered off only for this case (<see cref="RefreshGrantRegistration"/>).
@@ -37,6 +39,24 @@ public static class RefreshGrant
 
     public static bool IsGrant(BaseContext context, OpenIddictRequest? request) =>
         context.EndpointType == OpenIddictServerEndpointType.Token && request is not null && request.IsRefreshTokenGrantType();
+
+    /// <summary>The transaction property holding the id of the presented refresh token whose redemption is pending.</summary>
+    public const string PendingRedemptionProperty = "ih.refresh_token_pending_redemption";
+
+    public const string AlreadyRedeemed = "The specified refresh token has already been redeemed.";
+
+    /// <summary>
+    /// Someone else redeemed (or revoked) the presented token since it was validated: a concurrent use of the same refresh
+    /// token. If it was redeemed, that is reuse (the grant is revoked).
+    /// </summary>
+    internal static async Task OnLostRedemptionAsync(RefreshTokenEntries entries, IOpenIddictTokenManager tokens, string tokenId, ILogger logger)
+    {
+        var entry = await entries.FindAsync(tokenId, CancellationToken.None);
+        if (entry?.Status == Statuses.Redeemed)
+        {
+            await RevokeGrantAsync(entries, tokens, entry.AuthorizationId, tokenId, logger);
+        }
+    }
 
     /// <summary>Reuse (RFC 9700 section 4.14.2): revokes the authorization, its token entries and its access tokens.</summary>
     internal static async Task RevokeGrantAsync(RefreshTokenEntries entries, IOpenIddictTokenManager tokens, string? authorizationId,
@@ -147,7 +167,13 @@ public sealed class ValidateRefreshTokenEntry(RefreshTokenEntries entries, IOpen
     }
 }
 
-/// <summary>Redeems the presented refresh token (one conditional UPDATE); see <see cref="RefreshGrant"/>.</summary>
+/// <summary>
+/// Redeems the presented refresh token; see <see cref="RefreshGrant"/>. Runs once OpenIddict has decided which tokens
+/// the response carries (after EvaluateGeneratedTokens, before any token is generated): when a new refresh token
+/// follows (rotation, the usual case) the redemption is left to <see cref="CreateRefreshTokenEntry"/>, which redeems
+/// and inserts the new entry in one round trip; otherwise (the refresh request narrowed the scopes without
+/// offline_access) it is one conditional UPDATE here.
+/// </summary>
 public sealed class RedeemRefreshTokenEntry(RefreshTokenEntries entries, IOpenIddictTokenManager tokens, TimeProvider clock,
     ILogger<RedeemRefreshTokenEntry> logger) : IOpenIddictServerHandler<ProcessSignInContext>
 {
@@ -157,7 +183,7 @@ public sealed class RedeemRefreshTokenEntry(RefreshTokenEntries entries, IOpenId
             .AddFilter<OpenIddictServerHandlerFilters.RequireTokenStorageEnabled>()
             .AddFilter<RefreshGrantRegistration.RequireGrantSignIn>()
             .UseScopedHandler<RedeemRefreshTokenEntry>()
-            .SetOrder(OpenIddictServerHandlers.RedeemTokenEntry.Descriptor.Order)
+            .SetOrder(OpenIddictServerHandlers.EvaluateGeneratedTokens.Descriptor.Order + 500)
             .SetType(OpenIddictServerHandlerType.Custom)
             .Build();
 
@@ -170,25 +196,29 @@ public sealed class RedeemRefreshTokenEntry(RefreshTokenEntries entries, IOpenId
             return;
         }
 
-        // Not cancelled with the request: once the client has sent the token, its redemption must not be left undone.
-        if (await entries.TryRedeemAsync(tokenId, clock.GetUtcNow().UtcDateTime, CancellationToken.None))
+        if (context.GenerateRefreshToken && !context.Options.UseReferenceRefreshTokens)
         {
+            // Redeemed together with the new entry's INSERT (CreateRefreshTokenEntry); CompleteRefreshTokenRedemption
+            // redeems it alone if that did not happen.
+            context.Transaction.SetProperty(RefreshGrant.PendingRedemptionProperty, tokenId);
             return;
         }
 
-        // Someone else redeemed (or revoked) it since it was validated: a concurrent use of the same refresh token.
-        var entry = await entries.FindAsync(tokenId, CancellationToken.None);
-        if (entry?.Status == Statuses.Redeemed)
+        // Not cancelled with the request: once the client has sent the token, its redemption must not be left undone.
+        if (!await entries.TryRedeemAsync(tokenId, clock.GetUtcNow().UtcDateTime, CancellationToken.None))
         {
-            await RefreshGrant.RevokeGrantAsync(entries, tokens, entry.AuthorizationId, tokenId, logger);
+            await RefreshGrant.OnLostRedemptionAsync(entries, tokens, tokenId, logger);
+            context.Reject(Errors.InvalidGrant, RefreshGrant.AlreadyRedeemed);
         }
-
-        context.Reject(Errors.InvalidGrant, "The specified refresh token has already been redeemed.");
     }
 }
 
-/// <summary>Stores the entry of the new refresh token (one INSERT); see <see cref="RefreshGrant"/>.</summary>
-public sealed class CreateRefreshTokenEntry(RefreshTokenEntries entries, IOpenIddictApplicationManager applications)
+/// <summary>
+/// Stores the entry of the new refresh token, redeeming the presented one in the same round trip (one conditional
+/// UPDATE and one INSERT in one command); see <see cref="RefreshGrant"/>.
+/// </summary>
+public sealed class CreateRefreshTokenEntry(RefreshTokenEntries entries, IOpenIddictApplicationManager applications,
+    IOpenIddictTokenManager tokens, TimeProvider clock, ILogger<CreateRefreshTokenEntry> logger)
     : IOpenIddictServerHandler<GenerateTokenContext>
 {
     public static OpenIddictServerHandlerDescriptor Descriptor { get; }
@@ -215,8 +245,60 @@ public sealed class CreateRefreshTokenEntry(RefreshTokenEntries entries, IOpenId
 
         var id = Guid.NewGuid().ToString();
         var principal = context.Principal;
-        await entries.InsertAsync(id, applicationId, principal.GetAuthorizationId(), principal.GetClaim(Claims.Subject),
-            principal.GetCreationDate()?.UtcDateTime, principal.GetExpirationDate()?.UtcDateTime, context.CancellationToken);
+        if (context.Transaction.GetProperty<string>(RefreshGrant.PendingRedemptionProperty) is { } redeemedId)
+        {
+            context.Transaction.SetProperty<string>(RefreshGrant.PendingRedemptionProperty, null);
+            // Not cancelled with the request: once the client has sent the token, its redemption must not be left undone.
+            if (!await entries.TryRedeemAndInsertAsync(redeemedId, clock.GetUtcNow().UtcDateTime, id, applicationId,
+                    principal.GetAuthorizationId(), principal.GetClaim(Claims.Subject), principal.GetCreationDate()?.UtcDateTime,
+                    principal.GetExpirationDate()?.UtcDateTime, CancellationToken.None))
+            {
+                await RefreshGrant.OnLostRedemptionAsync(entries, tokens, redeemedId, logger);
+                // OpenIddict's GenerateRefreshToken carries this rejection to the sign-in, which answers it as an error.
+                context.Reject(Errors.InvalidGrant, RefreshGrant.AlreadyRedeemed);
+                return;
+            }
+        }
+        else
+        {
+            await entries.InsertAsync(id, applicationId, principal.GetAuthorizationId(), principal.GetClaim(Claims.Subject),
+                principal.GetCreationDate()?.UtcDateTime, principal.GetExpirationDate()?.UtcDateTime, context.CancellationToken);
+        }
+
         principal.SetTokenId(id);
+    }
+}
+
+/// <summary>
+/// The safety net of the deferred redemption: a presented refresh token whose redemption was left to
+/// <see cref="CreateRefreshTokenEntry"/> and that is still not redeemed once the refresh token was generated is redeemed
+/// here, alone, before any response (a sign-in never answers with the presented token left valid).
+/// </summary>
+public sealed class CompleteRefreshTokenRedemption(RefreshTokenEntries entries, IOpenIddictTokenManager tokens, TimeProvider clock,
+    ILogger<CompleteRefreshTokenRedemption> logger) : IOpenIddictServerHandler<ProcessSignInContext>
+{
+    public static OpenIddictServerHandlerDescriptor Descriptor { get; }
+        = OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessSignInContext>()
+            .AddFilter<OpenIddictServerHandlerFilters.RequireDegradedModeDisabled>()
+            .AddFilter<OpenIddictServerHandlerFilters.RequireTokenStorageEnabled>()
+            .AddFilter<RefreshGrantRegistration.RequireGrantSignIn>()
+            .UseScopedHandler<CompleteRefreshTokenRedemption>()
+            .SetOrder(OpenIddictServerHandlers.GenerateRefreshToken.Descriptor.Order + 500)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+    public async ValueTask HandleAsync(ProcessSignInContext context)
+    {
+        if (context.Transaction.GetProperty<string>(RefreshGrant.PendingRedemptionProperty) is not { } tokenId)
+        {
+            return;
+        }
+
+        context.Transaction.SetProperty<string>(RefreshGrant.PendingRedemptionProperty, null);
+        if (!await entries.TryRedeemAsync(tokenId, clock.GetUtcNow().UtcDateTime, CancellationToken.None))
+        {
+            await RefreshGrant.OnLostRedemptionAsync(entries, tokens, tokenId, logger);
+            context.Reject(Errors.InvalidGrant, RefreshGrant.AlreadyRedeemed);
+        }
     }
 }

@@ -43,7 +43,10 @@ public static class RefreshGrantRegistration
     }
 
     private static OpenIddictServerHandlerDescriptor[] Handlers =>
-        [RestoreRefreshTokenEntry.Descriptor, ValidateRefreshTokenEntry.Descriptor, RedeemRefreshTokenEntry.Descriptor, CreateRefreshTokenEntry.Descriptor];
+        [
+            RestoreRefreshTokenEntry.Descriptor, ValidateRefreshTokenEntry.Descriptor, RedeemRefreshTokenEntry.Descriptor,
+            CreateRefreshTokenEntry.Descriptor, CompleteRefreshTokenRedemption.Descriptor,
+        ];
 
     private static void Filter<TContext, TFilter>(OpenIddictServerOptions options, Type handler, OpenIddictServerHandlerDescriptor descriptor)
         where TContext : BaseContext

@@ -48,6 +48,40 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
         return rows == 1;
     }
 
+    /// <summary>
+    /// Rotation in one round trip: marks the presented entry redeemed if it is still valid and, only then, inserts the new
+    /// refresh token's entry; false when the presented entry was not valid any more (redeemed, revoked or gone meanwhile),
+    /// and then nothing is inserted. Two statements in one command: the INSERT is conditioned on the concurrency token
+    /// this UPDATE wrote, so that it follows exactly this request's redemption (a concurrent request's redemption writes
+    /// another token), on both providers. On PostgreSQL the command is one implicit transaction (Npgsql sends both
+    /// statements before one Sync): a failed INSERT undoes the redemption and the client may retry with its token; on
+    /// SQLite each statement commits on its own, as the separate statements did before.
+    /// </summary>
+    public async Task<bool> TryRedeemAndInsertAsync(string redeemedId, DateTime redeemedAtUtc, string id, string? applicationId,
+        string? authorizationId, string? subject, DateTime? creationDateUtc, DateTime? expirationDateUtc, CancellationToken cancellationToken)
+    {
+        var redemption = Guid.NewGuid().ToString();
+        var concurrencyToken = Guid.NewGuid().ToString();
+        var redeemed = Statuses.Redeemed;
+        var valid = Statuses.Valid;
+        var type = TokenTypeIdentifiers.RefreshToken;
+        var rows = await db.Database.ExecuteSqlAsync(
+            $"""
+            UPDATE "OpenIddictTokens" SET "Status" = {redeemed}, "RedemptionDate" = {redeemedAtUtc}, "ConcurrencyToken" = {redemption} WHERE "Id" = {redeemedId} AND "Status" = {valid};
+            INSERT INTO "OpenIddictTokens" ("Id", "ApplicationId", "AuthorizationId", "ConcurrencyToken", "CreationDate", "ExpirationDate", "Status", "Subject", "Type")
+            SELECT {id}, {applicationId}, {authorizationId}, {concurrencyToken}, {creationDateUtc}, {expirationDateUtc}, {valid}, {subject}, {type}
+            WHERE EXISTS (SELECT 1 FROM "OpenIddictTokens" WHERE "Id" = {redeemedId} AND "ConcurrencyToken" = {redemption})
+            """,
+            cancellationToken);
+        return rows switch
+        {
+            // SQLite and Npgsql both count the rows of every statement of the command: the redemption and the insert.
+            2 => true,
+            0 => false,
+            _ => throw new InvalidOperationException($"Rotating refresh token entry {redeemedId} changed {rows} rows (expected 2 or 0)."),
+        };
+    }
+
     /// <summary>Inserts a new, valid refresh token entry.</summary>
     public Task InsertAsync(string id, string? applicationId, string? authorizationId, string? subject,
         DateTime? creationDateUtc, DateTime? expirationDateUtc, CancellationToken cancellationToken)
