@@ -239,6 +239,92 @@ public abstract partial class OidcProtocolTests
     }
 
     [Fact]
+    public async Task RefreshToken_NarrowedWithoutOfflineAccess_NoNewRefreshTokenAndThePresentedOneIsRedeemed()
+    {
+        var client = await Kit.RegisterWebClientAsync();
+        var user = await Kit.CreateUserAsync();
+        var flow = await Kit.CodeFlowAsync(NewBrowser(), client, user);
+
+        // RFC 6749 section 6: the request narrows the scopes and leaves offline_access out, so the response carries no
+        // new refresh token. The presented one is redeemed all the same (on its own: with a new refresh token, the
+        // redemption and the new entry go in one command), so presenting it again is reuse (RFC 9700 section 4.14.2).
+        var disco = await Kit.DiscoveryAsync();
+        using var http = Server.CreateHttpClient();
+        var narrowed = await http.RequestRefreshTokenAsync(new RefreshTokenRequest
+        {
+            Address = disco.TokenEndpoint,
+            ClientId = client.ClientId,
+            ClientSecret = client.Secret,
+            RefreshToken = flow.Tokens.RefreshToken!,
+            Scope = "openid profile",
+        });
+        Assert.False(narrowed.IsError, $"{narrowed.Error} {narrowed.ErrorDescription}");
+        Assert.Null(narrowed.RefreshToken);
+        Assert.False(string.IsNullOrEmpty(narrowed.IdentityToken));
+        // The granted scopes are the requested ones (so the response may leave "scope" out: RFC 6749 section 5.1).
+        Assert.Equal(["openid", "profile"], OidcKit.JwtPayload(narrowed.AccessToken!).GetProperty("scope").GetString()!.Split(' ').Order());
+        Assert.True((await Kit.IntrospectAsync(client.ClientId, client.Secret, narrowed.AccessToken!, "access_token")).IsActive);
+
+        var reuse = await Kit.RefreshAsync(client, flow.Tokens.RefreshToken!);
+        Assert.Equal("invalid_grant", reuse.Error);
+        Assert.False((await Kit.IntrospectAsync(client.ClientId, client.Secret, narrowed.AccessToken!, "access_token")).IsActive);
+    }
+
+    [Fact]
+    public async Task RefreshToken_ItsAuthorizationRevokedAlone_RefusedAndTheTokenStaysUnredeemed()
+    {
+        var client = await Kit.RegisterWebClientAsync();
+        var user = await Kit.CreateUserAsync();
+        var flow = await Kit.CodeFlowAsync(NewBrowser(), client, user);
+        var rotated = await Kit.RefreshAsync(client, flow.Tokens.RefreshToken!);
+        Assert.False(rotated.IsError, $"{rotated.Error} {rotated.ErrorDescription}");
+
+        // Only the authorization is revoked (its token entries stay valid): the refresh grant does not read the entry
+        // before redeeming it, so the redemption itself must refuse a token whose authorization is no longer valid
+        // (OpenIddict's ValidateAuthorizationEntry; OpenID Connect Core section 12.2: a refresh needs a live grant).
+        string authorizationId;
+        await using (var scope = Server.Services.CreateAsyncScope())
+        {
+            var tokens = scope.ServiceProvider.GetRequiredService<OpenIddict.Abstractions.IOpenIddictTokenManager>();
+            var authorizations = scope.ServiceProvider.GetRequiredService<OpenIddict.Abstractions.IOpenIddictAuthorizationManager>();
+            var subject = OidcKit.JwtPayload(rotated.AccessToken!).GetProperty("sub").GetString()!;
+            string? found = null;
+            await foreach (var entry in tokens.FindBySubjectAsync(subject))
+            {
+                if (await tokens.GetStatusAsync(entry) == OpenIddict.Abstractions.OpenIddictConstants.Statuses.Valid
+                    && await tokens.GetTypeAsync(entry) == OpenIddict.Abstractions.OpenIddictConstants.TokenTypeIdentifiers.RefreshToken)
+                {
+                    found = await tokens.GetAuthorizationIdAsync(entry);
+                }
+            }
+
+            authorizationId = Assert.IsType<string>(found);
+            var authorization = await authorizations.FindByIdAsync(authorizationId);
+            Assert.True(await authorizations.TryRevokeAsync(authorization!));
+        }
+
+        var refused = await Kit.RefreshAsync(client, rotated.RefreshToken!);
+        Assert.Equal("invalid_grant", refused.Error);
+        Assert.Null(refused.AccessToken);
+        await using (var scope = Server.Services.CreateAsyncScope())
+        {
+            // Refused, not redeemed: the entry is still valid (no reuse), under the revoked authorization.
+            var tokens = scope.ServiceProvider.GetRequiredService<OpenIddict.Abstractions.IOpenIddictTokenManager>();
+            var statuses = new List<string?>();
+            await foreach (var entry in tokens.FindByAuthorizationIdAsync(authorizationId))
+            {
+                if (await tokens.GetTypeAsync(entry) == OpenIddict.Abstractions.OpenIddictConstants.TokenTypeIdentifiers.RefreshToken)
+                {
+                    statuses.Add(await tokens.GetStatusAsync(entry));
+                }
+            }
+
+            Assert.Equal([OpenIddict.Abstractions.OpenIddictConstants.Statuses.Redeemed, OpenIddict.Abstractions.OpenIddictConstants.Statuses.Valid],
+                statuses.Order());
+        }
+    }
+
+    [Fact]
     public async Task RefreshToken_Rotated_OldEntryRedeemedNewEntryValidUnderTheSameAuthorization()
     {
         var client = await Kit.RegisterWebClientAsync();

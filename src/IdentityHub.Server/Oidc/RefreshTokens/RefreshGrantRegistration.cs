@@ -31,6 +31,12 @@ public static class RefreshGrantRegistration
 
         services.PostConfigure<OpenIddictServerOptions>(options =>
         {
+            // The redemption's UPDATE accepts only a self-contained refresh token's entry (no reference id).
+            if (options.UseReferenceRefreshTokens)
+            {
+                throw new InvalidOperationException("The refresh grant's token entries (Oidc/RefreshTokens) assume self-contained refresh tokens, not reference tokens.");
+            }
+
             Filter<ValidateTokenContext, SkipGrantToken>(options, typeof(Protection.RestoreTokenEntryProperties), Protection.RestoreTokenEntryProperties.Descriptor);
             Filter<ValidateTokenContext, SkipGrantToken>(options, typeof(Protection.ValidateTokenEntry), Protection.ValidateTokenEntry.Descriptor);
             Filter<ValidateTokenContext, SkipGrantToken>(options, typeof(Protection.ValidateAuthorizationEntry), Protection.ValidateAuthorizationEntry.Descriptor);
@@ -43,7 +49,10 @@ public static class RefreshGrantRegistration
     }
 
     private static OpenIddictServerHandlerDescriptor[] Handlers =>
-        [RestoreRefreshTokenEntry.Descriptor, ValidateRefreshTokenEntry.Descriptor, RedeemRefreshTokenEntry.Descriptor, CreateRefreshTokenEntry.Descriptor];
+        [
+            RestoreRefreshTokenEntry.Descriptor, RedeemRefreshTokenEntry.Descriptor,
+            CreateRefreshTokenEntry.Descriptor, CompleteRefreshTokenRedemption.Descriptor,
+        ];
 
     private static void Filter<TContext, TFilter>(OpenIddictServerOptions options, Type handler, OpenIddictServerHandlerDescriptor descriptor)
         where TContext : BaseContext

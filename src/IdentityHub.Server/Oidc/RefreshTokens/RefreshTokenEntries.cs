@@ -21,12 +21,14 @@ public sealed record RefreshTokenEntry(
 /// generic store (which reads the entry tracked with its whole application and authorization, rewrites every column of
 /// the entry under its concurrency token to redeem it, and inserts the new entry through the change tracker):
 /// <list type="number">
-/// <item>one untracked read of the entry's status, type, dates and authorization, with the authorization's status
-/// (a LEFT JOIN; an EF compiled query, <see cref="RefreshTokenQueries"/>);</item>
-/// <item>the redemption as one conditional UPDATE (<c>... WHERE "Id" = @id AND "Status" = 'valid'</c>) whose row count
-/// says whether this request redeemed the token: of two concurrent redemptions of one refresh token exactly one
-/// wins, the other one is reuse (RFC 9700 section 4.14.2);</item>
-/// <item>the new refresh token's entry as one INSERT of its columns.</item>
+/// <item>the redemption as one conditional UPDATE (<c>... WHERE "Id" = @id AND "Status" = 'valid' AND ...</c>: a
+/// refresh-token entry, no reference id, its authorization valid) whose row count says whether this request redeemed
+/// the token: of two concurrent redemptions of one refresh token exactly one wins, the other one is reuse (RFC 9700
+/// section 4.14.2);</item>
+/// <item>the new refresh token's entry as one INSERT of its columns, in the same command as the redemption;</item>
+/// <item>only when the redemption failed: one untracked read of the entry's status, type, dates and authorization,
+/// with the authorization's status (a LEFT JOIN; an EF compiled query, <see cref="RefreshTokenQueries"/>), to say why
+/// and to detect reuse.</item>
 /// </list>
 /// The statements are plain SQL over the same table and columns as OpenIddict's store on both providers (quoted
 /// identifiers; dates as parameters, which Npgsql writes as timestamptz and Microsoft.Data.Sqlite as the text EF Core
@@ -36,16 +38,61 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
 {
     public Task<RefreshTokenEntry?> FindAsync(string id, CancellationToken cancellationToken) => queries.Find(db, id, cancellationToken);
 
-    /// <summary>Marks the entry redeemed if it is still valid; false when it was not (redeemed, revoked or gone meanwhile).</summary>
+    /// <summary>
+    /// Marks the entry redeemed if it is a valid refresh-token entry of a self-contained token whose authorization (if
+    /// any) is valid; false when it was not (unknown, redeemed, revoked, or its authorization revoked, also meanwhile):
+    /// the checks of OpenIddict's ValidateTokenEntry and ValidateAuthorizationEntry in the redemption's own statement.
+    /// </summary>
     public async Task<bool> TryRedeemAsync(string id, DateTime redeemedAtUtc, CancellationToken cancellationToken)
     {
         var concurrencyToken = Guid.NewGuid().ToString();
         var redeemed = Statuses.Redeemed;
         var valid = Statuses.Valid;
+        var type = TokenTypeIdentifiers.RefreshToken;
         var rows = await db.Database.ExecuteSqlAsync(
-            $"""UPDATE "OpenIddictTokens" SET "Status" = {redeemed}, "RedemptionDate" = {redeemedAtUtc}, "ConcurrencyToken" = {concurrencyToken} WHERE "Id" = {id} AND "Status" = {valid}""",
+            $"""
+            UPDATE "OpenIddictTokens" SET "Status" = {redeemed}, "RedemptionDate" = {redeemedAtUtc}, "ConcurrencyToken" = {concurrencyToken}
+            WHERE "Id" = {id} AND "Status" = {valid} AND "Type" = {type} AND "ReferenceId" IS NULL
+              AND ("AuthorizationId" IS NULL OR EXISTS (SELECT 1 FROM "OpenIddictAuthorizations" AS a WHERE a."Id" = "OpenIddictTokens"."AuthorizationId" AND a."Status" = {valid}))
+            """,
             cancellationToken);
         return rows == 1;
+    }
+
+    /// <summary>
+    /// Rotation in one round trip: marks the presented entry redeemed under the conditions of <see cref="TryRedeemAsync"/>
+    /// and, only then, inserts the new refresh token's entry; false when the presented entry could not be redeemed, and
+    /// then nothing is inserted. Two statements in one command: the INSERT is conditioned on the concurrency token
+    /// this UPDATE wrote, so that it follows exactly this request's redemption (a concurrent request's redemption writes
+    /// another token), on both providers. On PostgreSQL the command is one implicit transaction (Npgsql sends both
+    /// statements before one Sync): a failed INSERT undoes the redemption and the client may retry with its token; on
+    /// SQLite each statement commits on its own, as the separate statements did before.
+    /// </summary>
+    public async Task<bool> TryRedeemAndInsertAsync(string redeemedId, DateTime redeemedAtUtc, string id, string? applicationId,
+        string? authorizationId, string? subject, DateTime? creationDateUtc, DateTime? expirationDateUtc, CancellationToken cancellationToken)
+    {
+        var redemption = Guid.NewGuid().ToString();
+        var concurrencyToken = Guid.NewGuid().ToString();
+        var redeemed = Statuses.Redeemed;
+        var valid = Statuses.Valid;
+        var type = TokenTypeIdentifiers.RefreshToken;
+        var rows = await db.Database.ExecuteSqlAsync(
+            $"""
+            UPDATE "OpenIddictTokens" SET "Status" = {redeemed}, "RedemptionDate" = {redeemedAtUtc}, "ConcurrencyToken" = {redemption}
+            WHERE "Id" = {redeemedId} AND "Status" = {valid} AND "Type" = {type} AND "ReferenceId" IS NULL
+              AND ("AuthorizationId" IS NULL OR EXISTS (SELECT 1 FROM "OpenIddictAuthorizations" AS a WHERE a."Id" = "OpenIddictTokens"."AuthorizationId" AND a."Status" = {valid}));
+            INSERT INTO "OpenIddictTokens" ("Id", "ApplicationId", "AuthorizationId", "ConcurrencyToken", "CreationDate", "ExpirationDate", "Status", "Subject", "Type")
+            SELECT {id}, {applicationId}, {authorizationId}, {concurrencyToken}, {creationDateUtc}, {expirationDateUtc}, {valid}, {subject}, {type}
+            WHERE EXISTS (SELECT 1 FROM "OpenIddictTokens" WHERE "Id" = {redeemedId} AND "ConcurrencyToken" = {redemption})
+            """,
+            cancellationToken);
+        return rows switch
+        {
+            // SQLite and Npgsql both count the rows of every statement of the command: the redemption and the insert.
+            2 => true,
+            0 => false,
+            _ => throw new InvalidOperationException($"Rotating refresh token entry {redeemedId} changed {rows} rows (expected 2 or 0)."),
+        };
     }
 
     /// <summary>Inserts a new, valid refresh token entry.</summary>
