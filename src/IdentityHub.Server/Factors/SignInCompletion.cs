@@ -105,7 +105,8 @@ public sealed class SignInCompletion(
 
         if (newDeviceWithSignIn)
         {
-            await events.SendAlertAsync(user, SecurityMessageKind.NewDeviceSignIn, KnownDevices.Describe(context), context.RequestAborted);
+            // Not cancelled with the request: the owner is told of the new device even if the browser went away.
+            await events.SendAlertAsync(user, SecurityMessageKind.NewDeviceSignIn, KnownDevices.Describe(context), CancellationToken.None);
         }
         else if (!sighting.AddedWithSignIn && await devices.RememberAsync(sighting, user, context.RequestAborted))
         {

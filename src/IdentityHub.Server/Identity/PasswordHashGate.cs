@@ -102,9 +102,13 @@ public sealed class HubUserManager(
     IdentityErrorDescriber errors,
     IServiceProvider services,
     ILogger<UserManager<ApplicationUser>> logger,
-    PasswordHashGate gate)
+    PasswordHashGate gate,
+    IHttpContextAccessor http)
     : UserManager<ApplicationUser>(store, optionsAccessor, passwordHasher, userValidators, passwordValidators, keyNormalizer, errors, services, logger)
 {
     protected override Task<PasswordVerificationResult> VerifyPasswordAsync(IUserPasswordStore<ApplicationUser> store, ApplicationUser user, string password) =>
-        gate.RunAsync(() => base.VerifyPasswordAsync(store, user, password), CancellationToken);
+        // A request whose client has gone stops waiting for a slot (it never takes one): queued sign-ins of disconnected
+        // clients must not spend hashes that real sign-ins wait for. Outside a request, Identity's own token.
+        gate.RunAsync(() => base.VerifyPasswordAsync(store, user, password),
+            http.HttpContext?.RequestAborted ?? CancellationToken);
 }

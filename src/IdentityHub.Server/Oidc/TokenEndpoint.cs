@@ -51,6 +51,7 @@ public static class TokenEndpoint
                 // Ending a session revokes its tokens; this also stops a refresh that raced with the logout.
                 || grant.SessionEnded)
             {
+                await DetectRefreshTokenReuseAsync(context, request, principal);
                 return OidcResults.Forbid(Errors.InvalidGrant, "The grant is no longer valid.");
             }
 
@@ -59,6 +60,7 @@ public static class TokenEndpoint
             if (principal.GetClaim(ClaimsFactory.ActingForPrivateClaim) is { } enterpriseId
                 && (acting = await mandates.FindActingAsync(user.Id, enterpriseId, context.RequestAborted)) is null)
             {
+                await DetectRefreshTokenReuseAsync(context, request, principal);
                 return OidcResults.Forbid(Errors.InvalidGrant, "The mandate to act for the enterprise has ended.");
             }
 
@@ -72,5 +74,25 @@ public static class TokenEndpoint
         }
 
         return OidcResults.Forbid(Errors.UnsupportedGrantType, "The grant type is not supported.");
+    }
+
+    /// <summary>
+    /// RFC 9700 section 4.14.2 when this endpoint refuses a refresh first: the presented token is redeemed only after
+    /// these checks (RefreshTokens/RedeemRefreshTokenEntry), so a token presented again would otherwise escape the reuse
+    /// check whenever the request is refused for another reason (a locked account, an ended session or mandate), for
+    /// instance after an attacker locked the account on purpose. Its entry is read (one query, on refusals only); a
+    /// redeemed one revokes the grant as at redemption.
+    /// </summary>
+    private static async Task DetectRefreshTokenReuseAsync(HttpContext context, OpenIddictRequest request, ClaimsPrincipal? principal)
+    {
+        if (!request.IsRefreshTokenGrantType() || principal?.GetTokenId() is not { Length: > 0 } tokenId
+            || context.RequestServices.GetService<RefreshTokens.RefreshTokenEntries>() is not { } entries)
+        {
+            return;
+        }
+
+        var services = context.RequestServices;
+        await RefreshTokens.RefreshGrant.ExplainUnredeemedAsync(entries, services.GetRequiredService<IOpenIddictTokenManager>(), tokenId,
+            services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(TokenEndpoint)));
     }
 }

@@ -193,6 +193,31 @@ public abstract partial class OidcProtocolTests
     }
 
     [Fact]
+    public async Task RefreshToken_RedeemedOneReusedWhileTheAccountIsLockedOut_GrantRevokedAllTheSame()
+    {
+        var client = await Kit.RegisterWebClientAsync();
+        var user = await Kit.CreateUserAsync();
+        var flow = await Kit.CodeFlowAsync(NewBrowser(), client, user);
+        // The attacker redeems the stolen token first ...
+        var stolen = await Kit.RefreshAsync(client, flow.Tokens.RefreshToken!);
+        Assert.False(stolen.IsError, $"{stolen.Error} {stolen.ErrorDescription}");
+
+        // ... and locks the account on purpose (Accounts:MaxFailedAccessAttempts wrong passwords), so that the legitimate
+        // client's replay of the redeemed token is refused for the lockout before its redemption is tried.
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.False((await new LoginForm(Server).SignInAsync(user.UserName, "Wrong-Horse-" + i)).SessionCookieIssued);
+        }
+
+        var replayed = await Kit.RefreshAsync(client, flow.Tokens.RefreshToken!);
+        Assert.Equal("invalid_grant", replayed.Error);
+
+        // RFC 9700 section 4.14.2: the reuse still revokes the grant; the attacker's rotated token is dead at once.
+        Assert.False((await Kit.IntrospectAsync(client.ClientId, client.Secret, stolen.RefreshToken!, "refresh_token")).IsActive);
+        Assert.False((await Kit.IntrospectAsync(client.ClientId, client.Secret, stolen.AccessToken!, "access_token")).IsActive);
+    }
+
+    [Fact]
     public async Task RefreshToken_RedeemedOneReused_WholeGrantRevoked()
     {
         var client = await Kit.RegisterWebClientAsync();

@@ -134,7 +134,9 @@ public sealed class IntrospectionFastPath(
             return;
         }
 
+        // One presenter only: which client_id the answer names for several is left to OpenIddict's rule (normal path).
         if (await ReadAsync(token, context.Options.JsonWebTokenHandler, parameters, clientId, context.Options.TimeProvider ?? clock) is not { } active
+            || active.Presenters.Length > 1
             || revoked.Refusal(active.TokenId, active.IssuedAt, active.AuthorizationId, active.SessionId, active.Presenters, active.ClientId) is not null)
         {
             return;

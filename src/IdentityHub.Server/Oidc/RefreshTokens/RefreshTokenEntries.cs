@@ -91,6 +91,9 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
             // SQLite and Npgsql both count the rows of every statement of the command: the redemption and the insert.
             2 => true,
             0 => false,
+            // SQLite only (each statement commits on its own): the entry was redeemed but changed again (revoked with its
+            // grant) before the INSERT; nothing new was stored, and the caller refuses with the entry's reason.
+            1 => false,
             _ => throw new InvalidOperationException($"Rotating refresh token entry {redeemedId} changed {rows} rows (expected 2 or 0)."),
         };
     }

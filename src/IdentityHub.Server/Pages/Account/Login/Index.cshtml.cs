@@ -71,7 +71,7 @@ public sealed class IndexModel(
         var user = await accounts.FindBySignInNameAsync(Input.SignInName, HttpContext.RequestAborted);
         if (user is null)
         {
-            await timing.SpendAsync(Input.Password);
+            await timing.SpendAsync(Input.Password, HttpContext.RequestAborted);
             accountLimiter.RecordFailure(Input.SignInName);
             await FailedAsync(null, "unknown_account");
             ErrorMessage = text["Login_Invalid"];
