@@ -92,36 +92,12 @@ public sealed class ClientCredentialsFastPath(
             return;
         }
 
-        string clientId, secret, method;
-        var authorization = http.Headers.Authorization;
-        if (authorization.Count == 0)
-        {
-            // client_secret_post
-            if (formId is null || formSecret is null)
-            {
-                return;
-            }
-
-            method = ClientAuthenticationMethods.ClientSecretPost;
-
-            (clientId, secret) = (formId, formSecret);
-        }
-        else if (authorization.Count != 1 || formId is not null || formSecret is not null
-                 || ParseBasic(authorization[0]) is not { } basic)
+        if (SecretCredentials(http, formId, formSecret, context.Options) is not { } credentials)
         {
             return;
         }
-        else
-        {
-            (clientId, secret) = basic;
-            method = ClientAuthenticationMethods.ClientSecretBasic;
-        }
 
-        // The methods the server accepts (OpenIddict's ValidateClientAuthenticationMethod).
-        if (!context.Options.ClientAuthenticationMethods.Contains(method))
-        {
-            return;
-        }
+        var (clientId, secret) = credentials;
 
         var snapshot = await clients.FindAsync(clientId, db, context.CancellationToken);
         if (snapshot is null || Prepare(snapshot, context.Options, oidc.Value.DefaultAudience) is not { } client)
@@ -202,6 +178,39 @@ public sealed class ClientCredentialsFastPath(
         }
 
         context.HandleRequest();
+    }
+
+    /// <summary>
+    /// The client's id and secret when it authenticates by exactly one of client_secret_basic and client_secret_post (RFC 6749
+    /// section 2.3.1) with a method the server accepts (OpenIddict's ValidateClientAuthenticationMethod); null otherwise,
+    /// for the normal path to answer. Shared by both fast paths.
+    /// </summary>
+    internal static (string ClientId, string Secret)? SecretCredentials(HttpRequest http, string? formId, string? formSecret,
+        OpenIddictServerOptions options)
+    {
+        string clientId, secret, method;
+        var authorization = http.Headers.Authorization;
+        if (authorization.Count == 0)
+        {
+            if (formId is null || formSecret is null)
+            {
+                return null;
+            }
+
+            (clientId, secret, method) = (formId, formSecret, ClientAuthenticationMethods.ClientSecretPost);
+        }
+        else if (authorization.Count != 1 || formId is not null || formSecret is not null
+                 || ParseBasic(authorization[0]) is not { } basic)
+        {
+            return null;
+        }
+        else
+        {
+            (clientId, secret) = basic;
+            method = ClientAuthenticationMethods.ClientSecretBasic;
+        }
+
+        return options.ClientAuthenticationMethods.Contains(method) ? (clientId, secret) : null;
     }
 
     internal static bool IsPlainForm(string? contentType) =>

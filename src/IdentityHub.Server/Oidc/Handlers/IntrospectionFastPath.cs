@@ -100,32 +100,12 @@ public sealed class IntrospectionFastPath(
             return;
         }
 
-        string clientId, secret, method;
-        var authorization = http.Headers.Authorization;
-        if (authorization.Count == 0)
-        {
-            if (formId is null || formSecret is null)
-            {
-                return;
-            }
-
-            (clientId, secret, method) = (formId, formSecret, ClientAuthenticationMethods.ClientSecretPost);
-        }
-        else if (authorization.Count != 1 || formId is not null || formSecret is not null
-                 || ClientCredentialsFastPath.ParseBasic(authorization[0]) is not { } basic)
+        if (ClientCredentialsFastPath.SecretCredentials(http, formId, formSecret, context.Options) is not { } credentials)
         {
             return;
         }
-        else
-        {
-            (clientId, secret) = basic;
-            method = ClientAuthenticationMethods.ClientSecretBasic;
-        }
 
-        if (!context.Options.ClientAuthenticationMethods.Contains(method))
-        {
-            return;
-        }
+        var (clientId, secret) = credentials;
 
         var snapshot = await clients.FindAsync(clientId, db, context.CancellationToken);
         if (snapshot is null || Prepare(snapshot, context.Options, issuer.AbsoluteUri) is not { } parameters
