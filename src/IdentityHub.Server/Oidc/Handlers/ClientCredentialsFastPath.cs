@@ -62,8 +62,7 @@ public sealed class ClientCredentialsFastPath(
     {
         if (context.EndpointType != OpenIddictServerEndpointType.Token || !oidc.Value.ClientCredentialsFastPath
             || context.Transaction.GetHttpRequest() is not { } http
-            || !HttpMethods.IsPost(http.Method) || http.QueryString.HasValue || http.Headers.ContainsKey("DPoP")
-            || !IsPlainForm(http.ContentType) || http.HttpContext.Connection.ClientCertificate is not null)
+            || !IsPlainFormPost(http))
         {
             return;
         }
@@ -213,7 +212,15 @@ public sealed class ClientCredentialsFastPath(
         return options.ClientAuthenticationMethods.Contains(method) ? (clientId, secret) : null;
     }
 
-    internal static bool IsPlainForm(string? contentType) =>
+    /// <summary>
+    /// What both fast paths take: a POST of application/x-www-form-urlencoded (UTF-8 at most) with no query string, no DPoP
+    /// proof and no client certificate; anything else is left to the normal path.
+    /// </summary>
+    internal static bool IsPlainFormPost(HttpRequest http) =>
+        HttpMethods.IsPost(http.Method) && !http.QueryString.HasValue && !http.Headers.ContainsKey("DPoP")
+        && IsPlainForm(http.ContentType) && http.HttpContext.Connection.ClientCertificate is null;
+
+    private static bool IsPlainForm(string? contentType) =>
         MediaTypeHeaderValue.TryParse(contentType, out var media)
         && string.Equals(media.MediaType.Value, FormMediaType, StringComparison.OrdinalIgnoreCase)
         && media.Parameters.All(p => p.Name.Equals("charset", StringComparison.OrdinalIgnoreCase)

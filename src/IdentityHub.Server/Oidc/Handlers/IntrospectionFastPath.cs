@@ -69,8 +69,7 @@ public sealed class IntrospectionFastPath(
     {
         if (context.EndpointType != OpenIddictServerEndpointType.Introspection || !oidc.Value.IntrospectionFastPath
             || context.Transaction.GetHttpRequest() is not { } http
-            || !HttpMethods.IsPost(http.Method) || http.QueryString.HasValue || http.Headers.ContainsKey("DPoP")
-            || !ClientCredentialsFastPath.IsPlainForm(http.ContentType) || http.HttpContext.Connection.ClientCertificate is not null
+            || !ClientCredentialsFastPath.IsPlainFormPost(http)
             || (context.Options.Issuer ?? context.BaseUri) is not { IsAbsoluteUri: true } issuer)
         {
             return;

@@ -43,21 +43,8 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
     /// any) is valid; false when it was not (unknown, redeemed, revoked, or its authorization revoked, also meanwhile):
     /// the checks of OpenIddict's ValidateTokenEntry and ValidateAuthorizationEntry in the redemption's own statement.
     /// </summary>
-    public async Task<bool> TryRedeemAsync(string id, DateTime redeemedAtUtc, CancellationToken cancellationToken)
-    {
-        var concurrencyToken = Guid.NewGuid().ToString();
-        var redeemed = Statuses.Redeemed;
-        var valid = Statuses.Valid;
-        var type = TokenTypeIdentifiers.RefreshToken;
-        var rows = await db.Database.ExecuteSqlAsync(
-            $"""
-            UPDATE "OpenIddictTokens" SET "Status" = {redeemed}, "RedemptionDate" = {redeemedAtUtc}, "ConcurrencyToken" = {concurrencyToken}
-            WHERE "Id" = {id} AND "Status" = {valid} AND "Type" = {type} AND "ReferenceId" IS NULL
-              AND ("AuthorizationId" IS NULL OR EXISTS (SELECT 1 FROM "OpenIddictAuthorizations" AS a WHERE a."Id" = "OpenIddictTokens"."AuthorizationId" AND a."Status" = {valid}))
-            """,
-            cancellationToken);
-        return rows == 1;
-    }
+    public async Task<bool> TryRedeemAsync(string id, DateTime redeemedAtUtc, CancellationToken cancellationToken) =>
+        await db.Database.ExecuteSqlRawAsync(Redeem, RedeemArguments(id, redeemedAtUtc, Guid.NewGuid().ToString())!, cancellationToken) == 1;
 
     /// <summary>
     /// Rotation in one round trip: marks the presented entry redeemed under the conditions of <see cref="TryRedeemAsync"/>
@@ -72,20 +59,15 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
         string? authorizationId, string? subject, DateTime? creationDateUtc, DateTime? expirationDateUtc, CancellationToken cancellationToken)
     {
         var redemption = Guid.NewGuid().ToString();
-        var concurrencyToken = Guid.NewGuid().ToString();
-        var redeemed = Statuses.Redeemed;
-        var valid = Statuses.Valid;
-        var type = TokenTypeIdentifiers.RefreshToken;
-        var rows = await db.Database.ExecuteSqlAsync(
-            $"""
-            UPDATE "OpenIddictTokens" SET "Status" = {redeemed}, "RedemptionDate" = {redeemedAtUtc}, "ConcurrencyToken" = {redemption}
-            WHERE "Id" = {redeemedId} AND "Status" = {valid} AND "Type" = {type} AND "ReferenceId" IS NULL
-              AND ("AuthorizationId" IS NULL OR EXISTS (SELECT 1 FROM "OpenIddictAuthorizations" AS a WHERE a."Id" = "OpenIddictTokens"."AuthorizationId" AND a."Status" = {valid}));
-            INSERT INTO "OpenIddictTokens" ("Id", "ApplicationId", "AuthorizationId", "ConcurrencyToken", "CreationDate", "ExpirationDate", "Status", "Subject", "Type")
-            SELECT {id}, {applicationId}, {authorizationId}, {concurrencyToken}, {creationDateUtc}, {expirationDateUtc}, {valid}, {subject}, {type}
-            WHERE EXISTS (SELECT 1 FROM "OpenIddictTokens" WHERE "Id" = {redeemedId} AND "ConcurrencyToken" = {redemption})
-            """,
-            cancellationToken);
+        object?[] arguments =
+        [
+            .. RedeemArguments(redeemedId, redeemedAtUtc, redemption),
+            .. NewEntryArguments(id, applicationId, authorizationId, subject, creationDateUtc, expirationDateUtc),
+        ];
+        var rows = await db.Database.ExecuteSqlRawAsync(
+            Redeem + Insert + " SELECT {6}, {7}, {8}, {9}, {10}, {11}, {12}, {13}, {14} " +
+            "WHERE EXISTS (SELECT 1 FROM \"OpenIddictTokens\" WHERE \"Id\" = {0} AND \"ConcurrencyToken\" = {2})",
+            arguments!, cancellationToken);
         return rows switch
         {
             // SQLite and Npgsql both count the rows of every statement of the command: the redemption and the insert.
@@ -100,18 +82,34 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
 
     /// <summary>Inserts a new, valid refresh token entry.</summary>
     public Task InsertAsync(string id, string? applicationId, string? authorizationId, string? subject,
-        DateTime? creationDateUtc, DateTime? expirationDateUtc, CancellationToken cancellationToken)
-    {
-        var concurrencyToken = Guid.NewGuid().ToString();
-        var status = Statuses.Valid;
-        var type = TokenTypeIdentifiers.RefreshToken;
-        return db.Database.ExecuteSqlAsync(
-            $"""
-            INSERT INTO "OpenIddictTokens" ("Id", "ApplicationId", "AuthorizationId", "ConcurrencyToken", "CreationDate", "ExpirationDate", "Status", "Subject", "Type")
-            VALUES ({id}, {applicationId}, {authorizationId}, {concurrencyToken}, {creationDateUtc}, {expirationDateUtc}, {status}, {subject}, {type})
-            """,
-            cancellationToken);
-    }
+        DateTime? creationDateUtc, DateTime? expirationDateUtc, CancellationToken cancellationToken) =>
+        db.Database.ExecuteSqlRawAsync(Insert + " VALUES ({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8})",
+            NewEntryArguments(id, applicationId, authorizationId, subject, creationDateUtc, expirationDateUtc)!, cancellationToken);
+
+    /// <summary>
+    /// The redemption (arguments from <see cref="RedeemArguments"/>, {0} to {5}): a valid refresh-token entry of a
+    /// self-contained token whose authorization, if any, is valid becomes redeemed and gets the concurrency token {2}.
+    /// </summary>
+    private const string Redeem =
+        """
+        UPDATE "OpenIddictTokens" SET "Status" = {3}, "RedemptionDate" = {1}, "ConcurrencyToken" = {2}
+        WHERE "Id" = {0} AND "Status" = {4} AND "Type" = {5} AND "ReferenceId" IS NULL
+          AND ("AuthorizationId" IS NULL OR EXISTS (SELECT 1 FROM "OpenIddictAuthorizations" AS a WHERE a."Id" = "OpenIddictTokens"."AuthorizationId" AND a."Status" = {4}));
+
+        """;
+
+    /// <summary>A new entry's columns, in the order of <see cref="NewEntryArguments"/>.</summary>
+    private const string Insert =
+        "INSERT INTO \"OpenIddictTokens\" (\"Id\", \"ApplicationId\", \"AuthorizationId\", \"ConcurrencyToken\", \"CreationDate\", " +
+        "\"ExpirationDate\", \"Status\", \"Subject\", \"Type\")";
+
+    private static object?[] RedeemArguments(string id, DateTime redeemedAtUtc, string concurrencyToken) =>
+        [id, redeemedAtUtc, concurrencyToken, Statuses.Redeemed, Statuses.Valid, TokenTypeIdentifiers.RefreshToken];
+
+    private static object?[] NewEntryArguments(string id, string? applicationId, string? authorizationId, string? subject,
+        DateTime? creationDateUtc, DateTime? expirationDateUtc) =>
+        [id, applicationId, authorizationId, Guid.NewGuid().ToString(), creationDateUtc, expirationDateUtc, Statuses.Valid, subject,
+            TokenTypeIdentifiers.RefreshToken];
 
     /// <summary>
     /// Reuse of a refresh token (RFC 9700 section 4.14.2): the authorization it hangs from is revoked with it, so that
