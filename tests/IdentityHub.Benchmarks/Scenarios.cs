@@ -110,10 +110,17 @@ public sealed class ScenarioResult
     /// <summary>Server VmHWM over this scenario (reset at its start where the kernel allows), bytes.</summary>
     public long PeakRssBytes { get; set; }
 
-    /// <summary>The limit x cores the ratio uses: measured again just before this scenario.</summary>
+    /// <summary>
+    /// The limit x cores the ratio uses: the mean of the limit measured again just before and just after this
+    /// scenario (the host's speed drifts on a shared machine), or the run's first measurement.
+    /// </summary>
     public double? Limit { get; set; }
 
-    public double? LimitAtScenario { get; set; }
+    /// <summary>The limit x cores measured with the server idle just before the scenario.</summary>
+    public double? LimitBefore { get; set; }
+
+    /// <summary>The limit x cores measured with the server idle just after the scenario.</summary>
+    public double? LimitAfter { get; set; }
 
     public double? LimitRatio => Limit is > 0 ? PerSecond / Limit : null;
 

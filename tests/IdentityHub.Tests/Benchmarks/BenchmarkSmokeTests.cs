@@ -27,6 +27,20 @@ public sealed class BenchmarkSmokeTests
             Assert.True(result.GetProperty("operations").GetInt64() > 0, $"{name}: no request served.{Environment.NewLine}{log}");
             Assert.True(result.GetProperty("errors").GetInt64() == 0, $"{name}: errors.{Environment.NewLine}{log}");
             Assert.Equal(JsonValueKind.Null, result.GetProperty("failure").ValueKind);
+            if (name is "client-credentials-rs256" or "client-credentials-es256" or "signin")
+            {
+                // The ratio's limit: measured again before and after the scenario, and their mean used.
+                var before = result.GetProperty("limitBefore").GetDouble();
+                var after = result.GetProperty("limitAfter").GetDouble();
+                Assert.True(before > 0 && after > 0, $"{name}: limit before {before}, after {after}");
+                Assert.Equal((before + after) / 2, result.GetProperty("limit").GetDouble(), 6);
+            }
+        }
+
+        var allCores = json.RootElement.GetProperty("limits").GetProperty("allCoresAtOnce");
+        foreach (var rate in new[] { "rs256", "es256", "passwordHashes" })
+        {
+            Assert.True(allCores.GetProperty(rate).GetDouble() > 0, $"all cores at once, {rate}: {allCores}");
         }
 
         Assert.Contains("| signin", markdown);
