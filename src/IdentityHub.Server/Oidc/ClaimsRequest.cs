@@ -55,8 +55,11 @@ public sealed record ClaimsRequest(ClaimsRequestTarget? IdToken, ClaimsRequestTa
         }
     }
 
-    public static ClaimsRequest? FromPrincipal(ClaimsPrincipal? principal) =>
-        principal?.GetClaim(PrivateClaim) is { } json && TryParse(json, out var request, out _) ? request : null;
+    public static ClaimsRequest? FromPrincipal(ClaimsPrincipal? principal) => FromClaim(principal?.GetClaim(PrivateClaim));
+
+    /// <summary>The request of a token's <see cref="PrivateClaim"/> value; null without one (or an unreadable one).</summary>
+    public static ClaimsRequest? FromClaim(string? json) =>
+        json is not null && TryParse(json, out var request, out _) ? request : null;
 
     /// <summary>Only what IdentityHub uses, in the parameter's own syntax (so that <see cref="TryParse"/> reads it back).</summary>
     public string ToJson()

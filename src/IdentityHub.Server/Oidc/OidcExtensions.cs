@@ -71,6 +71,7 @@ public static class OidcExtensions
         builder.Services.AddScoped<SignInClientCredentials>();
         builder.Services.AddScoped<ClientCredentialsFastPath>();
         builder.Services.AddScoped<IntrospectionFastPath>();
+        builder.Services.AddScoped<UserInfoFastPath>();
         builder.Services.PostConfigure<OpenIddictServerOptions>(options =>
         {
             // OpenIddict's RevokeToken needs a token entry: it now runs only for tokens that have one.
@@ -156,6 +157,8 @@ public static class OidcExtensions
                 server.AddEventHandler(ClientCredentialsFastPath.Descriptor);
                 // An active access token introspected by its own client, answered likewise (Oidc:IntrospectionFastPath).
                 server.AddEventHandler(IntrospectionFastPath.Descriptor);
+                // A plain userinfo request with a valid bearer token, answered likewise (Oidc:UserinfoFastPath).
+                server.AddEventHandler(UserInfoFastPath.Descriptor);
                 server.AddEventHandler(SkipAccessTokenEntries.Descriptor);
                 server.AddEventHandler(RejectRevokedAccessTokens.Descriptor);
                 server.AddEventHandler(RevokeSelfContainedAccessTokens.Descriptor);

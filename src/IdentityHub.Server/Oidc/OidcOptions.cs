@@ -65,6 +65,13 @@ public sealed class OidcOptions
     /// </summary>
     public bool IntrospectionFastPath { get; set; } = true;
 
+    /// <summary>
+    /// Whether a plain userinfo request (GET, or POST of an empty form, with a valid bearer access token in the Authorization
+    /// header) is answered without OpenIddict's generic pipeline (Handlers/UserInfoFastPath): same claims, same
+    /// claims.released event, same headers; every other request and every refusal take the normal path. Default true.
+    /// </summary>
+    public bool UserinfoFastPath { get; set; } = true;
+
     public TimeSpan IdentityTokenLifetime { get; set; } = TimeSpan.FromMinutes(15);
 
     public TimeSpan AuthorizationCodeLifetime { get; set; } = TimeSpan.FromMinutes(2);

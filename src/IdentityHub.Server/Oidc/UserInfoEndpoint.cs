@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Text.Json;
 using Microsoft.AspNetCore.Authentication;
 using IdentityHub.Server.Audit;
@@ -12,41 +13,84 @@ using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace IdentityHub.Server.Oidc;
 
-/// <summary>The userinfo endpoint (OIDC Core section 5.3): the claims of the scopes the access token carries.</summary>
+/// <summary>
+/// The userinfo endpoint (OIDC Core section 5.3): the claims of the scopes the access token carries. The plain, common
+/// request (a bearer access token in the Authorization header) is answered by <see cref="Handlers.UserInfoFastPath"/> with
+/// this class's <see cref="ReleaseAsync"/> and <see cref="WriteAsync"/>; everything else reaches <see cref="HandleAsync"/>
+/// after OpenIddict's pipeline has validated the token.
+/// </summary>
 public static class UserInfoEndpoint
 {
     public static async Task<IResult> HandleAsync(HttpContext context, ClaimsFactory claims, ClientPolicies policies, ClaimsPersonCache persons,
         IAuditLog audit)
     {
         var principal = await AccessTokenPrincipalAsync(context);
-        var subject = principal?.GetClaim(Claims.Subject);
         // The sub is the one the client sees (public or pairwise): map it back through the client's policy (in memory).
-        var clientId = principal?.GetPresenters().FirstOrDefault() ?? principal?.GetClaim(Claims.ClientId);
-        var client = await policies.FindAsync(clientId, context.RequestAborted);
-        // The account the sub stands for (through the pairwise mapping), the columns of it that claims are built from, its
-        // real-name record and evidence: from this node's memory, which every committed change of the person empties
-        // (ClaimsPersonCache); else one database round trip.
-        var person = principal is null || client is null || !client.CanObtainTokens
+        var bearer = principal is null
             ? null
-            : await persons.FindAsync(subject, client, context.RequestServices, context.RequestAborted);
-        if (principal is null || person is null || client is null || !client.CanObtainTokens)
+            : new UserInfoBearer(principal.GetClaim(Claims.Subject), principal.GetPresenters().FirstOrDefault() ?? principal.GetClaim(Claims.ClientId),
+                principal.GetScopes(), principal.GetClaim(ClaimsRequest.PrivateClaim), principal.GetClaim(HubClaims.SessionId));
+        if (bearer is null || await ReleaseAsync(bearer, claims, policies, persons, audit, context.RequestServices, context.RequestAborted) is not { } answer)
         {
             // RFC 6750 section 3.1; a disabled client or suspended department loses userinfo at once, a deleted account too.
             return OidcResults.Challenge(Errors.InvalidToken, "The access token does not belong to a user of an active client.");
         }
 
+        return new UserInfoResult(answer);
+    }
+
+    /// <summary>
+    /// The claims the validated access token <paramref name="bearer"/> obtains, after their claims.released event is durable;
+    /// null (nothing released, nothing recorded) when the token's client is unknown, disabled or of a suspended department, or
+    /// its sub names no account (the caller answers 401 invalid_token). The one place both paths build the answer.
+    /// </summary>
+    internal static async Task<UserInfoAnswer?> ReleaseAsync(UserInfoBearer bearer, ClaimsFactory claims, ClientPolicies policies,
+        ClaimsPersonCache persons, IAuditLog audit, IServiceProvider services, CancellationToken cancellationToken)
+    {
+        var client = await policies.FindAsync(bearer.ClientId, cancellationToken);
+        if (client is null || !client.CanObtainTokens)
+        {
+            return null;
+        }
+
+        // The account the sub stands for (through the pairwise mapping), the columns of it that claims are built from, its
+        // real-name record and evidence: from this node's memory, which every committed change of the person empties
+        // (ClaimsPersonCache); else one database round trip.
+        if (await persons.FindAsync(bearer.Subject, client, services, cancellationToken) is not { } person)
+        {
+            return null;
+        }
+
         // The access token carries the claims request's userinfo member (ClaimsFactory), if the client sent one.
-        var userInfo = claims.CreateUserInfo(person, principal.GetScopes(), client, subject!,
-            ClaimsRequest.FromPrincipal(principal));
+        var userInfo = claims.CreateUserInfo(person, bearer.Scopes, client, bearer.Subject!, ClaimsRequest.FromClaim(bearer.ClaimsRequest));
         // Every release is recorded (the citizen's "who received my data" history) and durable (group commit) before the
         // claims leave the server.
         if (ClaimRelease.Describe(userInfo.Names, client.Claims, userInfo.VerifiedClaims) is { Names.Count: > 0 } released)
         {
             await audit.WriteAsync(AuditActor.Client(client.ClientId), new ClaimsReleased(client.ClientId, client.DepartmentCode, person.User.Id,
-                principal.GetClaim(HubClaims.SessionId), "userinfo", released.Names, released.Masked));
+                bearer.SessionId, "userinfo", released.Names, released.Masked));
         }
 
-        return new UserInfoResult(userInfo);
+        return userInfo;
+    }
+
+    /// <summary>
+    /// 200 with the claims as a JSON object (OIDC Core section 5.3.2), written straight into the response body; personal data,
+    /// so never stored by a cache (Cache-Control: no-store, Pragma: no-cache, as RFC 6749 section 5.1 asks of token responses).
+    /// </summary>
+    internal static Task WriteAsync(HttpContext httpContext, UserInfoAnswer answer)
+    {
+        var response = httpContext.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/json; charset=utf-8";
+        response.Headers.CacheControl = "no-store";
+        response.Headers.Pragma = "no-cache";
+        using (var writer = new Utf8JsonWriter(response.BodyWriter))
+        {
+            answer.WriteTo(writer);
+        }
+
+        return response.BodyWriter.FlushAsync(httpContext.RequestAborted).AsTask();
     }
 
     /// <summary>
@@ -69,20 +113,15 @@ public static class UserInfoEndpoint
         return (await context.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)).Principal;
     }
 
-    /// <summary>200 with the claims as a JSON object (OIDC Core section 5.3.2), written straight into the response body.</summary>
     private sealed class UserInfoResult(UserInfoAnswer answer) : IResult
     {
-        public Task ExecuteAsync(HttpContext httpContext)
-        {
-            var response = httpContext.Response;
-            response.StatusCode = StatusCodes.Status200OK;
-            response.ContentType = "application/json; charset=utf-8";
-            using (var writer = new Utf8JsonWriter(response.BodyWriter))
-            {
-                answer.WriteTo(writer);
-            }
-
-            return response.BodyWriter.FlushAsync(httpContext.RequestAborted).AsTask();
-        }
+        public Task ExecuteAsync(HttpContext httpContext) => WriteAsync(httpContext, answer);
     }
 }
+
+/// <summary>
+/// What userinfo reads from a validated access token: its sub, the client it was issued to (the first presenter, else
+/// client_id, as OpenIddict's MapInternalClaims infers presenters), its scopes, the claims request it carries
+/// (<see cref="ClaimsRequest.PrivateClaim"/>, JSON) and its session id.
+/// </summary>
+internal sealed record UserInfoBearer(string? Subject, string? ClientId, ImmutableArray<string> Scopes, string? ClaimsRequest, string? SessionId);

@@ -36,7 +36,7 @@ namespace IdentityHub.Server.Oidc.Handlers;
 /// (the token handler and the validation parameters OpenIddict's ValidateIdentityModelToken uses for access tokens,
 /// narrowed), with exp in the future and iat (OpenIddict's ValidateExpirationDate, which the fast path applies whatever
 /// Oidc settings say), without nbf, cnf (a sender-constrained token: token_type differs) or a token entry (oi_tkn_id: the
-/// normal path reads its entry), not revoked (<see cref="RevokedAccessTokens"/>, the check of
+/// normal path reads its entry) (<see cref="FastAccessTokens"/>, shared with the userinfo fast path), not revoked (<see cref="RevokedAccessTokens"/>, the check of
 /// <see cref="RejectRevokedAccessTokens"/>), whose presenters (oi_prst) include the caller and whose audiences do not
 /// (OpenIddict's ValidateAuthorizedParty then lets it through and AttachApplicationClaims adds nothing).</item>
 /// </list>
@@ -62,8 +62,6 @@ public sealed class IntrospectionFastPath(
             .SetOrder(OpenIddictServerAspNetCoreHandlers.ValidateTransportSecurityRequirement.Descriptor.Order + 600)
             .SetType(OpenIddictServerHandlerType.Custom)
             .Build();
-
-    private static readonly string[] AccessTokenTypes = [JsonWebTokenTypes.AccessToken, "application/at+jwt"];
 
     public async ValueTask HandleAsync(ProcessRequestContext context)
     {
@@ -169,66 +167,12 @@ public sealed class IntrospectionFastPath(
     }
 
     /// <summary>The token's values when it is an access token the fast path may answer for this caller; else null.</summary>
-    private static async Task<ActiveToken?> ReadAsync(string token, JsonWebTokenHandler handler, TokenValidationParameters parameters,
-        string caller, TimeProvider clock)
-    {
-        // A JWS of three parts (a JWE has five): anything else goes to the normal path.
-        if (token.Length > 8192 || token.AsSpan().Count('.') != 2)
-        {
-            return null;
-        }
-
-        TokenValidationResult result;
-        try
-        {
-            result = await handler.ValidateTokenAsync(token, parameters);
-        }
-        catch (Exception e) when (e is ArgumentException or SecurityTokenException or FormatException or JsonException)
-        {
-            return null;
-        }
-
-        if (!result.IsValid || result.SecurityToken is not JsonWebToken { InnerToken: null } jwt || !AccessTokenTypes.Contains(jwt.Typ))
-        {
-            return null;
-        }
-
-        string? subject = null, tokenId = null, clientId = null, authorizationId = null, sessionId = null;
-        long? issuedAt = null, expiresAt = null;
-        var audiences = new List<string>(2);
-        var presenters = new List<string>(1);
-        foreach (var claim in jwt.Claims)
-        {
-            switch (claim.Type)
-            {
-                case Claims.Subject: subject = Single(subject, claim.Value); break;
-                case Claims.JwtId: tokenId = Single(tokenId, claim.Value); break;
-                case Claims.ClientId: clientId = Single(clientId, claim.Value); break;
-                case Claims.Audience: audiences.Add(claim.Value); break;
-                case Claims.Private.Presenter: presenters.Add(claim.Value); break;
-                case Claims.Private.AuthorizationId: authorizationId = Single(authorizationId, claim.Value); break;
-                case HubClaims.SessionId: sessionId = Single(sessionId, claim.Value); break;
-                case Claims.IssuedAt: issuedAt = issuedAt is null && long.TryParse(claim.Value, out var iat) ? iat : -1; break;
-                case Claims.ExpiresAt: expiresAt = expiresAt is null && long.TryParse(claim.Value, out var exp) ? exp : -1; break;
-                // A sender-constrained token (another token_type), a token with an entry (the normal path reads it), a
-                // not-before date, or another private OpenIddict claim: the normal path.
-                case Claims.Confirmation or Claims.NotBefore: return null;
-                case var type when type.StartsWith(Claims.Prefixes.Private, StringComparison.OrdinalIgnoreCase): return null;
-            }
-        }
-
-        // Single() marks a repeated claim with the empty string.
-        if (subject is not { Length: > 0 } || tokenId is not { Length: > 0 } || clientId is "" || authorizationId is "" || sessionId is ""
-            || issuedAt is not > 0 || expiresAt is not > 0 || expiresAt <= clock.GetUtcNow().ToUnixTimeSeconds()
-            || !presenters.Contains(caller, StringComparer.Ordinal) || audiences.Contains(caller, StringComparer.Ordinal))
-        {
-            return null;
-        }
-
-        return new ActiveToken(subject, tokenId, clientId, authorizationId, sessionId, issuedAt.Value, expiresAt.Value, [.. audiences.Distinct(StringComparer.Ordinal)], [.. presenters]);
-
-        static string Single(string? seen, string value) => seen is null ? value : string.Empty;
-    }
+    private static async Task<ActiveAccessToken?> ReadAsync(string token, JsonWebTokenHandler handler, TokenValidationParameters parameters,
+        string caller, TimeProvider clock) =>
+        await FastAccessTokens.ReadAsync(token, handler, parameters, clock) is { } active
+        && active.Presenters.Contains(caller, StringComparer.Ordinal) && !active.Audiences.Contains(caller, StringComparer.Ordinal)
+            ? active
+            : null;
 
     /// <summary>The validation parameters for this client's introspections, derived once per cache entry; null when the client is not one the fast path takes.</summary>
     private static TokenValidationParameters? Prepare(ClientSnapshot snapshot, OpenIddictServerOptions options, string issuer)
@@ -248,10 +192,9 @@ public sealed class IntrospectionFastPath(
 
     private static TokenValidationParameters? Build(HubApplication application, OpenIddictServerOptions options, string issuer)
     {
-        // Anything under which the normal path would decide differently (degraded mode, permissions ignored, reference or
-        // encrypted access tokens, token lifetime validation off): the normal path.
-        if (options.EnableDegradedMode || options.IgnoreEndpointPermissions || options.UseReferenceAccessTokens
-            || !options.DisableAccessTokenEncryption || options.DisableTokenStorage || options.DisableAuthorizationStorage
+        // Anything under which the normal path would decide differently (permissions ignored, and FastAccessTokens.Parameters'
+        // own conditions): the normal path.
+        if (options.IgnoreEndpointPermissions
             || application.ClientType != ClientTypes.Confidential || application.ClientId is not { Length: > 0 }
             || !string.IsNullOrEmpty(application.JsonWebKeySet))
         {
@@ -271,31 +214,8 @@ public sealed class IntrospectionFastPath(
             return null;
         }
 
-        // OpenIddict's own parameters (its ResolveTokenValidationParameters starts from a clone of these), narrowed: this
-        // issuer only (OpenIddict also takes it without its trailing slash), access token types only, asymmetric keys only.
-        if (options.TokenValidationParameters.ValidIssuers is not null || options.TokenValidationParameters.ValidIssuer is not null)
-        {
-            return null;
-        }
-
-        var parameters = options.TokenValidationParameters.Clone();
-        var keys = (parameters.IssuerSigningKeys ?? []).OfType<AsymmetricSecurityKey>().ToList<SecurityKey>();
-        if (keys.Count == 0)
-        {
-            return null;
-        }
-
-        parameters.ValidIssuers = [issuer];
-        parameters.ValidateIssuer = true;
-        parameters.ValidTypes = AccessTokenTypes;
-        parameters.IssuerSigningKeys = keys;
-        parameters.IssuerSigningKey = null;
-        parameters.RequireSignedTokens = true;
-        return parameters;
+        return FastAccessTokens.Parameters(options, issuer);
     }
-
-    private sealed record ActiveToken(string Subject, string TokenId, string? ClientId, string? AuthorizationId, string? SessionId,
-        long IssuedAt, long ExpiresAt, string[] Audiences, string[] Presenters);
 
     private sealed record Suitable(OpenIddictServerOptions Options, string Issuer, TokenValidationParameters Parameters);
 

@@ -1,0 +1,239 @@
+using System.Diagnostics.Metrics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using IdentityHub.Server.Data;
+using IdentityHub.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace IdentityHub.Tests.Oidc;
+
+/// <summary>
+/// The userinfo fast path (Oidc/Handlers/UserInfoFastPath, Oidc:UserinfoFastPath, on by default) against OpenIddict's normal
+/// pipeline on one server: a plain request (GET, or POST of an empty form, bearer token in the Authorization header) is
+/// answered by the fast path; the same request with an unknown parameter (which OpenIddict ignores) goes to the normal path;
+/// both answers carry the same status, headers, JSON members and values, and write the same claims.released event. What the
+/// fast path leaves alone (a revoked token, an ended session, a suspended department, the token in the form body) gets the
+/// normal path's answer, and the fast path's meter counts only what it answered.
+/// </summary>
+public abstract partial class OidcProtocolTests
+{
+    private async Task<(HttpResponseMessage Response, JsonElement Json)> UserInfoRequestAsync(string token, bool post, string? extra = null,
+        bool inBody = false)
+    {
+        using var http = Server.CreateHttpClient();
+        var path = "/connect/userinfo" + (post || extra is null ? "" : "?" + extra + "=1");
+        using var request = new HttpRequestMessage(post ? HttpMethod.Post : HttpMethod.Get, path);
+        if (post)
+        {
+            var form = new List<KeyValuePair<string, string>>();
+            if (extra is not null)
+            {
+                form.Add(new(extra, "1"));
+            }
+
+            if (inBody)
+            {
+                form.Add(new("access_token", token));
+            }
+
+            request.Content = new FormUrlEncodedContent(form);
+        }
+
+        if (!inBody)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        var response = await http.SendAsync(request);
+        var body = await response.Content.ReadAsStringAsync();
+        // A refusal's body is whatever the status code pages make of it: kept as a string to compare.
+        var json = body.Length == 0 ? default
+            : response.Content.Headers.ContentType?.MediaType == "application/json" ? JsonDocument.Parse(body).RootElement.Clone()
+            : JsonSerializer.SerializeToElement(body);
+        return (response, json);
+    }
+
+    /// <summary>The claims.released events of a client, oldest first, without what differs per request (time, address, correlation).</summary>
+    private async Task<List<string>> ReleasesAsync(string clientId)
+    {
+        await using var scope = Server.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
+        var events = await db.AuditEvents.AsNoTracking().Where(e => e.ClientId == clientId && e.EventType == "claims.released")
+            .OrderBy(e => e.Id).ToListAsync();
+        return [.. events.Select(e => string.Join("|", e.Category, e.Outcome, e.ActorKind, e.ActorId, e.SubjectId, e.ClientId, e.TargetType,
+            e.TargetId, e.DepartmentCode, e.SessionId, e.Data))];
+    }
+
+    /// <summary>As <see cref="AssertSameAnswer"/> (status, headers, members in order); a non-JSON body (a refusal) by its text.</summary>
+    private static void AssertSameUserInfo((HttpResponseMessage Response, JsonElement Json) expected, (HttpResponseMessage Response, JsonElement Json) actual)
+    {
+        if (expected.Json.ValueKind == JsonValueKind.Object)
+        {
+            AssertSameAnswer(expected, actual);
+            return;
+        }
+
+        Assert.Equal(expected.Response.StatusCode, actual.Response.StatusCode);
+        Assert.Equal(expected.Response.Content.Headers.ContentType?.ToString(), actual.Response.Content.Headers.ContentType?.ToString());
+        Assert.Equal(expected.Response.Headers.CacheControl?.ToString(), actual.Response.Headers.CacheControl?.ToString());
+        Assert.Equal(expected.Response.Headers.WwwAuthenticate.ToString(), actual.Response.Headers.WwwAuthenticate.ToString());
+        Assert.Equal(expected.Json.ToString(), actual.Json.ToString());
+    }
+
+    [Fact]
+    public async Task UserInfo_FastPath_AnswersAsTheNormalPath_RefusalsByTheNormalPath()
+    {
+        if (Environment.GetEnvironmentVariable("Oidc__UserinfoFastPath") is "false")
+        {
+            // The whole class runs against the normal path then: nothing to compare with.
+            return;
+        }
+
+        long fast = 0;
+        var counting = new HashSet<string>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "IdentityHub" && instrument.Name == "identityhub.userinfo.fast_path")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                bool mine;
+                lock (counting)
+                {
+                    mine = tag.Key == "client_id" && tag.Value is string id && counting.Contains(id);
+                }
+
+                if (mine)
+                {
+                    Interlocked.Add(ref fast, value);
+                }
+            }
+        });
+        listener.Start();
+
+        // A public-subject client of the test department and a pairwise client of a department of its own; one user.
+        var client = await Kit.RegisterWebClientAsync();
+        var department = UniqueNames.Department();
+        var pairwiseId = OidcKit.UniqueId("web");
+        var pairwiseBase = $"https://{pairwiseId}.apps.test";
+        var pairwiseSecret = await Kit.Admin.RegisterClientAsync(pairwiseId, "confidential", ["authorization_code", "refresh_token"],
+            [pairwiseBase + "/signin-oidc"], ["openid", "profile", "phone", "offline_access"], [pairwiseBase + "/signout-callback-oidc"],
+            department, "pairwise");
+        var pairwise = new WebClient(pairwiseId, pairwiseSecret, pairwiseBase + "/signin-oidc", pairwiseBase + "/signout-callback-oidc");
+        lock (counting)
+        {
+            counting.Add(client.ClientId);
+            counting.Add(pairwise.ClientId);
+        }
+
+        var user = await Kit.CreateUserAsync();
+        var browser = NewBrowser();
+        var publicToken = (await Kit.CodeFlowAsync(browser, client, user)).Tokens.AccessToken!;
+        var pairwiseToken = (await Kit.CodeFlowAsync(browser, pairwise, user)).Tokens.AccessToken!;
+        Assert.NotEqual(user.Id, OidcKit.JwtPayload(pairwiseToken).GetProperty("sub").GetString());
+
+        // A token that carries a claims request's userinfo member (OpenID Connect Core section 5.5), scope openid only.
+        var pkce = Pkce.Create();
+        var url = await Kit.AuthorizeUrlAsync(client, pkce, OidcKit.UniqueId("state"), OidcKit.UniqueId("nonce"), "openid")
+            + "&claims=" + Uri.EscapeDataString("""{"userinfo":{"phone_number":null,"preferred_username":null}}""");
+        var callback = await OidcKit.AuthorizeToCallbackAsync(browser, url, user, client.RedirectUri);
+        var requested = await Kit.RedeemCodeAsync(client, callback["code"]!, pkce.Verifier);
+        Assert.False(requested.IsError, requested.Error);
+        var claimsToken = requested.AccessToken!;
+        Assert.True(OidcKit.JwtPayload(claimsToken).TryGetProperty("ih_claims", out _), "the access token carries the claims request");
+
+        async Task SameAnswerAsync(string clientId, string token, HttpStatusCode status, bool answeredByFastPath)
+        {
+            foreach (var post in new[] { false, true })
+            {
+                var releases = (await ReleasesAsync(clientId)).Count;
+                var before = Interlocked.Read(ref fast);
+                var answered = await UserInfoRequestAsync(token, post);
+                Assert.True(answered.Response.StatusCode == status, $"{answered.Response.StatusCode} {answered.Json}");
+                Assert.Equal(before + (answeredByFastPath ? 1 : 0), Interlocked.Read(ref fast));
+
+                var normal = await UserInfoRequestAsync(token, post, "x_ignored");
+                Assert.Equal(before + (answeredByFastPath ? 1 : 0), Interlocked.Read(ref fast));
+                AssertSameUserInfo(normal, answered);
+
+                // The same claims.released event from both paths (one each), or none for a refusal.
+                var after = await ReleasesAsync(clientId);
+                if (status == HttpStatusCode.OK)
+                {
+                    Assert.Equal(releases + 2, after.Count);
+                    Assert.Equal(after[^2], after[^1]);
+                    Assert.Equal("no-store", answered.Response.Headers.CacheControl?.ToString());
+                    Assert.Equal(OidcKit.JwtPayload(token).GetProperty("sub").GetString(), answered.Json.GetProperty("sub").GetString());
+                }
+                else
+                {
+                    Assert.Equal(releases, after.Count);
+                    Assert.Contains("invalid_token", answered.Response.Headers.WwwAuthenticate.ToString());
+                }
+            }
+        }
+
+        await SameAnswerAsync(client.ClientId, publicToken, HttpStatusCode.OK, answeredByFastPath: true);
+        await SameAnswerAsync(pairwise.ClientId, pairwiseToken, HttpStatusCode.OK, answeredByFastPath: true);
+        await SameAnswerAsync(client.ClientId, claimsToken, HttpStatusCode.OK, answeredByFastPath: true);
+        var publicAnswer = await UserInfoRequestAsync(publicToken, post: false);
+        var claimsAnswer = await UserInfoRequestAsync(claimsToken, post: false);
+        Assert.Contains("phone_number", claimsAnswer.Json.EnumerateObject().Select(p => p.Name));
+        Assert.DoesNotContain("name", claimsAnswer.Json.EnumerateObject().Select(p => p.Name));
+        Assert.Contains("name", publicAnswer.Json.EnumerateObject().Select(p => p.Name));
+
+        // The token in the form body (RFC 6750 section 2.2): the normal path's answer, not counted.
+        var counted = Interlocked.Read(ref fast);
+        var inBody = await UserInfoRequestAsync(publicToken, post: true, inBody: true);
+        Assert.Equal(HttpStatusCode.OK, inBody.Response.StatusCode);
+        AssertSameUserInfo(publicAnswer, inBody);
+        Assert.Equal(counted, Interlocked.Read(ref fast));
+
+        // An account locked by failed sign-ins keeps its access tokens (AccountLockedByFailedAttempts...): still answered,
+        // by the fast path, as the normal path answers.
+        var form = new LoginForm(Server);
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            await form.SignInAsync(user.UserName, user.Password + "-wrong");
+        }
+
+        await SameAnswerAsync(client.ClientId, publicToken, HttpStatusCode.OK, answeredByFastPath: true);
+
+        // Revoked (RFC 7009): 401 invalid_token from the normal path.
+        var revocation = await RevokeAsync(client.ClientId, client.Secret, publicToken, "access_token");
+        Assert.Equal(HttpStatusCode.OK, revocation.HttpStatusCode);
+        await SameAnswerAsync(client.ClientId, publicToken, HttpStatusCode.Unauthorized, answeredByFastPath: false);
+
+        // Every session of the user ended (the administrators' API): the session's tokens are refused.
+        using (var admin = Server.CreateHttpClient())
+        {
+            admin.DefaultRequestHeaders.Authorization = new("Bearer", await Kit.Admin.GetAdminTokenAsync());
+            using var ended = await admin.DeleteAsync($"/api/admin/users/{user.Id}/sessions");
+            Assert.True(ended.IsSuccessStatusCode, $"{ended.StatusCode} {await ended.Content.ReadAsStringAsync()}");
+        }
+
+        await SameAnswerAsync(client.ClientId, claimsToken, HttpStatusCode.Unauthorized, answeredByFastPath: false);
+
+        // A suspended department: its client loses userinfo at once (the pairwise client's token, issued in another
+        // session, first a second time to show it was still answered).
+        var secondUser = await Kit.CreateUserAsync();
+        var suspendedToken = (await Kit.CodeFlowAsync(NewBrowser(), pairwise, secondUser)).Tokens.AccessToken!;
+        await SameAnswerAsync(pairwise.ClientId, suspendedToken, HttpStatusCode.OK, answeredByFastPath: true);
+        using (var admin = Server.CreateHttpClient())
+        {
+            admin.DefaultRequestHeaders.Authorization = new("Bearer", await Kit.Admin.GetAdminTokenAsync());
+            using var suspended = await admin.PostAsync($"/api/admin/departments/{department}/suspend", null);
+            Assert.True(suspended.IsSuccessStatusCode, $"{suspended.StatusCode} {await suspended.Content.ReadAsStringAsync()}");
+        }
+
+        await SameAnswerAsync(pairwise.ClientId, suspendedToken, HttpStatusCode.Unauthorized, answeredByFastPath: false);
+    }
+}
