@@ -213,6 +213,7 @@ public sealed class AuditWriter(
                 await transaction.CommitAsync(CancellationToken.None);
                 chain.Committed(head);
             }
+
             if (checkpoint)
             {
                 _lastCheckpoint = clock.GetUtcNow().UtcDateTime;
