@@ -1,4 +1,5 @@
 using System.Data.Common;
+using IdentityHub.Server.Data;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Options;
@@ -88,6 +89,37 @@ public sealed class AuditChain(IOptions<AuditOptions> options, AuditSigner signe
             cancellationToken, ("@s", head.Sequence), ("@h", head.Hash), ("@t", now), ("@n", NodeId));
         Count(events.Count, checkpointed);
         return head;
+    }
+
+    /// <summary>
+    /// PostgreSQL, no transaction of the caller's: seals <paramref name="events"/> from the head this process last
+    /// committed and appends them with the head's move in one statement (<see cref="AuditBatchInsert.AppendAsync"/>,
+    /// its own implicit transaction). Returns the new head once committed, or null when it could not (no head known
+    /// yet, a batch larger than <see cref="AuditBatchInsert.SingleStatementMaxRows"/>, or the head moved meanwhile:
+    /// then nothing was written and the caller appends with <see cref="SealAsync"/> in a transaction, which re-seals).
+    /// </summary>
+    public async Task<AuditChainPosition?> TryAppendAsync(IdentityHubDbContext db, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
+    {
+        var expected = Volatile.Read(ref _head);
+        if (expected is null || !_headEnsured || events.Count > AuditBatchInsert.SingleStatementMaxRows || !IsPostgres(db)
+            || db.Database.CurrentTransaction is not null)
+        {
+            return null;
+        }
+
+        var (head, checkpointed) = Seal(events, expected);
+        var inserted = await AuditBatchInsert.AppendAsync(db, events, NodeId, expected, head, clock.GetUtcNow().UtcDateTime, cancellationToken);
+        if (inserted == events.Count)
+        {
+            Count(events.Count, checkpointed);
+            Committed(head);
+            return head;
+        }
+
+        // The head was not the expected one: the statement inserted nothing. Forget the hint; the locked path seals again.
+        Interlocked.Increment(ref _headMisses);
+        Interlocked.CompareExchange(ref _head, null, expected);
+        return null;
     }
 
     /// <summary>

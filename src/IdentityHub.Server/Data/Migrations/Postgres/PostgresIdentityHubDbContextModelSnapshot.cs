@@ -202,24 +202,29 @@ namespace IdentityHub.Server.Data.Migrations.Postgres
 
                     b.HasKey("Id");
 
-                    b.HasIndex("ActorId", "OccurredAtUtc");
+                    b.HasIndex("ActorId", "OccurredAtUtc")
+                        .HasFilter("\"ActorKind\" = 'user'");
 
                     b.HasIndex("Category", "OccurredAtUtc");
 
                     NpgsqlIndexBuilderExtensions.IncludeProperties(b.HasIndex("Category", "OccurredAtUtc"), new[] { "DepartmentCode", "Outcome", "Reason" });
 
-                    b.HasIndex("ClientId", "OccurredAtUtc");
+                    b.HasIndex("ClientId", "OccurredAtUtc")
+                        .HasFilter("\"ClientId\" IS NOT NULL");
 
                     b.HasIndex("NodeId", "Sequence")
                         .IsUnique();
 
                     b.HasIndex("OccurredAtUtc", "Id");
 
-                    b.HasIndex("TargetType", "TargetId");
+                    b.HasIndex("TargetType", "TargetId")
+                        .HasFilter("\"Category\" = 'registry'");
 
-                    b.HasIndex("SubjectId", "OccurredAtUtc", "Id");
+                    b.HasIndex("SubjectId", "OccurredAtUtc", "Id")
+                        .HasFilter("\"SubjectId\" IS NOT NULL");
 
-                    b.HasIndex("DepartmentCode", "EventType", "OccurredAtUtc", "Id");
+                    b.HasIndex("DepartmentCode", "EventType", "OccurredAtUtc", "Id")
+                        .HasFilter("\"DepartmentCode\" IS NOT NULL");
 
                     b.ToTable("AuditEvents", (string)null);
                 });
