@@ -30,6 +30,11 @@ public static class UserInfoEndpoint
             ? null
             : new UserInfoBearer(principal.GetClaim(Claims.Subject), principal.GetPresenters().FirstOrDefault() ?? principal.GetClaim(Claims.ClientId),
                 principal.GetScopes(), principal.GetClaim(ClaimsRequest.PrivateClaim), principal.GetClaim(HubClaims.SessionId));
+        if (bearer is not null && Refusal(bearer) is { } refusal)
+        {
+            return OidcResults.Challenge(refusal.Error, refusal.Description);
+        }
+
         if (bearer is null || await ReleaseAsync(bearer, claims, policies, persons, audit, context.RequestServices, context.RequestAborted) is not { } answer)
         {
             // RFC 6750 section 3.1; a disabled client or suspended department loses userinfo at once, a deleted account too.
@@ -38,6 +43,17 @@ public static class UserInfoEndpoint
 
         return new UserInfoResult(answer);
     }
+
+    /// <summary>
+    /// Why a validated access token gets no userinfo at all, or null. OIDC Core section 5.3: userinfo answers for the end-user
+    /// an OpenID Connect request authorised, so the token must carry the openid scope (else 403 insufficient_scope, RFC 6750
+    /// section 3.1) and come from a user's sign-in, which every such token records with its session id (a client-credentials
+    /// token has none: its sub is the client's own id, which must never be read as an account's).
+    /// </summary>
+    internal static (string Error, string Description)? Refusal(UserInfoBearer bearer) =>
+        !bearer.Scopes.Contains(Scopes.OpenId) ? (Errors.InsufficientScope, "The access token was not granted the openid scope.")
+        : string.IsNullOrEmpty(bearer.SessionId) ? (Errors.InvalidToken, "The access token was not issued for a signed-in user.")
+        : null;
 
     /// <summary>
     /// The claims the validated access token <paramref name="bearer"/> obtains, after their claims.released event is durable;

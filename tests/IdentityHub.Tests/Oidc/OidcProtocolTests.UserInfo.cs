@@ -1,3 +1,4 @@
+using Duende.IdentityModel.Client;
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Headers;
@@ -80,6 +81,59 @@ public abstract partial class OidcProtocolTests
         Assert.Equal(expected.Response.Headers.CacheControl?.ToString(), actual.Response.Headers.CacheControl?.ToString());
         Assert.Equal(expected.Response.Headers.WwwAuthenticate.ToString(), actual.Response.Headers.WwwAuthenticate.ToString());
         Assert.Equal(expected.Json.ToString(), actual.Json.ToString());
+    }
+
+    /// <summary>
+    /// OIDC Core section 5.3: userinfo answers for the end-user an OpenID Connect request authorised. A client-credentials
+    /// token (its sub is the client's own id, and it never carries openid) gets nothing, even when a department administrator
+    /// named the client after a citizen's account id; so does a user's token narrowed to scopes without openid: 403
+    /// insufficient_scope (RFC 6750 section 3.1). Both on the fast path (plain request) and the normal path (an ignored extra parameter), nothing released.
+    /// </summary>
+    [Fact]
+    public async Task UserInfo_ServiceTokenNamedAfterAnAccount_Refused_TokenWithoutOpenid_InsufficientScope()
+    {
+        var user = await Kit.CreateUserAsync();
+        var secret = (await Kit.Admin.RegisterClientAsync(user.Id, "confidential", ["client_credentials"], [], ["profile", "phone"]))!;
+        var (tokenResponse, tokenJson) = await PostClientCredentialsAsync(user.Id, secret, ("scope", "profile phone"));
+        Assert.True(tokenResponse.StatusCode == HttpStatusCode.OK, tokenJson.ToString());
+        var serviceToken = tokenJson.GetProperty("access_token").GetString()!;
+        Assert.Equal(user.Id, OidcKit.JwtPayload(serviceToken).GetProperty("sub").GetString());
+        foreach (var (post, extra) in new[] { (false, (string?)null), (true, null), (false, "x_ignored"), (true, "x_ignored") })
+        {
+            var (response, json) = await UserInfoRequestAsync(serviceToken, post, extra);
+            // No openid scope (client credentials never grant it): refused before its sub is read as anyone's.
+            Assert.True(response.StatusCode == HttpStatusCode.Forbidden, $"{(post ? "POST" : "GET")} {extra}: {response.StatusCode} {json}");
+            Assert.Contains("insufficient_scope", response.Headers.WwwAuthenticate.ToString());
+        }
+
+        Assert.Empty(await ReleasesAsync(user.Id));
+
+        var client = await Kit.RegisterWebClientAsync();
+        var flow = await Kit.CodeFlowAsync(NewBrowser(), client, user);
+        var disco = await Kit.DiscoveryAsync();
+        using var http = Server.CreateHttpClient();
+        var narrowed = await http.RequestRefreshTokenAsync(new RefreshTokenRequest
+        {
+            Address = disco.TokenEndpoint,
+            ClientId = client.ClientId,
+            ClientSecret = client.Secret,
+            RefreshToken = flow.Tokens.RefreshToken!,
+            Scope = "profile phone",
+        });
+        Assert.False(narrowed.IsError, $"{narrowed.Error} {narrowed.ErrorDescription}");
+        Assert.DoesNotContain("openid", OidcKit.JwtPayload(narrowed.AccessToken!).GetProperty("scope").GetString()!.Split(' '));
+        var releasedBefore = (await ReleasesAsync(client.ClientId)).Count;
+        foreach (var (post, extra) in new[] { (false, (string?)null), (true, null), (false, "x_ignored"), (true, "x_ignored") })
+        {
+            var (response, json) = await UserInfoRequestAsync(narrowed.AccessToken!, post, extra);
+            Assert.True(response.StatusCode == HttpStatusCode.Forbidden, $"{(post ? "POST" : "GET")} {extra}: {response.StatusCode} {json}");
+            Assert.Contains("insufficient_scope", response.Headers.WwwAuthenticate.ToString());
+        }
+
+        Assert.Equal(releasedBefore, (await ReleasesAsync(client.ClientId)).Count);
+        // The same user's token with openid still answers (what is refused above is the token, not the user).
+        var (ok, okJson) = await UserInfoRequestAsync(flow.Tokens.AccessToken!, post: false);
+        Assert.True(ok.StatusCode == HttpStatusCode.OK, okJson.ToString());
     }
 
     [Fact]

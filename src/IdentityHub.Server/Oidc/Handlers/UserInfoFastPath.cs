@@ -92,7 +92,8 @@ public sealed class UserInfoFastPath(
         // What UserInfoEndpoint.HandleAsync reads from OpenIddict's principal (MapInternalClaims: presenters, else client_id).
         var bearer = new UserInfoBearer(active.Subject, active.Presenters.Length == 1 ? active.Presenters[0] : active.ClientId, active.Scopes,
             active.ClaimsRequest, active.SessionId);
-        if (await UserInfoEndpoint.ReleaseAsync(bearer, claims, policies, persons, audit, http.HttpContext.RequestServices, context.CancellationToken)
+        if (UserInfoEndpoint.Refusal(bearer) is not null
+            || await UserInfoEndpoint.ReleaseAsync(bearer, claims, policies, persons, audit, http.HttpContext.RequestServices, context.CancellationToken)
             is not { } answer)
         {
             return;
