@@ -31,6 +31,8 @@ public sealed class BenchmarkOptions
           --db sqlite|postgres|both   database(s) to run against (default: postgres)
           --pg-connection CS          use this PostgreSQL server (a fresh database is created in it and dropped)
                                       instead of starting a throwaway one from the PostgreSQL binaries
+          --pg-setting NAME=VALUE     extra setting for the throwaway PostgreSQL (repeatable), e.g.
+                                      shared_preload_libraries=pg_stat_statements to list the statements of a scenario
           --duration SECONDS          measured time per scenario (default 10)
           --warmup SECONDS            warm-up per scenario, not measured (default 3)
           --concurrency N             concurrent connections / workers (default 32)
@@ -81,6 +83,9 @@ public sealed class BenchmarkOptions
     public string? ServerDll { get; private set; }
 
     public Dictionary<string, string> ServerEnvironment { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Extra <c>-c NAME=VALUE</c> settings of the throwaway PostgreSQL (--pg-setting).</summary>
+    public List<string> PostgresSettings { get; } = [];
 
     public bool Quick { get; private set; }
 
@@ -139,6 +144,15 @@ public sealed class BenchmarkOptions
                 case "--output": o.Output = Value(); break;
                 case "--json": o.Json = Value(); break;
                 case "--server-dll": o.ServerDll = Value(); break;
+                case "--pg-setting":
+                    var setting = Value();
+                    if (setting.IndexOf('=') <= 0 || setting.Any(char.IsWhiteSpace))
+                    {
+                        throw new UsageException("--pg-setting needs NAME=VALUE (no spaces).");
+                    }
+
+                    o.PostgresSettings.Add(setting);
+                    break;
                 case "--server-env":
                     var pair = Value();
                     var eq = pair.IndexOf('=', StringComparison.Ordinal);

@@ -229,7 +229,7 @@ public sealed class BenchmarkRunner
         _log.WriteLine($"[{db}]");
         var dbWork = Path.Combine(_work, db);
         Directory.CreateDirectory(dbWork);
-        await using var postgres = db == "postgres" ? await PostgresInstance.StartAsync(_options.PostgresConnection, _work, _log) : null;
+        await using var postgres = db == "postgres" ? await PostgresInstance.StartAsync(_options.PostgresConnection, _work, _log, _options.PostgresSettings) : null;
         if (postgres is not null)
         {
             notes.Add("PostgreSQL: " + postgres.Description + ".");

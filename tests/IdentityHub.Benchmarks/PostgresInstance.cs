@@ -31,7 +31,8 @@ public sealed class PostgresInstance : IAsyncDisposable
 
     public string ConnectionString => new NpgsqlConnectionStringBuilder(_adminConnection) { Database = _database }.ConnectionString;
 
-    public static async Task<PostgresInstance> StartAsync(string? existingConnection, string workDirectory, TextWriter log)
+    public static async Task<PostgresInstance> StartAsync(string? existingConnection, string workDirectory, TextWriter log,
+        IReadOnlyList<string>? settings = null)
     {
         var database = "ih_bench_" + Guid.NewGuid().ToString("N")[..12];
         if (!string.IsNullOrWhiteSpace(existingConnection))
@@ -71,13 +72,14 @@ public sealed class PostgresInstance : IAsyncDisposable
         await RunAsync(Path.Combine(binaries, "pg_ctl"),
         [
             "-D", data, "-l", Path.Combine(directory, "server.log"),
-            "-o", $"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=256MB",
+            "-o", $"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=256MB" +
+                string.Concat((settings ?? []).Select(setting => " -c " + setting)),
             "-w", "start",
         ], root);
         var pidLine = (await File.ReadAllLinesAsync(Path.Combine(data, "postmaster.pid")))[0];
         var admin = $"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres";
         await CreateDatabaseAsync(admin, database);
-        log.WriteLine($"  PostgreSQL ({binaries}) started on 127.0.0.1:{port}, pid {pidLine}");
+        log.WriteLine($"  PostgreSQL ({binaries}) started on 127.0.0.1:{port}, pid {pidLine}{string.Concat((settings ?? []).Select(setting => ", " + setting))}");
         return new PostgresInstance(directory, binaries, admin, database, int.Parse(pidLine, System.Globalization.CultureInfo.InvariantCulture))
         {
             Description = $"throwaway PostgreSQL {await ServerVersionAsync(admin)} on loopback (fsync=off, synchronous_commit=off, full_page_writes=off, shared_buffers=256MB, as ./test.sh)",

@@ -147,9 +147,18 @@ public static class OidcExtensions
                     server.AddSigningKey(key);
                 }
 
+                // Decryption keys: the direct-encryption keys (512 bits: AddEncryptionKey assumes A256KW and its 256-bit
+                // keys, so they are added as credentials with their own algorithm) and the key-wrap keys of older tokens.
                 foreach (var key in serverOnly.EncryptionKeys)
                 {
-                    server.AddEncryptionKey(key);
+                    if (key.KeySize == 512)
+                    {
+                        server.AddEncryptionCredentials(new EncryptingCredentials(key, serverOnly.Encryption.Alg, serverOnly.Encryption.Enc));
+                    }
+                    else
+                    {
+                        server.AddEncryptionKey(key);
+                    }
                 }
 
                 server.AddEventHandler(ProtectServerOnlyTokens.Descriptor);

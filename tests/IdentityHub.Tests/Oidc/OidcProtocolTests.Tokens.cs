@@ -407,8 +407,8 @@ public abstract partial class OidcProtocolTests
         var (callback, pkce, _) = await Kit.AuthorizeForCodeAsync(NewBrowser(), client, user);
         var code = callback["code"]!;
 
-        // The code and the refresh token are read only by this server: AES key wrap + AES-CBC-HMAC (RFC 7518
-        // sections 4.4 and 5.2.5) under a key derived from the encryption certificate, no RSA. The code is a
+        // The code and the refresh token are read only by this server: direct encryption with AES-CBC-HMAC (RFC 7518
+        // sections 4.5 and 5.2.5) under a key derived from the encryption certificate, no RSA and no key wrap. The code is a
         // reference: the protected token is the stored payload it points to.
         string codePayload;
         await using (var scope = Server.Services.CreateAsyncScope())
@@ -420,13 +420,13 @@ public abstract partial class OidcProtocolTests
         }
 
         var codeHeader = JweHeader(codePayload);
-        Assert.Equal("A256KW", codeHeader.GetProperty("alg").GetString());
+        Assert.Equal("dir", codeHeader.GetProperty("alg").GetString());
         Assert.Equal("A256CBC-HS512", codeHeader.GetProperty("enc").GetString());
 
         var tokens = await Kit.RedeemCodeAsync(client, code, pkce.Verifier);
         Assert.False(tokens.IsError, $"{tokens.Error} {tokens.ErrorDescription}");
         var refreshHeader = JweHeader(tokens.RefreshToken!);
-        Assert.Equal("A256KW", refreshHeader.GetProperty("alg").GetString());
+        Assert.Equal("dir", refreshHeader.GetProperty("alg").GetString());
         Assert.Equal("A256CBC-HS512", refreshHeader.GetProperty("enc").GetString());
 
         // What clients and APIs validate stays signed with the published asymmetric key, also after a refresh.
@@ -438,7 +438,7 @@ public abstract partial class OidcProtocolTests
             Assert.True((await Kit.ValidateJwtAsync(response.AccessToken!, "identityhub", "at+jwt", "RS256")).IsValid);
         }
 
-        Assert.Equal("A256KW", JweHeader(refreshed.RefreshToken!).GetProperty("alg").GetString());
+        Assert.Equal("dir", JweHeader(refreshed.RefreshToken!).GetProperty("alg").GetString());
         Assert.True((await Kit.IntrospectAsync(client.ClientId, client.Secret, refreshed.RefreshToken!, "refresh_token")).IsActive);
 
         // The symmetric keys are never published, nor their algorithm advertised.
@@ -447,5 +447,39 @@ public abstract partial class OidcProtocolTests
         Assert.All(jwks.Keys, key => Assert.NotEqual("oct", key.Kty));
         var disco = await Kit.DiscoveryAsync();
         Assert.Equal(["RS256"], disco.IdTokenSigningAlgorithmsSupported);
+    }
+
+    [Fact]
+    public async Task ServerOnlyTokens_RefreshTokenIssuedWithKeyWrapBefore_StillRedeemedOnceAndRotatedToDirect()
+    {
+        var client = await Kit.RegisterWebClientAsync();
+        var user = await Kit.CreateUserAsync();
+        var (callback, pkce, _) = await Kit.AuthorizeForCodeAsync(NewBrowser(), client, user);
+        var tokens = await Kit.RedeemCodeAsync(client, callback["code"]!, pkce.Verifier);
+        Assert.False(tokens.IsError, $"{tokens.Error} {tokens.ErrorDescription}");
+
+        // The same signed refresh token as a server before direct encryption protected it: its JWS inside a JWE with
+        // A256KW + A256CBC-HS512 (RFC 7518 section 4.4) under the key-wrap key derived from the same certificate.
+        var keys = Server.Services.GetRequiredService<IdentityHub.Server.Oidc.ServerOnlyTokenKeys>();
+        var handler = new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler();
+        var issued = new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(tokens.RefreshToken!);
+        var jws = handler.DecryptToken(issued, new Microsoft.IdentityModel.Tokens.TokenValidationParameters
+        {
+            TokenDecryptionKeys = keys.EncryptionKeys,
+        });
+        var keyWrap = Assert.Single(keys.EncryptionKeys, k => k.KeyId!.EndsWith(".kw", StringComparison.Ordinal));
+        var legacy = handler.EncryptToken(jws, new Microsoft.IdentityModel.Tokens.EncryptingCredentials(keyWrap,
+            Microsoft.IdentityModel.Tokens.SecurityAlgorithms.Aes256KW, Microsoft.IdentityModel.Tokens.SecurityAlgorithms.Aes256CbcHmacSha512));
+        Assert.Equal("A256KW", JweHeader(legacy).GetProperty("alg").GetString());
+
+        var refreshed = await Kit.RefreshAsync(client, legacy);
+        Assert.False(refreshed.IsError, $"{refreshed.Error} {refreshed.ErrorDescription}");
+        Assert.Equal("dir", JweHeader(refreshed.RefreshToken!).GetProperty("alg").GetString());
+        Assert.True((await Kit.ValidateJwtAsync(refreshed.IdentityToken!, client.ClientId, "JWT", "RS256")).IsValid);
+
+        // The legacy token is the same token (same id): it was redeemed, so presenting it, or the original, again is reuse.
+        var again = await Kit.RefreshAsync(client, tokens.RefreshToken!);
+        Assert.Equal("invalid_grant", again.Error);
+        Assert.Equal("invalid_grant", (await Kit.RefreshAsync(client, refreshed.RefreshToken!)).Error);
     }
 }
