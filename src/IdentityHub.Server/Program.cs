@@ -66,8 +66,6 @@ try
     app.MapCultureSwitch();
     app.MapRealNameDevelopmentEndpoints();
     app.MapRazorPages();
-    // Start-up garbage and free malloc pages back to the system once, before the peaks (docs/deployment.md, "Memory").
-    app.Lifetime.ApplicationStarted.Register(NativeHeap.ReturnStartupMemory);
     await app.RunAsync();
     return 0;
 }
