@@ -14,8 +14,7 @@ namespace IdentityHub.Server.Data;
 /// SQLite, in short steps, instead of by Microsoft.Data.Sqlite's 150 ms sleeps), <c>journal_mode=WAL</c> (readers
 /// and the writer no longer block each other: a commit no longer stalls every reader, and a commit appends to the
 /// write-ahead log instead of rewriting pages through a rollback journal) and <c>synchronous</c>
-/// (<see cref="SqliteSynchronous"/>, see docs/deployment.md for what NORMAL and FULL keep after a power cut) and
-/// <c>cache_size</c> (<see cref="CacheKiB"/>).
+/// (<see cref="SqliteSynchronous"/>, see docs/deployment.md for what NORMAL and FULL keep after a power cut).
 /// </summary>
 public sealed class SqliteConnectionSetup(SqliteSynchronous synchronous, TimeSpan busyTimeout) : DbConnectionInterceptor
 {

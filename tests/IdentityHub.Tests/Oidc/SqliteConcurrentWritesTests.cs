@@ -1,10 +1,7 @@
 using Duende.IdentityModel.Client;
 using IdentityHub.Tests.Audit;
 using IdentityHub.Tests.Infrastructure;
-using IdentityHub.Server.Data;
 using Microsoft.Data.Sqlite;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace IdentityHub.Tests.Oidc;
 
@@ -104,33 +101,6 @@ public sealed class SqliteConcurrentWritesTests : IAsyncLifetime
         await using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA journal_mode";
         Assert.Equal("wal", (string?)await command.ExecuteScalarAsync());
-    }
-
-    [Fact]
-    public async Task EveryPooledConnection_HasTheSmallPageCache()
-    {
-        // cache_size is per connection, not a property of the file: ask the server's own connections, as its requests
-        // get them (a scoped context, the pool, SqliteConnectionSetup on open). Several at once, so that the pool hands
-        // out more than one physical connection. docs/deployment.md, "Memory".
-        var scopes = Enumerable.Range(0, 4).Select(_ => _server.Services.CreateScope()).ToList();
-        try
-        {
-            foreach (var scope in scopes)
-            {
-                var db = scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
-                await db.Database.OpenConnectionAsync();
-                await using var command = db.Database.GetDbConnection().CreateCommand();
-                command.CommandText = "PRAGMA cache_size";
-                Assert.Equal(-(long)SqliteConnectionSetup.CacheKiB, Convert.ToInt64(await command.ExecuteScalarAsync()));
-            }
-        }
-        finally
-        {
-            foreach (var scope in scopes)
-            {
-                scope.Dispose();
-            }
-        }
     }
 
     [Fact]
