@@ -21,18 +21,9 @@ public sealed class SqliteConnectionSetup(SqliteSynchronous synchronous, TimeSpa
     // Keyed on the native handle: a pooled SqliteConnection reopens the same handle, a new one gets a new handle.
     private static readonly ConditionalWeakTable<object, object> Configured = new();
 
-    /// <summary>
-    /// Page cache per pooled connection, in KiB (SQLite's default is 2,000 KiB). Every pooled connection keeps its own
-    /// copy of the pages it read, in native memory (glibc's malloc arenas), for as long as the pool keeps it: under the
-    /// benchmark's 32 concurrent connections that was the difference between the SQLite and PostgreSQL peaks. A page
-    /// not in this cache is read from the operating system's page cache (the database file is small and hot), which
-    /// is shared by all connections (docs/deployment.md, "Memory").
-    /// </summary>
-    public const int CacheKiB = 512;
-
     private readonly string _pragmas = string.Create(CultureInfo.InvariantCulture,
         $"PRAGMA busy_timeout={(int)busyTimeout.TotalMilliseconds}; PRAGMA journal_mode=WAL; " +
-        $"PRAGMA synchronous={(synchronous == SqliteSynchronous.Full ? "FULL" : "NORMAL")}; PRAGMA cache_size=-{CacheKiB};");
+        $"PRAGMA synchronous={(synchronous == SqliteSynchronous.Full ? "FULL" : "NORMAL")};");
 
     public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) => Configure(connection);
 
