@@ -3,6 +3,7 @@ using IdentityHub.Server.Data;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace IdentityHub.Server.Audit;
 
@@ -29,6 +30,7 @@ public sealed class AuditChain(IOptions<AuditOptions> options, AuditSigner signe
     private volatile bool _headEnsured;
     private long _appendedSinceCheckpoint;
     private long _headMisses;
+    private long _singleStatementAppends;
 
     // The head this process last saw committed; null until the first commit or after a miss.
     private AuditChainPosition? _head;
@@ -108,12 +110,32 @@ public sealed class AuditChain(IOptions<AuditOptions> options, AuditSigner signe
         }
 
         var (head, checkpointed) = Seal(events, expected);
-        var inserted = await AuditBatchInsert.AppendAsync(db, events, NodeId, expected, head, clock.GetUtcNow().UtcDateTime, cancellationToken);
+        int inserted;
+        try
+        {
+            inserted = await AuditBatchInsert.AppendAsync(db, events, NodeId, expected, head, clock.GetUtcNow().UtcDateTime, cancellationToken);
+        }
+        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected)
+        {
+            // Under a stricter default isolation (repeatable read or serializable) a head moved by another transaction is a
+            // serialization failure rather than zero rows; a deadlock victim rolled back whole. Either way nothing was written:
+            // a miss, and the locked path seals again.
+            inserted = 0;
+        }
+
         if (inserted == events.Count)
         {
+            Interlocked.Increment(ref _singleStatementAppends);
             Count(events.Count, checkpointed);
             Committed(head);
             return head;
+        }
+
+        if (inserted != 0)
+        {
+            // The statement is atomic (the head's move and every row, or nothing): a partial count would mean the statement
+            // changed (e.g. an ON CONFLICT clause). Re-sealing the batch then could append events twice: stop here instead.
+            throw new InvalidOperationException($"The audit append wrote {inserted} of {events.Count} events; expected all or none.");
         }
 
         // The head was not the expected one: the statement inserted nothing. Forget the hint; the locked path seals again.
@@ -145,6 +167,9 @@ public sealed class AuditChain(IOptions<AuditOptions> options, AuditSigner signe
 
     /// <summary>Optimistic appends that found the head moved and took the locked path (tests, diagnostics).</summary>
     public long HeadMisses => Interlocked.Read(ref _headMisses);
+
+    /// <summary>Batches appended by <see cref="TryAppendAsync"/>'s one statement (tests, diagnostics).</summary>
+    public long SingleStatementAppends => Interlocked.Read(ref _singleStatementAppends);
 
     private (AuditChainPosition Head, bool Checkpointed) Seal(IReadOnlyList<AuditEvent> events, AuditChainPosition from)
     {

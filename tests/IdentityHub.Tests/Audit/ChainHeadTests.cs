@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text.Json;
 using Duende.IdentityModel.Client;
+using IdentityHub.Server.Audit;
+using Microsoft.Extensions.DependencyInjection;
 using IdentityHub.Tests.Hosting;
 using IdentityHub.Tests.Infrastructure;
 using IdentityHub.Tests.Registry;
@@ -51,6 +53,15 @@ public sealed class ChainHeadTests
                 created.Add((await fixture.NewCitizenAsync()).Id);
                 await TokenAsync(fixture.Server.Authority);
                 await fixture.CreateDepartmentAsync();
+            }
+
+            var chain = fixture.Server.Services.GetRequiredService<AuditChain>();
+            // Each group commit after an in-transaction write found the head moved; on PostgreSQL the others went in one
+            // statement (AuditChain.TryAppendAsync), which the chain checks below must also hold for.
+            Assert.True(chain.HeadMisses > 0, "no group commit took the locked path");
+            if (provider == "Postgres")
+            {
+                Assert.True(chain.SingleStatementAppends > 0, "no group commit was appended in one statement");
             }
 
             // At the same time: group commits, accounts and departments (and on PostgreSQL a second process on the node).

@@ -108,6 +108,23 @@ public abstract partial class OidcProtocolTests
 
         Assert.Empty(await ReleasesAsync(user.Id));
 
+        // The same client allowed openid: a client-credentials token then carries openid, but no session id (it was not
+        // issued for a signed-in user): 401 invalid_token on both paths.
+        var second = await Kit.CreateUserAsync();
+        var openidSecret = (await Kit.Admin.RegisterClientAsync(second.Id, "confidential", ["client_credentials"], [], ["openid", "profile", "phone"]))!;
+        var (openidResponse, openidJson) = await PostClientCredentialsAsync(second.Id, openidSecret, ("scope", "openid profile phone"));
+        Assert.True(openidResponse.StatusCode == HttpStatusCode.OK, openidJson.ToString());
+        var openidToken = openidJson.GetProperty("access_token").GetString()!;
+        Assert.Contains("openid", OidcKit.JwtPayload(openidToken).GetProperty("scope").GetString()!.Split(' '));
+        foreach (var (post, extra) in new[] { (false, (string?)null), (true, null), (false, "x_ignored"), (true, "x_ignored") })
+        {
+            var (response, json) = await UserInfoRequestAsync(openidToken, post, extra);
+            Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{(post ? "POST" : "GET")} {extra}: {response.StatusCode} {json}");
+            Assert.Contains("invalid_token", response.Headers.WwwAuthenticate.ToString());
+        }
+
+        Assert.Empty(await ReleasesAsync(second.Id));
+
         var client = await Kit.RegisterWebClientAsync();
         var flow = await Kit.CodeFlowAsync(NewBrowser(), client, user);
         var disco = await Kit.DiscoveryAsync();
