@@ -27,7 +27,11 @@ namespace IdentityHub.Tests.Oidc;
 /// answered by the fast path; the same request with an unknown parameter (which OpenIddict ignores) goes to the normal path;
 /// both answers carry the same status, headers, JSON members and values, and write the same claims.released event. What the
 /// fast path leaves alone (a revoked token, an ended session, a suspended department, the token in the form body) gets the
-/// normal path's answer, and the fast path's meter counts only what it answered.
+/// normal path's answer, and the fast path's meter counts only what it answered. The same for tokens signed with the server's
+/// own key but unusual (expired, nbf, cnf, azp, two presenters, a token entry, another issuer, typ JWT), tokens signed
+/// otherwise (a foreign RSA key, HS256), an ID token, unusual requests (DPoP, two Authorization headers, the token in the
+/// query) and a token of a client disabled and enabled since: each of these cases fails if the fast path's check for it
+/// is deleted.
 /// </summary>
 public abstract partial class OidcProtocolTests
 {
@@ -491,6 +495,8 @@ public abstract partial class OidcProtocolTests
             p["exp"] = now - 60;
         }), HttpStatusCode.Unauthorized);
         await NotAnsweredAsync("nbf", Resign(token, signing, p => p["nbf"] = p["iat"]!.GetValue<long>()));
+        // (The normal path answers a nbf, an azp or two presenters with 200; a cnf with a 500, OpenIddict's "token binding
+        // method ... not supported": the server never issues one, so only its own key could make such a token.)
         await NotAnsweredAsync("cnf", Resign(token, signing, p => p["cnf"] = new JsonObject
         {
             ["jkt"] = Base64Url.EncodeToString(SHA256.HashData(Encoding.UTF8.GetBytes("a proof-of-possession key"))),
@@ -506,7 +512,8 @@ public abstract partial class OidcProtocolTests
         await NotAnsweredAsync("a foreign RSA key", Resign(token, foreign), HttpStatusCode.Unauthorized);
 
         // HS256 with the server's own symmetric signing key (OpenIddict holds it among its signing keys, for codes and
-        // refresh tokens), and with a random key.
+        // refresh tokens, and the normal path answers such a token with 200; the fast path takes asymmetric keys only), and
+        // with a random key.
         var serverOnly = Server.Services.GetRequiredService<ServerOnlyTokenKeys>().Signing;
         Assert.IsType<SymmetricSecurityKey>(serverOnly.Key);
         await NotAnsweredAsync("HS256, the server's symmetric key", Resign(token, serverOnly));
