@@ -162,6 +162,12 @@ public static class OidcExtensions
                 }
 
                 server.AddEventHandler(ProtectServerOnlyTokens.Descriptor);
+                // ... and only for them: a symmetric key validates no other token (ProtectServerOnlyTokens.AcceptsSigningKey).
+                server.Configure(o =>
+                {
+                    o.TokenValidationParameters.ValidateIssuerSigningKey = true;
+                    o.TokenValidationParameters.IssuerSigningKeyValidator = ProtectServerOnlyTokens.AcceptsSigningKey;
+                });
                 // A clean client_credentials success answered before OpenIddict's generic pipeline (Oidc:ClientCredentialsFastPath).
                 server.AddEventHandler(ClientCredentialsFastPath.Descriptor);
                 // An active access token introspected by its own client, answered likewise (Oidc:IntrospectionFastPath).

@@ -529,11 +529,11 @@ public abstract partial class OidcProtocolTests
         await NotAnsweredAsync("a foreign RSA key", Resign(token, foreign), HttpStatusCode.Unauthorized);
 
         // HS256 with the server's own symmetric signing key (OpenIddict holds it among its signing keys, for codes and
-        // refresh tokens, and the normal path answers such a token with 200; the fast path takes asymmetric keys only), and
-        // with a random key.
+        // refresh tokens only: ProtectServerOnlyTokens.AcceptsSigningKey refuses it for an access token on the normal path;
+        // the fast path takes asymmetric keys only), and with a random key.
         var serverOnly = Server.Services.GetRequiredService<ServerOnlyTokenKeys>().Signing;
         Assert.IsType<SymmetricSecurityKey>(serverOnly.Key);
-        await NotAnsweredAsync("HS256, the server's symmetric key", Resign(token, serverOnly));
+        await NotAnsweredAsync("HS256, the server's symmetric key", Resign(token, serverOnly), HttpStatusCode.Unauthorized);
         var random = new SigningCredentials(new SymmetricSecurityKey(RandomNumberGenerator.GetBytes(32)) { KeyId = "random" },
             SecurityAlgorithms.HmacSha256);
         await NotAnsweredAsync("HS256, a random key", Resign(token, random), HttpStatusCode.Unauthorized);

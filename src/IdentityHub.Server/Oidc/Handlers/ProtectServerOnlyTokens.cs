@@ -1,3 +1,4 @@
+using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Server;
 using static OpenIddict.Abstractions.OpenIddictConstants;
@@ -20,6 +21,16 @@ public sealed class ProtectServerOnlyTokens(ServerOnlyTokenKeys keys) : IOpenIdd
             .SetOrder(OpenIddictServerHandlers.Protection.AttachSecurityCredentials.Descriptor.Order + 1)
             .SetType(OpenIddictServerHandlerType.Custom)
             .Build();
+
+    /// <summary>
+    /// OpenIddict validates every token it reads with all its signing keys, the symmetric ones above included: those sign only
+    /// codes and refresh tokens (their JWS types oi_auc+jwt and oi_reft+jwt, always inside a JWE). Set as the validation
+    /// parameters' IssuerSigningKeyValidator, this refuses a symmetric key for any other token, so an access token, ID token
+    /// or id_token_hint (at+jwt, JWT) signed with one is invalid (RFC 8725 section 3.1: use each key for one purpose only).
+    /// </summary>
+    public static bool AcceptsSigningKey(SecurityKey key, SecurityToken token, TokenValidationParameters parameters) =>
+        key is not SymmetricSecurityKey
+        || token is JsonWebToken { Typ: JsonWebTokenTypes.Private.AuthorizationCode or JsonWebTokenTypes.Private.RefreshToken };
 
     public static bool IsServerOnly(string? tokenType) =>
         tokenType is TokenTypeIdentifiers.Private.AuthorizationCode or TokenTypeIdentifiers.RefreshToken;
