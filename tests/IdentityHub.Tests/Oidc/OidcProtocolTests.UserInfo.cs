@@ -99,10 +99,25 @@ public abstract partial class OidcProtocolTests
     }
 
     /// <summary>
+    /// The token is refused with <paramref name="status"/> and <paramref name="error"/> in WWW-Authenticate (RFC 6750
+    /// section 3), by GET and POST, on the fast path (plain request) and the normal path (an ignored extra parameter).
+    /// </summary>
+    private async Task AssertUserInfoRefusedAsync(string token, HttpStatusCode status, string error)
+    {
+        foreach (var (post, extra) in new[] { (false, (string?)null), (true, null), (false, "x_ignored"), (true, "x_ignored") })
+        {
+            var (response, json) = await UserInfoRequestAsync(token, post, extra);
+            Assert.True(response.StatusCode == status, $"{(post ? "POST" : "GET")} {extra}: {response.StatusCode} {json}");
+            Assert.Contains(error, response.Headers.WwwAuthenticate.ToString());
+        }
+    }
+
+    /// <summary>
     /// OIDC Core section 5.3: userinfo answers for the end-user an OpenID Connect request authorised. A client-credentials
     /// token (its sub is the client's own id, and it never carries openid) gets nothing, even when a department administrator
     /// named the client after a citizen's account id; so does a user's token narrowed to scopes without openid: 403
-    /// insufficient_scope (RFC 6750 section 3.1). Both on the fast path (plain request) and the normal path (an ignored extra parameter), nothing released.
+    /// insufficient_scope (RFC 6750 section 3.1). Both on the fast path (plain request) and the normal path (an ignored extra
+    /// parameter), nothing released.
     /// </summary>
     [Fact]
     public async Task UserInfo_ServiceTokenNamedAfterAnAccount_Refused_TokenWithoutOpenid_InsufficientScope()
@@ -113,13 +128,8 @@ public abstract partial class OidcProtocolTests
         Assert.True(tokenResponse.StatusCode == HttpStatusCode.OK, tokenJson.ToString());
         var serviceToken = tokenJson.GetProperty("access_token").GetString()!;
         Assert.Equal(user.Id, OidcKit.JwtPayload(serviceToken).GetProperty("sub").GetString());
-        foreach (var (post, extra) in new[] { (false, (string?)null), (true, null), (false, "x_ignored"), (true, "x_ignored") })
-        {
-            var (response, json) = await UserInfoRequestAsync(serviceToken, post, extra);
-            // No openid scope (client credentials never grant it): refused before its sub is read as anyone's.
-            Assert.True(response.StatusCode == HttpStatusCode.Forbidden, $"{(post ? "POST" : "GET")} {extra}: {response.StatusCode} {json}");
-            Assert.Contains("insufficient_scope", response.Headers.WwwAuthenticate.ToString());
-        }
+        // No openid scope (client credentials never grant it): refused before its sub is read as anyone's.
+        await AssertUserInfoRefusedAsync(serviceToken, HttpStatusCode.Forbidden, "insufficient_scope");
 
         Assert.Empty(await ReleasesAsync(user.Id));
 
@@ -131,12 +141,7 @@ public abstract partial class OidcProtocolTests
         Assert.True(openidResponse.StatusCode == HttpStatusCode.OK, openidJson.ToString());
         var openidToken = openidJson.GetProperty("access_token").GetString()!;
         Assert.Contains("openid", OidcKit.JwtPayload(openidToken).GetProperty("scope").GetString()!.Split(' '));
-        foreach (var (post, extra) in new[] { (false, (string?)null), (true, null), (false, "x_ignored"), (true, "x_ignored") })
-        {
-            var (response, json) = await UserInfoRequestAsync(openidToken, post, extra);
-            Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{(post ? "POST" : "GET")} {extra}: {response.StatusCode} {json}");
-            Assert.Contains("invalid_token", response.Headers.WwwAuthenticate.ToString());
-        }
+        await AssertUserInfoRefusedAsync(openidToken, HttpStatusCode.Unauthorized, "invalid_token");
 
         Assert.Empty(await ReleasesAsync(second.Id));
 
@@ -155,12 +160,7 @@ public abstract partial class OidcProtocolTests
         Assert.False(narrowed.IsError, $"{narrowed.Error} {narrowed.ErrorDescription}");
         Assert.DoesNotContain("openid", OidcKit.JwtPayload(narrowed.AccessToken!).GetProperty("scope").GetString()!.Split(' '));
         var releasedBefore = (await ReleasesAsync(client.ClientId)).Count;
-        foreach (var (post, extra) in new[] { (false, (string?)null), (true, null), (false, "x_ignored"), (true, "x_ignored") })
-        {
-            var (response, json) = await UserInfoRequestAsync(narrowed.AccessToken!, post, extra);
-            Assert.True(response.StatusCode == HttpStatusCode.Forbidden, $"{(post ? "POST" : "GET")} {extra}: {response.StatusCode} {json}");
-            Assert.Contains("insufficient_scope", response.Headers.WwwAuthenticate.ToString());
-        }
+        await AssertUserInfoRefusedAsync(narrowed.AccessToken!, HttpStatusCode.Forbidden, "insufficient_scope");
 
         Assert.Equal(releasedBefore, (await ReleasesAsync(client.ClientId)).Count);
         // The same user's token with openid still answers (what is refused above is the token, not the user).

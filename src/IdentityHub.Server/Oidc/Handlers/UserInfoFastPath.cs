@@ -31,9 +31,11 @@ namespace IdentityHub.Server.Oidc.Handlers;
 /// <item>an active client of an active department and an existing account for the sub, then the claims, the
 /// claims.released event (awaited: durable before the answer) and the response: all three by
 /// <see cref="UserInfoEndpoint.ReleaseAsync"/> and <see cref="UserInfoEndpoint.WriteAsync"/>, the normal path's own code.
-/// An inactive client or an unknown account is left to the normal path, which refuses it.</item>
+/// An inactive client or an unknown account is left to the normal path, which refuses it; so is a token without the
+/// openid scope or a session id (<see cref="UserInfoEndpoint.Refusal"/>).</item>
 /// </list>
-/// Pinned against the normal path by OidcProtocolTests.UserInfo_FastPath_AnswersAsTheNormalPath_RefusalsByTheNormalPath.
+/// Pinned against the normal path by the OidcProtocolTests UserInfo_FastPath_* tests (the same answers; each check above
+/// deleted makes one of them fail) and UserInfo_ServiceTokenNamedAfterAnAccount_Refused_TokenWithoutOpenid_InsufficientScope.
 /// Oidc:UserinfoFastPath switches it off; identityhub.userinfo.fast_path counts its answers.
 /// </summary>
 public sealed class UserInfoFastPath(
