@@ -177,34 +177,6 @@ public abstract partial class OidcProtocolTests
             return;
         }
 
-        long fast = 0;
-        var counting = new HashSet<string>();
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == "IdentityHub" && instrument.Name == "identityhub.userinfo.fast_path")
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-        {
-            foreach (var tag in tags)
-            {
-                bool mine;
-                lock (counting)
-                {
-                    mine = tag.Key == "client_id" && tag.Value is string id && counting.Contains(id);
-                }
-
-                if (mine)
-                {
-                    Interlocked.Add(ref fast, value);
-                }
-            }
-        });
-        listener.Start();
-
         // A public-subject client of the test department and a pairwise client of a department of its own; one user.
         var client = await Kit.RegisterWebClientAsync();
         var department = UniqueNames.Department();
@@ -214,11 +186,7 @@ public abstract partial class OidcProtocolTests
             [pairwiseBase + "/signin-oidc"], ["openid", "profile", "phone", "offline_access"], [pairwiseBase + "/signout-callback-oidc"],
             department, "pairwise");
         var pairwise = new WebClient(pairwiseId, pairwiseSecret, pairwiseBase + "/signin-oidc", pairwiseBase + "/signout-callback-oidc");
-        lock (counting)
-        {
-            counting.Add(client.ClientId);
-            counting.Add(pairwise.ClientId);
-        }
+        using var meter = new UserInfoFastPathMeter(client.ClientId, pairwise.ClientId);
 
         var user = await Kit.CreateUserAsync();
         var browser = NewBrowser();
@@ -241,13 +209,13 @@ public abstract partial class OidcProtocolTests
             foreach (var post in new[] { false, true })
             {
                 var releases = (await ReleasesAsync(clientId)).Count;
-                var before = Interlocked.Read(ref fast);
+                var before = meter.Count;
                 var answered = await UserInfoRequestAsync(token, post);
                 Assert.True(answered.Response.StatusCode == status, $"{answered.Response.StatusCode} {answered.Json}");
-                Assert.Equal(before + (answeredByFastPath ? 1 : 0), Interlocked.Read(ref fast));
+                Assert.Equal(before + (answeredByFastPath ? 1 : 0), meter.Count);
 
                 var normal = await UserInfoRequestAsync(token, post, "x_ignored");
-                Assert.Equal(before + (answeredByFastPath ? 1 : 0), Interlocked.Read(ref fast));
+                Assert.Equal(before + (answeredByFastPath ? 1 : 0), meter.Count);
                 AssertSameUserInfo(normal, answered);
 
                 // The same claims.released event from both paths (one each), or none for a refusal.
@@ -277,11 +245,11 @@ public abstract partial class OidcProtocolTests
         Assert.Contains("name", publicAnswer.Json.EnumerateObject().Select(p => p.Name));
 
         // The token in the form body (RFC 6750 section 2.2): the normal path's answer, not counted.
-        var counted = Interlocked.Read(ref fast);
+        var counted = meter.Count;
         var inBody = await UserInfoRequestAsync(publicToken, post: true, inBody: true);
         Assert.Equal(HttpStatusCode.OK, inBody.Response.StatusCode);
         AssertSameUserInfo(publicAnswer, inBody);
-        Assert.Equal(counted, Interlocked.Read(ref fast));
+        Assert.Equal(counted, meter.Count);
 
         // An account locked by failed sign-ins keeps its access tokens (AccountLockedByFailedAttempts...): still answered,
         // by the fast path, as the normal path answers.

@@ -217,8 +217,11 @@ public sealed class ClientCredentialsFastPath(
     /// proof and no client certificate; anything else is left to the normal path.
     /// </summary>
     internal static bool IsPlainFormPost(HttpRequest http) =>
-        HttpMethods.IsPost(http.Method) && !http.QueryString.HasValue && !http.Headers.ContainsKey("DPoP")
-        && IsPlainForm(http.ContentType) && http.HttpContext.Connection.ClientCertificate is null;
+        HttpMethods.IsPost(http.Method) && IsUnbound(http) && IsPlainForm(http.ContentType);
+
+    /// <summary>No query string, no DPoP proof (RFC 9449), no client certificate (RFC 8705): nothing a fast path would have to weigh.</summary>
+    internal static bool IsUnbound(HttpRequest http) =>
+        !http.QueryString.HasValue && !http.Headers.ContainsKey("DPoP") && http.HttpContext.Connection.ClientCertificate is null;
 
     private static bool IsPlainForm(string? contentType) =>
         MediaTypeHeaderValue.TryParse(contentType, out var media)

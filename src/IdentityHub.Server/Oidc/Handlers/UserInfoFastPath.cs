@@ -114,8 +114,7 @@ public sealed class UserInfoFastPath(
     private static string? BearerToken(HttpRequest http)
     {
         var plain = HttpMethods.IsGet(http.Method)
-            ? !http.QueryString.HasValue && http.ContentLength is null or 0 && !http.Headers.ContainsKey(HeaderNames.TransferEncoding)
-              && !http.Headers.ContainsKey("DPoP") && http.HttpContext.Connection.ClientCertificate is null
+            ? ClientCredentialsFastPath.IsUnbound(http) && http.ContentLength is null or 0 && !http.Headers.ContainsKey(HeaderNames.TransferEncoding)
             : ClientCredentialsFastPath.IsPlainFormPost(http);
         if (!plain || http.Headers.Authorization is not { Count: 1 } values || values[0] is not { Length: > 7 } header
             || !header.StartsWith(Schemes.Bearer + " ", StringComparison.OrdinalIgnoreCase))
