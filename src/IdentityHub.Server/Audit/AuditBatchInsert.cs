@@ -12,11 +12,13 @@ namespace IdentityHub.Server.Audit;
 /// </summary>
 public static class AuditBatchInsert
 {
-    private const string Copy =
-        "COPY \"AuditEvents\" (\"OccurredAtUtc\", \"Category\", \"EventType\", \"Outcome\", \"Reason\", \"ActorKind\", \"ActorId\", " +
+    /// <summary>The columns both writers fill, in the order they write them (COPY's fields, the unnest arrays).</summary>
+    private const string Columns =
+        "(\"OccurredAtUtc\", \"Category\", \"EventType\", \"Outcome\", \"Reason\", \"ActorKind\", \"ActorId\", " +
         "\"ActorName\", \"SubjectId\", \"EnterpriseId\", \"ClientId\", \"TargetType\", \"TargetId\", \"DepartmentCode\", \"IpAddress\", " +
-        "\"UserAgent\", \"SessionId\", \"CorrelationId\", \"Before\", \"After\", \"Data\", \"NodeId\", \"Sequence\", \"PreviousHash\", \"Hash\") " +
-        "FROM STDIN (FORMAT BINARY)";
+        "\"UserAgent\", \"SessionId\", \"CorrelationId\", \"Before\", \"After\", \"Data\", \"NodeId\", \"Sequence\", \"PreviousHash\", \"Hash\") ";
+
+    private const string Copy = "COPY \"AuditEvents\" " + Columns + "FROM STDIN (FORMAT BINARY)";
 
     public static async Task InsertAsync(IdentityHubDbContext db, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
     {
@@ -72,9 +74,7 @@ public static class AuditBatchInsert
     private const string Append =
         "WITH head AS (UPDATE \"AuditChainHeads\" SET \"LastSequence\" = @s, \"LastHash\" = @h, \"UpdatedAtUtc\" = @t " +
         "WHERE \"NodeId\" = @n AND \"LastSequence\" = @es AND \"LastHash\" = @eh RETURNING 1) " +
-        "INSERT INTO \"AuditEvents\" (\"OccurredAtUtc\", \"Category\", \"EventType\", \"Outcome\", \"Reason\", \"ActorKind\", \"ActorId\", " +
-        "\"ActorName\", \"SubjectId\", \"EnterpriseId\", \"ClientId\", \"TargetType\", \"TargetId\", \"DepartmentCode\", \"IpAddress\", " +
-        "\"UserAgent\", \"SessionId\", \"CorrelationId\", \"Before\", \"After\", \"Data\", \"NodeId\", \"Sequence\", \"PreviousHash\", \"Hash\") " +
+        "INSERT INTO \"AuditEvents\" " + Columns +
         "SELECT * FROM unnest(@c0, @c1, @c2, @c3, @c4, @c5, @c6, @c7, @c8, @c9, @c10, @c11, @c12, @c13, @c14, @c15, @c16, @c17, @c18, " +
         "@c19, @c20, @c21, @c22, @c23, @c24) WHERE EXISTS (SELECT 1 FROM head)";
 
