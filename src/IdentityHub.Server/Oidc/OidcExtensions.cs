@@ -176,6 +176,8 @@ public static class OidcExtensions
                 server.AddEventHandler(UserInfoFastPath.Descriptor);
                 server.AddEventHandler(SkipAccessTokenEntries.Descriptor);
                 server.AddEventHandler(RejectRevokedAccessTokens.Descriptor);
+                // A token with cnf (never issued here) is invalid_token, not OpenIddict's proof-of-possession exception.
+                server.AddEventHandler(RejectSenderConstrainedTokens.Descriptor);
                 server.AddEventHandler(RevokeSelfContainedAccessTokens.Descriptor);
 
                 server.AddEventHandler(AttachSupportedMetadata.Descriptor);

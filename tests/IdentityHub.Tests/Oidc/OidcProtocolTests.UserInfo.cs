@@ -480,12 +480,18 @@ public abstract partial class OidcProtocolTests
             p["exp"] = now - 60;
         }), HttpStatusCode.Unauthorized);
         await NotAnsweredAsync("nbf", Resign(token, signing, p => p["nbf"] = p["iat"]!.GetValue<long>()));
-        // (The normal path answers a nbf, an azp or two presenters with 200; a cnf with a 500, OpenIddict's "token binding
-        // method ... not supported": the server never issues one, so only its own key could make such a token.)
-        await NotAnsweredAsync("cnf", Resign(token, signing, p => p["cnf"] = new JsonObject
+        // (The normal path answers a nbf, an azp or two presenters with 200. A cnf is 401 invalid_token on both paths: the
+        // server issues no sender-constrained token (RejectSenderConstrainedTokens; before it, OpenIddict threw, a 500).)
+        var boundToKey = Resign(token, signing, p => p["cnf"] = new JsonObject
         {
             ["jkt"] = Base64Url.EncodeToString(SHA256.HashData(Encoding.UTF8.GetBytes("a proof-of-possession key"))),
-        }));
+        });
+        await NotAnsweredAsync("cnf", boundToKey, HttpStatusCode.Unauthorized);
+        // Introspected by its own client: inactive (RFC 7662 section 2.2), where the re-signed unchanged payload is active.
+        Assert.True((await Kit.IntrospectAsync(client.ClientId, client.Secret, Resign(token, signing), "access_token")).IsActive);
+        var introspected = await Kit.IntrospectAsync(client.ClientId, client.Secret, boundToKey, "access_token");
+        Assert.False(introspected.IsError, introspected.Raw);
+        Assert.False(introspected.IsActive, introspected.Raw);
         await NotAnsweredAsync("azp", Resign(token, signing, p => p["azp"] = client.ClientId));
         await NotAnsweredAsync("two presenters", Resign(token, signing, p => p["oi_prst"] = new JsonArray(client.ClientId, other.ClientId)));
         await NotAnsweredAsync("a token entry", Resign(token, signing, p => p["oi_tkn_id"] = Guid.NewGuid().ToString()));
