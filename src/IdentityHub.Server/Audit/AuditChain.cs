@@ -177,6 +177,8 @@ public sealed class AuditChain(IOptions<AuditOptions> options, AuditSigner signe
         var checkpointed = false;
         foreach (var e in events)
         {
+            // Sealed over exactly what the column keeps (AuditColumns).
+            AuditColumns.Bound(e);
             e.NodeId = NodeId;
             e.Sequence = ++sequence;
             e.PreviousHash = hash;

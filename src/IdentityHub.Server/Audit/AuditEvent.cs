@@ -83,6 +83,73 @@ public sealed class AuditEvent
     public string? Hash { get; set; }
 }
 
+/// <summary>
+/// The lengths of the AuditEvents columns (the model's <c>HasMaxLength</c>), and <see cref="Bound"/>, which cuts every
+/// field to them before the row is sealed. PostgreSQL refuses an over-long varchar, failing the whole group commit and
+/// every request waiting on it, unless the excess is only spaces, which it cuts silently (SQL standard): a row sealed
+/// over the longer value would then fail verification, a false tamper alarm. SQLite keeps any length. Cut here, the
+/// hash covers exactly what every store keeps. A value comes from a request (a client_id, a forwarded address, a
+/// correlation id), so it can be of any length.
+/// </summary>
+public static class AuditColumns
+{
+    public const int Category = 32;
+    public const int EventType = 100;
+    public const int Outcome = 16;
+    public const int Reason = 64;
+    public const int ActorKind = 20;
+    public const int ActorId = 450;
+    public const int ActorName = 256;
+    public const int SubjectId = 450;
+    public const int EnterpriseId = 64;
+    public const int ClientId = 200;
+    public const int TargetType = 50;
+    public const int TargetId = 450;
+    public const int DepartmentCode = 32;
+    public const int IpAddress = 64;
+    public const int UserAgent = 512;
+    public const int SessionId = 64;
+    public const int CorrelationId = 64;
+    public const int NodeId = 64;
+    public const int Hash = 64;
+
+    /// <summary>Cuts every bounded field of <paramref name="e"/> to its column (the chain fields are set by the sealer).</summary>
+    public static void Bound(AuditEvent e)
+    {
+        e.Category = Cut(e.Category, Category)!;
+        e.EventType = Cut(e.EventType, EventType)!;
+        e.Outcome = Cut(e.Outcome, Outcome)!;
+        e.Reason = Cut(e.Reason, Reason);
+        e.ActorKind = Cut(e.ActorKind, ActorKind)!;
+        e.ActorId = Cut(e.ActorId, ActorId)!;
+        e.ActorName = Cut(e.ActorName, ActorName);
+        e.SubjectId = Cut(e.SubjectId, SubjectId);
+        e.EnterpriseId = Cut(e.EnterpriseId, EnterpriseId);
+        e.ClientId = Cut(e.ClientId, ClientId);
+        e.TargetType = Cut(e.TargetType, TargetType)!;
+        e.TargetId = Cut(e.TargetId, TargetId)!;
+        e.DepartmentCode = Cut(e.DepartmentCode, DepartmentCode);
+        e.IpAddress = Cut(e.IpAddress, IpAddress);
+        e.UserAgent = Cut(e.UserAgent, UserAgent);
+        e.SessionId = Cut(e.SessionId, SessionId);
+        e.CorrelationId = Cut(e.CorrelationId, CorrelationId);
+    }
+
+    /// <summary>
+    /// At most <paramref name="length"/> UTF-16 units, never half a surrogate pair (which would not survive encoding to
+    /// UTF-8). PostgreSQL counts characters (code points), at most one per unit, so the result always fits.
+    /// </summary>
+    public static string? Cut(string? value, int length)
+    {
+        if (value is null || value.Length <= length)
+        {
+            return value;
+        }
+
+        return value[..(char.IsHighSurrogate(value[length - 1]) ? length - 1 : length)];
+    }
+}
+
 public static class AuditOutcomes
 {
     public const string Success = "success";

@@ -46,7 +46,7 @@ public sealed class AuditLog(IdentityHubDbContext db, AuditWriter writer, AuditR
             Category = dot > 0 ? type[..dot] : type,
             EventType = type,
             Outcome = record.Outcome,
-            Reason = Truncate(record.Reason, 64),
+            Reason = record.Reason,
             ActorKind = actor.Kind,
             ActorId = actor.Id,
             ActorName = actor.Name,
@@ -67,6 +67,4 @@ public sealed class AuditLog(IdentityHubDbContext db, AuditWriter writer, AuditR
     }
 
     private static string? Serialize(object? value) => value is null ? null : JsonSerializer.Serialize(value, Json);
-
-    internal static string? Truncate(string? value, int length) => value is { Length: > 0 } && value.Length > length ? value[..length] : value;
 }

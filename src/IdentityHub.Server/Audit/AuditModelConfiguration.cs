@@ -23,26 +23,26 @@ public sealed class AuditEventConfiguration : IEntityTypeConfiguration<AuditEven
         audit.ToTable("AuditEvents");
         audit.HasKey(e => e.Id);
         audit.Property(e => e.Id).ValueGeneratedOnAdd();
-        audit.Property(e => e.Category).HasMaxLength(32);
-        audit.Property(e => e.EventType).HasMaxLength(100);
-        audit.Property(e => e.Outcome).HasMaxLength(16);
-        audit.Property(e => e.Reason).HasMaxLength(64);
-        audit.Property(e => e.ActorKind).HasMaxLength(20);
-        audit.Property(e => e.ActorId).HasMaxLength(450);
-        audit.Property(e => e.ActorName).HasMaxLength(256);
-        audit.Property(e => e.SubjectId).HasMaxLength(450);
-        audit.Property(e => e.EnterpriseId).HasMaxLength(64);
-        audit.Property(e => e.ClientId).HasMaxLength(200);
-        audit.Property(e => e.TargetType).HasMaxLength(50);
-        audit.Property(e => e.TargetId).HasMaxLength(450);
-        audit.Property(e => e.DepartmentCode).HasMaxLength(32);
-        audit.Property(e => e.IpAddress).HasMaxLength(64);
-        audit.Property(e => e.UserAgent).HasMaxLength(512);
-        audit.Property(e => e.SessionId).HasMaxLength(64);
-        audit.Property(e => e.CorrelationId).HasMaxLength(64);
-        audit.Property(e => e.NodeId).HasMaxLength(64);
-        audit.Property(e => e.PreviousHash).HasMaxLength(64);
-        audit.Property(e => e.Hash).HasMaxLength(64);
+        audit.Property(e => e.Category).HasMaxLength(AuditColumns.Category);
+        audit.Property(e => e.EventType).HasMaxLength(AuditColumns.EventType);
+        audit.Property(e => e.Outcome).HasMaxLength(AuditColumns.Outcome);
+        audit.Property(e => e.Reason).HasMaxLength(AuditColumns.Reason);
+        audit.Property(e => e.ActorKind).HasMaxLength(AuditColumns.ActorKind);
+        audit.Property(e => e.ActorId).HasMaxLength(AuditColumns.ActorId);
+        audit.Property(e => e.ActorName).HasMaxLength(AuditColumns.ActorName);
+        audit.Property(e => e.SubjectId).HasMaxLength(AuditColumns.SubjectId);
+        audit.Property(e => e.EnterpriseId).HasMaxLength(AuditColumns.EnterpriseId);
+        audit.Property(e => e.ClientId).HasMaxLength(AuditColumns.ClientId);
+        audit.Property(e => e.TargetType).HasMaxLength(AuditColumns.TargetType);
+        audit.Property(e => e.TargetId).HasMaxLength(AuditColumns.TargetId);
+        audit.Property(e => e.DepartmentCode).HasMaxLength(AuditColumns.DepartmentCode);
+        audit.Property(e => e.IpAddress).HasMaxLength(AuditColumns.IpAddress);
+        audit.Property(e => e.UserAgent).HasMaxLength(AuditColumns.UserAgent);
+        audit.Property(e => e.SessionId).HasMaxLength(AuditColumns.SessionId);
+        audit.Property(e => e.CorrelationId).HasMaxLength(AuditColumns.CorrelationId);
+        audit.Property(e => e.NodeId).HasMaxLength(AuditColumns.NodeId);
+        audit.Property(e => e.PreviousHash).HasMaxLength(AuditColumns.Hash);
+        audit.Property(e => e.Hash).HasMaxLength(AuditColumns.Hash);
 
         // Partial indexes (PostgreSQL and SQLite alike; the filters are SQL both read): a row goes only into the
         // indexes of the queries that can ask for it. Every read of such an index compares the column with = (which

@@ -19,7 +19,7 @@ public sealed partial class AuditRequestInfo(IHttpContextAccessor accessor)
         ? (ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip).ToString()
         : null;
 
-    public string? UserAgent => AuditLog.Truncate(Http?.Request.Headers.UserAgent.ToString() is { Length: > 0 } agent ? agent : null, 512);
+    public string? UserAgent => AuditColumns.Cut(Http?.Request.Headers.UserAgent.ToString() is { Length: > 0 } agent ? agent : null, AuditColumns.UserAgent);
 
     /// <summary>The sid of the person signed in with the IdentityHub cookie, if the request carries one.</summary>
     public string? SessionId => Http?.User.FindFirst(HubClaims.SessionId)?.Value;

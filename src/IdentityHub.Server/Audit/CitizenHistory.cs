@@ -114,7 +114,7 @@ public static class DeviceName
         var browser = browsers.FirstOrDefault(b => userAgent.Contains(b, StringComparison.Ordinal))?.TrimEnd('/')
             .Replace("MicroMessenger", "WeChat", StringComparison.Ordinal).Replace("Edg", "Edge", StringComparison.Ordinal);
         return browser is null && system is null
-            ? AuditLog.Truncate(userAgent, 40)!
+            ? AuditColumns.Cut(userAgent, 40)!
             : string.Join(" · ", new[] { browser, system }.Where(s => s is not null));
     }
 }

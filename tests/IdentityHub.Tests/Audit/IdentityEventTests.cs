@@ -268,6 +268,42 @@ public abstract class IdentityEventTests(AuditFixture fixture)
         });
     }
 
+    /// <summary>
+    /// A refused token request whose client_id is longer than the audit row's ClientId column (200): one of 300 letters,
+    /// and one of 190 letters and 70 trailing spaces (PostgreSQL stores an over-long varchar whose excess is only spaces
+    /// by cutting it silently, SQL standard, so a row sealed over the whole value would no longer verify). Both are
+    /// refused as invalid_client (RFC 6749 section 5.2), each recorded as token.failed with its client id cut to the
+    /// column before sealing, and the chain still verifies.
+    /// </summary>
+    [Fact]
+    public async Task TokenRequest_OverLongClientId_RecordedCutToTheColumn_ChainVerifies()
+    {
+        var ip = UniqueIp();
+        using var http = fixture.Server.CreateHttpClient();
+        http.DefaultRequestHeaders.Add("X-Forwarded-For", ip);
+        var letters = new string('y', 300);
+        var spaced = new string('z', 190) + new string(' ', 70);
+        foreach (var clientId in new[] { letters, spaced })
+        {
+            using var response = await http.PostAsync("/connect/token", new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["grant_type"] = "client_credentials",
+                ["client_id"] = clientId,
+                ["client_secret"] = "not-the-secret",
+            }));
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.Unauthorized, $"{response.StatusCode} {body}");
+            Assert.Equal("invalid_client", JsonDocument.Parse(body).RootElement.GetProperty("error").GetString());
+        }
+
+        var failed = await fixture.EventsAsync("type=token.failed&ip=" + ip);
+        Assert.Equal(
+            new[] { letters[..200], spaced[..200] }.Order(StringComparer.Ordinal),
+            failed.Select(e => e.GetProperty("clientId").GetString()!).Order(StringComparer.Ordinal));
+        var report = await fixture.VerifyAsync();
+        Assert.True(report.GetProperty("valid").GetBoolean(), report.GetRawText());
+    }
+
     internal static string Type(JsonElement e) => e.GetProperty("eventType").GetString()!;
 
     internal static string UniqueIp() => $"10.{Random.Shared.Next(100, 250)}.{Random.Shared.Next(0, 250)}.{Random.Shared.Next(1, 250)}";
