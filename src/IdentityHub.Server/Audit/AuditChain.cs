@@ -177,8 +177,13 @@ public sealed class AuditChain(IOptions<AuditOptions> options, AuditSigner signe
         var checkpointed = false;
         foreach (var e in events)
         {
-            // Sealed over exactly what the column keeps (AuditColumns).
-            AuditColumns.Bound(e);
+            if (e.Id == 0)
+            {
+                // A new row: sealed over exactly what its columns will keep (AuditColumns). A row already stored (the
+                // legacy rows chained at start-up) is sealed over its stored values as they are.
+                AuditColumns.Bound(e);
+            }
+
             e.NodeId = NodeId;
             e.Sequence = ++sequence;
             e.PreviousHash = hash;

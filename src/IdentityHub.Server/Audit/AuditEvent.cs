@@ -113,7 +113,10 @@ public static class AuditColumns
     public const int NodeId = 64;
     public const int Hash = 64;
 
-    /// <summary>Cuts every bounded field of <paramref name="e"/> to its column (the chain fields are set by the sealer).</summary>
+    /// <summary>
+    /// Cuts every bounded field of a new row to its column (the chain fields are set by the sealer). The JSON fields
+    /// (Before, After, Data) are unbounded text, and JSON writes a NUL as an escape.
+    /// </summary>
     public static void Bound(AuditEvent e)
     {
         e.Category = Cut(e.Category, Category)!;
@@ -137,16 +140,22 @@ public static class AuditColumns
 
     /// <summary>
     /// At most <paramref name="length"/> UTF-16 units, never half a surrogate pair (which would not survive encoding to
-    /// UTF-8). PostgreSQL counts characters (code points), at most one per unit, so the result always fits.
+    /// UTF-8). PostgreSQL counts characters (code points), at most one per unit, so the result always fits. A NUL, which
+    /// PostgreSQL refuses in text, becomes U+FFFD.
     /// </summary>
     public static string? Cut(string? value, int length)
     {
-        if (value is null || value.Length <= length)
+        if (value is null)
         {
-            return value;
+            return null;
         }
 
-        return value[..(char.IsHighSurrogate(value[length - 1]) ? length - 1 : length)];
+        if (value.Length > length)
+        {
+            value = value[..(char.IsHighSurrogate(value[length - 1]) ? length - 1 : length)];
+        }
+
+        return value.Contains('\0') ? value.Replace('\0', '\uFFFD') : value;
     }
 }
 

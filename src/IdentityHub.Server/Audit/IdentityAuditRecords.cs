@@ -94,7 +94,8 @@ public sealed record TokenRequestFailed(string? Client, string? Department, stri
 
     public override string? ClientId => Client;
 
-    public override object? Data => new { grantType = GrantType };
+    // The grant_type as sent, cut: an unauthenticated request chooses it (a form value can be megabytes).
+    public override object? Data => new { grantType = AuditColumns.Cut(GrantType, 64) };
 }
 
 /// <summary>A token revoked by its client (RFC 7009).</summary>

@@ -84,6 +84,8 @@ public static class WebExtensions
         // Inside the error handlers: protocol metrics see every outcome, and a database outage becomes a 503.
         app.UseMiddleware<IdentityHub.Server.Operations.ProtocolMetrics>();
         app.UseMiddleware<IdentityHub.Server.Operations.DatabaseUnavailable>();
+        // A form ASP.NET Core cannot read (a NUL, a value over the limits) is a 400, not an exception further in.
+        app.UseMiddleware<MalformedForms>();
 
         // The protocol endpoints that answer JSON (token, introspection, revocation, userinfo, PAR, discovery,
         // JWKS) and the admin API show no localised text (OpenIddict's messages are English only), so they
@@ -97,7 +99,7 @@ public static class WebExtensions
         return app;
     }
 
-    private static bool IsMachineEndpoint(HttpContext context)
+    internal static bool IsMachineEndpoint(HttpContext context)
     {
         var path = context.Request.Path;
         return IsApi(context)
@@ -111,6 +113,6 @@ public static class WebExtensions
             || path.StartsWithSegments("/metrics");
     }
 
-    private static bool IsApi(HttpContext context) =>
+    internal static bool IsApi(HttpContext context) =>
         context.Request.Path.StartsWithSegments("/api") || context.Request.Path.StartsWithSegments("/openapi");
 }

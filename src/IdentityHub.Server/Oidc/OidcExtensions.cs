@@ -200,6 +200,10 @@ public static class OidcExtensions
                 // The admin API accepts access tokens issued by this very server.
                 validation.UseLocalServer();
                 validation.UseAspNetCore();
+                // The server pipeline's own refusals, in this separate pipeline too: revoked access tokens (in memory,
+                // RevokedAccessTokens) and tokens with cnf (never issued here; OpenIddict would throw: a 500).
+                validation.AddEventHandler(RejectRevokedAccessTokens.ValidationDescriptor);
+                validation.AddEventHandler(RejectSenderConstrainedTokens.ValidationDescriptor);
             });
 
         if (oidc.LeanDispatcher)

@@ -184,6 +184,13 @@ public sealed class ClientCache : IDisposable
     /// <summary>The client (from this node's memory when current), or null when no client has this id.</summary>
     public async ValueTask<ClientSnapshot?> FindAsync(string clientId, IdentityHubDbContext db, CancellationToken cancellationToken)
     {
+        if (clientId.AsSpan().ContainsAnyInRange('\0', '\u001f'))
+        {
+            // No registered client id has a control character (ClientRegistration's pattern), and PostgreSQL refuses a
+            // NUL in a query parameter: unknown, without asking the database.
+            return null;
+        }
+
         if (_feed.IsShared)
         {
             await CheckSharedGenerationAsync();

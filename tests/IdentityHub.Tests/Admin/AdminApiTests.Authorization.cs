@@ -4,6 +4,7 @@ using System.Security.Claims;
 using System.Security.Cryptography;
 using Duende.IdentityModel.Client;
 using IdentityHub.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -42,6 +43,67 @@ public abstract partial class AdminApiTests
         Assert.Contains(response.Headers.WwwAuthenticate, h => h.Scheme == "Bearer");
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         await AssertSameRequestSucceedsWithAdminTokenAsync(path, body);
+    }
+
+    /// <summary>
+    /// An admin access token revoked by its client (RFC 7009) is refused by the admin API from then on, as by userinfo and
+    /// introspection (the API validates with OpenIddict's validation stack, which must apply the same in-memory revocation).
+    /// </summary>
+    [Fact]
+    public async Task AdminApi_RevokedToken_Returns401()
+    {
+        var token = await new AdminApiClient(Server).GetAdminTokenAsync();
+        var body = await ValidBodyAsync(DepartmentsPath);
+        using (var before = await PostJsonAsync(DepartmentsPath, body, token: token))
+        {
+            Assert.Equal(HttpStatusCode.Created, before.StatusCode);
+        }
+
+        using var http = Server.CreateHttpClient();
+        var revoked = await http.RevokeTokenAsync(new TokenRevocationRequest
+        {
+            Address = Server.Authority + "/connect/revoke",
+            ClientId = IdentityHubServer.AdminClientId,
+            ClientSecret = Server.AdminClientSecret,
+            Token = token,
+            TokenTypeHint = "access_token",
+        });
+        Assert.False(revoked.IsError, revoked.Error);
+
+        using var after = await PostJsonAsync(DepartmentsPath, await ValidBodyAsync(DepartmentsPath), token: token);
+        Assert.Equal(HttpStatusCode.Unauthorized, after.StatusCode);
+        Assert.Contains(after.Headers.WwwAuthenticate, h => h.Scheme == "Bearer");
+    }
+
+    /// <summary>A token with a confirmation claim (cnf, never issued here) signed by the server's own key: 401, not a 500.</summary>
+    [Fact]
+    public async Task AdminApi_TokenWithCnf_Returns401()
+    {
+        var options = Server.Services.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<OpenIddict.Server.OpenIddictServerOptions>>().CurrentValue;
+        var signing = options.SigningCredentials.First(c => c.Key is AsymmetricSecurityKey);
+        var real = new JsonWebTokenHandler().ReadJsonWebToken(await new AdminApiClient(Server).GetAdminTokenAsync());
+        var claims = real.Claims.Where(c => c.Type is not ("exp" or "iat" or "nbf")).ToList();
+        var descriptor = new SecurityTokenDescriptor
+        {
+            TokenType = "at+jwt",
+            Subject = new ClaimsIdentity(claims),
+            Expires = DateTime.UtcNow.AddMinutes(10),
+            SigningCredentials = signing,
+            Claims = new Dictionary<string, object> { ["cnf"] = new Dictionary<string, object> { ["jkt"] = Base64UrlEncoder.Encode(SHA256.HashData("a key"u8)) } },
+        };
+        var body = await ValidBodyAsync(DepartmentsPath);
+        using (var control = await PostJsonAsync(DepartmentsPath, body,
+            token: new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+            {
+                TokenType = "at+jwt", Subject = new ClaimsIdentity(claims), Expires = DateTime.UtcNow.AddMinutes(10), SigningCredentials = signing,
+            })))
+        {
+            Assert.Equal(HttpStatusCode.Created, control.StatusCode);
+        }
+
+        using var response = await PostJsonAsync(DepartmentsPath, await ValidBodyAsync(DepartmentsPath), token: new JsonWebTokenHandler().CreateToken(descriptor));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
     }
 
     [Fact]

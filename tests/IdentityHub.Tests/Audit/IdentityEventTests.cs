@@ -273,7 +273,8 @@ public abstract class IdentityEventTests(AuditFixture fixture)
     /// and one of 190 letters and 70 trailing spaces (PostgreSQL stores an over-long varchar whose excess is only spaces
     /// by cutting it silently, SQL standard, so a row sealed over the whole value would no longer verify). Both are
     /// refused as invalid_client (RFC 6749 section 5.2), each recorded as token.failed with its client id cut to the
-    /// column before sealing, and the chain still verifies.
+    /// column before sealing, and the chain still verifies. Also a client_id with a NUL in a Basic header (which PostgreSQL
+    /// refuses in text: invalid_client, recorded with U+FFFD), a NUL in the form body (400 invalid_request) and a grant_type of 5,000 characters (unsupported_grant_type, recorded cut).
     /// </summary>
     [Fact]
     public async Task TokenRequest_OverLongClientId_RecordedCutToTheColumn_ChainVerifies()
@@ -283,25 +284,50 @@ public abstract class IdentityEventTests(AuditFixture fixture)
         http.DefaultRequestHeaders.Add("X-Forwarded-For", ip);
         var letters = new string('y', 300);
         var spaced = new string('z', 190) + new string(' ', 70);
-        foreach (var clientId in new[] { letters, spaced })
+        var withNul = "nul\0" + Guid.NewGuid().ToString("N");
+        foreach (var clientId in new[] { letters, spaced, withNul })
         {
-            using var response = await http.PostAsync("/connect/token", new FormUrlEncodedContent(new Dictionary<string, string>
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/connect/token")
             {
-                ["grant_type"] = "client_credentials",
-                ["client_id"] = clientId,
-                ["client_secret"] = "not-the-secret",
-            }));
+                Content = new FormUrlEncodedContent(clientId == withNul
+                    ? new Dictionary<string, string> { ["grant_type"] = "client_credentials" }
+                    : new Dictionary<string, string>
+                    {
+                        // A grant type of 5,000 characters is recorded cut to 64.
+                        ["grant_type"] = clientId == letters ? new string('g', 5_000) : "client_credentials",
+                        ["client_id"] = clientId,
+                        ["client_secret"] = "not-the-secret",
+                    }),
+            };
+            if (clientId == withNul)
+            {
+                // client_secret_basic: the id form-encoded inside the header (RFC 6749 section 2.3.1), %00 a NUL once decoded.
+                request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic",
+                    Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(Uri.EscapeDataString(clientId) + ":not-the-secret")));
+            }
+
+            using var response = await http.SendAsync(request);
             var body = await response.Content.ReadAsStringAsync();
             Assert.True(response.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.Unauthorized, $"{response.StatusCode} {body}");
-            Assert.Equal("invalid_client", JsonDocument.Parse(body).RootElement.GetProperty("error").GetString());
+            Assert.Equal(clientId == letters ? "unsupported_grant_type" : "invalid_client",
+                JsonDocument.Parse(body).RootElement.GetProperty("error").GetString());
         }
 
         var failed = await fixture.EventsAsync("type=token.failed&ip=" + ip);
         Assert.Equal(
-            new[] { letters[..200], spaced[..200] }.Order(StringComparer.Ordinal),
+            new[] { letters[..200], spaced[..200], withNul.Replace('\0', '\uFFFD') }.Order(StringComparer.Ordinal),
             failed.Select(e => e.GetProperty("clientId").GetString()!).Order(StringComparer.Ordinal));
+        var longGrant = Assert.Single(failed, e => e.GetProperty("clientId").GetString() == letters[..200]);
+        Assert.Contains("\"" + new string('g', 64) + "\"", longGrant.GetProperty("data").GetString());
         var report = await fixture.VerifyAsync();
         Assert.True(report.GetProperty("valid").GetBoolean(), report.GetRawText());
+
+        // A NUL in the form body itself: ASP.NET Core refuses to read the form; 400 invalid_request, not a 500.
+        using var nulForm = await http.PostAsync("/connect/token",
+            new StringContent("grant_type=client_credentials&client_id=a%00b&client_secret=x", System.Text.Encoding.ASCII, "application/x-www-form-urlencoded"));
+        var nulBody = await nulForm.Content.ReadAsStringAsync();
+        Assert.True(nulForm.StatusCode == HttpStatusCode.BadRequest, $"{nulForm.StatusCode} {nulBody}");
+        Assert.Equal("invalid_request", JsonDocument.Parse(nulBody).RootElement.GetProperty("error").GetString());
     }
 
     internal static string Type(JsonElement e) => e.GetProperty("eventType").GetString()!;

@@ -140,6 +140,22 @@ public sealed class LocalizedPagesTests(SqliteServerFixture fixture) : IClassFix
         AssertNoStackTrace(html);
     }
 
+    /// <summary>A form ASP.NET Core refuses to read (a NUL in a value) posted to a page: the friendly 400 page, not a 500.</summary>
+    [Fact]
+    public async Task LoginForm_WithNulCharacter_ShowsFriendly400WithoutStackTrace()
+    {
+        using var http = _server.CreateHttpClient();
+
+        using var response = await http.PostAsync("/Account/Login", new StringContent(
+            "Input.SignInName=a%00b&Input.Password=x", System.Text.Encoding.ASCII, "application/x-www-form-urlencoded"));
+        var html = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        AssertChinese(html);
+        AssertNoStackTrace(html);
+    }
+
     [Fact]
     public async Task UnknownPath_EnglishBrowser_ShowsFriendlyEnglish404()
     {
