@@ -12,6 +12,8 @@ namespace IdentityHub.Server.Audit;
 /// batch is durable: an event of an acknowledged operation is never lost; a crash loses only events of requests
 /// that never got an answer. With fewer than Audit:BatchLingerBelow events queued it can first wait Audit:BatchLinger
 /// for more (default zero: no wait). The loop also appends a signed checkpoint every Audit:CheckpointInterval.
+/// On SQLite a batch is appended on the writer's own connection with prepared statements (<see cref="SqliteAuditAppender"/>),
+/// elsewhere through a pooled context.
 /// </summary>
 public sealed class AuditWriter(
     IServiceScopeFactory scopes,
