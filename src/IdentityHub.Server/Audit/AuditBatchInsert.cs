@@ -8,12 +8,13 @@ namespace IdentityHub.Server.Audit;
 /// <summary>
 /// Inserts sealed rows in the caller's transaction: PostgreSQL's binary COPY (one round trip per batch, no SQL
 /// per row: the 5,000 events/s ingest target), SQLite through EF Core's batched inserts. On PostgreSQL the group
-/// commit's small batches go as one statement with the head's move instead (<see cref="AppendAsync"/>).
+/// commit's small batches go as one statement with the head's move instead (<see cref="AppendAsync"/>); on SQLite
+/// the group commit appends on its own connection (<see cref="SqliteAuditAppender"/>).
 /// </summary>
 public static class AuditBatchInsert
 {
-    /// <summary>The columns both writers fill, in the order they write them (COPY's fields, the unnest arrays).</summary>
-    private const string Columns =
+    /// <summary>The columns the writers fill, in the order they write them (COPY's fields, the unnest arrays, SQLite's INSERT).</summary>
+    internal const string Columns =
         "(\"OccurredAtUtc\", \"Category\", \"EventType\", \"Outcome\", \"Reason\", \"ActorKind\", \"ActorId\", " +
         "\"ActorName\", \"SubjectId\", \"EnterpriseId\", \"ClientId\", \"TargetType\", \"TargetId\", \"DepartmentCode\", \"IpAddress\", " +
         "\"UserAgent\", \"SessionId\", \"CorrelationId\", \"Before\", \"After\", \"Data\", \"NodeId\", \"Sequence\", \"PreviousHash\", \"Hash\") ";

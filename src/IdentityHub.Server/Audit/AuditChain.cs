@@ -58,10 +58,21 @@ public sealed class AuditChain(IOptions<AuditOptions> options, AuditSigner signe
     /// Seals <paramref name="events"/> in order and moves the head; returns the new head, to pass to
     /// <see cref="Committed"/> once the transaction has committed. The context must be inside a transaction.
     /// </summary>
-    public async Task<AuditChainPosition> SealAsync(DbContext db, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
+    public Task<AuditChainPosition> SealAsync(DbContext db, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
     {
         var transaction = db.Database.CurrentTransaction?.GetDbTransaction()
             ?? throw new InvalidOperationException("Audit rows are sealed inside a transaction.");
+        return SealAsync(db.Database.GetDbConnection(), transaction, IsPostgres(db), events, cancellationToken);
+    }
+
+    /// <summary>
+    /// <see cref="SealAsync(DbContext, IReadOnlyList{AuditEvent}, CancellationToken)"/> on a connection of the caller's,
+    /// inside the write transaction the caller has begun on it (<paramref name="transaction"/>; null when it began it
+    /// with its own BEGIN statement, as the SQLite group commit does: <see cref="SqliteAuditAppender"/>).
+    /// </summary>
+    public async Task<AuditChainPosition> SealAsync(DbConnection connection, DbTransaction? transaction, bool postgres,
+        IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
+    {
         var now = clock.GetUtcNow().UtcDateTime;
         var expected = Volatile.Read(ref _head);
         AuditChainPosition head;
@@ -69,7 +80,7 @@ public sealed class AuditChain(IOptions<AuditOptions> options, AuditSigner signe
         if (expected is not null && _headEnsured)
         {
             (head, checkpointed) = Seal(events, expected);
-            var moved = await ExecuteAsync(db, transaction,
+            var moved = await ExecuteAsync(connection, transaction,
                 "UPDATE \"AuditChainHeads\" SET \"LastSequence\" = @s, \"LastHash\" = @h, \"UpdatedAtUtc\" = @t " +
                 "WHERE \"NodeId\" = @n AND \"LastSequence\" = @es AND \"LastHash\" = @eh",
                 cancellationToken, ("@s", head.Sequence), ("@h", head.Hash), ("@t", now), ("@n", NodeId),
@@ -85,8 +96,8 @@ public sealed class AuditChain(IOptions<AuditOptions> options, AuditSigner signe
             Interlocked.CompareExchange(ref _head, null, expected);
         }
 
-        (head, checkpointed) = Seal(events, await LockHeadAsync(db, transaction, cancellationToken));
-        await ExecuteAsync(db, transaction,
+        (head, checkpointed) = Seal(events, await LockHeadAsync(connection, transaction, postgres, cancellationToken));
+        await ExecuteAsync(connection, transaction,
             "UPDATE \"AuditChainHeads\" SET \"LastSequence\" = @s, \"LastHash\" = @h, \"UpdatedAtUtc\" = @t WHERE \"NodeId\" = @n",
             cancellationToken, ("@s", head.Sequence), ("@h", head.Hash), ("@t", now), ("@n", NodeId));
         Count(events.Count, checkpointed);
@@ -212,20 +223,20 @@ public sealed class AuditChain(IOptions<AuditOptions> options, AuditSigner signe
         }
     }
 
-    private async Task<AuditChainPosition> LockHeadAsync(DbContext db, DbTransaction transaction, CancellationToken cancellationToken,
-        bool again = false)
+    private async Task<AuditChainPosition> LockHeadAsync(DbConnection connection, DbTransaction? transaction, bool postgres,
+        CancellationToken cancellationToken, bool again = false)
     {
         if (!_headEnsured)
         {
-            await ExecuteAsync(db, transaction,
+            await ExecuteAsync(connection, transaction,
                 "INSERT INTO \"AuditChainHeads\" (\"NodeId\", \"LastSequence\", \"LastHash\", \"UpdatedAtUtc\") VALUES (@n, 0, @h, @t) " +
                 "ON CONFLICT (\"NodeId\") DO NOTHING",
                 cancellationToken, ("@n", NodeId), ("@h", AuditHash.Genesis), ("@t", clock.GetUtcNow().UtcDateTime));
             _headEnsured = true;
         }
 
-        await using var command = Command(db, transaction,
-            "SELECT \"LastSequence\", \"LastHash\" FROM \"AuditChainHeads\" WHERE \"NodeId\" = @n" + (IsPostgres(db) ? " FOR UPDATE" : ""),
+        await using var command = Command(connection, transaction,
+            "SELECT \"LastSequence\", \"LastHash\" FROM \"AuditChainHeads\" WHERE \"NodeId\" = @n" + (postgres ? " FOR UPDATE" : ""),
             ("@n", NodeId));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
@@ -236,7 +247,7 @@ public sealed class AuditChain(IOptions<AuditOptions> options, AuditSigner signe
                 // insert it again rather than failing every append until a restart.
                 await reader.DisposeAsync();
                 _headEnsured = false;
-                return await LockHeadAsync(db, transaction, cancellationToken, again: true);
+                return await LockHeadAsync(connection, transaction, postgres, cancellationToken, again: true);
             }
 
             throw new InvalidOperationException($"The chain head of node {NodeId} is missing.");
@@ -245,16 +256,16 @@ public sealed class AuditChain(IOptions<AuditOptions> options, AuditSigner signe
         return new AuditChainPosition(reader.GetInt64(0), reader.GetString(1));
     }
 
-    internal static async Task<int> ExecuteAsync(DbContext db, DbTransaction transaction, string sql, CancellationToken cancellationToken,
+    internal static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken,
         params (string Name, object Value)[] parameters)
     {
-        await using var command = Command(db, transaction, sql, parameters);
+        await using var command = Command(connection, transaction, sql, parameters);
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private static DbCommand Command(DbContext db, DbTransaction transaction, string sql, params (string Name, object Value)[] parameters)
+    private static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, params (string Name, object Value)[] parameters)
     {
-        var command = db.Database.GetDbConnection().CreateCommand();
+        var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = sql;
         foreach (var (name, value) in parameters)

@@ -20,6 +20,7 @@ public static class AuditExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<AuditSigner>();
         services.TryAddSingleton<AuditChain>();
+        services.TryAddSingleton<SqliteAuditAppender>();
         services.TryAddSingleton<AuditWriter>();
         services.TryAddScoped<AuditRequestInfo>();
         services.TryAddScoped<IAuditLog, AuditLog>();

@@ -12,10 +12,13 @@ namespace IdentityHub.Server.Audit;
 /// batch is durable: an event of an acknowledged operation is never lost; a crash loses only events of requests
 /// that never got an answer. With fewer than Audit:BatchLingerBelow events queued it can first wait Audit:BatchLinger
 /// for more (default zero: no wait). The loop also appends a signed checkpoint every Audit:CheckpointInterval.
+/// On SQLite a batch is appended on the writer's own connection with prepared statements (<see cref="SqliteAuditAppender"/>),
+/// elsewhere through a pooled context.
 /// </summary>
 public sealed class AuditWriter(
     IServiceScopeFactory scopes,
     AuditChain chain,
+    SqliteAuditAppender sqlite,
     IOptions<AuditOptions> options,
     TimeProvider clock,
     IHostApplicationLifetime lifetime,
@@ -174,6 +177,23 @@ public sealed class AuditWriter(
         return left > TimeSpan.FromSeconds(1) ? left : TimeSpan.FromSeconds(Math.Max(1, interval.TotalSeconds));
     }
 
+    private async Task AppendAsync(List<AuditEvent> events)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
+        // PostgreSQL: the head's move and the rows in one statement (one round trip, its own transaction); when
+        // that cannot be (no head known yet, a large batch, the head moved meanwhile: nothing written), the
+        // transaction of BEGIN, the head's update (or its lock), COPY and COMMIT.
+        if (await chain.TryAppendAsync(db, events, CancellationToken.None) is null)
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync();
+            var head = await chain.SealAsync(db, events, CancellationToken.None);
+            await AuditBatchInsert.InsertAsync(db, events, CancellationToken.None);
+            await transaction.CommitAsync(CancellationToken.None);
+            chain.Committed(head);
+        }
+    }
+
     private async Task CommitAsync(IReadOnlyList<Pending> batch, bool checkpoint)
     {
         var count = checkpoint ? 1 : 0;
@@ -200,18 +220,14 @@ public sealed class AuditWriter(
 
         try
         {
-            await using var scope = scopes.CreateAsyncScope();
-            var db = scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
-            // PostgreSQL: the head's move and the rows in one statement (one round trip, its own transaction); when
-            // that cannot be (no head known yet, a large batch, the head moved meanwhile: nothing written), the
-            // transaction of BEGIN, the head's update (or its lock), COPY and COMMIT.
-            if (await chain.TryAppendAsync(db, events, CancellationToken.None) is null)
+            if (sqlite.IsAvailable)
             {
-                await using var transaction = await db.Database.BeginTransactionAsync();
-                var head = await chain.SealAsync(db, events, CancellationToken.None);
-                await AuditBatchInsert.InsertAsync(db, events, CancellationToken.None);
-                await transaction.CommitAsync(CancellationToken.None);
-                chain.Committed(head);
+                // SQLite: on the writer's own connection with prepared statements (SqliteAuditAppender).
+                await sqlite.AppendAsync(events);
+            }
+            else
+            {
+                await AppendAsync(events);
             }
 
             if (checkpoint)

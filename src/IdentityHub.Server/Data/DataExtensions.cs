@@ -34,6 +34,7 @@ public static class DataExtensions
                 // connection in WAL mode with the configured synchronous level, every write through the one gate.
                 var setup = new SqliteConnectionSetup(options.SqliteSynchronous, SqliteBusyTimeout);
                 var gate = new SqliteWriteGateInterceptor();
+                builder.Services.AddSingleton(new SqliteDatabase(connectionString, setup));
                 builder.Services.AddDbContextPool<IdentityHubDbContext, SqliteIdentityHubDbContext>((services, db) =>
                     db.UseSqlite(connectionString, sqlite =>
                             sqlite.MigrationsAssembly(typeof(SqliteIdentityHubDbContext).Assembly.FullName))

@@ -35,7 +35,8 @@ public sealed class SqliteConnectionSetup(SqliteSynchronous synchronous, TimeSpa
         return Task.CompletedTask;
     }
 
-    private void Configure(DbConnection connection)
+    /// <summary>Sets up a connection opened outside EF Core (the audit log's own writer connection) like every other.</summary>
+    public void Configure(DbConnection connection)
     {
         if (connection is not SqliteConnection { Handle: { } handle } sqlite || Configured.TryGetValue(handle, out _))
         {
@@ -283,11 +284,17 @@ public sealed class SqliteContextWriteGate(DbContext context)
     /// <summary>Whether this context holds its database's gate now (tests and diagnostics).</summary>
     public bool IsHeld => _held is not null;
 
+    /// <summary>
+    /// The gate of the database with this connection string (as given to UseSqlite), for a writer of the process that
+    /// uses a connection of its own instead of a context (<see cref="SqliteDatabase"/>): it waits here like every context.
+    /// </summary>
+    public static SemaphoreSlim ForDatabase(string connectionString) => Gates.GetOrAdd(connectionString, _ => new SemaphoreSlim(1, 1));
+
     private SemaphoreSlim? Gate()
     {
         if (_gate is null && context.Database.GetConnectionString() is { } name)
         {
-            _gate = Gates.GetOrAdd(name, _ => new SemaphoreSlim(1, 1));
+            _gate = ForDatabase(name);
         }
 
         return _gate;
@@ -399,6 +406,36 @@ public sealed class SqliteContextWriteGate(DbContext context)
         {
             _depth = 1;
             Exit();
+        }
+    }
+}
+
+/// <summary>
+/// The process's SQLite database (registered only when Database:Provider is Sqlite): its connection string as the
+/// contexts use it, their connection set-up and their write gate, for a writer that keeps a connection of its own
+/// (the audit log's group commit, <see cref="Audit.SqliteAuditAppender"/>).
+/// </summary>
+public sealed class SqliteDatabase(string connectionString, SqliteConnectionSetup setup)
+{
+    public string ConnectionString { get; } = connectionString;
+
+    /// <summary>The one write gate of this database in the process (<see cref="SqliteWriteGateInterceptor"/>).</summary>
+    public SemaphoreSlim WriteGate { get; } = SqliteContextWriteGate.ForDatabase(connectionString);
+
+    /// <summary>A new open connection, set up as the contexts' are (busy timeout, WAL, the configured synchronous level).</summary>
+    public SqliteConnection OpenConnection()
+    {
+        var connection = new SqliteConnection(ConnectionString);
+        try
+        {
+            connection.Open();
+            setup.Configure(connection);
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
         }
     }
 }
