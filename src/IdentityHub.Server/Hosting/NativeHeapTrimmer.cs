@@ -17,12 +17,13 @@ public sealed class NativeHeapOptions
 
 /// <summary>
 /// Gives glibc's free heap pages back to the kernel every few seconds. Native allocations (OpenSSL's contexts for
-/// every signature and password hash, the JIT's memory while it compiles, SQLite's page caches) are freed, but
-/// glibc keeps the freed chunks inside its arenas resident: only the top of an arena is ever returned on its own.
-/// Under the benchmark's load about half of the arenas' resident memory was such free pages (a <c>malloc_trim(0)</c>
-/// from a debugger at the introspection peak: arenas 21 -> 9 MB). <c>malloc_trim(0)</c> releases every free page of
-/// every arena (<c>madvise(MADV_DONTNEED)</c>, glibc 2.8 and later); it takes each arena's lock for the walk, well
-/// under a millisecond here. Nothing happens outside Linux or on a C library without <c>malloc_trim</c> (musl).
+/// every signature and password hash, the JIT's memory while it compiles) are freed, but glibc keeps the freed chunks
+/// inside its arenas resident: only the top of an arena is ever returned on its own. On PostgreSQL, more than half of
+/// the arenas' resident memory was such free pages (a <c>malloc_trim(0)</c> from a debugger at the introspection peak
+/// of the benchmark: arenas 21 -> 9 MB, RSS 241 -> 228 MB; docs/benchmarks.md, "Peak RSS, seventh session").
+/// <c>malloc_trim(0)</c> releases every free page of every arena (<c>madvise(MADV_DONTNEED)</c>, glibc 2.8 and later),
+/// taking each arena's lock while it walks that arena's free chunks. Nothing happens outside Linux or on a C library
+/// without <c>malloc_trim</c>.
 /// </summary>
 public sealed partial class NativeHeapTrimmer(IOptions<NativeHeapOptions> options, HubMetrics metrics, ILogger<NativeHeapTrimmer> logger) : BackgroundService
 {
