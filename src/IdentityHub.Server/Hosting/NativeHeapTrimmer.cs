@@ -10,13 +10,15 @@ public sealed class NativeHeapOptions
     public const string Section = "Hosting";
 
     /// <summary>
-    /// Interval of <c>malloc_trim(0)</c>; <c>00:00:00</c> turns it off. Default 2 seconds. At most 1 hour.
+    /// Interval of <c>malloc_trim(0)</c>; <c>00:00:00</c> (the default) turns it off. At most 1 hour. Off by default until
+    /// an idle-machine comparison confirms both the lower peaks and no CPU cost per request (docs/benchmarks.md,
+    /// "Peak RSS, seventh session"); <c>00:00:02</c> is the interval measured there.
     /// </summary>
-    public TimeSpan NativeHeapTrimInterval { get; set; } = TimeSpan.FromSeconds(2);
+    public TimeSpan NativeHeapTrimInterval { get; set; } = TimeSpan.Zero;
 }
 
 /// <summary>
-/// Gives glibc's free heap pages back to the kernel every few seconds. Native allocations (OpenSSL's contexts for
+/// Gives glibc's free heap pages back to the kernel every few seconds (when Hosting:NativeHeapTrimInterval is set). Native allocations (OpenSSL's contexts for
 /// every signature and password hash, the JIT's memory while it compiles) are freed, but glibc keeps the freed chunks
 /// inside its arenas resident: only the top of an arena is ever returned on its own. On PostgreSQL, more than half of
 /// the arenas' resident memory was such free pages (a <c>malloc_trim(0)</c> from a debugger at the introspection peak
