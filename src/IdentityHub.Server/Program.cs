@@ -45,7 +45,8 @@ try
         .AddIdentityHubAuditTrail()
         .AddIdentityHubSessions()
         .AddIdentityHubWeb()
-        .AddIdentityHubOperations();
+        .AddIdentityHubOperations()
+        .AddIdentityHubNativeHeapTrimming();
 
     var app = builder.Build();
 

@@ -30,6 +30,7 @@ public sealed class HubMetrics
     private readonly Histogram<double> _protocolDuration;
     private readonly Counter<long> _verificationCalls;
     private readonly Histogram<double> _verificationDuration;
+    private readonly Counter<long> _nativeHeapTrims;
 
     public HubMetrics(IMeterFactory meters)
     {
@@ -53,6 +54,8 @@ public sealed class HubMetrics
             "Real-name verification calls to the authorities by provider, kind and outcome.");
         _verificationDuration = meter.CreateHistogram<double>("identityhub.verification.duration", "s",
             "Latency of real-name verification calls by provider and outcome.", advice: Seconds);
+        _nativeHeapTrims = meter.CreateCounter<long>("identityhub.native_heap.trims", "{trim}",
+            "malloc_trim(0) calls of Hosting/NativeHeapTrimmer, by whether the C library gave pages back (released).");
     }
 
     public void SignIn(string outcome, string? reason) =>
@@ -87,4 +90,6 @@ public sealed class HubMetrics
         _verificationCalls.Add(1, new("provider", provider), new("kind", kind), new("outcome", outcome), new("cached", fromCache));
         _verificationDuration.Record(latency.TotalSeconds, new("provider", provider), new("outcome", outcome));
     }
+
+    public void NativeHeapTrim(bool released) => _nativeHeapTrims.Add(1, new KeyValuePair<string, object?>("released", released));
 }
