@@ -86,9 +86,48 @@ public static class AuditBatchInsert
     /// INSERT ... SELECT FROM unnest(arrays) inserts the rows only if the head moved. One round trip instead of
     /// BEGIN + UPDATE, COPY (two) and COMMIT. Returns the rows inserted: all of them, or none when the head was not
     /// the expected one (the caller then takes the locked path). The commit is as durable as any other.
+    /// This is the path on the context's own (pooled) connection, for when <see cref="PreparedAppend"/> is busy.
     /// </summary>
     public static async Task<int> AppendAsync(IdentityHubDbContext db, IReadOnlyList<AuditEvent> events, string nodeId,
         AuditChainPosition expected, AuditChainPosition head, DateTime now, CancellationToken cancellationToken)
+    {
+        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+        if (connection.State != System.Data.ConnectionState.Open)
+        {
+            await db.Database.OpenConnectionAsync(cancellationToken);
+        }
+
+        await using var command = new NpgsqlCommand(Append, connection);
+        var parameters = AppendParameters(command.Parameters);
+        Fill(parameters, events, nodeId, expected, head, now);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>The statement's parameters, typed, in the order of <see cref="Append"/>; values set by <see cref="Fill"/>.</summary>
+    private static NpgsqlParameter[] AppendParameters(NpgsqlParameterCollection collection)
+    {
+        var parameters = new NpgsqlParameter[31];
+        parameters[0] = new NpgsqlParameter<long>("s", 0L);
+        parameters[1] = new NpgsqlParameter<string>("h", "");
+        parameters[2] = new NpgsqlParameter<DateTime>("t", DateTime.UnixEpoch) { NpgsqlDbType = NpgsqlDbType.TimestampTz };
+        parameters[3] = new NpgsqlParameter<string>("n", "");
+        parameters[4] = new NpgsqlParameter<long>("es", 0L);
+        parameters[5] = new NpgsqlParameter<string>("eh", "");
+        // In the column order of the INSERT.
+        parameters[6] = new NpgsqlParameter<DateTime[]>("c0", []) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz };
+        for (var c = 1; c <= 24; c++)
+        {
+            parameters[6 + c] = c == 22
+                ? new NpgsqlParameter<long[]>("c22", []) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint }
+                : new NpgsqlParameter<string?[]>("c" + c, []) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };
+        }
+
+        collection.AddRange(parameters);
+        return parameters;
+    }
+
+    private static void Fill(NpgsqlParameter[] parameters, IReadOnlyList<AuditEvent> events, string nodeId,
+        AuditChainPosition expected, AuditChainPosition head, DateTime now)
     {
         var n = events.Count;
         var occurred = new DateTime[n];
@@ -99,50 +138,140 @@ public static class AuditBatchInsert
             sequence[i] = events[i].Sequence!.Value;
         }
 
-        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
-        if (connection.State != System.Data.ConnectionState.Open)
-        {
-            await db.Database.OpenConnectionAsync(cancellationToken);
-        }
-
-        await using var command = new NpgsqlCommand(Append, connection);
-        var p = command.Parameters;
-        p.Add(new NpgsqlParameter<long>("s", head.Sequence));
-        p.Add(new NpgsqlParameter<string>("h", head.Hash));
-        p.Add(new NpgsqlParameter<DateTime>("t", DateTime.SpecifyKind(now, DateTimeKind.Utc)) { NpgsqlDbType = NpgsqlDbType.TimestampTz });
-        p.Add(new NpgsqlParameter<string>("n", nodeId));
-        p.Add(new NpgsqlParameter<long>("es", expected.Sequence));
-        p.Add(new NpgsqlParameter<string>("eh", expected.Hash));
-        // In the column order of the INSERT.
-        p.Add(new NpgsqlParameter<DateTime[]>("c0", occurred) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
-        Text(p, "c1", events, e => e.Category);
-        Text(p, "c2", events, e => e.EventType);
-        Text(p, "c3", events, e => e.Outcome);
-        Text(p, "c4", events, e => e.Reason);
-        Text(p, "c5", events, e => e.ActorKind);
-        Text(p, "c6", events, e => e.ActorId);
-        Text(p, "c7", events, e => e.ActorName);
-        Text(p, "c8", events, e => e.SubjectId);
-        Text(p, "c9", events, e => e.EnterpriseId);
-        Text(p, "c10", events, e => e.ClientId);
-        Text(p, "c11", events, e => e.TargetType);
-        Text(p, "c12", events, e => e.TargetId);
-        Text(p, "c13", events, e => e.DepartmentCode);
-        Text(p, "c14", events, e => e.IpAddress);
-        Text(p, "c15", events, e => e.UserAgent);
-        Text(p, "c16", events, e => e.SessionId);
-        Text(p, "c17", events, e => e.CorrelationId);
-        Text(p, "c18", events, e => e.Before);
-        Text(p, "c19", events, e => e.After);
-        Text(p, "c20", events, e => e.Data);
-        Text(p, "c21", events, e => e.NodeId);
-        p.Add(new NpgsqlParameter<long[]>("c22", sequence) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
-        Text(p, "c23", events, e => e.PreviousHash);
-        Text(p, "c24", events, e => e.Hash);
-        return await command.ExecuteNonQueryAsync(cancellationToken);
+        ((NpgsqlParameter<long>)parameters[0]).TypedValue = head.Sequence;
+        ((NpgsqlParameter<string>)parameters[1]).TypedValue = head.Hash;
+        ((NpgsqlParameter<DateTime>)parameters[2]).TypedValue = DateTime.SpecifyKind(now, DateTimeKind.Utc);
+        ((NpgsqlParameter<string>)parameters[3]).TypedValue = nodeId;
+        ((NpgsqlParameter<long>)parameters[4]).TypedValue = expected.Sequence;
+        ((NpgsqlParameter<string>)parameters[5]).TypedValue = expected.Hash;
+        ((NpgsqlParameter<DateTime[]>)parameters[6]).TypedValue = occurred;
+        Text(parameters[7], events, e => e.Category);
+        Text(parameters[8], events, e => e.EventType);
+        Text(parameters[9], events, e => e.Outcome);
+        Text(parameters[10], events, e => e.Reason);
+        Text(parameters[11], events, e => e.ActorKind);
+        Text(parameters[12], events, e => e.ActorId);
+        Text(parameters[13], events, e => e.ActorName);
+        Text(parameters[14], events, e => e.SubjectId);
+        Text(parameters[15], events, e => e.EnterpriseId);
+        Text(parameters[16], events, e => e.ClientId);
+        Text(parameters[17], events, e => e.TargetType);
+        Text(parameters[18], events, e => e.TargetId);
+        Text(parameters[19], events, e => e.DepartmentCode);
+        Text(parameters[20], events, e => e.IpAddress);
+        Text(parameters[21], events, e => e.UserAgent);
+        Text(parameters[22], events, e => e.SessionId);
+        Text(parameters[23], events, e => e.CorrelationId);
+        Text(parameters[24], events, e => e.Before);
+        Text(parameters[25], events, e => e.After);
+        Text(parameters[26], events, e => e.Data);
+        Text(parameters[27], events, e => e.NodeId);
+        ((NpgsqlParameter<long[]>)parameters[28]).TypedValue = sequence;
+        Text(parameters[29], events, e => e.PreviousHash);
+        Text(parameters[30], events, e => e.Hash);
     }
 
-    private static void Text(NpgsqlParameterCollection parameters, string name, IReadOnlyList<AuditEvent> events, Func<AuditEvent, string?> column)
+    /// <summary>
+    /// PostgreSQL: <see cref="AppendAsync"/>'s statement on a connection of its own, explicitly prepared once (Parse and plan
+    /// once per process, not once per pooled connection after Npgsql's auto-prepare threshold of five uses: the group commit
+    /// took whichever pooled connection was free, so where requests use the pool too (the refresh grant) each of ~20
+    /// connections saw the statement a few times and PostgreSQL parsed and planned it nearly every time). One batch at a time
+    /// (<see cref="TryAppendAsync"/> answers null when busy: the caller uses the context's connection). After any error the
+    /// connection is dropped and the next batch opens a new one; the statement is atomic, so an error leaves all or nothing.
+    /// </summary>
+    public sealed class PreparedAppend(string connectionString) : IAsyncDisposable
+    {
+        private readonly SemaphoreSlim _gate = new(1, 1);
+        private NpgsqlConnection? _connection;
+        private NpgsqlCommand? _command;
+        private NpgsqlParameter[]? _parameters;
+        private bool _disposed;
+
+        /// <summary>The rows inserted (all or none), or null when another batch is using the connection right now.</summary>
+        public async Task<int?> TryAppendAsync(IReadOnlyList<AuditEvent> events, string nodeId, AuditChainPosition expected,
+            AuditChainPosition head, DateTime now, CancellationToken cancellationToken)
+        {
+            if (!_gate.Wait(0))
+            {
+                return null;
+            }
+
+            try
+            {
+                if (_disposed)
+                {
+                    return null;
+                }
+
+                var prepared = _command;
+                if (prepared is null)
+                {
+                    var connection = new NpgsqlConnection(connectionString);
+                    try
+                    {
+                        await connection.OpenAsync(cancellationToken);
+                        var command = new NpgsqlCommand(Append, connection);
+                        _parameters = AppendParameters(command.Parameters);
+                        await command.PrepareAsync(cancellationToken);
+                        (_connection, _command, prepared) = (connection, command, command);
+                    }
+                    catch
+                    {
+                        await connection.DisposeAsync();
+                        throw;
+                    }
+                }
+
+                Fill(_parameters!, events, nodeId, expected, head, now);
+                try
+                {
+                    return await prepared.ExecuteNonQueryAsync(cancellationToken);
+                }
+                catch
+                {
+                    // A broken or confused connection is not reused; a statement error (the head's serialization failure under
+                    // a stricter isolation) costs one new connection and Prepare, rare enough.
+                    await DropAsync();
+                    throw;
+                }
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+
+        private async Task DropAsync()
+        {
+            var (connection, command) = (_connection, _command);
+            (_connection, _command, _parameters) = (null, null, null);
+            if (command is not null)
+            {
+                await command.DisposeAsync();
+            }
+
+            if (connection is not null)
+            {
+                await connection.DisposeAsync();
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _gate.WaitAsync();
+            try
+            {
+                _disposed = true;
+                await DropAsync();
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+    }
+
+    private static void Text(NpgsqlParameter parameter, IReadOnlyList<AuditEvent> events, Func<AuditEvent, string?> column)
     {
         var values = new string?[events.Count];
         for (var i = 0; i < values.Length; i++)
@@ -150,7 +279,7 @@ public static class AuditBatchInsert
             values[i] = column(events[i]);
         }
 
-        parameters.Add(new NpgsqlParameter<string?[]>(name, values) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        ((NpgsqlParameter<string?[]>)parameter).TypedValue = values;
     }
 
     private static void WriteText(NpgsqlBinaryImporter import, string? value)

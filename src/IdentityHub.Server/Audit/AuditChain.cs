@@ -23,7 +23,7 @@ namespace IdentityHub.Server.Audit;
 /// database, and a stale one costs one more statement, never a fork or a gap.
 /// </para>
 /// </summary>
-public sealed class AuditChain(IOptions<AuditOptions> options, AuditSigner signer, TimeProvider clock)
+public sealed class AuditChain(IOptions<AuditOptions> options, AuditSigner signer, TimeProvider clock) : IAsyncDisposable, IDisposable
 {
     public const string CheckpointType = "audit.checkpoint";
 
@@ -34,6 +34,9 @@ public sealed class AuditChain(IOptions<AuditOptions> options, AuditSigner signe
 
     // The head this process last saw committed; null until the first commit or after a miss.
     private AuditChainPosition? _head;
+
+    // PostgreSQL: the one-statement append on its own connection, prepared once (created with the first append).
+    private AuditBatchInsert.PreparedAppend? _prepared;
 
     public string NodeId { get; } = options.Value.ResolveNodeId();
 
@@ -124,7 +127,12 @@ public sealed class AuditChain(IOptions<AuditOptions> options, AuditSigner signe
         int inserted;
         try
         {
-            inserted = await AuditBatchInsert.AppendAsync(db, events, NodeId, expected, head, clock.GetUtcNow().UtcDateTime, cancellationToken);
+            var now = clock.GetUtcNow().UtcDateTime;
+            var prepared = Volatile.Read(ref _prepared) ?? PreparedFor(db);
+            // On the statement's own prepared connection; on the context's pooled one when another batch holds it (a
+            // command-line commit beside the writer's loop).
+            inserted = await prepared.TryAppendAsync(events, NodeId, expected, head, now, cancellationToken)
+                ?? await AuditBatchInsert.AppendAsync(db, events, NodeId, expected, head, now, cancellationToken);
         }
         catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected)
         {
@@ -175,6 +183,19 @@ public sealed class AuditChain(IOptions<AuditOptions> options, AuditSigner signe
             }
         }
     }
+
+    private AuditBatchInsert.PreparedAppend PreparedFor(DbContext db)
+    {
+        var created = new AuditBatchInsert.PreparedAppend(db.Database.GetConnectionString()
+            ?? throw new InvalidOperationException("The PostgreSQL context has no connection string."));
+        // Opens nothing until its first append: a lost race costs an object, never a connection.
+        return Interlocked.CompareExchange(ref _prepared, created, null) ?? created;
+    }
+
+    public ValueTask DisposeAsync() => _prepared?.DisposeAsync() ?? ValueTask.CompletedTask;
+
+    // A container disposed synchronously (a host stopped without await) must not throw for want of IDisposable.
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     /// <summary>Optimistic appends that found the head moved and took the locked path (tests, diagnostics).</summary>
     public long HeadMisses => Interlocked.Read(ref _headMisses);
