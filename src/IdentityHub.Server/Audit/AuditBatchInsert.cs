@@ -181,7 +181,16 @@ public static class AuditBatchInsert
     /// </summary>
     public sealed class PreparedAppend(string connectionString) : IAsyncDisposable
     {
+        /// <summary>
+        /// Unused this long, the connection is opened anew before the next batch: a connection held open through a quiet
+        /// night may have been cut by a firewall's idle timeout, idle_session_timeout or a failover, and the pool's own
+        /// pruning does not see a connection held here. TCP keepalives (below) find a dead peer meanwhile.
+        /// </summary>
+        private static readonly TimeSpan MaxIdle = TimeSpan.FromSeconds(60);
+
+        private readonly string _connectionString = new NpgsqlConnectionStringBuilder(connectionString) { KeepAlive = 30 }.ToString();
         private readonly SemaphoreSlim _gate = new(1, 1);
+        private long _lastUsed;
         private NpgsqlConnection? _connection;
         private NpgsqlCommand? _command;
         private NpgsqlParameter[]? _parameters;
@@ -203,24 +212,41 @@ public static class AuditBatchInsert
                     return null;
                 }
 
+                if (_command is not null
+                    && (_connection?.FullState != System.Data.ConnectionState.Open
+                        || System.Diagnostics.Stopwatch.GetElapsedTime(_lastUsed) > MaxIdle))
+                {
+                    await DropAsync();
+                }
+
                 var prepared = _command;
                 if (prepared is null)
                 {
-                    var connection = new NpgsqlConnection(connectionString);
+                    var connection = new NpgsqlConnection(_connectionString);
+                    NpgsqlCommand? command = null;
                     try
                     {
                         await connection.OpenAsync(cancellationToken);
-                        var command = new NpgsqlCommand(Append, connection);
+                        command = new NpgsqlCommand(Append, connection);
                         _parameters = AppendParameters(command.Parameters);
                         await command.PrepareAsync(cancellationToken);
                         (_connection, _command, prepared) = (connection, command, command);
                     }
-                    catch
+                    catch (Exception e) when (e is NpgsqlException or TimeoutException)
                     {
+                        // Nothing was sent for this batch: the caller appends it on the context's pooled connection.
+                        _parameters = null;
+                        if (command is not null)
+                        {
+                            await command.DisposeAsync();
+                        }
+
                         await connection.DisposeAsync();
-                        throw;
+                        return null;
                     }
                 }
+
+                _lastUsed = System.Diagnostics.Stopwatch.GetTimestamp();
 
                 Fill(_parameters!, events, nodeId, expected, head, now);
                 try

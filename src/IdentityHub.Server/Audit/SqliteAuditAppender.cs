@@ -42,7 +42,7 @@ public sealed class SqliteAuditAppender(AuditChain chain, SqliteDatabase? databa
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            var writer = _writer ??= new Writer(db.OpenConnection());
+            var writer = _writer ??= Writer.Open(db);
             try
             {
                 // Microsoft.Data.Sqlite runs every statement synchronously (its asynchronous methods too): SQLite is in-process.
@@ -92,6 +92,22 @@ public sealed class SqliteAuditAppender(AuditChain chain, SqliteDatabase? databa
     /// <summary>The connection and its prepared statements.</summary>
     private sealed class Writer : IDisposable
     {
+        /// <summary>A new connection with its statements prepared; nothing left open when preparing fails.</summary>
+        public static Writer Open(SqliteDatabase db)
+        {
+            var connection = db.OpenConnection();
+            try
+            {
+                return new Writer(connection);
+            }
+            catch
+            {
+                // Disposing the connection disposes the commands prepared on it so far.
+                connection.Dispose();
+                throw;
+            }
+        }
+
         private readonly SqliteParameter[] _values = new SqliteParameter[ColumnCount];
 
         public Writer(SqliteConnection connection)

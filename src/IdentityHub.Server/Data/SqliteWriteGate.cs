@@ -423,9 +423,14 @@ public sealed class SqliteDatabase(string connectionString, SqliteConnectionSetu
     public SemaphoreSlim WriteGate { get; } = SqliteContextWriteGate.ForDatabase(connectionString);
 
     /// <summary>A new open connection, set up as the contexts' are (busy timeout, WAL, the configured synchronous level).</summary>
+    /// <summary>
+    /// A connection of the caller's own, outside Microsoft.Data.Sqlite's pool (Pooling=False): it is long-lived, and its
+    /// native handle must never go back to the pool, where a transaction a failed rollback left open would be lent to the
+    /// next context; closed, SQLite rolls such a transaction back.
+    /// </summary>
     public SqliteConnection OpenConnection()
     {
-        var connection = new SqliteConnection(ConnectionString);
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder(ConnectionString) { Pooling = false }.ToString());
         try
         {
             connection.Open();

@@ -69,8 +69,9 @@ public static class NativeHeapExtensions
     public static WebApplicationBuilder AddIdentityHubNativeHeapTrimming(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<NativeHeapOptions>().BindConfiguration(NativeHeapOptions.Section)
-            .Validate(o => o.NativeHeapTrimInterval >= TimeSpan.Zero && o.NativeHeapTrimInterval <= TimeSpan.FromHours(1),
-                "Hosting:NativeHeapTrimInterval must be between 00:00:00 (off) and 01:00:00.")
+            .Validate(o => o.NativeHeapTrimInterval == TimeSpan.Zero
+                    || (o.NativeHeapTrimInterval >= TimeSpan.FromSeconds(1) && o.NativeHeapTrimInterval <= TimeSpan.FromHours(1)),
+                "Hosting:NativeHeapTrimInterval must be 00:00:00 (off) or between 00:00:01 and 01:00:00.")
             .ValidateOnStart();
         builder.Services.AddHostedService<NativeHeapTrimmer>();
         return builder;

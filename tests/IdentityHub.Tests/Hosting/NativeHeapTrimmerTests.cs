@@ -28,6 +28,7 @@ public sealed partial class NativeHeapTrimmerTests
 
     [Theory]
     [InlineData("-00:00:01")]
+    [InlineData("00:00:00.5")]
     [InlineData("02:00:00")]
     public async Task Server_NativeHeapTrimIntervalOutOfRange_ExitsWith1NamingTheSetting(string interval)
     {
