@@ -232,6 +232,13 @@ public sealed class AuditChain(IOptions<AuditOptions> options, AuditSigner signe
         return (new AuditChainPosition(sequence, hash), checkpointed);
     }
 
+    /// <summary>
+    /// A sealed batch whose commit failed: counted as appended since the last checkpoint, so that a checkpoint the batch
+    /// carried (and <see cref="Count"/> already took for written) is not taken for stored, and the next one is not skipped.
+    /// At worst one checkpoint more than needed.
+    /// </summary>
+    public void NotCommitted(int sealedEvents) => Interlocked.Add(ref _appendedSinceCheckpoint, Math.Max(1, sealedEvents));
+
     private void Count(int appended, bool checkpointed)
     {
         if (checkpointed)

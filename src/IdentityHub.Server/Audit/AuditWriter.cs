@@ -249,6 +249,7 @@ public sealed class AuditWriter(
         catch (Exception e)
         {
             logger.LogError(e, "An audit batch of {Count} events was not committed", events.Count);
+            chain.NotCommitted(events.Count);
             foreach (var pending in batch)
             {
                 pending.Done.TrySetException(e);
