@@ -5,7 +5,7 @@ namespace IdentityHub.Tests.Hosting;
 
 /// <summary>
 /// Hosting:NativeHeapTrimInterval (docs/deployment.md, "Memory"): the server gives glibc's free heap pages back on that
-/// interval, counted in identityhub.native_heap.trims; a value other than 0 (off) or 1 second..1 hour stops the start. (That 00:00:00 turns it
+/// interval (every 2 s by default), counted in identityhub.native_heap.trims; a value other than 0 (off) or 1 second..1 hour stops the start. (That 00:00:00 turns it
 /// off is not asserted here: the in-process test servers share the process's "IdentityHub" meter, so another server's
 /// trims would show on this one's /metrics.)
 /// </summary>

@@ -38,8 +38,7 @@ public sealed class RejectRevokedAccessTokens(RevokedAccessTokens revoked)
 
     public ValueTask HandleAsync(ServerValidateToken context)
     {
-        if (context.Principal is { } principal && principal.HasTokenType(TokenTypeIdentifiers.AccessToken)
-            && revoked.Refusal(principal) is { } reason)
+        if (Refusal(context.Principal) is { } reason)
         {
             context.Reject(Errors.InvalidToken, reason);
         }
@@ -49,12 +48,14 @@ public sealed class RejectRevokedAccessTokens(RevokedAccessTokens revoked)
 
     public ValueTask HandleAsync(ValidationValidateToken context)
     {
-        if (context.Principal is { } principal && principal.HasTokenType(TokenTypeIdentifiers.AccessToken)
-            && revoked.Refusal(principal) is { } reason)
+        if (Refusal(context.Principal) is { } reason)
         {
             context.Reject(Errors.InvalidToken, reason);
         }
 
         return default;
     }
+
+    private string? Refusal(System.Security.Claims.ClaimsPrincipal? principal) =>
+        principal is not null && principal.HasTokenType(TokenTypeIdentifiers.AccessToken) ? revoked.Refusal(principal) : null;
 }
