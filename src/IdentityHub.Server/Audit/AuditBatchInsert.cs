@@ -21,6 +21,44 @@ public static class AuditBatchInsert
 
     private const string Copy = "COPY \"AuditEvents\" " + Columns + "FROM STDIN (FORMAT BINARY)";
 
+    /// <summary>How many columns <see cref="Columns"/> names.</summary>
+    internal const int ColumnCount = 25;
+
+    /// <summary>The one column that is not text after OccurredAtUtc (position 0): Sequence, a bigint.</summary>
+    internal const int SequenceColumn = 22;
+
+    /// <summary>
+    /// The value of text column <paramref name="column"/> (1-24 except <see cref="SequenceColumn"/>, in <see cref="Columns"/>'
+    /// order) of <paramref name="e"/>: the one mapping of positions to fields for COPY, the unnest arrays and SQLite's INSERT.
+    /// </summary>
+    internal static string? Text(AuditEvent e, int column) => column switch
+    {
+        1 => e.Category,
+        2 => e.EventType,
+        3 => e.Outcome,
+        4 => e.Reason,
+        5 => e.ActorKind,
+        6 => e.ActorId,
+        7 => e.ActorName,
+        8 => e.SubjectId,
+        9 => e.EnterpriseId,
+        10 => e.ClientId,
+        11 => e.TargetType,
+        12 => e.TargetId,
+        13 => e.DepartmentCode,
+        14 => e.IpAddress,
+        15 => e.UserAgent,
+        16 => e.SessionId,
+        17 => e.CorrelationId,
+        18 => e.Before,
+        19 => e.After,
+        20 => e.Data,
+        21 => e.NodeId,
+        23 => e.PreviousHash,
+        24 => e.Hash,
+        _ => throw new ArgumentOutOfRangeException(nameof(column), column, "Not a text column of the audit rows."),
+    };
+
     public static async Task InsertAsync(IdentityHubDbContext db, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
     {
         if (!AuditChain.IsPostgres(db))
@@ -40,30 +78,17 @@ public static class AuditBatchInsert
             import.StartRow();
             import.Write(DateTime.SpecifyKind(e.OccurredAtUtc, DateTimeKind.Utc), NpgsqlDbType.TimestampTz);
             // Field by field, in the COPY column order (no array per row).
-            WriteText(import, e.Category);
-            WriteText(import, e.EventType);
-            WriteText(import, e.Outcome);
-            WriteText(import, e.Reason);
-            WriteText(import, e.ActorKind);
-            WriteText(import, e.ActorId);
-            WriteText(import, e.ActorName);
-            WriteText(import, e.SubjectId);
-            WriteText(import, e.EnterpriseId);
-            WriteText(import, e.ClientId);
-            WriteText(import, e.TargetType);
-            WriteText(import, e.TargetId);
-            WriteText(import, e.DepartmentCode);
-            WriteText(import, e.IpAddress);
-            WriteText(import, e.UserAgent);
-            WriteText(import, e.SessionId);
-            WriteText(import, e.CorrelationId);
-            WriteText(import, e.Before);
-            WriteText(import, e.After);
-            WriteText(import, e.Data);
-            WriteText(import, e.NodeId);
-            import.Write(e.Sequence!.Value, NpgsqlDbType.Bigint);
-            WriteText(import, e.PreviousHash);
-            WriteText(import, e.Hash);
+            for (var c = 1; c < ColumnCount; c++)
+            {
+                if (c == SequenceColumn)
+                {
+                    import.Write(e.Sequence!.Value, NpgsqlDbType.Bigint);
+                }
+                else
+                {
+                    WriteText(import, Text(e, c));
+                }
+            }
         }
 
         await import.CompleteAsync(cancellationToken);
@@ -106,7 +131,7 @@ public static class AuditBatchInsert
     /// <summary>The statement's parameters, typed, in the order of <see cref="Append"/>; values set by <see cref="Fill"/>.</summary>
     private static NpgsqlParameter[] AppendParameters(NpgsqlParameterCollection collection)
     {
-        var parameters = new NpgsqlParameter[31];
+        var parameters = new NpgsqlParameter[6 + ColumnCount];
         parameters[0] = new NpgsqlParameter<long>("s", 0L);
         parameters[1] = new NpgsqlParameter<string>("h", "");
         parameters[2] = new NpgsqlParameter<DateTime>("t", DateTime.UnixEpoch) { NpgsqlDbType = NpgsqlDbType.TimestampTz };
@@ -115,10 +140,10 @@ public static class AuditBatchInsert
         parameters[5] = new NpgsqlParameter<string>("eh", "");
         // In the column order of the INSERT.
         parameters[6] = new NpgsqlParameter<DateTime[]>("c0", []) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz };
-        for (var c = 1; c <= 24; c++)
+        for (var c = 1; c < ColumnCount; c++)
         {
-            parameters[6 + c] = c == 22
-                ? new NpgsqlParameter<long[]>("c22", []) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint }
+            parameters[6 + c] = c == SequenceColumn
+                ? new NpgsqlParameter<long[]>("c" + c, []) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint }
                 : new NpgsqlParameter<string?[]>("c" + c, []) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };
         }
 
@@ -145,30 +170,17 @@ public static class AuditBatchInsert
         ((NpgsqlParameter<long>)parameters[4]).TypedValue = expected.Sequence;
         ((NpgsqlParameter<string>)parameters[5]).TypedValue = expected.Hash;
         ((NpgsqlParameter<DateTime[]>)parameters[6]).TypedValue = occurred;
-        Text(parameters[7], events, e => e.Category);
-        Text(parameters[8], events, e => e.EventType);
-        Text(parameters[9], events, e => e.Outcome);
-        Text(parameters[10], events, e => e.Reason);
-        Text(parameters[11], events, e => e.ActorKind);
-        Text(parameters[12], events, e => e.ActorId);
-        Text(parameters[13], events, e => e.ActorName);
-        Text(parameters[14], events, e => e.SubjectId);
-        Text(parameters[15], events, e => e.EnterpriseId);
-        Text(parameters[16], events, e => e.ClientId);
-        Text(parameters[17], events, e => e.TargetType);
-        Text(parameters[18], events, e => e.TargetId);
-        Text(parameters[19], events, e => e.DepartmentCode);
-        Text(parameters[20], events, e => e.IpAddress);
-        Text(parameters[21], events, e => e.UserAgent);
-        Text(parameters[22], events, e => e.SessionId);
-        Text(parameters[23], events, e => e.CorrelationId);
-        Text(parameters[24], events, e => e.Before);
-        Text(parameters[25], events, e => e.After);
-        Text(parameters[26], events, e => e.Data);
-        Text(parameters[27], events, e => e.NodeId);
-        ((NpgsqlParameter<long[]>)parameters[28]).TypedValue = sequence;
-        Text(parameters[29], events, e => e.PreviousHash);
-        Text(parameters[30], events, e => e.Hash);
+        for (var c = 1; c < ColumnCount; c++)
+        {
+            if (c == SequenceColumn)
+            {
+                ((NpgsqlParameter<long[]>)parameters[6 + c]).TypedValue = sequence;
+            }
+            else
+            {
+                TextArray(parameters[6 + c], events, c);
+            }
+        }
     }
 
     /// <summary>
@@ -297,12 +309,12 @@ public static class AuditBatchInsert
         }
     }
 
-    private static void Text(NpgsqlParameter parameter, IReadOnlyList<AuditEvent> events, Func<AuditEvent, string?> column)
+    private static void TextArray(NpgsqlParameter parameter, IReadOnlyList<AuditEvent> events, int column)
     {
         var values = new string?[events.Count];
         for (var i = 0; i < values.Length; i++)
         {
-            values[i] = column(events[i]);
+            values[i] = Text(events[i], column);
         }
 
         ((NpgsqlParameter<string?[]>)parameter).TypedValue = values;

@@ -22,8 +22,6 @@ public sealed class SqliteAuditAppender(AuditChain chain, SqliteDatabase? databa
         "VALUES (@c0, @c1, @c2, @c3, @c4, @c5, @c6, @c7, @c8, @c9, @c10, @c11, @c12, @c13, @c14, @c15, @c16, @c17, @c18, @c19, " +
         "@c20, @c21, @c22, @c23, @c24)";
 
-    private const int ColumnCount = 25;
-
     private Writer? _writer;
     private bool _disposed;
     private long _batches;
@@ -108,7 +106,7 @@ public sealed class SqliteAuditAppender(AuditChain chain, SqliteDatabase? databa
             }
         }
 
-        private readonly SqliteParameter[] _values = new SqliteParameter[ColumnCount];
+        private readonly SqliteParameter[] _values = new SqliteParameter[AuditBatchInsert.ColumnCount];
 
         public Writer(SqliteConnection connection)
         {
@@ -119,12 +117,12 @@ public sealed class SqliteAuditAppender(AuditChain chain, SqliteDatabase? databa
             Commit = Prepared("COMMIT");
             Insert = connection.CreateCommand();
             Insert.CommandText = SqliteAuditAppender.Insert;
-            for (var i = 0; i < ColumnCount; i++)
+            for (var i = 0; i < AuditBatchInsert.ColumnCount; i++)
             {
                 _values[i] = Insert.Parameters.Add("@c" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), SqliteType.Text);
             }
 
-            _values[22].SqliteType = SqliteType.Integer;
+            _values[AuditBatchInsert.SequenceColumn].SqliteType = SqliteType.Integer;
             Insert.Prepare();
         }
 
@@ -142,33 +140,13 @@ public sealed class SqliteAuditAppender(AuditChain chain, SqliteDatabase? databa
             // A DateTime as text "yyyy-MM-dd HH:mm:ss.FFFFFFF", as Microsoft.Data.Sqlite binds it for EF Core: the same
             // text the audit queries compare.
             _values[0].Value = e.OccurredAtUtc;
-            Set(1, e.Category);
-            Set(2, e.EventType);
-            Set(3, e.Outcome);
-            Set(4, e.Reason);
-            Set(5, e.ActorKind);
-            Set(6, e.ActorId);
-            Set(7, e.ActorName);
-            Set(8, e.SubjectId);
-            Set(9, e.EnterpriseId);
-            Set(10, e.ClientId);
-            Set(11, e.TargetType);
-            Set(12, e.TargetId);
-            Set(13, e.DepartmentCode);
-            Set(14, e.IpAddress);
-            Set(15, e.UserAgent);
-            Set(16, e.SessionId);
-            Set(17, e.CorrelationId);
-            Set(18, e.Before);
-            Set(19, e.After);
-            Set(20, e.Data);
-            Set(21, e.NodeId);
-            _values[22].Value = e.Sequence!.Value;
-            Set(23, e.PreviousHash);
-            Set(24, e.Hash);
+            for (var c = 1; c < AuditBatchInsert.ColumnCount; c++)
+            {
+                _values[c].Value = c == AuditBatchInsert.SequenceColumn
+                    ? e.Sequence!.Value
+                    : AuditBatchInsert.Text(e, c) is { } text ? text : DBNull.Value;
+            }
         }
-
-        private void Set(int index, string? value) => _values[index].Value = value is null ? DBNull.Value : value;
 
         private SqliteCommand Prepared(string sql)
         {
