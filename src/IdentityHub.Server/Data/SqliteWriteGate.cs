@@ -9,61 +9,6 @@ using Microsoft.EntityFrameworkCore.Diagnostics;
 namespace IdentityHub.Server.Data;
 
 /// <summary>
-/// How every SQLite connection of the process is set up, once per physical (pooled) connection, before its first
-/// command: <c>busy_timeout</c> (another process that writes, such as a command-line job, is waited for inside
-/// SQLite, in short steps, instead of by Microsoft.Data.Sqlite's 150 ms sleeps), <c>journal_mode=WAL</c> (readers
-/// and the writer no longer block each other: a commit no longer stalls every reader, and a commit appends to the
-/// write-ahead log instead of rewriting pages through a rollback journal) and <c>synchronous</c>
-/// (<see cref="SqliteSynchronous"/>, see docs/deployment.md for what NORMAL and FULL keep after a power cut).
-/// </summary>
-public sealed class SqliteConnectionSetup(SqliteSynchronous synchronous, TimeSpan busyTimeout) : DbConnectionInterceptor
-{
-    // Keyed on the native handle: a pooled SqliteConnection reopens the same handle, a new one gets a new handle.
-    private static readonly ConditionalWeakTable<object, object> Configured = new();
-
-    private readonly string _pragmas = string.Create(CultureInfo.InvariantCulture,
-        $"PRAGMA busy_timeout={(int)busyTimeout.TotalMilliseconds}; PRAGMA journal_mode=WAL; " +
-        $"PRAGMA synchronous={(synchronous == SqliteSynchronous.Full ? "FULL" : "NORMAL")};");
-
-    public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) => Configure(connection);
-
-    public override Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData,
-        CancellationToken cancellationToken = default)
-    {
-        // PRAGMAs run in-process, in microseconds: no reason to go asynchronous.
-        Configure(connection);
-        return Task.CompletedTask;
-    }
-
-    /// <summary>Sets up a connection opened outside EF Core (the audit log's own writer connection) like every other.</summary>
-    public void Configure(DbConnection connection)
-    {
-        if (connection is not SqliteConnection { Handle: { } handle } sqlite || Configured.TryGetValue(handle, out _))
-        {
-            return;
-        }
-
-        using var command = sqlite.CreateCommand();
-        command.CommandText = _pragmas;
-        command.ExecuteNonQuery();
-        Configured.AddOrUpdate(handle, handle);
-    }
-}
-
-/// <summary>Section "Database", key SqliteSynchronous: SQLite's <c>PRAGMA synchronous</c> in WAL mode.</summary>
-public enum SqliteSynchronous
-{
-    /// <summary>
-    /// The WAL is synced at checkpoints, not at each commit. A committed transaction survives a crash of the process;
-    /// after a power cut or an operating-system crash the database is intact but the last commits may be missing.
-    /// </summary>
-    Normal,
-
-    /// <summary>Each commit syncs the WAL: commits also survive a power cut, at one fsync per write transaction.</summary>
-    Full,
-}
-
-/// <summary>
 /// One writer at a time per SQLite database, queued asynchronously in this process. SQLite lets one connection write
 /// at a time; Microsoft.Data.Sqlite answers a second writer's SQLITE_BUSY by putting its thread to sleep for 150 ms and
 /// retrying, which parks thread-pool threads and stretches latencies to hundreds of milliseconds. So every write of the
@@ -406,41 +351,6 @@ public sealed class SqliteContextWriteGate(DbContext context)
         {
             _depth = 1;
             Exit();
-        }
-    }
-}
-
-/// <summary>
-/// The process's SQLite database (registered only when Database:Provider is Sqlite): its connection string as the
-/// contexts use it, their connection set-up and their write gate, for a writer that keeps a connection of its own
-/// (the audit log's group commit, <see cref="Audit.SqliteAuditAppender"/>).
-/// </summary>
-public sealed class SqliteDatabase(string connectionString, SqliteConnectionSetup setup)
-{
-    public string ConnectionString { get; } = connectionString;
-
-    /// <summary>The one write gate of this database in the process (<see cref="SqliteWriteGateInterceptor"/>).</summary>
-    public SemaphoreSlim WriteGate { get; } = SqliteContextWriteGate.ForDatabase(connectionString);
-
-    /// <summary>A new open connection, set up as the contexts' are (busy timeout, WAL, the configured synchronous level).</summary>
-    /// <summary>
-    /// A connection of the caller's own, outside Microsoft.Data.Sqlite's pool (Pooling=False): it is long-lived, and its
-    /// native handle must never go back to the pool, where a transaction a failed rollback left open would be lent to the
-    /// next context; closed, SQLite rolls such a transaction back.
-    /// </summary>
-    public SqliteConnection OpenConnection()
-    {
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder(ConnectionString) { Pooling = false }.ToString());
-        try
-        {
-            connection.Open();
-            setup.Configure(connection);
-            return connection;
-        }
-        catch
-        {
-            connection.Dispose();
-            throw;
         }
     }
 }
