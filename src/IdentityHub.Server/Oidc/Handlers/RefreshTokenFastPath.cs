@@ -28,9 +28,10 @@ namespace IdentityHub.Server.Oidc.Handlers;
 /// (RFC 9449) and no client certificate (RFC 8705) (<see cref="ClientCredentialsFastPath.IsPlainFormPost"/>); the parameters
 /// grant_type=refresh_token, refresh_token, and the client's credentials, each once, nothing else (no scope: narrowing is
 /// left to the normal path; no resource, audience or unknown parameter);</item>
-/// <item>the client: authenticated as the normal path accepts it, by exactly one method: client_secret_basic or
-/// client_secret_post for a confidential client (the secret checked as <see cref="ClientCredentialsFastPath.SecretIsValid"/>
-/// checks it, from the in-process <see cref="ClientCache"/>), client_id alone for a public client; a client without a key set,
+/// <item>the client: a confidential client authenticated as the normal path accepts it, by exactly one method:
+/// client_secret_basic or client_secret_post (the secret checked as <see cref="ClientCredentialsFastPath.SecretIsValid"/>
+/// checks it, from the in-process <see cref="ClientCache"/>); a public client (client_id alone) is left to the normal path
+/// (OpenIddict does not list "none" among its client authentication methods); a client without a key set,
 /// with no requirement other than PKCE (which concerns the code grant only), holding the token endpoint and refresh_token
 /// permissions, active and of an active department (<see cref="ClientPolicies"/>);</item>
 /// <item>the refresh token: directly encrypted with a server-only key (JWE "dir" + A256CBC-HS512,
@@ -101,32 +102,17 @@ public sealed class RefreshTokenFastPath(
             return;
         }
 
-        // The client, authenticated as the normal path would accept it (OpenIddict's ValidateClientType: a confidential
-        // client must authenticate, a public one must not present a secret).
-        string clientId;
-        string? secret = null;
-        if (http.Headers.Authorization.Count != 0 || formSecret is not null)
-        {
-            if (ClientCredentialsFastPath.SecretCredentials(http, formId, formSecret, context.Options) is not { } credentials)
-            {
-                return;
-            }
-
-            (clientId, secret) = credentials;
-        }
-        else if (formId is not null && context.Options.ClientAuthenticationMethods.Contains(ClientAuthenticationMethods.None))
-        {
-            clientId = formId;
-        }
-        else
+        // The client, authenticated as the normal path would accept it: a confidential client by exactly one of
+        // client_secret_basic and client_secret_post. A public client (client_id alone) is left to the normal path.
+        if (ClientCredentialsFastPath.SecretCredentials(http, formId, formSecret, context.Options) is not { } credentials)
         {
             return;
         }
 
+        var (clientId, secret) = credentials;
         var snapshot = await clients.FindAsync(clientId, db, context.CancellationToken);
         if (snapshot is null || !Suits(snapshot, context.Options)
-            || (snapshot.Application.ClientType == ClientTypes.Confidential) != (secret is not null)
-            || (secret is not null && !ClientCredentialsFastPath.SecretIsValid(snapshot, secret, clock))
+            || !ClientCredentialsFastPath.SecretIsValid(snapshot, secret, clock)
             || await policies.FindAsync(clientId, context.CancellationToken) is not { ClientActive: true, DepartmentActive: true })
         {
             return;
@@ -142,10 +128,7 @@ public sealed class RefreshTokenFastPath(
         }
 
         request.ClientId = clientId;
-        if (secret is not null)
-        {
-            request.ClientSecret = secret;
-        }
+        request.ClientSecret = secret;
 
         context.Transaction.Request = request;
         var handled = false;
@@ -329,7 +312,7 @@ public sealed class RefreshTokenFastPath(
         if (options.IgnoreEndpointPermissions || options.IgnoreGrantTypePermissions || options.EnableDegradedMode
             || options.DisableTokenStorage || options.DisableAuthorizationStorage || options.UseReferenceRefreshTokens
             || !options.GrantTypes.Contains(GrantTypes.RefreshToken)
-            || application.ClientType is not (ClientTypes.Confidential or ClientTypes.Public)
+            || application.ClientType != ClientTypes.Confidential
             || application.ClientId is not { Length: > 0 } || !string.IsNullOrEmpty(application.JsonWebKeySet))
         {
             return false;
