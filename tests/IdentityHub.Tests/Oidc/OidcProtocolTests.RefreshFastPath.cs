@@ -21,7 +21,8 @@ namespace IdentityHub.Tests.Oidc;
 /// fast path declines (a narrowing scope, a resource, a DPoP proof, a query string, two authentication methods, a wrong or
 /// missing secret, another client's token, a tampered token) and every refusal (a suspended client, a locked account, an
 /// ended session, a reused token) get the normal path's answer and are not counted by identityhub.refresh.fast_path. Each
-/// of the fast path's checks, deleted, makes one of these cases fail (the mutation check in docs/benchmarks.md).
+/// of the fast path's safety checks, deleted, should make one of these cases fail (docs/benchmarks.md names which; that
+/// mutation check has not been run to the end yet).
 /// </summary>
 public abstract partial class OidcProtocolTests
 {
