@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using IdentityHub.Server.Data;
+using IdentityHub.Server.Registry;
 using IdentityHub.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -125,6 +126,66 @@ public abstract partial class OidcProtocolTests
             JweHeader(actual.Json.GetProperty("refresh_token").GetString()!).GetRawText());
     }
 
+    /// <summary>
+    /// Two new refresh tokens compared inside (they are opaque to the client, so only the server's own keys open them,
+    /// ServerOnlyTokenKeys): both decrypt and verify under the current keys, their inner JWS headers are equal (HS256, the
+    /// kid, oi_reft+jwt), their claims are the same names with the same values but for what is per token or per grant
+    /// (iat, exp, the entry id, and the grant's authorization id, nonce and PKCE challenge), and the entries they name are alike: valid
+    /// refresh-token entries of the same client and subject, of the token's own authorization, created at the token's iat
+    /// and expiring at its exp, no reference id and no payload.
+    /// </summary>
+    private async Task AssertSameRefreshTokenContentAsync(string clientId, string expected, string actual)
+    {
+        var e = await OpenRefreshTokenAsync(expected);
+        var a = await OpenRefreshTokenAsync(actual);
+        Assert.Equal(e.Header.GetRawText(), a.Header.GetRawText());
+        AssertSameClaims("refresh_token", e.Payload, a.Payload, "iat", "exp", "oi_tkn_id", "oi_au_id", "oi_nce", "oi_cd_chlg");
+        Assert.Equal(e.Payload.GetProperty("exp").GetInt64() - e.Payload.GetProperty("iat").GetInt64(),
+            a.Payload.GetProperty("exp").GetInt64() - a.Payload.GetProperty("iat").GetInt64());
+
+        await using var scope = Server.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
+        foreach (var payload in new[] { e.Payload, a.Payload })
+        {
+            var id = payload.GetProperty("oi_tkn_id").GetString()!;
+            var entry = await db.Set<HubToken>().AsNoTracking().Where(t => t.Id == id)
+                .Select(t => new
+                {
+                    t.Type, t.Status, t.Subject, t.ReferenceId, t.Payload, t.CreationDate, t.ExpirationDate, t.RedemptionDate,
+                    Application = t.Application!.ClientId, Authorization = t.Authorization!.Id,
+                })
+                .SingleAsync();
+            Assert.Equal("urn:ietf:params:oauth:token-type:refresh_token", entry.Type);
+            Assert.Equal("valid", entry.Status);
+            Assert.Equal(payload.GetProperty("sub").GetString(), entry.Subject);
+            Assert.Equal(clientId, entry.Application);
+            Assert.Equal(payload.GetProperty("oi_au_id").GetString(), entry.Authorization);
+            Assert.Null(entry.ReferenceId);
+            Assert.Null(entry.Payload);
+            Assert.Null(entry.RedemptionDate);
+            Assert.Equal(payload.GetProperty("iat").GetInt64(), new DateTimeOffset(entry.CreationDate!.Value, TimeSpan.Zero).ToUnixTimeSeconds());
+            Assert.Equal(payload.GetProperty("exp").GetInt64(), new DateTimeOffset(entry.ExpirationDate!.Value, TimeSpan.Zero).ToUnixTimeSeconds());
+        }
+    }
+
+    /// <summary>A refresh token decrypted and verified with the server's own keys: its inner JWS header and payload.</summary>
+    private async Task<(JsonElement Header, JsonElement Payload)> OpenRefreshTokenAsync(string token)
+    {
+        var keys = Server.Services.GetRequiredService<IdentityHub.Server.Oidc.ServerOnlyTokenKeys>();
+        var handler = new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler();
+        var result = await handler.ValidateTokenAsync(token, new TokenValidationParameters
+        {
+            TokenDecryptionKeys = keys.EncryptionKeys,
+            IssuerSigningKeys = keys.SigningKeys,
+            ValidateIssuer = false,
+            ValidateAudience = false,
+            ValidTypes = ["oi_reft+jwt"],
+        });
+        Assert.True(result.IsValid, result.Exception?.ToString());
+        var inner = ((Microsoft.IdentityModel.JsonWebTokens.JsonWebToken)result.SecurityToken).InnerToken.EncodedToken;
+        return (OidcKit.JwtHeader(inner), OidcKit.JwtPayload(inner));
+    }
+
     private static void AssertSameClaims(string token, JsonElement expected, JsonElement actual, params string[] perToken)
     {
         Assert.Equal(expected.EnumerateObject().Select(p => p.Name).Order(), actual.EnumerateObject().Select(p => p.Name).Order());
@@ -174,6 +235,8 @@ public abstract partial class OidcProtocolTests
             Assert.Equal(answered, meter.Count);
 
             AssertSameRefreshAnswer(normal, fast);
+            await AssertSameRefreshTokenContentAsync(client.ClientId, normal.Json.GetProperty("refresh_token").GetString()!,
+                fast.Json.GetProperty("refresh_token").GetString()!);
             AssertAccessTokenHash(fast.Json);
             AssertAccessTokenHash(normal.Json);
             var access = fast.Json.GetProperty("access_token").GetString()!;
