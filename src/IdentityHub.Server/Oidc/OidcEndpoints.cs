@@ -7,7 +7,7 @@ public static class OidcEndpoints
     {
         string[] getAndPost = [HttpMethods.Get, HttpMethods.Post];
         routes.MapMethods("/connect/authorize", getAndPost, AuthorizeEndpoint.HandleAsync).ExcludeFromDescription();
-        routes.MapPost("/connect/token", TokenEndpoint.HandleAsync).ExcludeFromDescription();
+        routes.MapPost("/connect/token", (Delegate)TokenEndpoint.HandleAsync).ExcludeFromDescription();
         routes.MapMethods("/connect/userinfo", getAndPost, UserInfoEndpoint.HandleAsync).ExcludeFromDescription();
         routes.MapMethods("/connect/endsession", getAndPost, EndSessionEndpoint.HandleAsync).ExcludeFromDescription();
         return routes;

@@ -72,6 +72,7 @@ public static class OidcExtensions
         builder.Services.AddScoped<ClientCredentialsFastPath>();
         builder.Services.AddScoped<IntrospectionFastPath>();
         builder.Services.AddScoped<UserInfoFastPath>();
+        builder.Services.AddScoped<RefreshTokenFastPath>();
         builder.Services.PostConfigure<OpenIddictServerOptions>(options =>
         {
             // OpenIddict's RevokeToken needs a token entry: it now runs only for tokens that have one.
@@ -174,6 +175,9 @@ public static class OidcExtensions
                 server.AddEventHandler(IntrospectionFastPath.Descriptor);
                 // A plain userinfo request with a valid bearer token, answered likewise (Oidc:UserinfoFastPath).
                 server.AddEventHandler(UserInfoFastPath.Descriptor);
+                // A plain refresh_token grant, checked before OpenIddict's generic pipeline and signed in by OpenIddict's own
+                // sign-in (Oidc:RefreshTokenFastPath).
+                server.AddEventHandler(RefreshTokenFastPath.Descriptor);
                 server.AddEventHandler(SkipAccessTokenEntries.Descriptor);
                 server.AddEventHandler(RejectRevokedAccessTokens.Descriptor);
                 // A token with cnf (never issued here) is invalid_token, not OpenIddict's proof-of-possession exception.

@@ -72,6 +72,17 @@ public sealed class OidcOptions
     /// </summary>
     public bool UserinfoFastPath { get; set; } = true;
 
+    /// <summary>
+    /// Whether a plain refresh_token grant (Handlers/RefreshTokenFastPath: a form POST with grant_type, refresh_token and the
+    /// client's credentials only, by a confidential client) skips OpenIddict's request extraction, client authentication
+    /// pipeline, the pass-through to <see cref="TokenEndpoint"/> and OpenIddict's sign-in pipeline: the client and the token
+    /// are checked by the fast path, the grant by the token endpoint's own <see cref="TokenEndpoint.EvaluateGrantAsync"/>,
+    /// and the fast path issues the access, ID and refresh tokens itself as OpenIddict's sign-in does (same claims, keys,
+    /// rotation and reuse detection, audit events, response); every other request and every refusal take the normal path.
+    /// Default true.
+    /// </summary>
+    public bool RefreshTokenFastPath { get; set; } = true;
+
     public TimeSpan IdentityTokenLifetime { get; set; } = TimeSpan.FromMinutes(15);
 
     public TimeSpan AuthorizationCodeLifetime { get; set; } = TimeSpan.FromMinutes(2);

@@ -13,17 +13,19 @@ using static OpenIddict.Abstractions.OpenIddictConstants;
 namespace IdentityHub.Server.Oidc;
 
 /// <summary>
+/// What the token endpoint decided about a code or refresh grant (<see cref="TokenEndpoint.EvaluateGrantAsync"/>): the
+/// principal to sign in, or the reason (error_description of invalid_grant, RFC 6749 section 5.2) it is refused.
+/// </summary>
+public sealed record GrantDecision(ClaimsPrincipal? SignIn, string? Refusal, string? UserId);
+
+/// <summary>
 /// The token endpoint (RFC 6749 section 3.2). OpenIddict has authenticated the client and validated the
 /// grant (code + PKCE verifier, refresh token rotation and reuse); this re-checks the person and
 /// rebuilds the claims so that a changed or locked account is seen at once.
 /// </summary>
 public static class TokenEndpoint
 {
-    public static async Task<IResult> HandleAsync(
-        HttpContext context,
-        ClaimsFactory claims,
-        ClientPolicies policies,
-        AgentMandates mandates)
+    public static async Task<IResult> HandleAsync(HttpContext context)
     {
         var request = context.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenID Connect request cannot be retrieved.");
@@ -31,49 +33,70 @@ public static class TokenEndpoint
         // client_credentials never comes here: it is signed in inside OpenIddict (Handlers/SignInClientCredentials).
         if (request.IsAuthorizationCodeGrantType() || request.IsRefreshTokenGrantType())
         {
-            // Resolved here rather than as parameters: a client-credentials request, the most frequent one,
-            // needs no user store (building UserManager and SignInManager is a measurable share of it).
-            var users = context.RequestServices.GetRequiredService<UserManager<ApplicationUser>>();
-            var signInManager = context.RequestServices.GetRequiredService<SignInManager<ApplicationUser>>();
-            var grants = context.RequestServices.GetRequiredService<GrantSubjects>();
             var result = await context.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
             var principal = result.Principal;
-            var session = principal is null ? null : SessionFacts.From(principal);
-            // The grant's sub is the one the client sees (public or pairwise): map it back to the account. The account,
-            // its real-name data and the session's state come in one round trip (GrantSubjects).
-            var subject = principal?.GetClaim(Claims.Subject);
-            var client = await policies.FindAsync(request.ClientId, context.RequestAborted);
-            var grant = session is null ? null : await grants.LoadAsync(subject, client, session.SessionId, context.RequestAborted);
-            var user = grant?.Person.User;
-            if (principal is null || session is null || grant is null || user is null || client is null
-                || !await signInManager.CanSignInAsync(user) || await users.IsLockedOutAsync(user)
-                || AssuranceLevels.Of(user) < client.MinimumAssuranceLevel
-                // Ending a session revokes its tokens; this also stops a refresh that raced with the logout.
-                || grant.SessionEnded)
+            var decision = await EvaluateGrantAsync(context, request, principal, context.RequestAborted);
+            if (decision.SignIn is null)
             {
                 await DetectRefreshTokenReuseAsync(context, request, principal);
-                return OidcResults.Forbid(Errors.InvalidGrant, "The grant is no longer valid.");
+                return OidcResults.Forbid(Errors.InvalidGrant, decision.Refusal!);
             }
 
-            // Acting for an enterprise holds only while the mandate does (a revoked agent's grant ends).
-            ActingFor? acting = null;
-            if (principal.GetClaim(ClaimsFactory.ActingForPrivateClaim) is { } enterpriseId
-                && (acting = await mandates.FindActingAsync(user.Id, enterpriseId, context.RequestAborted)) is null)
-            {
-                await DetectRefreshTokenReuseAsync(context, request, principal);
-                return OidcResults.Forbid(Errors.InvalidGrant, "The mandate to act for the enterprise has ended.");
-            }
-
-            // RFC 6749 section 6: a refresh request may narrow the scopes; OpenIddict has checked
-            // that they are a subset of the original grant.
-            var scopes = string.IsNullOrEmpty(request.Scope) ? principal.GetScopes() : request.GetScopes();
-            var identity = claims.CreateUserIdentity(grant.Person, scopes, session, principal.GetResources(), client, subject!,
-                ClaimsRequest.FromPrincipal(principal), acting);
-            AuditHttpItems.SetUser(context, user.Id);
-            return Results.SignIn(new ClaimsPrincipal(identity), authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+            AuditHttpItems.SetUser(context, decision.UserId!);
+            return Results.SignIn(decision.SignIn, authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
         }
 
         return OidcResults.Forbid(Errors.UnsupportedGrantType, "The grant type is not supported.");
+    }
+
+    /// <summary>
+    /// The token endpoint's own checks of a code or refresh grant, and the claims of the new tokens, shared by this endpoint
+    /// and the refresh grant's fast path (<see cref="Handlers.RefreshTokenFastPath"/>): the account behind the grant's sub
+    /// still exists, may sign in, is not locked out and meets the client's minimum assurance level; the grant's SSO session
+    /// was not ended (a logout revokes its tokens); a mandate to act for an enterprise still holds; then the identity is
+    /// rebuilt from the database (<see cref="ClaimsFactory.CreateUserIdentity"/>: the claims the client's policy allows, the
+    /// public or pairwise sub, sid, auth_time, acr and amr carried over from the session of the grant).
+    /// </summary>
+    public static async Task<GrantDecision> EvaluateGrantAsync(HttpContext context, OpenIddictRequest request, ClaimsPrincipal? principal,
+        CancellationToken cancellationToken)
+    {
+        // Resolved here rather than as parameters: a client-credentials request, the most frequent one,
+        // needs no user store (building UserManager and SignInManager is a measurable share of it).
+        var services = context.RequestServices;
+        var users = services.GetRequiredService<UserManager<ApplicationUser>>();
+        var signInManager = services.GetRequiredService<SignInManager<ApplicationUser>>();
+        var grants = services.GetRequiredService<GrantSubjects>();
+        var policies = services.GetRequiredService<ClientPolicies>();
+        var session = principal is null ? null : SessionFacts.From(principal);
+        // The grant's sub is the one the client sees (public or pairwise): map it back to the account. The account,
+        // its real-name data and the session's state come in one round trip (GrantSubjects).
+        var subject = principal?.GetClaim(Claims.Subject);
+        var client = await policies.FindAsync(request.ClientId, cancellationToken);
+        var grant = session is null ? null : await grants.LoadAsync(subject, client, session.SessionId, cancellationToken);
+        var user = grant?.Person.User;
+        if (principal is null || session is null || grant is null || user is null || client is null
+            || !await signInManager.CanSignInAsync(user) || await users.IsLockedOutAsync(user)
+            || AssuranceLevels.Of(user) < client.MinimumAssuranceLevel
+            // Ending a session revokes its tokens; this also stops a refresh that raced with the logout.
+            || grant.SessionEnded)
+        {
+            return new GrantDecision(null, "The grant is no longer valid.", null);
+        }
+
+        // Acting for an enterprise holds only while the mandate does (a revoked agent's grant ends).
+        ActingFor? acting = null;
+        if (principal.GetClaim(ClaimsFactory.ActingForPrivateClaim) is { } enterpriseId
+            && (acting = await services.GetRequiredService<AgentMandates>().FindActingAsync(user.Id, enterpriseId, cancellationToken)) is null)
+        {
+            return new GrantDecision(null, "The mandate to act for the enterprise has ended.", null);
+        }
+
+        // RFC 6749 section 6: a refresh request may narrow the scopes; OpenIddict has checked
+        // that they are a subset of the original grant.
+        var scopes = string.IsNullOrEmpty(request.Scope) ? principal.GetScopes() : request.GetScopes();
+        var identity = services.GetRequiredService<ClaimsFactory>().CreateUserIdentity(grant.Person, scopes, session, principal.GetResources(),
+            client, subject!, ClaimsRequest.FromPrincipal(principal), acting);
+        return new GrantDecision(new ClaimsPrincipal(identity), null, user.Id);
     }
 
     /// <summary>

@@ -176,7 +176,7 @@ public abstract partial class OidcProtocolTests
             [pairwiseBase + "/signin-oidc"], ["openid", "profile", "phone", "offline_access"], [pairwiseBase + "/signout-callback-oidc"],
             department, "pairwise");
         var pairwise = new WebClient(pairwiseId, pairwiseSecret, pairwiseBase + "/signin-oidc", pairwiseBase + "/signout-callback-oidc");
-        using var meter = new UserInfoFastPathMeter(client.ClientId, pairwise.ClientId);
+        using var meter = new FastPathMeter("identityhub.userinfo.fast_path", client.ClientId, pairwise.ClientId);
 
         var user = await Kit.CreateUserAsync();
         var browser = NewBrowser();
@@ -282,21 +282,21 @@ public abstract partial class OidcProtocolTests
     }
 
     /// <summary>
-    /// Counts identityhub.userinfo.fast_path (the fast path's answers) for the given clients only: other tests running at the
-    /// same time answer for their own clients.
+    /// Counts one fast path's answers (identityhub.userinfo.fast_path, identityhub.refresh.fast_path) for the given clients
+    /// only: other tests running at the same time answer for their own clients.
     /// </summary>
-    private sealed class UserInfoFastPathMeter : IDisposable
+    private sealed class FastPathMeter : IDisposable
     {
         private readonly HashSet<string> _clients;
         private readonly MeterListener _listener = new();
         private long _count;
 
-        public UserInfoFastPathMeter(params string[] clients)
+        public FastPathMeter(string instrumentName, params string[] clients)
         {
             _clients = [.. clients];
             _listener.InstrumentPublished = (instrument, l) =>
             {
-                if (instrument.Meter.Name == "IdentityHub" && instrument.Name == "identityhub.userinfo.fast_path")
+                if (instrument.Meter.Name == "IdentityHub" && instrument.Name == instrumentName)
                 {
                     l.EnableMeasurementEvents(instrument);
                 }

@@ -106,7 +106,7 @@ public abstract partial class OidcProtocolTests
 
         var client = await Kit.RegisterWebClientAsync();
         var other = await Kit.RegisterWebClientAsync();
-        using var meter = new UserInfoFastPathMeter(client.ClientId, other.ClientId);
+        using var meter = new FastPathMeter("identityhub.userinfo.fast_path", client.ClientId, other.ClientId);
         var user = await Kit.CreateUserAsync();
         var flow = await Kit.CodeFlowAsync(NewBrowser(), client, user);
         var token = flow.Tokens.AccessToken!;
@@ -230,7 +230,7 @@ public abstract partial class OidcProtocolTests
         }
 
         var client = await Kit.RegisterWebClientAsync();
-        using var meter = new UserInfoFastPathMeter(client.ClientId);
+        using var meter = new FastPathMeter("identityhub.userinfo.fast_path", client.ClientId);
         var user = await Kit.CreateUserAsync();
         var token = (await Kit.CodeFlowAsync(NewBrowser(), client, user)).Tokens.AccessToken!;
 
@@ -315,7 +315,7 @@ public abstract partial class OidcProtocolTests
         }
 
         var client = await Kit.RegisterWebClientAsync();
-        using var meter = new UserInfoFastPathMeter(client.ClientId);
+        using var meter = new FastPathMeter("identityhub.userinfo.fast_path", client.ClientId);
         var user = await Kit.CreateUserAsync();
         var token = (await Kit.CodeFlowAsync(NewBrowser(), client, user)).Tokens.AccessToken!;
 

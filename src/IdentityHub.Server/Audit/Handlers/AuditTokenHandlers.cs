@@ -40,38 +40,52 @@ public sealed class AuditIssuedTokens(IAuditLog audit, ClientPolicies policies) 
 
         var policy = await policies.FindAsync(clientId, context.CancellationToken);
         var userId = context.Transaction.GetHttpRequest()?.HttpContext.Items[AuditHttpItems.UserId] as string;
-        var session = context.Principal.GetClaim(HubClaims.SessionId);
-        var tokens = new List<string>();
-        var ids = new Dictionary<string, string>(StringComparer.Ordinal);
-        Note(Parameters.AccessToken, context.AccessToken, context.AccessTokenPrincipal);
-        Note(Parameters.IdToken, context.IdentityToken, context.IdentityTokenPrincipal);
-        Note(Parameters.RefreshToken, context.RefreshToken, context.RefreshTokenPrincipal);
+        await audit.WriteAsync(AuditActor.Client(clientId), Records(context.Request.IsRefreshTokenGrantType(), context.Request.GrantType ?? "",
+            clientId, policy, userId, context.Principal,
+            (Parameters.AccessToken, context.AccessToken, context.AccessTokenPrincipal),
+            (Parameters.IdToken, context.IdentityToken, context.IdentityTokenPrincipal),
+            (Parameters.RefreshToken, context.RefreshToken, context.RefreshTokenPrincipal)));
+    }
 
-        var records = new List<AuditRecord>
+    /// <summary>
+    /// The events of one issuance: token.issued or token.refreshed (the tokens issued and their entry ids), and claims.released
+    /// when an ID token released claims of a person. Shared with the refresh grant's fast path
+    /// (<see cref="Oidc.Handlers.RefreshTokenFastPath"/>), which issues the same tokens itself.
+    /// </summary>
+    internal static AuditRecord[] Records(bool refreshed, string grantType, string clientId, ClientPolicy? policy, string? userId,
+        System.Security.Claims.ClaimsPrincipal principal, (string Type, string? Token, System.Security.Claims.ClaimsPrincipal? Principal) access,
+        (string Type, string? Token, System.Security.Claims.ClaimsPrincipal? Principal) identity,
+        (string Type, string? Token, System.Security.Claims.ClaimsPrincipal? Principal) refresh)
+    {
+        var session = principal.GetClaim(HubClaims.SessionId);
+        var tokens = new List<string>(3);
+        var ids = new Dictionary<string, string>(StringComparer.Ordinal);
+        Note(access);
+        Note(identity);
+        Note(refresh);
+
+        var tokensIssued = new TokensIssued(refreshed, clientId, policy?.DepartmentCode, userId, session, grantType, tokens,
+            principal.GetScopes().ToList(), ids);
+        if (userId is not null && policy is not null && identity.Principal is { } id
+            && ClaimRelease.Describe(id.Claims.Select(c => c.Type), policy.Claims,
+                ClaimRelease.Parse(id.FindFirst(ClaimsFactory.VerifiedClaimsType)?.Value)) is { Names.Count: > 0 } released)
         {
-            new TokensIssued(context.Request.IsRefreshTokenGrantType(), clientId, policy?.DepartmentCode, userId, session,
-                context.Request.GrantType ?? "", tokens, context.Principal.GetScopes().ToList(), ids),
-        };
-        if (userId is not null && policy is not null && context.IdentityTokenPrincipal is { } identity
-            && ClaimRelease.Describe(identity.Claims.Select(c => c.Type), policy.Claims,
-                ClaimRelease.Parse(identity.FindFirst(ClaimsFactory.VerifiedClaimsType)?.Value)) is { Names.Count: > 0 } released)
-        {
-            records.Add(new ClaimsReleased(clientId, policy.DepartmentCode, userId, session, "id_token", released.Names, released.Masked));
+            return [tokensIssued, new ClaimsReleased(clientId, policy.DepartmentCode, userId, session, "id_token", released.Names, released.Masked)];
         }
 
-        await audit.WriteAsync(AuditActor.Client(clientId), [.. records]);
+        return [tokensIssued];
 
-        void Note(string type, string? token, System.Security.Claims.ClaimsPrincipal? principal)
+        void Note((string Type, string? Token, System.Security.Claims.ClaimsPrincipal? Principal) issued)
         {
-            if (string.IsNullOrEmpty(token))
+            if (string.IsNullOrEmpty(issued.Token))
             {
                 return;
             }
 
-            tokens.Add(type);
-            if (principal?.GetTokenId() is { } id)
+            tokens.Add(issued.Type);
+            if (issued.Principal?.GetTokenId() is { } tokenId)
             {
-                ids[type] = id;
+                ids[issued.Type] = tokenId;
             }
         }
     }

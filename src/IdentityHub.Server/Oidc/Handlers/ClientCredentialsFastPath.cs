@@ -112,7 +112,7 @@ public sealed class ClientCredentialsFastPath(
             return;
         }
 
-        var signing = context.Options.SigningCredentials.Find(c => c.Key is AsymmetricSecurityKey);
+        var signing = PublicSigningCredentials(context.Options);
         if (signing is null)
         {
             return;
@@ -134,15 +134,8 @@ public sealed class ClientCredentialsFastPath(
             claims[Claims.Scope] = string.Join(' ', scopes);
         }
 
-        var token = context.Options.JsonWebTokenHandler.CreateToken(new SecurityTokenDescriptor
-        {
-            Claims = claims,
-            Issuer = (context.Options.Issuer ?? context.BaseUri)?.AbsoluteUri,
-            IssuedAt = now.UtcDateTime,
-            Expires = expires.UtcDateTime,
-            SigningCredentials = signing,
-            TokenType = JsonWebTokenTypes.AccessToken,
-        });
+        var token = CreateJwt(context.Options, JsonWebTokenTypes.AccessToken, null, claims, (context.Options.Issuer ?? context.BaseUri)?.AbsoluteUri,
+            now, expires, signing);
 
         var request = new OpenIddictRequest();
         foreach (var (name, values) in form)
@@ -178,6 +171,34 @@ public sealed class ClientCredentialsFastPath(
 
         context.HandleRequest();
     }
+
+    /// <summary>
+    /// The key OpenIddict signs access tokens and ID tokens with: the first asymmetric signing credentials (its
+    /// AttachSecurityCredentials, with <see cref="ProtectServerOnlyTokens"/> keeping symmetric keys to server-only tokens),
+    /// the one published in JWKS. Shared by both fast paths.
+    /// </summary>
+    internal static SigningCredentials? PublicSigningCredentials(OpenIddictServerOptions options) =>
+        options.SigningCredentials.Find(c => c.Key is AsymmetricSecurityKey);
+
+    /// <summary>
+    /// A token as OpenIddict's GenerateIdentityModelToken writes it: its token handler over a descriptor of the subject's
+    /// claims (what AttachTokenSubject keeps), the metadata claims (AttachTokenMetadata: aud, scope, jti, amr, oi_cl_dstn),
+    /// iss, iat and exp, the JWS typ, signed and, for server-only tokens, encrypted. Shared by both fast paths.
+    /// </summary>
+    internal static string CreateJwt(OpenIddictServerOptions options, string type, System.Security.Claims.ClaimsIdentity? subject,
+        IDictionary<string, object> claims, string? issuer, DateTimeOffset? issuedAt, DateTimeOffset? expires, SigningCredentials signing,
+        EncryptingCredentials? encryption = null) =>
+        options.JsonWebTokenHandler.CreateToken(new SecurityTokenDescriptor
+        {
+            Subject = subject,
+            Claims = claims,
+            Issuer = issuer,
+            IssuedAt = issuedAt?.UtcDateTime,
+            Expires = expires?.UtcDateTime,
+            SigningCredentials = signing,
+            EncryptingCredentials = encryption,
+            TokenType = type,
+        });
 
     /// <summary>
     /// The client's id and secret when it authenticates by exactly one of client_secret_basic and client_secret_post (RFC 6749

@@ -1,0 +1,630 @@
+using System.Buffers.Text;
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using IdentityHub.Server.Audit;
+using IdentityHub.Server.Audit.Handlers;
+using IdentityHub.Server.Oidc.RefreshTokens;
+using IdentityHub.Server.Data;
+using IdentityHub.Server.Operations;
+using IdentityHub.Server.Registry;
+using Microsoft.AspNetCore;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using Microsoft.Extensions.Options;
+using OpenIddict.Abstractions;
+using OpenIddict.Server;
+using OpenIddict.Server.AspNetCore;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+using static OpenIddict.Server.OpenIddictServerEvents;
+
+namespace IdentityHub.Server.Oidc.Handlers;
+
+/// <summary>
+/// The narrow fast path of the refresh_token grant (RFC 6749 section 6): right after OpenIddict has inferred the endpoint
+/// (and the issuer, and checked transport security), before it extracts the token request, this handler takes the plain
+/// refresh request itself and leaves every other request, and every refusal, untouched to the normal pipeline (OpenIddict's
+/// request validation and client authentication, the pass-through to <see cref="TokenEndpoint"/>), which then answers as
+/// it always did. What it skips is the generic part: OpenIddict's request extraction and validation handlers, its client
+/// authentication pipeline, and the ASP.NET Core endpoint, authentication and sign-in round trip of the pass-through. What
+/// it keeps is everything that decides or issues:
+/// <list type="bullet">
+/// <item>the request: a POST of application/x-www-form-urlencoded (UTF-8 at most) with no query string, no DPoP proof
+/// (RFC 9449) and no client certificate (RFC 8705) (<see cref="ClientCredentialsFastPath.IsPlainFormPost"/>); the parameters
+/// grant_type=refresh_token, refresh_token, and the client's credentials, each once, nothing else (no scope: narrowing is
+/// left to the normal path; no resource, audience or unknown parameter);</item>
+/// <item>the client: a confidential client authenticated as the normal path accepts it, by exactly one method:
+/// client_secret_basic or client_secret_post (the secret checked as <see cref="ClientCredentialsFastPath.SecretIsValid"/>
+/// checks it, from the in-process <see cref="ClientCache"/>); a public client (client_id alone) is left to the normal path
+/// (OpenIddict does not list "none" among its client authentication methods); a client without a key set,
+/// with no requirement other than PKCE (which concerns the code grant only), holding the token endpoint and refresh_token
+/// permissions, active and of an active department (<see cref="ClientPolicies"/>);</item>
+/// <item>the refresh token: directly encrypted with a server-only key (JWE "dir" + A256CBC-HS512,
+/// <see cref="ServerOnlyTokenKeys"/>; the older A256KW and RSA-protected tokens are left to the normal path), validated by
+/// OpenIddict's own token validation (ValidateTokenContext: signature, issuer, type, expiry; with
+/// <see cref="RefreshTokens.RestoreRefreshTokenEntry"/>, no database read), and presented by the client it was issued to
+/// (its presenters name the client, as OpenIddict's ValidatePresenters requires);</item>
+/// <item>the grant: <see cref="TokenEndpoint.EvaluateGrantAsync"/>, the token endpoint's own checks and claims (account,
+/// lock-out, assurance, session, mandate; released claims, pairwise sub, sid, auth_time, acr, amr);</item>
+/// <item>the answer, issued here as OpenIddict's sign-in issues it for this grant (its handlers ported one to one, without
+/// the pipeline: RestoreInternalClaims, AttachDefaultPresenters, InferResources, EvaluateGeneratedTokens, the
+/// Prepare{Access,Refresh,Identity}TokenPrincipal handlers, AttachTokenSubject, AttachTokenMetadata, AttachTokenDigests,
+/// AttachSignInParameters): the RS256 access token (RFC 9068) and ID token (OpenID Connect Core 1.0 section 12.2: iss, sub,
+/// aud, azp, auth_time, acr, amr, sid and the grant's nonce kept; at_hash) signed with the key OpenIddict uses
+/// (<see cref="ClientCredentialsFastPath.CreateJwt"/>, shared with the client_credentials fast path), the new refresh token
+/// with the same claims and entry id, HS256 inside dir + A256CBC-HS512 (<see cref="ServerOnlyTokenKeys"/>); the redemption
+/// of the presented token with the new entry in one command and its reuse detection
+/// (<see cref="RefreshTokenEntries.TryRedeemAndInsertAsync"/>, <see cref="RefreshGrant.ExplainUnredeemedAsync"/>: a token
+/// presented again revokes its grant, RFC 9700 section 4.14.2); the awaited token.refreshed and claims.released events
+/// (<see cref="AuditIssuedTokens.Records"/>); the response through OpenIddict's ApplyTokenResponse event (Cache-Control:
+/// no-store, Pragma: no-cache, RFC 6749 section 5.1), or on a refused redemption the error through its ProcessError event.
+/// A grant without offline_access or without an authorization, and options under which OpenIddict would issue otherwise
+/// (reference or encrypted access tokens, fixed refresh expiry, no rolling tokens, certificate binding), go to the normal
+/// path.</item>
+/// </list>
+/// Pinned against the normal path by the OidcProtocolTests RefreshTokenFastPath_* tests. Oidc:RefreshTokenFastPath switches it
+/// off; identityhub.refresh.fast_path counts its answers.
+/// </summary>
+public sealed class RefreshTokenFastPath(
+    ClientCache clients,
+    IdentityHubDbContext db,
+    ClientPolicies policies,
+    ServerOnlyTokenKeys keys,
+    IAuditLog audit,
+    HubMetrics metrics,
+    ILogger<RefreshTokenFastPath> logger,
+    IOpenIddictServerDispatcher dispatcher,
+    IOptions<OidcOptions> oidc,
+    TimeProvider clock) : IOpenIddictServerHandler<ProcessRequestContext>
+{
+    /// <summary>After the endpoint, the issuer and the transport security check (and the client_credentials fast path); before OpenIddict extracts the token request.</summary>
+    public static OpenIddictServerHandlerDescriptor Descriptor { get; }
+        = OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessRequestContext>()
+            .AddFilter<OpenIddictServerHandlerFilters.RequireTokenRequest>()
+            .UseScopedHandler<RefreshTokenFastPath>()
+            .SetOrder(OpenIddictServerAspNetCoreHandlers.ValidateTransportSecurityRequirement.Descriptor.Order + 600)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+    public async ValueTask HandleAsync(ProcessRequestContext context)
+    {
+        if (context.EndpointType != OpenIddictServerEndpointType.Token || !oidc.Value.RefreshTokenFastPath
+            || context.Transaction.Request is not null
+            || context.Transaction.GetHttpRequest() is not { } http
+            || !ClientCredentialsFastPath.IsPlainFormPost(http))
+        {
+            return;
+        }
+
+        var form = await http.ReadFormAsync(context.CancellationToken);
+        string? grantType = null, refreshToken = null, formId = null, formSecret = null;
+        foreach (var (name, values) in form)
+        {
+            if (values.Count != 1 || string.IsNullOrEmpty(values[0]))
+            {
+                return;
+            }
+
+            switch (name)
+            {
+                case Parameters.GrantType: grantType = values[0]; break;
+                case Parameters.RefreshToken: refreshToken = values[0]; break;
+                case Parameters.ClientId: formId = values[0]; break;
+                case Parameters.ClientSecret: formSecret = values[0]; break;
+                default: return; // scope, resource, audience, claims, anything else: the normal path
+            }
+        }
+
+        if (form.Files.Count != 0 || grantType != GrantTypes.RefreshToken || refreshToken is null || !IsDirectlyEncrypted(refreshToken))
+        {
+            return;
+        }
+
+        // The client, authenticated as the normal path would accept it: a confidential client by exactly one of
+        // client_secret_basic and client_secret_post. A public client (client_id alone) is left to the normal path.
+        if (ClientCredentialsFastPath.SecretCredentials(http, formId, formSecret, context.Options) is not { } credentials)
+        {
+            return;
+        }
+
+        var (clientId, secret) = credentials;
+        var snapshot = await clients.FindAsync(clientId, db, context.CancellationToken);
+        if (snapshot is null || Suits(snapshot, context.Options) is not { } client
+            || !ClientCredentialsFastPath.SecretIsValid(snapshot, secret, clock)
+            || await policies.FindAsync(clientId, context.CancellationToken) is not { ClientActive: true, DepartmentActive: true } policy)
+        {
+            return;
+        }
+
+        // The request as OpenIddict's ExtractTokenRequest reads it, naming its client whatever the method (as
+        // ExtractBasicAuthenticationCredentials does), so that the token validation, the sign-in, the audit, metrics and
+        // traces see what they see on the normal path.
+        var request = new OpenIddictRequest();
+        foreach (var (name, values) in form)
+        {
+            request.SetParameter(name, values[0]);
+        }
+
+        request.ClientId = clientId;
+        request.ClientSecret = secret;
+
+        context.Transaction.Request = request;
+        var handled = false;
+        try
+        {
+            handled = await AnswerAsync(context, http, request, clientId, refreshToken, snapshot, policy, client);
+        }
+        finally
+        {
+            if (!handled)
+            {
+                // Declined: the normal path starts from the request as it came.
+                context.Transaction.Request = null;
+                context.Transaction.Properties.Remove(typeof(ProcessAuthenticationContext).FullName!);
+            }
+        }
+    }
+
+    private async Task<bool> AnswerAsync(ProcessRequestContext context, HttpRequest http, OpenIddictRequest request, string clientId,
+        string refreshToken, ClientSnapshot snapshot, ClientPolicy policy, Derived client)
+    {
+        // OpenIddict's own validation of the presented refresh token, as its ValidateRefreshToken dispatches it.
+        var validation = new ValidateTokenContext(context.Transaction)
+        {
+            CancellationToken = context.CancellationToken,
+            Token = refreshToken,
+            ValidTokenTypes = { TokenTypeIdentifiers.RefreshToken },
+        };
+        await dispatcher.DispatchAsync(validation);
+        if (validation.IsRejected || validation.IsRequestHandled || validation.IsRequestSkipped
+            || validation.Principal is not { } presented
+            || presented.GetTokenType() != TokenTypeIdentifiers.RefreshToken
+            || presented.GetTokenId() is not { Length: > 0 } presentedId
+            // OpenIddict's ValidatePresenters: the token was issued to this client (a token without presenters: the normal path).
+            || presented.GetPresenters() is not { IsDefaultOrEmpty: false } presenters || !presenters.Contains(clientId))
+        {
+            return false;
+        }
+
+        var options = context.Options;
+        if ((options.Issuer ?? context.BaseUri) is not { IsAbsoluteUri: true } issuerUri
+            || ClientCredentialsFastPath.PublicSigningCredentials(options) is not { } signing || TokenHash(signing) is null)
+        {
+            return false;
+        }
+
+        // The token endpoint's own checks and claims; a refusal (and its reuse detection) is the normal path's.
+        var decision = await TokenEndpoint.EvaluateGrantAsync(http.HttpContext, request, presented, context.CancellationToken);
+        if (decision.SignIn is not { } principal)
+        {
+            return false;
+        }
+
+        // The sign-in principal as OpenIddict's sign-in completes it before it prepares the tokens.
+        var issuer = issuerUri.AbsoluteUri;
+        PrepareSignIn(principal, presented, clientId);
+        // EvaluateGeneratedTokens: an access token always, an ID token with openid, a refresh token with offline_access. A
+        // grant without offline_access any more (no rotation: a lone redemption) or without an authorization (OpenIddict
+        // would create an ad-hoc one): the normal path, nothing having been written yet.
+        if (!principal.HasScope(Scopes.OfflineAccess) || string.IsNullOrEmpty(principal.GetAuthorizationId()))
+        {
+            return false;
+        }
+
+        var now = options.TimeProvider.GetUtcNow();
+        var access = PrepareAccessToken(principal, clientId, issuer, now,
+            principal.GetAccessTokenLifetime() ?? client.AccessTokenLifetime ?? options.AccessTokenLifetime);
+        var refresh = PrepareRefreshToken(principal, issuer, now,
+            principal.GetRefreshTokenLifetime() ?? client.RefreshTokenLifetime ?? options.RefreshTokenLifetime);
+        var identity = principal.HasScope(Scopes.OpenId)
+            ? PrepareIdentityToken(principal, clientId, issuer, now,
+                principal.GetIdentityTokenLifetime() ?? client.IdentityTokenLifetime ?? options.IdentityTokenLifetime)
+            : null;
+
+        // Rotation (RFC 9700 section 4.14.2): the presented entry redeemed and the new one inserted in one command, as
+        // RefreshTokens/CreateRefreshTokenEntry does; not cancelled with the request (a redemption is not left half done).
+        var services = http.HttpContext.RequestServices;
+        var entries = services.GetRequiredService<RefreshTokenEntries>();
+        var entryId = Guid.NewGuid().ToString();
+        if (!await entries.TryRedeemAndInsertAsync(presentedId, clock.GetUtcNow().UtcDateTime, entryId, snapshot.Application.Id,
+                refresh.GetAuthorizationId(), refresh.GetClaim(Claims.Subject), refresh.GetCreationDate()?.UtcDateTime,
+                refresh.GetExpirationDate()?.UtcDateTime, CancellationToken.None))
+        {
+            // Unknown, revoked, its grant revoked, or reuse (which revokes the grant): refused as the normal path's sign-in
+            // refuses it, with the reason its entry gives.
+            var description = await RefreshGrant.ExplainUnredeemedAsync(entries, services.GetRequiredService<IOpenIddictTokenManager>(),
+                presentedId, logger);
+            await AnswerErrorAsync(context, Errors.InvalidGrant, description);
+            return true;
+        }
+
+        refresh.SetTokenId(entryId);
+
+        // The tokens as OpenIddict's GenerateTokenContext handlers write them (AttachSecurityCredentials with
+        // ProtectServerOnlyTokens, AttachTokenSubject, AttachTokenMetadata, GenerateIdentityModelToken).
+        var accessToken = CreateToken(options, access, TokenTypeIdentifiers.AccessToken, signing, null);
+        var refreshToken2 = CreateToken(options, refresh, TokenTypeIdentifiers.RefreshToken, keys.Signing, keys.Encryption);
+        string? identityToken = null;
+        if (identity is not null)
+        {
+            // AttachTokenDigests: at_hash, the left half of the access token's hash under the ID token's algorithm (OpenID
+            // Connect Core 1.0 section 3.1.3.6).
+            var digest = TokenHash(signing)!(Encoding.ASCII.GetBytes(accessToken));
+            identity.SetClaim(Claims.AccessTokenHash, Base64UrlEncoder.Encode(digest, 0, digest.Length / 2));
+            identityToken = CreateToken(options, identity, TokenTypeIdentifiers.IdentityToken, signing, null);
+        }
+
+        // AttachSignInParameters: the members in OpenIddict's order (RFC 6749 section 5.1).
+        var response = new OpenIddictResponse { AccessToken = accessToken, TokenType = TokenTypes.Bearer };
+        if (access.GetExpirationDate() is { } expires && expires > options.TimeProvider.GetUtcNow())
+        {
+            response.ExpiresIn = (long)((expires - options.TimeProvider.GetUtcNow()).TotalSeconds + .5);
+        }
+
+        // The request carries no scope here: the access token's scopes are always named.
+        var scopes = access.GetScopes().ToHashSet(StringComparer.Ordinal);
+        if (scopes.Count > 0)
+        {
+            response.Scope = string.Join(' ', scopes);
+        }
+
+        if (identityToken is not null)
+        {
+            response.IdToken = identityToken;
+        }
+
+        response.RefreshToken = refreshToken2;
+
+        // AuditIssuedTokens: token.refreshed and claims.released, awaited (the answer leaves once they are durable).
+        await audit.WriteAsync(AuditActor.Client(clientId), AuditIssuedTokens.Records(true, GrantTypes.RefreshToken, clientId, policy,
+            decision.UserId, principal, (Parameters.AccessToken, accessToken, access), (Parameters.IdToken, identityToken, identity),
+            (Parameters.RefreshToken, refreshToken2, refresh)));
+
+        // Counted before the answer leaves, so that whoever holds the answer can rely on the count.
+        metrics.FastPathRefresh(clientId);
+
+        // The same response OpenIddict writes after a sign-in (its ApplyTokenResponse<ProcessSignInContext>).
+        context.Transaction.Response = response;
+        var notification = new ApplyTokenResponseContext(context.Transaction);
+        await dispatcher.DispatchAsync(notification);
+        if (!notification.IsRequestHandled)
+        {
+            throw new InvalidOperationException("OpenIddict did not write the token response.");
+        }
+
+        context.HandleRequest();
+        return true;
+    }
+
+    /// <summary>A refused redemption: the error as the pass-through's sign-in answers it (ProcessErrorContext).</summary>
+    private async Task AnswerErrorAsync(ProcessRequestContext context, string error, string description)
+    {
+        var notification = new ProcessErrorContext(context.Transaction)
+        {
+            CancellationToken = context.CancellationToken,
+            Error = error,
+            ErrorDescription = description,
+            Response = new OpenIddictResponse(),
+        };
+        await dispatcher.DispatchAsync(notification);
+        if (!notification.IsRequestHandled && !notification.IsRequestSkipped)
+        {
+            throw new InvalidOperationException("OpenIddict did not write the token error response.");
+        }
+
+        context.HandleRequest();
+    }
+
+    /// <summary>
+    /// What OpenIddict's sign-in does to the principal before it prepares the tokens of a refresh_token grant:
+    /// RestoreInternalClaims (the presented token's private claims the new principal lacks: authorization, scopes,
+    /// resources, presenters, nonce ...), AttachHostProperties (no host properties here: none), AttachDefaultScopes (the
+    /// request has no scope), AttachDefaultPresenters, InferResources.
+    /// </summary>
+    private static void PrepareSignIn(ClaimsPrincipal principal, ClaimsPrincipal presented, string clientId)
+    {
+        var identity = (ClaimsIdentity)principal.Identity!;
+        foreach (var group in presented.Claims.Where(c => c.Type.StartsWith("oi_", StringComparison.OrdinalIgnoreCase)).GroupBy(c => c.Type))
+        {
+            if (!principal.Claims.Any(c => c.Type == group.Key))
+            {
+                identity.AddClaims(group);
+            }
+        }
+
+        principal.SetClaim(Claims.Private.HostProperties, (IDictionary<string, string?>?)null);
+        if (!principal.HasClaim(Claims.Private.Presenter))
+        {
+            principal.SetPresenters([clientId]);
+        }
+
+        if (principal.HasClaim(Claims.Private.Audience) && !principal.HasClaim(Claims.Private.Resource))
+        {
+            principal.SetResources(principal.GetAudiences());
+        }
+
+        principal.SetAudiences(ImmutableArray<string>.Empty);
+    }
+
+    /// <summary>OpenIddict's PrepareAccessTokenPrincipal for a refresh request without scope.</summary>
+    private static ClaimsPrincipal PrepareAccessToken(ClaimsPrincipal principal, string clientId, string issuer, DateTimeOffset now, TimeSpan? lifetime)
+    {
+        var access = principal.Clone(claim =>
+        {
+            if (Is(claim, Claims.Subject) || Is(claim, Claims.Private.AuthorizationId) || Is(claim, Claims.Private.Presenter) || Is(claim, Claims.Private.Scope))
+            {
+                return true;
+            }
+
+            return !IsPerToken(claim) && !claim.Type.StartsWith("oi_", StringComparison.OrdinalIgnoreCase) && claim.HasDestination(Destinations.AccessToken);
+        });
+        Dated(access, issuer, now, lifetime, withoutDestinations: true);
+        access.SetAudiences(principal.GetResources());
+        access.SetClaim(Claims.ClientId, clientId);
+        return access;
+    }
+
+    /// <summary>OpenIddict's PrepareRefreshTokenPrincipal (sliding expiration: a new lifetime from now).</summary>
+    private static ClaimsPrincipal PrepareRefreshToken(ClaimsPrincipal principal, string issuer, DateTimeOffset now, TimeSpan? lifetime)
+    {
+        var refresh = principal.Clone(claim => !IsPerToken(claim));
+        Dated(refresh, issuer, now, lifetime, withoutDestinations: false);
+        return refresh;
+    }
+
+    /// <summary>OpenIddict's PrepareIdentityTokenPrincipal at the token endpoint: aud and azp the client, the grant's nonce.</summary>
+    private static ClaimsPrincipal PrepareIdentityToken(ClaimsPrincipal principal, string clientId, string issuer, DateTimeOffset now, TimeSpan? lifetime)
+    {
+        var identity = principal.Clone(claim =>
+        {
+            if (Is(claim, Claims.Subject) || Is(claim, Claims.Private.AuthorizationId))
+            {
+                return true;
+            }
+
+            return !IsPerToken(claim) && !claim.Type.StartsWith("oi_", StringComparison.OrdinalIgnoreCase) && claim.HasDestination(Destinations.IdentityToken);
+        });
+        Dated(identity, issuer, now, lifetime, withoutDestinations: true);
+        identity.SetAudiences([clientId]);
+        identity.SetClaim(Claims.AuthorizedParty, clientId);
+        identity.SetClaim(Claims.Nonce, principal.GetClaim(Claims.Private.Nonce));
+        return identity;
+    }
+
+    private static bool Is(Claim claim, string type) => string.Equals(claim.Type, type, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>What every Prepare*Principal handler drops: the claims of the token being replaced.</summary>
+    private static bool IsPerToken(Claim claim) =>
+        Is(claim, Claims.JwtId) || Is(claim, Claims.Private.TokenId) || Is(claim, Claims.ExpiresAt) || Is(claim, Claims.IssuedAt)
+        || Is(claim, Claims.NotBefore) || Is(claim, Claims.Confirmation);
+
+    private static void Dated(ClaimsPrincipal principal, string issuer, DateTimeOffset now, TimeSpan? lifetime, bool withoutDestinations)
+    {
+        if (withoutDestinations)
+        {
+            foreach (var claim in principal.Claims)
+            {
+                claim.Properties.Remove(Properties.Destinations);
+            }
+        }
+
+        principal.SetCreationDate(now);
+        if (lifetime is { } value)
+        {
+            principal.SetExpirationDate(principal.GetCreationDate() + value);
+        }
+
+        principal.SetClaim(Claims.Private.Issuer, issuer);
+    }
+
+    /// <summary>One token of the sign-in, as OpenIddict's AttachTokenSubject and AttachTokenMetadata describe it.</summary>
+    private static string CreateToken(OpenIddictServerOptions options, ClaimsPrincipal principal, string type, SigningCredentials signing,
+        EncryptingCredentials? encryption)
+    {
+        var isAccess = type == TokenTypeIdentifiers.AccessToken;
+        var isIdentity = type == TokenTypeIdentifiers.IdentityToken;
+        var subject = (ClaimsIdentity)principal.Clone(claim => claim.Type switch
+        {
+            Claims.Private.CreationDate or Claims.Private.ExpirationDate or Claims.Private.Issuer or Claims.Private.TokenType => false,
+            Claims.Private.Audience => !isAccess && !isIdentity,
+            Claims.Private.Scope => !isAccess,
+            Claims.AuthenticationMethodReference => !isIdentity,
+            _ => true,
+        }).Identity!;
+
+        var claims = new Dictionary<string, object>(StringComparer.Ordinal);
+        if (isAccess || isIdentity)
+        {
+            var audiences = principal.GetAudiences();
+            if (audiences.Length > 0)
+            {
+                claims[Claims.Audience] = audiences.Length == 1 && audiences[0] is { } single ? single : audiences.ToArray();
+            }
+        }
+
+        if (isIdentity && principal.GetClaims(Claims.AuthenticationMethodReference) is { Length: > 0 } amr)
+        {
+            claims[Claims.AuthenticationMethodReference] = amr.ToArray();
+        }
+
+        if (isAccess)
+        {
+            var scopes = principal.GetScopes();
+            if (scopes.Length > 0)
+            {
+                claims[Claims.Scope] = string.Join(" ", scopes);
+            }
+
+            claims[Claims.JwtId] = Guid.NewGuid().ToString();
+        }
+
+        if (type == TokenTypeIdentifiers.RefreshToken && principal.GetDestinations() is { Count: > 0 } destinations)
+        {
+            claims[Claims.Private.ClaimDestinationsMap] = destinations;
+        }
+
+        var jwtType = type switch
+        {
+            TokenTypeIdentifiers.AccessToken => JsonWebTokenTypes.AccessToken,
+            TokenTypeIdentifiers.IdentityToken => "JWT",
+            _ => JsonWebTokenTypes.Private.RefreshToken,
+        };
+        return ClientCredentialsFastPath.CreateJwt(options, jwtType, subject, claims, principal.GetClaim(Claims.Private.Issuer),
+            principal.GetCreationDate(), principal.GetExpirationDate(), signing, encryption);
+    }
+
+    /// <summary>OpenIddict's AttachTokenDigests: the hash of the signing algorithm's size (SHA-256 for RS256/PS256/ES256 ...).</summary>
+    private static Func<byte[], byte[]>? TokenHash(SigningCredentials credentials) =>
+        credentials.Digest is "SHA256" or SecurityAlgorithms.Sha256Digest
+        || credentials.Algorithm is SecurityAlgorithms.RsaSha256 or SecurityAlgorithms.RsaSsaPssSha256 or SecurityAlgorithms.EcdsaSha256
+            or SecurityAlgorithms.HmacSha256 or SecurityAlgorithms.EcdsaSha256Signature or SecurityAlgorithms.HmacSha256Signature
+            or SecurityAlgorithms.RsaSha256Signature or SecurityAlgorithms.RsaSsaPssSha256Signature
+            ? SHA256.HashData
+            : credentials.Digest is "SHA384" or SecurityAlgorithms.Sha384Digest
+              || credentials.Algorithm is SecurityAlgorithms.RsaSha384 or SecurityAlgorithms.RsaSsaPssSha384 or SecurityAlgorithms.EcdsaSha384
+                  or SecurityAlgorithms.HmacSha384 or SecurityAlgorithms.EcdsaSha384Signature or SecurityAlgorithms.HmacSha384Signature
+                  or SecurityAlgorithms.RsaSha384Signature or SecurityAlgorithms.RsaSsaPssSha384Signature
+                ? SHA384.HashData
+                : credentials.Digest is "SHA512" or SecurityAlgorithms.Sha512Digest
+                  || credentials.Algorithm is SecurityAlgorithms.RsaSha512 or SecurityAlgorithms.RsaSsaPssSha512 or SecurityAlgorithms.EcdsaSha512
+                      or SecurityAlgorithms.HmacSha512 or SecurityAlgorithms.EcdsaSha512Signature or SecurityAlgorithms.HmacSha512Signature
+                      or SecurityAlgorithms.RsaSha512Signature or SecurityAlgorithms.RsaSsaPssSha512Signature
+                    ? SHA512.HashData
+                    : null;
+
+    /// <summary>
+    /// Whether the token is a JWE of this server's direct encryption (RFC 7516 compact serialisation, five parts; protected
+    /// header alg "dir", enc A256CBC-HS512, RFC 7518 sections 4.5 and 5.2.5), the only kind the fast path takes.
+    /// </summary>
+    internal static bool IsDirectlyEncrypted(string token)
+    {
+        if (token.Length > 16384 || token.AsSpan().Count('.') != 4)
+        {
+            return false;
+        }
+
+        var header = token.AsSpan(0, token.IndexOf('.'));
+        if (header.Length is 0 or > 1024)
+        {
+            return false;
+        }
+
+        Span<byte> bytes = stackalloc byte[Base64Url.GetMaxDecodedLength(header.Length)];
+        if (Base64Url.DecodeFromChars(header, bytes, out _, out var written) != System.Buffers.OperationStatus.Done)
+        {
+            return false;
+        }
+
+        try
+        {
+            var reader = new Utf8JsonReader(bytes[..written]);
+            string? alg = null, enc = null;
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var name = reader.GetString();
+                if (!reader.Read())
+                {
+                    return false;
+                }
+
+                if (name is "alg" or "enc" && reader.TokenType == JsonTokenType.String)
+                {
+                    if (name == "alg") { alg = reader.GetString(); } else { enc = reader.GetString(); }
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+
+            return alg == "dir" && enc == Microsoft.IdentityModel.Tokens.SecurityAlgorithms.Aes256CbcHmacSha512;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Whether the client and the server's options are ones the fast path takes (memoised per cache entry and options
+    /// instance): anything under which the normal path would decide otherwise (degraded mode, no token or authorization
+    /// storage, reference refresh tokens, permissions ignored, the grant not enabled) or a client of another kind (a key set,
+    /// requirements other than PKCE, no token endpoint or refresh_token permission) is left to the normal path.
+    /// </summary>
+    private static Derived? Suits(ClientSnapshot snapshot, OpenIddictServerOptions options)
+    {
+        switch (snapshot.RefreshFastPath)
+        {
+            case Derived known when known.Options == options:
+                return known;
+            case Unsuitable unsuitable when unsuitable.Options == options:
+                return null;
+        }
+
+        var derived = Evaluate(snapshot.Application, options);
+        snapshot.RefreshFastPath = (object?)derived ?? new Unsuitable(options);
+        return derived;
+    }
+
+    private static Derived? Evaluate(HubApplication application, OpenIddictServerOptions options)
+    {
+        // What the fast path issues is what OpenIddict's sign-in issues under this server's options: rolling refresh tokens
+        // with sliding expiration, self-contained tokens, access tokens signed and not encrypted, nothing bound to a
+        // certificate. Any other option (a changed configuration): the normal path.
+        if (options.IgnoreEndpointPermissions || options.IgnoreGrantTypePermissions || options.EnableDegradedMode
+            || options.DisableTokenStorage || options.DisableAuthorizationStorage || options.UseReferenceRefreshTokens
+            || options.UseReferenceAccessTokens || !options.DisableAccessTokenEncryption || options.DisableRollingRefreshTokens
+            || options.DisableSlidingRefreshTokenExpiration || options.UseClientCertificateBoundAccessTokens
+            || options.UseClientCertificateBoundRefreshTokens
+            || !options.GrantTypes.Contains(GrantTypes.RefreshToken)
+            || application.ClientType != ClientTypes.Confidential
+            || application.ClientId is not { Length: > 0 } || !string.IsNullOrEmpty(application.JsonWebKeySet))
+        {
+            return null;
+        }
+
+        try
+        {
+            var requirements = string.IsNullOrEmpty(application.Requirements) ? [] : JsonSerializer.Deserialize<string[]>(application.Requirements) ?? [];
+            if (requirements.Any(r => r != Requirements.Features.ProofKeyForCodeExchange))
+            {
+                return null;
+            }
+
+            var permissions = string.IsNullOrEmpty(application.Permissions) ? [] : JsonSerializer.Deserialize<string[]>(application.Permissions) ?? [];
+            if (!permissions.Contains(Permissions.Endpoints.Token) || !permissions.Contains(Permissions.GrantTypes.RefreshToken))
+            {
+                return null;
+            }
+
+            // The client's own token lifetimes, read as OpenIddict's Prepare*TokenPrincipal handlers read them (a value that
+            // does not parse is ignored there too).
+            var settings = string.IsNullOrEmpty(application.Settings)
+                ? new Dictionary<string, string>()
+                : JsonSerializer.Deserialize<Dictionary<string, string>>(application.Settings) ?? [];
+            return new Derived(options, Lifetime(settings, Settings.TokenLifetimes.AccessToken),
+                Lifetime(settings, Settings.TokenLifetimes.RefreshToken), Lifetime(settings, Settings.TokenLifetimes.IdentityToken));
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+
+        static TimeSpan? Lifetime(Dictionary<string, string> settings, string name) =>
+            settings.TryGetValue(name, out var value) && TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out var parsed) ? parsed : null;
+    }
+
+    /// <summary>What the fast path derives of a client it takes: its own token lifetimes, if any.</summary>
+    private sealed record Derived(OpenIddictServerOptions Options, TimeSpan? AccessTokenLifetime, TimeSpan? RefreshTokenLifetime,
+        TimeSpan? IdentityTokenLifetime);
+
+    private sealed record Unsuitable(OpenIddictServerOptions Options);
+}
