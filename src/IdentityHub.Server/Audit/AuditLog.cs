@@ -27,8 +27,16 @@ public sealed class AuditLog(IdentityHubDbContext db, AuditWriter writer, AuditR
 
     public void Add(AuditActor actor, AuditRecord record) => db.AuditEvents.Add(Create(actor, record));
 
-    public Task WriteAsync(AuditActor actor, params AuditRecord[] records) =>
-        writer.WriteAsync(records.Select(r => Create(actor, r)).ToList());
+    public Task WriteAsync(AuditActor actor, params AuditRecord[] records)
+    {
+        var events = new AuditEvent[records.Length];
+        for (var i = 0; i < records.Length; i++)
+        {
+            events[i] = Create(actor, records[i]);
+        }
+
+        return writer.WriteAsync(events);
+    }
 
     private AuditEvent Create(AuditActor actor, AuditRecord record)
     {
@@ -62,9 +70,9 @@ public sealed class AuditLog(IdentityHubDbContext db, AuditWriter writer, AuditR
             CorrelationId = request.CorrelationId,
             Before = Serialize(record.Before),
             After = Serialize(record.After),
-            Data = Serialize(record.Data),
+            Data = record.DataJson(),
         };
     }
 
-    private static string? Serialize(object? value) => value is null ? null : JsonSerializer.Serialize(value, Json);
+    internal static string? Serialize(object? value) => value is null ? null : JsonSerializer.Serialize(value, Json);
 }

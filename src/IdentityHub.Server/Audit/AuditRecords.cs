@@ -42,6 +42,12 @@ public abstract record AuditRecord(string TargetId, string? DepartmentCode, obje
 
     /// <summary>Details serialised as JSON: names, ids and counts only, never a claim value or a secret.</summary>
     public virtual object? Data { get; init; }
+
+    /// <summary>
+    /// <see cref="Data"/> as the audit row stores it (<see cref="AuditLog.Json"/>'s serialisation); a record on a hot path
+    /// may write the same text itself.
+    /// </summary>
+    public virtual string? DataJson() => AuditLog.Serialize(Data);
 }
 
 public enum RegistryChange

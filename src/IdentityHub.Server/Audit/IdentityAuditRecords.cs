@@ -78,6 +78,44 @@ public sealed record TokensIssued(bool Refreshed, string Client, string? Departm
     public override string? SessionId => Session;
 
     public override object? Data => new { grantType = GrantType, tokens = Tokens, scopes = Scopes, tokenIds = TokenIds };
+
+    /// <summary>
+    /// The text <see cref="AuditLog.Serialize"/> writes for <see cref="Data"/> (web defaults, relaxed escaping, the
+    /// dictionary's keys as they are), written directly: every token response waits for this row.
+    /// </summary>
+    public override string? DataJson()
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var json = new System.Text.Json.Utf8JsonWriter(buffer, new System.Text.Json.JsonWriterOptions { Encoder = AuditLog.Json.Encoder }))
+        {
+            json.WriteStartObject();
+            json.WriteString("grantType", GrantType);
+            json.WriteStartArray("tokens");
+            foreach (var token in Tokens)
+            {
+                json.WriteStringValue(token);
+            }
+
+            json.WriteEndArray();
+            json.WriteStartArray("scopes");
+            foreach (var scope in Scopes)
+            {
+                json.WriteStringValue(scope);
+            }
+
+            json.WriteEndArray();
+            json.WriteStartObject("tokenIds");
+            foreach (var (type, id) in TokenIds)
+            {
+                json.WriteString(type, id);
+            }
+
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
 }
 
 /// <summary>A refused token request (RFC 6749 section 5.2 error code as reason).</summary>

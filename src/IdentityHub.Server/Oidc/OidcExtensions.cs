@@ -163,6 +163,9 @@ public static class OidcExtensions
                 }
 
                 server.AddEventHandler(ProtectServerOnlyTokens.Descriptor);
+                // OpenIddict's endpoint inference, with the endpoint URIs resolved once per base URI (InferEndpointTypeOnce).
+                server.RemoveEventHandler(OpenIddictServerHandlers.InferEndpointType.Descriptor);
+                server.AddEventHandler(InferEndpointTypeOnce.Descriptor);
                 // ... and only for them: a symmetric key validates no other token (ProtectServerOnlyTokens.AcceptsSigningKey).
                 server.Configure(o =>
                 {

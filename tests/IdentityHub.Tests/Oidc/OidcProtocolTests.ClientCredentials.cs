@@ -167,8 +167,18 @@ public abstract partial class OidcProtocolTests
 
         Assert.Equal(3, Interlocked.Read(ref issued));
 
+        var normalBody = await normalResponse.Content.ReadAsStringAsync();
         foreach (var (response, json) in new[] { (fastResponse, fastJson), (post, postJson) })
         {
+            // The body byte for byte (OpenIddict's indentation and escaping), the token and the seconds left aside, and
+            // every header OpenIddict's ApplyTokenResponse handlers set.
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.Equal(BodyShape(normalBody, normalJson), BodyShape(body, json));
+            Assert.Equal(Encoding.UTF8.GetByteCount(body), response.Content.Headers.ContentLength);
+            Assert.Equal(normalResponse.StatusCode, response.StatusCode);
+            Assert.Equal(normalResponse.Content.Headers.Expires, response.Content.Headers.Expires);
+            Assert.NotNull(response.Content.Headers.Expires);
+            Assert.Empty(response.Headers.WwwAuthenticate);
             Assert.Equal(normalResponse.Content.Headers.ContentType?.ToString(), response.Content.Headers.ContentType?.ToString());
             Assert.Equal(normalResponse.Headers.CacheControl?.ToString(), response.Headers.CacheControl?.ToString());
             Assert.Equal(normalResponse.Headers.Pragma.ToString(), response.Headers.Pragma.ToString());
@@ -206,5 +216,9 @@ public abstract partial class OidcProtocolTests
         Assert.Equal(2, Interlocked.Read(ref fast));
 
         static IEnumerable<string> Names(JsonElement json) => json.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal);
+
+        static string BodyShape(string body, JsonElement json) => System.Text.RegularExpressions.Regex.Replace(
+            body.Replace(json.GetProperty("access_token").GetString()!, "<token>", StringComparison.Ordinal),
+            "(\"expires_in\":\\s*)[0-9]+", "${1}<seconds>");
     }
 }
