@@ -175,6 +175,9 @@ public static class OidcExtensions
                 // A plain userinfo request with a valid bearer token, answered likewise (Oidc:UserinfoFastPath).
                 server.AddEventHandler(UserInfoFastPath.Descriptor);
                 server.AddEventHandler(SkipAccessTokenEntries.Descriptor);
+                // An authorization code's entry in one INSERT with its payload (OpenIddict: an INSERT, then an UPDATE).
+                server.AddEventHandler(CodeEntryInOneInsert.Descriptor);
+                server.AddEventHandler(CodeEntryInOneInsert.InsertDescriptor);
                 server.AddEventHandler(RejectRevokedAccessTokens.Descriptor);
                 // A token with cnf (never issued here) is invalid_token, not OpenIddict's proof-of-possession exception.
                 server.AddEventHandler(RejectSenderConstrainedTokens.Descriptor);
