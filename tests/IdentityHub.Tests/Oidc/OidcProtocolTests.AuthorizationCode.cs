@@ -290,11 +290,12 @@ public abstract partial class OidcProtocolTests
 
     /// <summary>
     /// A code's token entry is written once, complete (CodeEntryInOneInsert): its payload, the SHA-256 of the code as its
-    /// reference (the code itself is not stored), its application, authorization, subject, dates and status; the code is
-    /// redeemed through it once, and the entry then says so.
+    /// reference (the code itself is not stored), its application, authorization, subject, dates and status; its ad-hoc
+    /// authorization and the session participant naming it are both there; the code is redeemed through the entry once,
+    /// and the entry then says so.
     /// </summary>
     [Fact]
-    public async Task AuthorizationCode_EntryWrittenWithPayloadAndHashedReference_RedeemedOnce()
+    public async Task AuthorizationCode_EntryWrittenWithPayloadAndHashedReference_SessionParticipant_RedeemedOnce()
     {
         var client = await Kit.RegisterWebClientAsync();
         var user = await Kit.CreateUserAsync();
@@ -313,10 +314,28 @@ public abstract partial class OidcProtocolTests
         Assert.NotNull(entry.CreationDate);
         Assert.InRange(entry.ExpirationDate!.Value - entry.CreationDate!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10));
         Assert.Null(entry.RedemptionDate);
+        // The ad-hoc authorization the code hangs from and the session participant naming it, written by one save
+        // (SessionService.JoinAsync): the app is a participant of the session under that authorization and sub.
+        string sessionId;
+        await using (var scope = Server.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<Server.Data.IdentityHubDbContext>();
+            var authorization = await db.Set<Server.Registry.HubAuthorization>().AsNoTracking()
+                .Where(a => a.Id == entry.AuthorizationId)
+                .Select(a => new { a.Status, a.Type, a.Subject, ClientId = a.Application!.ClientId })
+                .SingleAsync();
+            Assert.Equal((Statuses.Valid, AuthorizationTypes.AdHoc, entry.Subject, client.ClientId),
+                (authorization.Status, authorization.Type, authorization.Subject, authorization.ClientId));
+            var participant = await db.Set<Server.Sessions.SessionParticipant>().AsNoTracking()
+                .SingleAsync(p => p.AuthorizationId == entry.AuthorizationId);
+            Assert.Equal((client.ClientId, entry.Subject), (participant.ClientId, participant.Subject));
+            sessionId = participant.SessionId;
+        }
 
         var tokens = await Kit.RedeemCodeAsync(client, code, pkce.Verifier);
         Assert.False(tokens.IsError, $"{tokens.Error} {tokens.ErrorDescription}");
         Assert.Equal(entry.Subject, OidcKit.JwtPayload(tokens.AccessToken!).GetProperty("sub").GetString());
+        Assert.Equal(sessionId, OidcKit.JwtPayload(tokens.IdentityToken!).GetProperty("sid").GetString());
         var redeemed = Assert.Single(await CodeEntriesAsync(client.ClientId));
         Assert.Equal(entry.Id, redeemed.Id);
         Assert.Equal(Statuses.Redeemed, redeemed.Status);
