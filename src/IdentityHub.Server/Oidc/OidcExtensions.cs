@@ -182,6 +182,9 @@ public static class OidcExtensions
                 // sign-in (Oidc:RefreshTokenFastPath).
                 server.AddEventHandler(RefreshTokenFastPath.Descriptor);
                 server.AddEventHandler(SkipAccessTokenEntries.Descriptor);
+                // An authorization code's entry in one INSERT with its payload (OpenIddict: an INSERT, then an UPDATE).
+                server.AddEventHandler(CodeEntryInOneInsert.Descriptor);
+                server.AddEventHandler(CodeEntryInOneInsert.InsertDescriptor);
                 server.AddEventHandler(RejectRevokedAccessTokens.Descriptor);
                 // A token with cnf (never issued here) is invalid_token, not OpenIddict's proof-of-possession exception.
                 server.AddEventHandler(RejectSenderConstrainedTokens.Descriptor);

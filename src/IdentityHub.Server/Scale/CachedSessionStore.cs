@@ -50,8 +50,7 @@ public sealed class CachedSessionStore(EfSessionStore inner, SharedCache cache) 
         await cache.RemoveAsync(SharedCache.Sessions, session.Id);
     }
 
-    public Task AddParticipantAsync(SessionParticipant participant, CancellationToken cancellationToken) =>
-        inner.AddParticipantAsync(participant, cancellationToken);
+    public void StageParticipant(SessionParticipant participant) => inner.StageParticipant(participant);
 
     public Task<IReadOnlyList<SessionClient>> ClientsAsync(string sessionId, CancellationToken cancellationToken) =>
         inner.ClientsAsync(sessionId, cancellationToken);

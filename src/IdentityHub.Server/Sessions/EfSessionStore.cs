@@ -49,11 +49,7 @@ public sealed class EfSessionStore(IdentityHubDbContext db, IAuditLog audit) : I
         await db.SaveChangesAsync(cancellationToken);
     }
 
-    public async Task AddParticipantAsync(SessionParticipant participant, CancellationToken cancellationToken)
-    {
-        db.Add(participant);
-        await db.SaveChangesAsync(cancellationToken);
-    }
+    public void StageParticipant(SessionParticipant participant) => db.Add(participant);
 
     public async Task<IReadOnlyList<SessionClient>> ClientsAsync(string sessionId, CancellationToken cancellationToken)
     {

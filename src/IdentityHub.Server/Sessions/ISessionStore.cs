@@ -48,7 +48,11 @@ public interface ISessionStore
     /// </summary>
     Task StartAsync(SsoSession session, bool keepsSessionId, AuditActor actor, CancellationToken cancellationToken);
 
-    Task AddParticipantAsync(SessionParticipant participant, CancellationToken cancellationToken);
+    /// <summary>
+    /// Adds the participant to the request's unit of work without saving it: the next save of the request's database
+    /// context (the ad-hoc authorization's, <see cref="SessionService.JoinAsync"/>) inserts it in the same batch.
+    /// </summary>
+    void StageParticipant(SessionParticipant participant);
 
     Task<IReadOnlyList<SessionClient>> ClientsAsync(string sessionId, CancellationToken cancellationToken);
 

@@ -1,6 +1,9 @@
 using System.Net;
 using System.Text.Json;
 using Duende.IdentityModel.Client;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace IdentityHub.Tests.Oidc;
 
@@ -283,6 +286,75 @@ public abstract partial class OidcProtocolTests
         Assert.False((await Kit.IntrospectAsync(client.ClientId, client.Secret, first.AccessToken!, "access_token")).IsActive);
         Assert.False((await Kit.IntrospectAsync(client.ClientId, client.Secret, first.RefreshToken!, "refresh_token")).IsActive);
         Assert.Equal("invalid_grant", (await Kit.RefreshAsync(client, first.RefreshToken!)).Error);
+    }
+
+    /// <summary>
+    /// A code's token entry is written once, complete (CodeEntryInOneInsert): its payload, the SHA-256 of the code as its
+    /// reference (the code itself is not stored), its application, authorization, subject, dates and status; its ad-hoc
+    /// authorization and the session participant naming it are both there; the code is redeemed through the entry once,
+    /// and the entry then says so.
+    /// </summary>
+    [Fact]
+    public async Task AuthorizationCode_EntryWrittenWithPayloadAndHashedReference_SessionParticipant_RedeemedOnce()
+    {
+        var client = await Kit.RegisterWebClientAsync();
+        var user = await Kit.CreateUserAsync();
+        var (callback, pkce, _) = await Kit.AuthorizeForCodeAsync(NewBrowser(), client, user);
+        var code = callback["code"]!;
+        // OpenIddict's reference ids: 256 random bits, base64url.
+        Assert.Equal(43, code.Length);
+
+        var entry = Assert.Single(await CodeEntriesAsync(client.ClientId));
+        Assert.Equal(Statuses.Valid, entry.Status);
+        Assert.False(string.IsNullOrEmpty(entry.Payload));
+        Assert.DoesNotContain(code, entry.Payload!, StringComparison.Ordinal);
+        Assert.Equal(Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(code))), entry.ReferenceId);
+        Assert.False(string.IsNullOrEmpty(entry.AuthorizationId));
+        Assert.False(string.IsNullOrEmpty(entry.Subject));
+        Assert.NotNull(entry.CreationDate);
+        Assert.InRange(entry.ExpirationDate!.Value - entry.CreationDate!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10));
+        Assert.Null(entry.RedemptionDate);
+        // The ad-hoc authorization the code hangs from and the session participant naming it, written by one save
+        // (SessionService.JoinAsync): the app is a participant of the session under that authorization and sub.
+        string sessionId;
+        await using (var scope = Server.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<Server.Data.IdentityHubDbContext>();
+            var authorization = await db.Set<Server.Registry.HubAuthorization>().AsNoTracking()
+                .Where(a => a.Id == entry.AuthorizationId)
+                .Select(a => new { a.Status, a.Type, a.Subject, ClientId = a.Application!.ClientId })
+                .SingleAsync();
+            Assert.Equal((Statuses.Valid, AuthorizationTypes.AdHoc, entry.Subject, client.ClientId),
+                (authorization.Status, authorization.Type, authorization.Subject, authorization.ClientId));
+            var participant = await db.Set<Server.Sessions.SessionParticipant>().AsNoTracking()
+                .SingleAsync(p => p.AuthorizationId == entry.AuthorizationId);
+            Assert.Equal((client.ClientId, entry.Subject), (participant.ClientId, participant.Subject));
+            sessionId = participant.SessionId;
+        }
+
+        var tokens = await Kit.RedeemCodeAsync(client, code, pkce.Verifier);
+        Assert.False(tokens.IsError, $"{tokens.Error} {tokens.ErrorDescription}");
+        Assert.Equal(entry.Subject, OidcKit.JwtPayload(tokens.AccessToken!).GetProperty("sub").GetString());
+        Assert.Equal(sessionId, OidcKit.JwtPayload(tokens.IdentityToken!).GetProperty("sid").GetString());
+        var redeemed = Assert.Single(await CodeEntriesAsync(client.ClientId));
+        Assert.Equal(entry.Id, redeemed.Id);
+        Assert.Equal(Statuses.Redeemed, redeemed.Status);
+        Assert.NotNull(redeemed.RedemptionDate);
+        Assert.Equal("invalid_grant", (await Kit.RedeemCodeAsync(client, code, pkce.Verifier)).Error);
+    }
+
+    private sealed record CodeEntry(string Id, string? Status, string? Payload, string? ReferenceId, string? AuthorizationId, string? Subject,
+        DateTime? CreationDate, DateTime? ExpirationDate, DateTime? RedemptionDate);
+
+    private async Task<List<CodeEntry>> CodeEntriesAsync(string clientId)
+    {
+        await using var scope = Server.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<Server.Data.IdentityHubDbContext>();
+        return await db.Set<Server.Registry.HubToken>().AsNoTracking()
+            .Where(t => t.Application!.ClientId == clientId && t.Type == TokenTypeIdentifiers.Private.AuthorizationCode)
+            .Select(t => new CodeEntry(t.Id!, t.Status, t.Payload, t.ReferenceId, t.Authorization != null ? t.Authorization.Id : null, t.Subject,
+                t.CreationDate, t.ExpirationDate, t.RedemptionDate))
+            .ToListAsync();
     }
 
     [Fact]
