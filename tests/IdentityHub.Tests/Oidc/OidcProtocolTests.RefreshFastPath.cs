@@ -342,6 +342,20 @@ public abstract partial class OidcProtocolTests
 
         await RefusedAsync("ended session", endedFlow.Tokens.RefreshToken!, "invalid_grant");
 
+        // A session marked ended in the database alone, its grant not revoked (a refresh racing the logout that ends it):
+        // only the token endpoint's own session check (GrantSubjects' SessionEnded) refuses it, on both paths.
+        var racing = await Kit.CreateUserAsync();
+        var racingFlow = await Kit.CodeFlowAsync(NewBrowser(), client, racing);
+        var sid = OidcKit.JwtPayload(racingFlow.Tokens.IdentityToken!).GetProperty("sid").GetString()!;
+        await using (var scope = Server.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
+            Assert.Equal(1, await db.Set<IdentityHub.Server.Sessions.SsoSession>().Where(s => s.Id == sid)
+                .ExecuteUpdateAsync(u => u.SetProperty(s => s.EndedAtUtc, DateTime.UtcNow)));
+        }
+
+        await RefusedAsync("session ended, grant not revoked", racingFlow.Tokens.RefreshToken!, "invalid_grant");
+
         // A locked account (Accounts:MaxFailedAccessAttempts wrong passwords).
         var locked = await Kit.CreateUserAsync();
         var lockedFlow = await Kit.CodeFlowAsync(NewBrowser(), client, locked);
