@@ -14,7 +14,8 @@ using Microsoft.IdentityModel.Tokens;
 namespace IdentityHub.Tests.Oidc;
 
 /// <summary>
-/// The refresh grant's fast path (Oidc/Handlers/RefreshTokenFastPath, Oidc:RefreshTokenFastPath, on by default) against the
+/// The refresh grant's fast path (Oidc/Handlers/RefreshTokenFastPath, Oidc:RefreshTokenFastPath, off by default, switched on for
+/// these tests by OidcServerFixture) against the
 /// normal pipeline on one server. A plain refresh request (grant_type, refresh_token, the client's credentials by
 /// client_secret_basic or client_secret_post) is answered by the fast path; the same request with an unknown parameter
 /// (which OpenIddict ignores) goes to the normal path. Both answers carry the same members, headers and token claims, and
@@ -22,8 +23,8 @@ namespace IdentityHub.Tests.Oidc;
 /// fast path declines (a narrowing scope, a resource, a DPoP proof, a query string, two authentication methods, a wrong or
 /// missing secret, another client's token, a tampered token) and every refusal (a suspended client, a locked account, an
 /// ended session, a reused token) get the normal path's answer and are not counted by identityhub.refresh.fast_path. Each
-/// of the fast path's safety checks, deleted, should make one of these cases fail (docs/benchmarks.md names which; that
-/// mutation check has not been run to the end yet).
+/// of the fast path's safety checks, deleted, makes one of these cases fail (the mutation check in docs/benchmarks.md,
+/// eighth session). The new refresh tokens are compared inside too (decrypted with the server's keys) with their entries.
 /// </summary>
 public abstract partial class OidcProtocolTests
 {
@@ -340,6 +341,20 @@ public abstract partial class OidcProtocolTests
         }
 
         await RefusedAsync("ended session", endedFlow.Tokens.RefreshToken!, "invalid_grant");
+
+        // A session marked ended in the database alone, its grant not revoked (a refresh racing the logout that ends it):
+        // only the token endpoint's own session check (GrantSubjects' SessionEnded) refuses it, on both paths.
+        var racing = await Kit.CreateUserAsync();
+        var racingFlow = await Kit.CodeFlowAsync(NewBrowser(), client, racing);
+        var sid = OidcKit.JwtPayload(racingFlow.Tokens.IdentityToken!).GetProperty("sid").GetString()!;
+        await using (var scope = Server.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
+            Assert.Equal(1, await db.Set<IdentityHub.Server.Sessions.SsoSession>().Where(s => s.Id == sid)
+                .ExecuteUpdateAsync(u => u.SetProperty(s => s.EndedAtUtc, DateTime.UtcNow)));
+        }
+
+        await RefusedAsync("session ended, grant not revoked", racingFlow.Tokens.RefreshToken!, "invalid_grant");
 
         // A locked account (Accounts:MaxFailedAccessAttempts wrong passwords).
         var locked = await Kit.CreateUserAsync();
