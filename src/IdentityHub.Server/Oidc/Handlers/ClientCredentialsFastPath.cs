@@ -40,8 +40,7 @@ namespace IdentityHub.Server.Oidc.Handlers;
 /// </summary>
 public sealed class ClientCredentialsFastPath(
     ClientCache clients,
-    IdentityHubDbContext db,
-    ClientPolicies policies,
+    IServiceProvider services,
     IAuditLog audit,
     HubMetrics metrics,
     IOpenIddictServerDispatcher dispatcher,
@@ -99,7 +98,8 @@ public sealed class ClientCredentialsFastPath(
 
         var (clientId, secret) = credentials;
 
-        var snapshot = await clients.FindAsync(clientId, db, context.CancellationToken);
+        // The request's database context only if the client has to be read (not for a cached client).
+        var snapshot = await clients.FindAsync(clientId, services, context.CancellationToken);
         if (snapshot is null || Prepare(snapshot, context.Options, oidc.Value.DefaultAudience) is not { } client)
         {
             return;
@@ -107,7 +107,7 @@ public sealed class ClientCredentialsFastPath(
 
         // The secret first, as the normal path does: a wrong secret costs the same for an active and an inactive client.
         if (!SecretIsValid(snapshot, secret)
-            || await policies.FindAsync(clientId, context.CancellationToken) is not { ClientActive: true, DepartmentActive: true } policy
+            || ClientPolicies.Of(clientId, snapshot) is not { ClientActive: true, DepartmentActive: true } policy
             || ParseScopes(scope, client, context.Options) is not { } scopes)
         {
             return;
