@@ -17,7 +17,7 @@ public interface IAuditLog
     Task WriteAsync(AuditActor actor, params AuditRecord[] records);
 }
 
-public sealed class AuditLog(IdentityHubDbContext db, AuditWriter writer, AuditRequestInfo request, TimeProvider clock,
+public sealed class AuditLog(IServiceProvider services, AuditWriter writer, AuditRequestInfo request, TimeProvider clock,
     Operations.HubMetrics metrics) : IAuditLog
 {
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
@@ -25,7 +25,9 @@ public sealed class AuditLog(IdentityHubDbContext db, AuditWriter writer, AuditR
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    public void Add(AuditActor actor, AuditRecord record) => db.AuditEvents.Add(Create(actor, record));
+    /// <summary>Into the request's own context (the one its other services use), resolved only here: WriteAsync needs none.</summary>
+    public void Add(AuditActor actor, AuditRecord record) =>
+        services.GetRequiredService<IdentityHubDbContext>().AuditEvents.Add(Create(actor, record));
 
     public Task WriteAsync(AuditActor actor, params AuditRecord[] records)
     {

@@ -186,7 +186,18 @@ public sealed class ClientCache : IDisposable
     public int Count => _entries.Count;
 
     /// <summary>The client (from this node's memory when current), or null when no client has this id.</summary>
-    public async ValueTask<ClientSnapshot?> FindAsync(string clientId, IdentityHubDbContext db, CancellationToken cancellationToken)
+    public ValueTask<ClientSnapshot?> FindAsync(string clientId, IdentityHubDbContext db, CancellationToken cancellationToken) =>
+        FindAsync(clientId, db, null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="FindAsync(string, IdentityHubDbContext, CancellationToken)"/>, the database context taken from the
+    /// request's services only when the client has to be read (a fast path leases no pooled context for a cached client).
+    /// </summary>
+    public ValueTask<ClientSnapshot?> FindAsync(string clientId, IServiceProvider services, CancellationToken cancellationToken) =>
+        FindAsync(clientId, null, services, cancellationToken);
+
+    private async ValueTask<ClientSnapshot?> FindAsync(string clientId, IdentityHubDbContext? db, IServiceProvider? services,
+        CancellationToken cancellationToken)
     {
         if (clientId.AsSpan().ContainsAnyInRange('\0', '\u001f'))
         {
@@ -208,7 +219,7 @@ public sealed class ClientCache : IDisposable
             return cached;
         }
 
-        var loaded = await LoadAsync(clientId, db, generation, now, cancellationToken);
+        var loaded = await LoadAsync(clientId, db ?? services!.GetRequiredService<IdentityHubDbContext>(), generation, now, cancellationToken);
         if (loaded is null)
         {
             _entries.TryRemove(clientId, out _);

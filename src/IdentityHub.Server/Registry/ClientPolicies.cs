@@ -57,10 +57,13 @@ public sealed class ClientPolicies(IdentityHubDbContext db, ClientCache cache)
         }
 
         var snapshot = await cache.FindAsync(clientId, db, cancellationToken);
-        var policy = snapshot is null ? null : snapshot.Policy ??= Build(clientId, snapshot.Row);
+        var policy = snapshot is null ? null : Of(clientId, snapshot);
         _perRequest[clientId] = policy;
         return policy;
     }
+
+    /// <summary>The policy of a client the caller already holds from the <see cref="ClientCache"/> (kept on the entry).</summary>
+    public static ClientPolicy Of(string clientId, ClientSnapshot snapshot) => snapshot.Policy ??= Build(clientId, snapshot.Row);
 
     private static ClientPolicy Build(string clientId, ClientPolicyRow row)
     {

@@ -40,8 +40,7 @@ namespace IdentityHub.Server.Oidc.Handlers;
 /// </summary>
 public sealed class ClientCredentialsFastPath(
     ClientCache clients,
-    IdentityHubDbContext db,
-    ClientPolicies policies,
+    IServiceProvider services,
     IAuditLog audit,
     HubMetrics metrics,
     IOpenIddictServerDispatcher dispatcher,
@@ -99,7 +98,8 @@ public sealed class ClientCredentialsFastPath(
 
         var (clientId, secret) = credentials;
 
-        var snapshot = await clients.FindAsync(clientId, db, context.CancellationToken);
+        // The request's database context only if the client has to be read (not for a cached client).
+        var snapshot = await clients.FindAsync(clientId, services, context.CancellationToken);
         if (snapshot is null || Prepare(snapshot, context.Options, oidc.Value.DefaultAudience) is not { } client)
         {
             return;
@@ -107,36 +107,28 @@ public sealed class ClientCredentialsFastPath(
 
         // The secret first, as the normal path does: a wrong secret costs the same for an active and an inactive client.
         if (!SecretIsValid(snapshot, secret)
-            || await policies.FindAsync(clientId, context.CancellationToken) is not { ClientActive: true, DepartmentActive: true } policy
+            || ClientPolicies.Of(clientId, snapshot) is not { ClientActive: true, DepartmentActive: true } policy
             || ParseScopes(scope, client, context.Options) is not { } scopes)
         {
             return;
         }
 
-        var signing = PublicSigningCredentials(context.Options);
-        if (signing is null)
-        {
-            return;
-        }
-
-        // The access token as OpenIddict's GenerateIdentityModelToken writes it for this principal (RFC 9068 section 2.2).
-        // OpenIddict keeps the dates to the second (iat and exp are NumericDates, RFC 7519 section 2) and rounds expires_in.
+        // The access token as OpenIddict's GenerateIdentityModelToken writes it for this principal (RFC 9068 section 2.2),
+        // through FastJwtWriter: what OpenIddict's JsonWebTokenHandler writes for the same descriptor, without its
+        // allocations. OpenIddict keeps the dates to the second (iat and exp are NumericDates, RFC 7519 section 2) and
+        // rounds expires_in.
         var now = DateTimeOffset.FromUnixTimeSeconds((context.Options.TimeProvider ?? clock).GetUtcNow().ToUnixTimeSeconds());
         var expires = now + client.Lifetime;
-        var claims = new Dictionary<string, object>(client.Claims.Count + 2, StringComparer.Ordinal);
-        foreach (var (type, value) in client.Claims)
-        {
-            claims[type] = value;
-        }
-
-        claims[Claims.JwtId] = Guid.NewGuid().ToString();
+        var claims = new KeyValuePair<string, string>[client.Claims.Length + (scopes.Length > 0 ? 2 : 1)];
+        client.Claims.CopyTo(claims, 0);
+        claims[client.Claims.Length] = new(Claims.JwtId, Guid.NewGuid().ToString());
         if (scopes.Length > 0)
         {
-            claims[Claims.Scope] = string.Join(' ', scopes);
+            claims[^1] = new(Claims.Scope, string.Join(' ', scopes));
         }
 
-        var token = CreateJwt(context.Options, JsonWebTokenTypes.AccessToken, null, claims, (context.Options.Issuer ?? context.BaseUri)?.AbsoluteUri,
-            now, expires, signing);
+        var token = FastJwtWriter.Create(client.Header, client.Signing, (context.Options.Issuer ?? context.BaseUri)?.AbsoluteUri,
+            expires.UtcDateTime, now.UtcDateTime, claims);
 
         var request = new OpenIddictRequest();
         foreach (var (name, values) in form)
@@ -402,14 +394,21 @@ public sealed class ClientCredentialsFastPath(
                 .Select(p => p[Permissions.Prefixes.Scope.Length..]).ToFrozenSet(StringComparer.Ordinal);
             // The public claims of the principal SignInClientCredentials signs in (sub, and OpenIddict's client_id,
             // presenters and default audience); iss, iat, exp, jti and scope per request.
-            var claims = new KeyValuePair<string, object>[]
+            var signing = options.SigningCredentials.Find(c => c.Key is AsymmetricSecurityKey);
+            if (signing is null)
+            {
+                return null;
+            }
+
+            var claims = new KeyValuePair<string, string>[]
             {
                 new(Claims.Subject, clientId),
                 new(Claims.Audience, audience),
                 new(Claims.ClientId, clientId),
                 new(Claims.Private.Presenter, clientId),
             };
-            return new FastClient(options, positive, scopes, claims, TokenResponseWriter.Applies(options));
+            return new FastClient(options, positive, scopes, claims, signing,
+                FastJwtWriter.Header(options.JsonWebTokenHandler, signing, JsonWebTokenTypes.AccessToken), TokenResponseWriter.Applies(options));
         }
         catch (JsonException)
         {
@@ -420,7 +419,7 @@ public sealed class ClientCredentialsFastPath(
     private static bool IsEmptyArray(string? json) => string.IsNullOrEmpty(json) || json.Trim() == "[]";
 
     private sealed record FastClient(OpenIddictServerOptions Options, TimeSpan Lifetime, FrozenSet<string> Scopes,
-        IReadOnlyList<KeyValuePair<string, object>> Claims, bool WritesResponse);
+        KeyValuePair<string, string>[] Claims, SigningCredentials Signing, byte[] Header, bool WritesResponse);
 
     private sealed record Unsuitable(OpenIddictServerOptions Options);
 }
