@@ -79,10 +79,11 @@ public sealed class OidcOptions
     /// are checked by the fast path, the grant by the token endpoint's own <see cref="TokenEndpoint.EvaluateGrantAsync"/>,
     /// and the fast path issues the access, ID and refresh tokens itself as OpenIddict's sign-in does (same claims, keys,
     /// rotation and reuse detection, audit events, response); every other request and every refusal take the normal path.
-    /// Default false: side by side on the shared machine its gain was not consistent across pairs (docs/benchmarks.md,
-    /// eighth session); the tests run it on (OidcServerFixture) against the normal path.
+    /// On by default: on the idle machine it took 13-17% off the server CPU per refresh in three of three side-by-side pairs
+    /// against the same build with it off, and 12-23% against the session's starting build (docs/benchmarks.md, eighth
+    /// session). OidcProtocolTests.RefreshFastPath compares it with the normal path.
     /// </summary>
-    public bool RefreshTokenFastPath { get; set; }
+    public bool RefreshTokenFastPath { get; set; } = true;
 
     public TimeSpan IdentityTokenLifetime { get; set; } = TimeSpan.FromMinutes(15);
 

@@ -14,8 +14,8 @@ using Microsoft.IdentityModel.Tokens;
 namespace IdentityHub.Tests.Oidc;
 
 /// <summary>
-/// The refresh grant's fast path (Oidc/Handlers/RefreshTokenFastPath, Oidc:RefreshTokenFastPath, off by default, switched on for
-/// these tests by OidcServerFixture) against the
+/// The refresh grant's fast path (Oidc/Handlers/RefreshTokenFastPath, Oidc:RefreshTokenFastPath, on by default; the normal path is taken by
+/// the same request with anything unusual) against the
 /// normal pipeline on one server. A plain refresh request (grant_type, refresh_token, the client's credentials by
 /// client_secret_basic or client_secret_post) is answered by the fast path; the same request with an unknown parameter
 /// (which OpenIddict ignores) goes to the normal path. Both answers carry the same members, headers and token claims, and

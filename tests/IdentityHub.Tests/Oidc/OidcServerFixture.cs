@@ -14,10 +14,7 @@ public abstract class OidcServerFixture : IAsyncLifetime
 
     public IdentityHubServer Server => _server ?? throw new InvalidOperationException("The server has not started.");
 
-    // The refresh grant's fast path is off by default (not adopted, docs/benchmarks.md): these tests run it on, so that
-    // OidcProtocolTests.RefreshFastPath compares it with the normal path, unless Oidc__RefreshTokenFastPath=false.
-    public async Task InitializeAsync() => _server = await IdentityHubServer.StartAsync(Provider,
-        settings => settings["Oidc:RefreshTokenFastPath"] = Environment.GetEnvironmentVariable("Oidc__RefreshTokenFastPath") ?? "true");
+    public async Task InitializeAsync() => _server = await IdentityHubServer.StartAsync(Provider);
 
     public async Task DisposeAsync()
     {
