@@ -1,0 +1,271 @@
+using System.Collections.Frozen;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using IdentityHub.Server.Audit;
+using Microsoft.AspNetCore;
+using IdentityHub.Server.Data;
+using IdentityHub.Server.Operations;
+using IdentityHub.Server.Registry;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
+using Microsoft.Net.Http.Headers;
+using OpenIddict.Abstractions;
+using OpenIddict.Server;
+using OpenIddict.Server.AspNetCore;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+using static OpenIddict.Server.OpenIddictServerEvents;
+
+namespace IdentityHub.Server.Oidc.Handlers;
+
+/// <summary>What the client-credentials and refresh fast paths share: the request shape they take, the client's secret, the signing key and the JWT.</summary>
+public sealed partial class ClientCredentialsFastPath
+{
+    /// <summary>
+    /// The key OpenIddict signs access tokens and ID tokens with: the first asymmetric signing credentials (its
+    /// AttachSecurityCredentials, with <see cref="ProtectServerOnlyTokens"/> keeping symmetric keys to server-only tokens),
+    /// the one published in JWKS. Shared by both fast paths.
+    /// </summary>
+    internal static SigningCredentials? PublicSigningCredentials(OpenIddictServerOptions options) =>
+        options.SigningCredentials.Find(c => c.Key is AsymmetricSecurityKey);
+
+    /// <summary>
+    /// A token as OpenIddict's GenerateIdentityModelToken writes it: its token handler over a descriptor of the subject's
+    /// claims (what AttachTokenSubject keeps), the metadata claims (AttachTokenMetadata: aud, scope, jti, amr, oi_cl_dstn),
+    /// iss, iat and exp, the JWS typ, signed and, for server-only tokens, encrypted. Shared by both fast paths.
+    /// </summary>
+    internal static string CreateJwt(OpenIddictServerOptions options, string type, System.Security.Claims.ClaimsIdentity? subject,
+        IDictionary<string, object> claims, string? issuer, DateTimeOffset? issuedAt, DateTimeOffset? expires, SigningCredentials signing,
+        EncryptingCredentials? encryption = null) =>
+        options.JsonWebTokenHandler.CreateToken(new SecurityTokenDescriptor
+        {
+            Subject = subject,
+            Claims = claims,
+            Issuer = issuer,
+            IssuedAt = issuedAt?.UtcDateTime,
+            Expires = expires?.UtcDateTime,
+            SigningCredentials = signing,
+            EncryptingCredentials = encryption,
+            TokenType = type,
+        });
+
+    /// <summary>
+    /// The client's id and secret when it authenticates by exactly one of client_secret_basic and client_secret_post (RFC 6749
+    /// section 2.3.1) with a method the server accepts (OpenIddict's ValidateClientAuthenticationMethod); null otherwise,
+    /// for the normal path to answer. Shared by both fast paths.
+    /// </summary>
+    internal static (string ClientId, string Secret)? SecretCredentials(HttpRequest http, string? formId, string? formSecret,
+        OpenIddictServerOptions options)
+    {
+        string clientId, secret, method;
+        var authorization = http.Headers.Authorization;
+        if (authorization.Count == 0)
+        {
+            if (formId is null || formSecret is null)
+            {
+                return null;
+            }
+
+            (clientId, secret, method) = (formId, formSecret, ClientAuthenticationMethods.ClientSecretPost);
+        }
+        else if (authorization.Count != 1 || formId is not null || formSecret is not null
+                 || ParseBasic(authorization[0]) is not { } basic)
+        {
+            return null;
+        }
+        else
+        {
+            (clientId, secret) = basic;
+            method = ClientAuthenticationMethods.ClientSecretBasic;
+        }
+
+        return options.ClientAuthenticationMethods.Contains(method) ? (clientId, secret) : null;
+    }
+
+    /// <summary>
+    /// What both fast paths take: a POST of application/x-www-form-urlencoded (UTF-8 at most) with no query string, no DPoP
+    /// proof and no client certificate; anything else is left to the normal path.
+    /// </summary>
+    internal static bool IsPlainFormPost(HttpRequest http) =>
+        HttpMethods.IsPost(http.Method) && IsUnbound(http) && IsPlainForm(http.ContentType);
+
+    /// <summary>No query string, no DPoP proof (RFC 9449), no client certificate (RFC 8705): nothing a fast path would have to weigh.</summary>
+    internal static bool IsUnbound(HttpRequest http) =>
+        !http.QueryString.HasValue && !http.Headers.ContainsKey("DPoP") && http.HttpContext.Connection.ClientCertificate is null;
+
+    private static bool IsPlainForm(string? contentType) =>
+        MediaTypeHeaderValue.TryParse(contentType, out var media)
+        && string.Equals(media.MediaType.Value, FormMediaType, StringComparison.OrdinalIgnoreCase)
+        && media.Parameters.All(p => p.Name.Equals("charset", StringComparison.OrdinalIgnoreCase)
+                                     && p.Value.Equals("utf-8", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>RFC 6749 section 2.3.1 / RFC 7617: "Basic " base64(form-url-encoded id ":" form-url-encoded secret); null when in doubt.</summary>
+    internal static (string ClientId, string Secret)? ParseBasic(string? header)
+    {
+        if (header is null || !header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        string decoded;
+        try
+        {
+            decoded = new UTF8Encoding(false, true).GetString(Convert.FromBase64String(header[6..].Trim()));
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException)
+        {
+            return null;
+        }
+
+        var colon = decoded.IndexOf(':');
+        // '+' decodes differently under form-url-decoding and URI unescaping, and non-ASCII text under the decoders'
+        // encodings: both left to the normal path.
+        if (colon <= 0 || colon == decoded.Length - 1 || decoded.Contains('+') || !Ascii.IsValid(decoded))
+        {
+            return null;
+        }
+
+        string id, secret;
+        try
+        {
+            id = Uri.UnescapeDataString(decoded[..colon]);
+            secret = Uri.UnescapeDataString(decoded[(colon + 1)..]);
+        }
+        catch (UriFormatException)
+        {
+            return null;
+        }
+
+        return id.Length == 0 || secret.Length == 0 ? null : (id, secret);
+    }
+
+    /// <summary>
+    /// As <see cref="HubApplicationManager.ValidateClientSecretAsync(HubApplication, string, CancellationToken)"/>: every
+    /// active secret of the entry compared (no early exit), expiry against the clock; a start-up client's own column by
+    /// <see cref="SecretHasher.Verify"/>.
+    /// </summary>
+    private bool SecretIsValid(ClientSnapshot snapshot, string secret) => SecretIsValid(snapshot, secret, clock);
+
+    /// <summary>The secret check itself (also the introspection fast path's).</summary>
+    internal static bool SecretIsValid(ClientSnapshot snapshot, string secret, TimeProvider clock)
+    {
+        var stored = snapshot.Application.ClientSecret;
+        if (stored != SecretHasher.TableMarker)
+        {
+            return stored is not null && SecretHasher.IsOurs(stored) && SecretHasher.Verify(secret, stored);
+        }
+
+        return CachedSecret.AnyMatches(snapshot.Secrets, secret, clock.GetUtcNow().UtcDateTime);
+    }
+
+    private static string[]? ParseScopes(string? scope, FastClient client, OpenIddictServerOptions options)
+    {
+        if (scope is null)
+        {
+            return [];
+        }
+
+        var scopes = scope.Split(' ');
+        for (var i = 0; i < scopes.Length; i++)
+        {
+            var s = scopes[i];
+            if (s.Length == 0 || s is Scopes.OpenId or Scopes.OfflineAccess || !options.Scopes.Contains(s)
+                || !client.Scopes.Contains(s) || Array.IndexOf(scopes, s, 0, i) >= 0)
+            {
+                return null;
+            }
+        }
+
+        return scopes;
+    }
+
+    /// <summary>What the fast path needs of a client, derived once per cache entry; null when the client is not one it takes.</summary>
+    private static FastClient? Prepare(ClientSnapshot snapshot, OpenIddictServerOptions options, string audience)
+    {
+        // Derived under the options it was built with: the signing key ring replaces OpenIddict's options when a key is
+        // created, activated or retired, and the entry is then derived again under the new ones.
+        switch (snapshot.FastPath)
+        {
+            case FastClient known when known.Options == options:
+                return known;
+            case Unsuitable unsuitable when unsuitable.Options == options:
+                return null;
+        }
+
+        var client = Build(snapshot.Application, options, audience);
+        snapshot.FastPath = (object?)client ?? new Unsuitable(options);
+        return client;
+    }
+
+    private static FastClient? Build(HubApplication application, OpenIddictServerOptions options, string audience)
+    {
+        // Anything under which the normal path would issue something else (a reference or encrypted token, a
+        // certificate-bound one) or decide differently (degraded mode, the grant type not enabled): the normal path.
+        if (options.IgnoreEndpointPermissions || options.IgnoreGrantTypePermissions || options.IgnoreScopePermissions
+            || options.EnableDegradedMode || options.UseReferenceAccessTokens || !options.DisableAccessTokenEncryption
+            || options.UseClientCertificateBoundAccessTokens || !options.GrantTypes.Contains(GrantTypes.ClientCredentials)
+            || application.ClientType != ClientTypes.Confidential || application.ClientId is not { Length: > 0 } clientId
+            || !string.IsNullOrEmpty(application.JsonWebKeySet) || !IsEmptyArray(application.Requirements))
+        {
+            return null;
+        }
+
+        try
+        {
+            var permissions = string.IsNullOrEmpty(application.Permissions) ? [] : JsonSerializer.Deserialize<string[]>(application.Permissions) ?? [];
+            if (!permissions.Contains(Permissions.Endpoints.Token) || !permissions.Contains(Permissions.GrantTypes.ClientCredentials))
+            {
+                return null;
+            }
+
+            var lifetime = options.AccessTokenLifetime;
+            if (!string.IsNullOrEmpty(application.Settings)
+                && JsonSerializer.Deserialize<Dictionary<string, string>>(application.Settings) is { } settings
+                && settings.TryGetValue(Settings.TokenLifetimes.AccessToken, out var value))
+            {
+                if (!TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out var parsed))
+                {
+                    return null;
+                }
+
+                lifetime = parsed;
+            }
+
+            if (lifetime is not { } positive || positive <= TimeSpan.Zero)
+            {
+                return null;
+            }
+
+            var scopes = permissions.Where(p => p.StartsWith(Permissions.Prefixes.Scope, StringComparison.Ordinal))
+                .Select(p => p[Permissions.Prefixes.Scope.Length..]).ToFrozenSet(StringComparer.Ordinal);
+            // The public claims of the principal SignInClientCredentials signs in (sub, and OpenIddict's client_id,
+            // presenters and default audience); iss, iat, exp, jti and scope per request.
+            var signing = options.SigningCredentials.Find(c => c.Key is AsymmetricSecurityKey);
+            if (signing is null)
+            {
+                return null;
+            }
+
+            var claims = new KeyValuePair<string, string>[]
+            {
+                new(Claims.Subject, clientId),
+                new(Claims.Audience, audience),
+                new(Claims.ClientId, clientId),
+                new(Claims.Private.Presenter, clientId),
+            };
+            return new FastClient(options, positive, scopes, claims, signing,
+                FastJwtWriter.Header(options.JsonWebTokenHandler, signing, JsonWebTokenTypes.AccessToken), TokenResponseWriter.Applies(options));
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static bool IsEmptyArray(string? json) => string.IsNullOrEmpty(json) || json.Trim() == "[]";
+
+    private sealed record FastClient(OpenIddictServerOptions Options, TimeSpan Lifetime, FrozenSet<string> Scopes,
+        KeyValuePair<string, string>[] Claims, SigningCredentials Signing, byte[] Header, bool WritesResponse);
+
+    private sealed record Unsuitable(OpenIddictServerOptions Options);
+}

@@ -1,0 +1,103 @@
+using System.Buffers.Text;
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using IdentityHub.Server.Audit;
+using IdentityHub.Server.Audit.Handlers;
+using IdentityHub.Server.Oidc.RefreshTokens;
+using IdentityHub.Server.Data;
+using IdentityHub.Server.Operations;
+using IdentityHub.Server.Registry;
+using Microsoft.AspNetCore;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using Microsoft.Extensions.Options;
+using OpenIddict.Abstractions;
+using OpenIddict.Server;
+using OpenIddict.Server.AspNetCore;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+using static OpenIddict.Server.OpenIddictServerEvents;
+
+namespace IdentityHub.Server.Oidc.Handlers;
+
+/// <summary>Which clients and server options the refresh fast path takes.</summary>
+public sealed partial class RefreshTokenFastPath
+{
+    /// <summary>
+    /// Whether the client and the server's options are ones the fast path takes (memoised per cache entry and options
+    /// instance): anything under which the normal path would decide otherwise (degraded mode, no token or authorization
+    /// storage, reference refresh tokens, permissions ignored, the grant not enabled) or a client of another kind (a key set,
+    /// requirements other than PKCE, no token endpoint or refresh_token permission) is left to the normal path.
+    /// </summary>
+    private static Derived? Suits(ClientSnapshot snapshot, OpenIddictServerOptions options)
+    {
+        switch (snapshot.RefreshFastPath)
+        {
+            case Derived known when known.Options == options:
+                return known;
+            case Unsuitable unsuitable when unsuitable.Options == options:
+                return null;
+        }
+
+        var derived = Evaluate(snapshot.Application, options);
+        snapshot.RefreshFastPath = (object?)derived ?? new Unsuitable(options);
+        return derived;
+    }
+
+    private static Derived? Evaluate(HubApplication application, OpenIddictServerOptions options)
+    {
+        // What the fast path issues is what OpenIddict's sign-in issues under this server's options: rolling refresh tokens
+        // with sliding expiration, self-contained tokens, access tokens signed and not encrypted, nothing bound to a
+        // certificate. Any other option (a changed configuration): the normal path.
+        if (options.IgnoreEndpointPermissions || options.IgnoreGrantTypePermissions || options.EnableDegradedMode
+            || options.DisableTokenStorage || options.DisableAuthorizationStorage || options.UseReferenceRefreshTokens
+            || options.UseReferenceAccessTokens || !options.DisableAccessTokenEncryption || options.DisableRollingRefreshTokens
+            || options.DisableSlidingRefreshTokenExpiration || options.UseClientCertificateBoundAccessTokens
+            || options.UseClientCertificateBoundRefreshTokens
+            || !options.GrantTypes.Contains(GrantTypes.RefreshToken)
+            || application.ClientType != ClientTypes.Confidential
+            || application.ClientId is not { Length: > 0 } || !string.IsNullOrEmpty(application.JsonWebKeySet))
+        {
+            return null;
+        }
+
+        try
+        {
+            var requirements = string.IsNullOrEmpty(application.Requirements) ? [] : JsonSerializer.Deserialize<string[]>(application.Requirements) ?? [];
+            if (requirements.Any(r => r != Requirements.Features.ProofKeyForCodeExchange))
+            {
+                return null;
+            }
+
+            var permissions = string.IsNullOrEmpty(application.Permissions) ? [] : JsonSerializer.Deserialize<string[]>(application.Permissions) ?? [];
+            if (!permissions.Contains(Permissions.Endpoints.Token) || !permissions.Contains(Permissions.GrantTypes.RefreshToken))
+            {
+                return null;
+            }
+
+            // The client's own token lifetimes, read as OpenIddict's Prepare*TokenPrincipal handlers read them (a value that
+            // does not parse is ignored there too).
+            var settings = string.IsNullOrEmpty(application.Settings)
+                ? new Dictionary<string, string>()
+                : JsonSerializer.Deserialize<Dictionary<string, string>>(application.Settings) ?? [];
+            return new Derived(options, Lifetime(settings, Settings.TokenLifetimes.AccessToken),
+                Lifetime(settings, Settings.TokenLifetimes.RefreshToken), Lifetime(settings, Settings.TokenLifetimes.IdentityToken));
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+
+        static TimeSpan? Lifetime(Dictionary<string, string> settings, string name) =>
+            settings.TryGetValue(name, out var value) && TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out var parsed) ? parsed : null;
+    }
+
+    /// <summary>What the fast path derives of a client it takes: its own token lifetimes, if any.</summary>
+    private sealed record Derived(OpenIddictServerOptions Options, TimeSpan? AccessTokenLifetime, TimeSpan? RefreshTokenLifetime,
+        TimeSpan? IdentityTokenLifetime);
+
+    private sealed record Unsuitable(OpenIddictServerOptions Options);
+}
