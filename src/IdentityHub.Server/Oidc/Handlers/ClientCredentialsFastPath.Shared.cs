@@ -2,19 +2,14 @@ using System.Collections.Frozen;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using IdentityHub.Server.Audit;
 using Microsoft.AspNetCore;
 using IdentityHub.Server.Data;
 using IdentityHub.Server.Operations;
 using IdentityHub.Server.Registry;
-using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 using Microsoft.Net.Http.Headers;
-using OpenIddict.Abstractions;
 using OpenIddict.Server;
-using OpenIddict.Server.AspNetCore;
 using static OpenIddict.Abstractions.OpenIddictConstants;
-using static OpenIddict.Server.OpenIddictServerEvents;
 
 namespace IdentityHub.Server.Oidc.Handlers;
 

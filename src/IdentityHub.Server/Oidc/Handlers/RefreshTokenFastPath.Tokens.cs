@@ -1,9 +1,6 @@
-using System.Buffers.Text;
 using System.Collections.Immutable;
-using System.Globalization;
 using System.Security.Claims;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using IdentityHub.Server.Audit;
 using IdentityHub.Server.Audit.Handlers;
@@ -14,12 +11,9 @@ using IdentityHub.Server.Registry;
 using Microsoft.AspNetCore;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
-using Microsoft.Extensions.Options;
 using OpenIddict.Abstractions;
 using OpenIddict.Server;
-using OpenIddict.Server.AspNetCore;
 using static OpenIddict.Abstractions.OpenIddictConstants;
-using static OpenIddict.Server.OpenIddictServerEvents;
 
 namespace IdentityHub.Server.Oidc.Handlers;
 

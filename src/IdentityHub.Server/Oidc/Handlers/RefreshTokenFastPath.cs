@@ -1,5 +1,4 @@
 using System.Buffers.Text;
-using System.Collections.Immutable;
 using System.Globalization;
 using System.Security.Claims;
 using System.Security.Cryptography;
@@ -12,7 +11,6 @@ using IdentityHub.Server.Data;
 using IdentityHub.Server.Operations;
 using IdentityHub.Server.Registry;
 using Microsoft.AspNetCore;
-using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Microsoft.Extensions.Options;
 using OpenIddict.Abstractions;
