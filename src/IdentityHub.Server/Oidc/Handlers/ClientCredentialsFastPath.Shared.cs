@@ -25,26 +25,6 @@ public sealed partial class ClientCredentialsFastPath
         options.SigningCredentials.Find(c => c.Key is AsymmetricSecurityKey);
 
     /// <summary>
-    /// A token as OpenIddict's GenerateIdentityModelToken writes it: its token handler over a descriptor of the subject's
-    /// claims (what AttachTokenSubject keeps), the metadata claims (AttachTokenMetadata: aud, scope, jti, amr, oi_cl_dstn),
-    /// iss, iat and exp, the JWS typ, signed and, for server-only tokens, encrypted. Shared by both fast paths.
-    /// </summary>
-    internal static string CreateJwt(OpenIddictServerOptions options, string type, System.Security.Claims.ClaimsIdentity? subject,
-        IDictionary<string, object> claims, string? issuer, DateTimeOffset? issuedAt, DateTimeOffset? expires, SigningCredentials signing,
-        EncryptingCredentials? encryption = null) =>
-        options.JsonWebTokenHandler.CreateToken(new SecurityTokenDescriptor
-        {
-            Subject = subject,
-            Claims = claims,
-            Issuer = issuer,
-            IssuedAt = issuedAt?.UtcDateTime,
-            Expires = expires?.UtcDateTime,
-            SigningCredentials = signing,
-            EncryptingCredentials = encryption,
-            TokenType = type,
-        });
-
-    /// <summary>
     /// The client's id and secret when it authenticates by exactly one of client_secret_basic and client_secret_post (RFC 6749
     /// section 2.3.1) with a method the server accepts (OpenIddict's ValidateClientAuthenticationMethod); null otherwise,
     /// for the normal path to answer. Shared by both fast paths.
@@ -235,7 +215,7 @@ public sealed partial class ClientCredentialsFastPath
                 .Select(p => p[Permissions.Prefixes.Scope.Length..]).ToFrozenSet(StringComparer.Ordinal);
             // The public claims of the principal SignInClientCredentials signs in (sub, and OpenIddict's client_id,
             // presenters and default audience); iss, iat, exp, jti and scope per request.
-            var signing = options.SigningCredentials.Find(c => c.Key is AsymmetricSecurityKey);
+            var signing = PublicSigningCredentials(options);
             if (signing is null)
             {
                 return null;

@@ -174,9 +174,29 @@ public sealed partial class RefreshTokenFastPath
             TokenTypeIdentifiers.IdentityToken => "JWT",
             _ => JsonWebTokenTypes.Private.RefreshToken,
         };
-        return ClientCredentialsFastPath.CreateJwt(options, jwtType, subject, claims, principal.GetClaim(Claims.Private.Issuer),
+        return CreateJwt(options, jwtType, subject, claims, principal.GetClaim(Claims.Private.Issuer),
             principal.GetCreationDate(), principal.GetExpirationDate(), signing, encryption);
     }
+
+    /// <summary>
+    /// A token as OpenIddict's GenerateIdentityModelToken writes it: its token handler over a descriptor of the subject's
+    /// claims (what AttachTokenSubject keeps), the metadata claims (AttachTokenMetadata: aud, scope, jti, amr, oi_cl_dstn),
+    /// iss, iat and exp, the JWS typ, signed and, for server-only tokens, encrypted.
+    /// </summary>
+    private static string CreateJwt(OpenIddictServerOptions options, string type, System.Security.Claims.ClaimsIdentity? subject,
+        IDictionary<string, object> claims, string? issuer, DateTimeOffset? issuedAt, DateTimeOffset? expires, SigningCredentials signing,
+        EncryptingCredentials? encryption = null) =>
+        options.JsonWebTokenHandler.CreateToken(new SecurityTokenDescriptor
+        {
+            Subject = subject,
+            Claims = claims,
+            Issuer = issuer,
+            IssuedAt = issuedAt?.UtcDateTime,
+            Expires = expires?.UtcDateTime,
+            SigningCredentials = signing,
+            EncryptingCredentials = encryption,
+            TokenType = type,
+        });
 
     /// <summary>OpenIddict's AttachTokenDigests: the hash of the signing algorithm's size (SHA-256 for RS256/PS256/ES256 ...).</summary>
     private static Func<byte[], byte[]>? TokenHash(SigningCredentials credentials) =>

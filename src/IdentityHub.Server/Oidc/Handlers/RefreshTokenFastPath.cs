@@ -52,7 +52,7 @@ namespace IdentityHub.Server.Oidc.Handlers;
 /// Prepare{Access,Refresh,Identity}TokenPrincipal handlers, AttachTokenSubject, AttachTokenMetadata, AttachTokenDigests,
 /// AttachSignInParameters): the RS256 access token (RFC 9068) and ID token (OpenID Connect Core 1.0 section 12.2: iss, sub,
 /// aud, azp, auth_time, acr, amr, sid and the grant's nonce kept; at_hash) signed with the key OpenIddict uses
-/// (<see cref="ClientCredentialsFastPath.CreateJwt"/>, shared with the client_credentials fast path), the new refresh token
+/// (OpenIddict's token handler, <c>CreateJwt</c>), the new refresh token
 /// with the same claims and entry id, HS256 inside dir + A256CBC-HS512 (<see cref="ServerOnlyTokenKeys"/>); the redemption
 /// of the presented token with the new entry in one command and its reuse detection
 /// (<see cref="RefreshTokenEntries.TryRedeemAndInsertAsync"/>, <see cref="RefreshGrant.ExplainUnredeemedAsync"/>: a token
