@@ -59,7 +59,7 @@ public sealed class DemoPortalBrowserTests(DemoPortalFixture fixture) : IClassFi
 
         // A protected page of the portal sends the browser to IdentityHub's sign-in page, in Chinese.
         await page.GotoAsync(fixture.Portal.Url("/profile"));
-        await page.WaitForURLAsync(IsLoginPage);
+        await Infrastructure.Browser.WaitForUrlAsync(page, IsLoginPage);
         await Expect(page.Locator("html")).ToHaveAttributeAsync("lang", "zh-CN");
         await Expect(page.Locator("h1")).ToHaveTextAsync("登录");
         await Expect(page.Locator("#client-name")).ToContainTextAsync("演示部门网上办事大厅");
@@ -70,7 +70,7 @@ public sealed class DemoPortalBrowserTests(DemoPortalFixture fixture) : IClassFi
         await page.Locator("#login-submit").ClickAsync();
 
         // Back on the portal, signed in: the ID token carries the session facts.
-        await page.WaitForURLAsync(fixture.Portal.Url("/profile"));
+        await Infrastructure.Browser.WaitForUrlAsync(page, fixture.Portal.Url("/profile"));
         await Expect(page.Locator("#person-name")).ToHaveTextAsync("张三");
         var idToken = page.Locator("#id-token-claims");
         await Expect(ClaimValue(idToken, "iss")).ToHaveTextAsync(fixture.Server.Authority + "/");
@@ -89,13 +89,13 @@ public sealed class DemoPortalBrowserTests(DemoPortalFixture fixture) : IClassFi
         // Sign out: the portal's cookie goes, IdentityHub ends its session (RP-initiated logout with
         // id_token_hint) and sends the browser back to the portal.
         await page.Locator("#sign-out").ClickAsync();
-        await page.WaitForURLAsync(fixture.Portal.Url("/"));
+        await Infrastructure.Browser.WaitForUrlAsync(page, fixture.Portal.Url("/"));
         await Expect(page.Locator("#signed-out")).ToBeVisibleAsync();
         await Expect(page.Locator("#sign-in")).ToBeVisibleAsync();
 
         // IdentityHub's session is gone too: signing in again asks for the password.
         await page.GotoAsync(fixture.Portal.Url("/profile"));
-        await page.WaitForURLAsync(IsLoginPage);
+        await Infrastructure.Browser.WaitForUrlAsync(page, IsLoginPage);
         await Expect(page.Locator("#login-submit")).ToBeVisibleAsync();
         await page.Context.CloseAsync();
     }
@@ -106,7 +106,7 @@ public sealed class DemoPortalBrowserTests(DemoPortalFixture fixture) : IClassFi
         var page = await fixture.Browser.NewPageAsync(locale: "zh-CN");
         await page.GotoAsync(fixture.Portal.Url("/"));
         await page.Locator("#sign-in").ClickAsync();
-        await page.WaitForURLAsync(IsLoginPage);
+        await Infrastructure.Browser.WaitForUrlAsync(page, IsLoginPage);
         await Expect(page.Locator("h1")).ToHaveTextAsync("登录");
 
         await page.GetByRole(AriaRole.Link, new() { Name = "English", Exact = true }).ClickAsync();
@@ -121,7 +121,7 @@ public sealed class DemoPortalBrowserTests(DemoPortalFixture fixture) : IClassFi
         await page.Locator("input[name='Input.SignInName']").FillAsync("lisi");
         await page.Locator("input[name='Input.Password']").FillAsync(DemoPortalFixture.Password);
         await page.Locator("#login-submit").ClickAsync();
-        await page.WaitForURLAsync(fixture.Portal.Url("/profile"));
+        await Infrastructure.Browser.WaitForUrlAsync(page, fixture.Portal.Url("/profile"));
         await Expect(page.Locator("#person-name")).ToHaveTextAsync("李四");
         await page.Context.CloseAsync();
     }

@@ -113,9 +113,9 @@ public sealed class PasskeyBrowserTests(PasskeyBrowserFixture fixture) : IClassF
 
         // The portal sends the browser to IdentityHub; the passkey signs in, no password typed.
         await page.GotoAsync(fixture.PortalUrl("/profile"));
-        await page.WaitForURLAsync(url => url.StartsWith(fixture.Authority + "/Account/Login", StringComparison.Ordinal));
+        await Infrastructure.Browser.WaitForUrlAsync(page, url => url.StartsWith(fixture.Authority + "/Account/Login", StringComparison.Ordinal));
         await page.Locator("#passkey-signin").ClickAsync();
-        await page.WaitForURLAsync(fixture.PortalUrl("/profile"));
+        await Infrastructure.Browser.WaitForUrlAsync(page, fixture.PortalUrl("/profile"));
         await Expect(page.Locator("#person-name")).ToHaveTextAsync("王五");
         var idToken = page.Locator("#id-token-claims");
         await Expect(ClaimValue(idToken, "amr")).ToHaveTextAsync("[\"hwk\",\"mfa\"]");

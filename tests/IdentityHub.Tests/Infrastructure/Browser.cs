@@ -67,6 +67,41 @@ public sealed class Browser : IAsyncDisposable
         return await context.NewPageAsync();
     }
 
+    /// <summary>
+    /// Waits until the page's URL satisfies <paramref name="url"/>, by the URL alone (the navigation's commit), and
+    /// fails with where the browser is instead and what the page says. Playwright's own WaitForURLAsync, when the URL
+    /// already matches as it is called (a redirect chain that finished first), waits for a load state instead, and
+    /// that wait could miss the load event and hang until its timeout: the cause of the browser tests' rare 60 s
+    /// timeouts after a sign-out or sign-in redirect chain. What follows a wait uses web-first assertions and
+    /// locators, which wait for the page's content themselves.
+    /// </summary>
+    public static async Task WaitForUrlAsync(IPage page, Func<string, bool> url, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
+        while (!url(page.Url))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                string text;
+                try
+                {
+                    text = await page.Locator("body").InnerTextAsync(new() { Timeout = 5_000 });
+                }
+                catch (PlaywrightException e)
+                {
+                    text = "(page text unavailable: " + e.Message + ")";
+                }
+
+                throw new TimeoutException($"The browser is at {page.Url}, not at the expected URL: {text}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary><see cref="WaitForUrlAsync(IPage, Func{string, bool}, TimeSpan?)"/> for one exact URL.</summary>
+    public static Task WaitForUrlAsync(IPage page, string url) => WaitForUrlAsync(page, u => u == url);
+
     /// <summary>Saves a full-page screenshot under <see cref="ScreenshotDirectory"/> and returns its path.</summary>
     public static async Task<string> ScreenshotAsync(IPage page, string name)
     {

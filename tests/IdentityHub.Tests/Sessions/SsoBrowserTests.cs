@@ -28,7 +28,7 @@ public sealed class SsoBrowserTests(SsoPortalsFixture fixture) : IClassFixture<S
         };
 
         await SignInAsync(page, social.Url("/profile"), "zhangsan");
-        await page.WaitForURLAsync(social.Url("/profile"));
+        await Infrastructure.Browser.WaitForUrlAsync(page, social.Url("/profile"));
         await Expect(page.Locator("#person-name")).ToHaveTextAsync("张三");
         await Expect(page.Locator("#portal-name")).ToContainTextAsync("社会保障网上服务大厅");
         var socialSid = await ClaimAsync(page, "sid");
@@ -37,7 +37,7 @@ public sealed class SsoBrowserTests(SsoPortalsFixture fixture) : IClassFixture<S
 
         // The second department app: IdentityHub's session signs the person in without the sign-in page.
         await page.GotoAsync(housing.Url("/profile"));
-        await page.WaitForURLAsync(housing.Url("/profile"));
+        await Infrastructure.Browser.WaitForUrlAsync(page, housing.Url("/profile"));
         await Expect(page.Locator("#person-name")).ToHaveTextAsync("张三");
         await Expect(page.Locator("#portal-name")).ToContainTextAsync("住房公积金网上服务大厅");
         Assert.Empty(loginPages);
@@ -73,10 +73,10 @@ public sealed class SsoBrowserTests(SsoPortalsFixture fixture) : IClassFixture<S
         var social = fixture.SocialSecurity;
         var page = await fixture.Browser.NewPageAsync();
         await SignInAsync(page, social.Url("/profile"), "lisi");
-        await page.WaitForURLAsync(social.Url("/profile"));
+        await Infrastructure.Browser.WaitForUrlAsync(page, social.Url("/profile"));
         var sid = await ClaimAsync(page, "sid");
         await page.GotoAsync(fixture.HousingFund!.Url("/profile"));
-        await page.WaitForURLAsync(fixture.HousingFund.Url("/profile"));
+        await Infrastructure.Browser.WaitForUrlAsync(page, fixture.HousingFund.Url("/profile"));
         await Expect(page.Locator("#person-name")).ToHaveTextAsync("李四");
 
         await fixture.StopHousingFundAsync();
@@ -103,7 +103,7 @@ public sealed class SsoBrowserTests(SsoPortalsFixture fixture) : IClassFixture<S
     private async Task SignInAsync(IPage page, string protectedUrl, string userName)
     {
         await page.GotoAsync(protectedUrl);
-        await page.WaitForURLAsync(url => url.StartsWith(fixture.Server.Authority + "/Account/Login", StringComparison.OrdinalIgnoreCase));
+        await Infrastructure.Browser.WaitForUrlAsync(page, url => url.StartsWith(fixture.Server.Authority + "/Account/Login", StringComparison.OrdinalIgnoreCase));
         await page.Locator("input[name='Input.SignInName']").FillAsync(userName);
         await page.Locator("input[name='Input.Password']").FillAsync(SsoPortalsFixture.Password);
         await page.Locator("#login-submit").ClickAsync();

@@ -183,21 +183,10 @@ public sealed class RealNameBrowserTests(RealNameBrowserFixture fixture) : IClas
         await page.Context.CloseAsync();
     }
 
-    /// <summary>Waits for a URL; a timeout says where the browser is instead, and what the page says.</summary>
-    private static async Task WaitAsync(IPage page, string url) => await WaitAsync(page, u => u == url);
+    /// <summary>Waits for a URL by the URL alone; a timeout says where the browser is instead, and what the page says.</summary>
+    private static Task WaitAsync(IPage page, string url) => Infrastructure.Browser.WaitForUrlAsync(page, url);
 
-    private static async Task WaitAsync(IPage page, Func<string, bool> url)
-    {
-        try
-        {
-            // The URL, not the load event: a sign-out ends a chain of redirects across hosts (see SsoBrowserTests).
-            await page.WaitForURLAsync(url, new() { WaitUntil = WaitUntilState.Commit });
-        }
-        catch (TimeoutException e)
-        {
-            throw new TimeoutException($"The browser is at {page.Url}: {await page.Locator("body").InnerTextAsync()}", e);
-        }
-    }
+    private static Task WaitAsync(IPage page, Func<string, bool> url) => Infrastructure.Browser.WaitForUrlAsync(page, url);
 
     private async Task SignInAtIdentityHubAsync(IPage page, string mobile)
     {
