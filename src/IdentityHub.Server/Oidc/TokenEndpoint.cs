@@ -100,6 +100,45 @@ public static class TokenEndpoint
     }
 
     /// <summary>
+    /// <see cref="EvaluateGrantAsync"/> for the refresh grant's fast path (<see cref="Handlers.RefreshTokenFastPath"/>) without
+    /// a database read of its own: the claims of the new tokens from the person as userinfo takes it
+    /// (<see cref="ClaimsPersonCache"/>: emptied by every committed change of the account, its real-name record or evidence),
+    /// and the checks that decide whether the grant still holds returned as <see cref="RefreshTokens.GrantConditions"/>, which
+    /// the redemption itself checks against the database, the source of truth, in its own statement
+    /// (<see cref="RefreshTokens.RefreshTokenEntries.TryRedeemAndInsertAsync"/>): the account exists, is not locked out,
+    /// meets the client's assurance level, and the session was not ended. Null (nothing decided, nothing written: the
+    /// normal path answers) for what this cannot decide so: no such person, an assurance level below the client's in the
+    /// cached copy, a grant acting for an enterprise (its mandate is read by the normal path), or sign-in options that
+    /// require a confirmed account, e-mail or phone number (SignInManager.CanSignInAsync; this server requires none).
+    /// </summary>
+    public static async Task<(ClaimsPrincipal SignIn, string UserId, RefreshTokens.GrantConditions Conditions)?> EvaluateRefreshGrantAsync(
+        HttpContext context, OpenIddictRequest request, ClaimsPrincipal principal, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var services = context.RequestServices;
+        var signIn = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<IdentityOptions>>().Value.SignIn;
+        if (signIn.RequireConfirmedAccount || signIn.RequireConfirmedEmail || signIn.RequireConfirmedPhoneNumber
+            || principal.GetClaim(ClaimsFactory.ActingForPrivateClaim) is not null
+            || SessionFacts.From(principal) is not { } session
+            || principal.GetClaim(Claims.Subject) is not { Length: > 0 } subject
+            || await services.GetRequiredService<ClientPolicies>().FindAsync(request.ClientId, cancellationToken) is not { } client
+            || client.MinimumAssuranceLevel > AssuranceLevels.Maximum
+            || await services.GetRequiredService<ClaimsPersonCache>().FindAsync(subject, client, services, cancellationToken) is not { } person
+            || AssuranceLevels.Of(person.User) < client.MinimumAssuranceLevel)
+        {
+            return null;
+        }
+
+        // AssuranceLevels.Of clamps the stored level into [Minimum, Maximum]: a client minimum at or below the lowest level
+        // holds for every account, one above it is the stored level's own threshold.
+        var storedMinimum = client.MinimumAssuranceLevel <= AssuranceLevels.Minimum ? int.MinValue : client.MinimumAssuranceLevel;
+        var scopes = string.IsNullOrEmpty(request.Scope) ? principal.GetScopes() : request.GetScopes();
+        var identity = services.GetRequiredService<ClaimsFactory>().CreateUserIdentity(person, scopes, session, principal.GetResources(),
+            client, subject, ClaimsRequest.FromPrincipal(principal), null);
+        return (new ClaimsPrincipal(identity), person.User.Id,
+            new RefreshTokens.GrantConditions(person.User.Id, storedMinimum, now, session.SessionId));
+    }
+
+    /// <summary>
     /// RFC 9700 section 4.14.2 when this endpoint refuses a refresh first: the presented token is redeemed only after
     /// these checks (RefreshTokens/RedeemRefreshTokenEntry), so a token presented again would otherwise escape the reuse
     /// check whenever the request is refused for another reason (a locked account, an ended session or mandate), for

@@ -17,6 +17,14 @@ public sealed record RefreshTokenEntry(
     string? AuthorizationStatus);
 
 /// <summary>
+/// What must still hold in the database for a refresh grant to be redeemed (<see cref="RefreshTokenEntries.TryRedeemAndInsertAsync"/>
+/// with conditions): the account <paramref name="UserId"/> exists, its stored assurance level is at least
+/// <paramref name="MinimumStoredAssuranceLevel"/>, it is not locked out at <paramref name="Now"/>, and the SSO session
+/// <paramref name="SessionId"/> was not ended.
+/// </summary>
+public sealed record GrantConditions(string UserId, int MinimumStoredAssuranceLevel, DateTimeOffset Now, string SessionId);
+
+/// <summary>
 /// The refresh grant's token-entry work in as few and as small statements as it needs, instead of OpenIddict's
 /// generic store (which reads the entry tracked with its whole application and authorization, rewrites every column of
 /// the entry under its concurrency token to redeem it, and inserts the new entry through the change tracker):
@@ -56,18 +64,35 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
     /// SQLite each statement commits on its own, as the separate statements did before.
     /// </summary>
     public async Task<bool> TryRedeemAndInsertAsync(string redeemedId, DateTime redeemedAtUtc, string id, string? applicationId,
-        string? authorizationId, string? subject, DateTime? creationDateUtc, DateTime? expirationDateUtc, CancellationToken cancellationToken)
+        string? authorizationId, string? subject, DateTime? creationDateUtc, DateTime? expirationDateUtc, CancellationToken cancellationToken,
+        GrantConditions? grant = null)
     {
         var redemption = Guid.NewGuid().ToString();
         object?[] arguments =
         [
             .. RedeemArguments(redeemedId, redeemedAtUtc, redemption),
             .. NewEntryArguments(id, applicationId, authorizationId, subject, creationDateUtc, expirationDateUtc),
+            .. grant is null ? [] : GrantArguments(grant),
         ];
-        var rows = await db.Database.ExecuteSqlRawAsync(
-            Redeem + Insert + " SELECT {6}, {7}, {8}, {9}, {10}, {11}, {12}, {13}, {14} " +
-            "WHERE EXISTS (SELECT 1 FROM \"OpenIddictTokens\" WHERE \"Id\" = {0} AND \"ConcurrencyToken\" = {2})",
-            arguments!, cancellationToken);
+        var sqlite = db.Database.IsSqlite();
+        var sql = (grant is null ? Redeem : RedeemCore + (sqlite ? SqliteGrantStillValid : GrantStillValid) + ";\n") + Insert +
+            " SELECT {6}, {7}, {8}, {9}, {10}, {11}, {12}, {13}, {14} " +
+            "WHERE EXISTS (SELECT 1 FROM \"OpenIddictTokens\" WHERE \"Id\" = {0} AND \"ConcurrencyToken\" = {2})";
+        int rows;
+        if (sqlite && db.Database.CurrentTransaction is null)
+        {
+            // SQLite: both statements in one transaction (one commit, under the write gate from BEGIN to COMMIT), so that the
+            // redemption and the new entry are written together or not at all, as the one implicit transaction of
+            // PostgreSQL's command.
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            rows = await db.Database.ExecuteSqlRawAsync(sql, arguments!, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+        else
+        {
+            rows = await db.Database.ExecuteSqlRawAsync(sql, arguments!, cancellationToken);
+        }
+
         return rows switch
         {
             // SQLite and Npgsql both count the rows of every statement of the command: the redemption and the insert.
@@ -90,12 +115,39 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
     /// The redemption (arguments from <see cref="RedeemArguments"/>, {0} to {5}): a valid refresh-token entry of a
     /// self-contained token whose authorization, if any, is valid becomes redeemed and gets the concurrency token {2}.
     /// </summary>
-    private const string Redeem =
+    private const string Redeem = RedeemCore + ";\n";
+
+    private const string RedeemCore =
         """
         UPDATE "OpenIddictTokens" SET "Status" = {3}, "RedemptionDate" = {1}, "ConcurrencyToken" = {2}
         WHERE "Id" = {0} AND "Status" = {4} AND "Type" = {5} AND "ReferenceId" IS NULL
-          AND ("AuthorizationId" IS NULL OR EXISTS (SELECT 1 FROM "OpenIddictAuthorizations" AS a WHERE a."Id" = "OpenIddictTokens"."AuthorizationId" AND a."Status" = {4}));
+          AND ("AuthorizationId" IS NULL OR EXISTS (SELECT 1 FROM "OpenIddictAuthorizations" AS a WHERE a."Id" = "OpenIddictTokens"."AuthorizationId" AND a."Status" = {4}))
+        """;
 
+    /// <summary>
+    /// The token endpoint's checks of the account and the session (<see cref="TokenEndpoint.EvaluateGrantAsync"/>) as
+    /// conditions of the redemption (arguments from <see cref="GrantArguments"/>, {15} to {18}): the account exists, meets
+    /// the assurance threshold and is not locked out as Identity's UserManager.IsLockedOutAsync decides it (lock-out
+    /// enabled and an end at or after now), and the grant's SSO session was not ended.
+    /// </summary>
+    private const string GrantStillValid =
+        """
+
+          AND EXISTS (SELECT 1 FROM "AspNetUsers" AS u WHERE u."Id" = {15} AND u."AssuranceLevel" >= {16}
+            AND (NOT u."LockoutEnabled" OR u."LockoutEnd" IS NULL OR u."LockoutEnd" < {17}))
+          AND NOT EXISTS (SELECT 1 FROM "SsoSessions" AS s WHERE s."Id" = {18} AND s."EndedAtUtc" IS NOT NULL)
+        """;
+
+    /// <summary>
+    /// <see cref="GrantStillValid"/> on SQLite, where EF Core stores a DateTimeOffset as text: the lock-out end compared as a
+    /// point in time (julianday reads the text's offset; an unreadable value gives NULL, and the redemption does not happen).
+    /// </summary>
+    private const string SqliteGrantStillValid =
+        """
+
+          AND EXISTS (SELECT 1 FROM "AspNetUsers" AS u WHERE u."Id" = {15} AND u."AssuranceLevel" >= {16}
+            AND (NOT u."LockoutEnabled" OR u."LockoutEnd" IS NULL OR julianday(u."LockoutEnd") < julianday({17})))
+          AND NOT EXISTS (SELECT 1 FROM "SsoSessions" AS s WHERE s."Id" = {18} AND s."EndedAtUtc" IS NOT NULL)
         """;
 
     /// <summary>A new entry's columns, in the order of <see cref="NewEntryArguments"/>.</summary>
@@ -105,6 +157,9 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
 
     private static object?[] RedeemArguments(string id, DateTime redeemedAtUtc, string concurrencyToken) =>
         [id, redeemedAtUtc, concurrencyToken, Statuses.Redeemed, Statuses.Valid, TokenTypeIdentifiers.RefreshToken];
+
+    private static object?[] GrantArguments(GrantConditions grant) =>
+        [grant.UserId, grant.MinimumStoredAssuranceLevel, grant.Now, grant.SessionId];
 
     private static object?[] NewEntryArguments(string id, string? applicationId, string? authorizationId, string? subject,
         DateTime? creationDateUtc, DateTime? expirationDateUtc) =>
