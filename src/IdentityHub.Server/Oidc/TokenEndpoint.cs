@@ -50,8 +50,8 @@ public static class TokenEndpoint
     }
 
     /// <summary>
-    /// The token endpoint's own checks of a code or refresh grant, and the claims of the new tokens, shared by this endpoint
-    /// and the refresh grant's fast path (<see cref="Handlers.RefreshTokenFastPath"/>): the account behind the grant's sub
+    /// The token endpoint's own checks of a code or refresh grant, and the claims of the new tokens (the refresh grant's fast
+    /// path makes the same checks through <see cref="EvaluateRefreshGrantAsync"/>): the account behind the grant's sub
     /// still exists, may sign in, is not locked out and meets the client's minimum assurance level; the grant's SSO session
     /// was not ended (a logout revokes its tokens); a mandate to act for an enterprise still holds; then the identity is
     /// rebuilt from the database (<see cref="ClaimsFactory.CreateUserIdentity"/>: the claims the client's policy allows, the

@@ -57,11 +57,14 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
     /// <summary>
     /// Rotation in one round trip: marks the presented entry redeemed under the conditions of <see cref="TryRedeemAsync"/>
     /// and, only then, inserts the new refresh token's entry; false when the presented entry could not be redeemed, and
-    /// then nothing is inserted. Two statements in one command: the INSERT is conditioned on the concurrency token
-    /// this UPDATE wrote, so that it follows exactly this request's redemption (a concurrent request's redemption writes
-    /// another token), on both providers. On PostgreSQL the command is one implicit transaction (Npgsql sends both
-    /// statements before one Sync): a failed INSERT undoes the redemption and the client may retry with its token; on
-    /// SQLite each statement commits on its own, as the separate statements did before.
+    /// then nothing is inserted. On PostgreSQL one statement, the INSERT fed by the UPDATE's RETURNING (a
+    /// data-modifying WITH), so one transaction: a failed INSERT undoes the redemption and the client may retry with its
+    /// token. On SQLite (no data-modifying WITH) two statements in one command, the INSERT conditioned on the concurrency
+    /// token this UPDATE wrote, so that it follows exactly this request's redemption (a concurrent request's redemption
+    /// writes another token), in one transaction of their own (unless the caller has one), with the same effect.
+    /// With <paramref name="grant"/> the redemption also requires the grant's account and session to be still valid
+    /// (<see cref="GrantConditions"/>), so that the token endpoint's checks of them are made by the database in the same
+    /// statement (the refresh fast path: one round trip); false then also when they no longer hold.
     /// </summary>
     public async Task<bool> TryRedeemAndInsertAsync(string redeemedId, DateTime redeemedAtUtc, string id, string? applicationId,
         string? authorizationId, string? subject, DateTime? creationDateUtc, DateTime? expirationDateUtc, CancellationToken cancellationToken,
@@ -75,9 +78,13 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
             .. grant is null ? [] : GrantArguments(grant),
         ];
         var sqlite = db.Database.IsSqlite();
-        var sql = (grant is null ? Redeem : RedeemCore + (sqlite ? SqliteGrantStillValid : GrantStillValid) + ";\n") + Insert +
-            " SELECT {6}, {7}, {8}, {9}, {10}, {11}, {12}, {13}, {14} " +
-            "WHERE EXISTS (SELECT 1 FROM \"OpenIddictTokens\" WHERE \"Id\" = {0} AND \"ConcurrencyToken\" = {2})";
+        var redeem = RedeemCore + (grant is null ? "" : sqlite ? SqliteGrantStillValid : GrantStillValid);
+        var sql = sqlite
+            ? redeem + ";\n" + Insert + " SELECT {6}, {7}, {8}, {9}, {10}, {11}, {12}, {13}, {14} " +
+              "WHERE EXISTS (SELECT 1 FROM \"OpenIddictTokens\" WHERE \"Id\" = {0} AND \"ConcurrencyToken\" = {2})"
+            // PostgreSQL: one statement, the INSERT fed by the UPDATE's RETURNING (a data-modifying WITH): no second probe
+            // of the entry by its concurrency token, one statement's start-up and snapshot instead of two.
+            : "WITH redeemed AS (" + redeem + "\nRETURNING 1)\n" + Insert + " SELECT {6}, {7}, {8}, {9}, {10}, {11}, {12}, {13}, {14} FROM redeemed";
         int rows;
         if (sqlite && db.Database.CurrentTransaction is null)
         {
@@ -93,14 +100,17 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
             rows = await db.Database.ExecuteSqlRawAsync(sql, arguments!, cancellationToken);
         }
 
-        return rows switch
+        return (sqlite, rows) switch
         {
-            // SQLite and Npgsql both count the rows of every statement of the command: the redemption and the insert.
-            2 => true,
-            0 => false,
-            // SQLite only (each statement commits on its own): the entry was redeemed but changed again (revoked with its
-            // grant) before the INSERT; nothing new was stored, and the caller refuses with the entry's reason.
-            1 => false,
+            // PostgreSQL: the INSERT's row (the redemption's row count is not the statement's).
+            (false, 1) => true,
+            // SQLite counts the rows of every statement of the command: the redemption and the insert.
+            (true, 2) => true,
+            (_, 0) => false,
+            // SQLite only, in a caller's transaction that lets another connection in between (not the case here: the
+            // command runs under the write gate): the entry was redeemed but changed again before the INSERT; nothing new
+            // was stored, and the caller refuses with the entry's reason.
+            (true, 1) => false,
             _ => throw new InvalidOperationException($"Rotating refresh token entry {redeemedId} changed {rows} rows (expected 2 or 0)."),
         };
     }
