@@ -50,8 +50,8 @@ public static class TokenEndpoint
     }
 
     /// <summary>
-    /// The token endpoint's own checks of a code or refresh grant, and the claims of the new tokens, shared by this endpoint
-    /// and the refresh grant's fast path (<see cref="Handlers.RefreshTokenFastPath"/>): the account behind the grant's sub
+    /// The token endpoint's own checks of a code or refresh grant, and the claims of the new tokens (the refresh grant's fast
+    /// path makes the same checks through <see cref="EvaluateRefreshGrantAsync"/>): the account behind the grant's sub
     /// still exists, may sign in, is not locked out and meets the client's minimum assurance level; the grant's SSO session
     /// was not ended (a logout revokes its tokens); a mandate to act for an enterprise still holds; then the identity is
     /// rebuilt from the database (<see cref="ClaimsFactory.CreateUserIdentity"/>: the claims the client's policy allows, the
@@ -97,6 +97,45 @@ public static class TokenEndpoint
         var identity = services.GetRequiredService<ClaimsFactory>().CreateUserIdentity(grant.Person, scopes, session, principal.GetResources(),
             client, subject!, ClaimsRequest.FromPrincipal(principal), acting);
         return new GrantDecision(new ClaimsPrincipal(identity), null, user.Id);
+    }
+
+    /// <summary>
+    /// <see cref="EvaluateGrantAsync"/> for the refresh grant's fast path (<see cref="Handlers.RefreshTokenFastPath"/>) without
+    /// a database read of its own: the claims of the new tokens from the person as userinfo takes it
+    /// (<see cref="ClaimsPersonCache"/>: emptied by every committed change of the account, its real-name record or evidence),
+    /// and the checks that decide whether the grant still holds returned as <see cref="RefreshTokens.GrantConditions"/>, which
+    /// the redemption itself checks against the database, the source of truth, in its own statement
+    /// (<see cref="RefreshTokens.RefreshTokenEntries.TryRedeemAndInsertAsync"/>): the account exists, is not locked out,
+    /// meets the client's assurance level, and the session was not ended. Null (nothing decided, nothing written: the
+    /// normal path answers) for what this cannot decide so: no such person, an assurance level below the client's in the
+    /// cached copy, a grant acting for an enterprise (its mandate is read by the normal path), or sign-in options that
+    /// require a confirmed account, e-mail or phone number (SignInManager.CanSignInAsync; this server requires none).
+    /// </summary>
+    public static async Task<(ClaimsPrincipal SignIn, string UserId, RefreshTokens.GrantConditions Conditions)?> EvaluateRefreshGrantAsync(
+        HttpContext context, OpenIddictRequest request, ClaimsPrincipal principal, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var services = context.RequestServices;
+        var signIn = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<IdentityOptions>>().Value.SignIn;
+        if (signIn.RequireConfirmedAccount || signIn.RequireConfirmedEmail || signIn.RequireConfirmedPhoneNumber
+            || principal.GetClaim(ClaimsFactory.ActingForPrivateClaim) is not null
+            || SessionFacts.From(principal) is not { } session
+            || principal.GetClaim(Claims.Subject) is not { Length: > 0 } subject
+            || await services.GetRequiredService<ClientPolicies>().FindAsync(request.ClientId, cancellationToken) is not { } client
+            || client.MinimumAssuranceLevel > AssuranceLevels.Maximum
+            || await services.GetRequiredService<ClaimsPersonCache>().FindAsync(subject, client, services, cancellationToken) is not { } person
+            || AssuranceLevels.Of(person.User) < client.MinimumAssuranceLevel)
+        {
+            return null;
+        }
+
+        // AssuranceLevels.Of clamps the stored level into [Minimum, Maximum]: a client minimum at or below the lowest level
+        // holds for every account, one above it is the stored level's own threshold.
+        var storedMinimum = client.MinimumAssuranceLevel <= AssuranceLevels.Minimum ? int.MinValue : client.MinimumAssuranceLevel;
+        var scopes = string.IsNullOrEmpty(request.Scope) ? principal.GetScopes() : request.GetScopes();
+        var identity = services.GetRequiredService<ClaimsFactory>().CreateUserIdentity(person, scopes, session, principal.GetResources(),
+            client, subject, ClaimsRequest.FromPrincipal(principal), null);
+        return (new ClaimsPrincipal(identity), person.User.Id,
+            new RefreshTokens.GrantConditions(person.User.Id, storedMinimum, now, session.SessionId));
     }
 
     /// <summary>

@@ -381,6 +381,54 @@ public abstract partial class OidcProtocolTests
     }
 
     [Fact]
+    public async Task RefreshTokenFastPath_AccountChecks_MadeByTheRedemptionInTheDatabase_NothingWrittenWhenRefused()
+    {
+        // The fast path takes the claims from the claims person cache and checks the account and the session in the
+        // redemption's own statement. A change made in the database alone (no SaveChanges: the cache is not told) must
+        // still refuse the refresh, and the refused request must write nothing: the same token works once the account is
+        // unlocked, without being taken for reuse.
+        var client = await Kit.RegisterWebClientAsync();
+        using var meter = new FastPathMeter(RefreshFastPathMeter, client.ClientId);
+        var user = await Kit.CreateUserAsync();
+        var flow = await Kit.CodeFlowAsync(NewBrowser(), client, user);
+        var first = await RefreshRequestAsync(client, flow.Tokens.RefreshToken!);
+        Assert.True(first.Response.StatusCode == HttpStatusCode.OK, first.Json.ToString());
+        Assert.Equal(RefreshFastPathOff ? 0 : 1, meter.Count);
+        var token = first.Json.GetProperty("refresh_token").GetString()!;
+
+        async Task SetLockoutEndAsync(DateTimeOffset? end)
+        {
+            await using var scope = Server.Services.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
+            Assert.Equal(1, await db.Users.Where(u => u.Id == user.Id)
+                .ExecuteUpdateAsync(u => u.SetProperty(x => x.LockoutEnabled, true).SetProperty(x => x.LockoutEnd, end)));
+        }
+
+        await SetLockoutEndAsync(DateTimeOffset.UtcNow.AddHours(1));
+        var plain = await RefreshRequestAsync(client, token);
+        Assert.True(plain.Json.ValueKind == JsonValueKind.Object && plain.Json.GetProperty("error").GetString() == "invalid_grant",
+            $"locked in the database: {plain.Response.StatusCode} {plain.Json}");
+        AssertSameAnswer(await RefreshRequestAsync(client, token, extra: Ignored), plain);
+        Assert.Equal(RefreshFastPathOff ? 0 : 1, meter.Count);
+
+        // A lock-out that has ended (an end in the past) does not refuse; the token the refusals left alone is redeemed now.
+        await SetLockoutEndAsync(DateTimeOffset.UtcNow.AddMinutes(-1));
+        var after = await RefreshRequestAsync(client, token);
+        Assert.True(after.Response.StatusCode == HttpStatusCode.OK, after.Json.ToString());
+        Assert.Equal(RefreshFastPathOff ? 0 : 2, meter.Count);
+
+        // And it was redeemed exactly once: presented again, it is reuse (RFC 9700 section 4.14.2), and the grant's newest
+        // refresh token stops working with it.
+        var reuse = await RefreshRequestAsync(client, token);
+        Assert.True(reuse.Json.ValueKind == JsonValueKind.Object && reuse.Json.GetProperty("error").GetString() == "invalid_grant",
+            $"reuse: {reuse.Response.StatusCode} {reuse.Json}");
+        var newest = await RefreshRequestAsync(client, after.Json.GetProperty("refresh_token").GetString()!);
+        Assert.True(newest.Json.ValueKind == JsonValueKind.Object && newest.Json.GetProperty("error").GetString() == "invalid_grant",
+            $"newest after reuse: {newest.Response.StatusCode} {newest.Json}");
+        Assert.Equal(RefreshFastPathOff ? 0 : 2, meter.Count);
+    }
+
+    [Fact]
     public async Task RefreshTokenFastPath_UnusualRequests_DeclinedToTheNormalPath()
     {
         var client = await Kit.RegisterWebClientAsync();

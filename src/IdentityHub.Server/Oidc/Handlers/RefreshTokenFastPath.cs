@@ -45,8 +45,11 @@ namespace IdentityHub.Server.Oidc.Handlers;
 /// OpenIddict's own token validation (ValidateTokenContext: signature, issuer, type, expiry; with
 /// <see cref="RefreshTokens.RestoreRefreshTokenEntry"/>, no database read), and presented by the client it was issued to
 /// (its presenters name the client, as OpenIddict's ValidatePresenters requires);</item>
-/// <item>the grant: <see cref="TokenEndpoint.EvaluateGrantAsync"/>, the token endpoint's own checks and claims (account,
-/// lock-out, assurance, session, mandate; released claims, pairwise sub, sid, auth_time, acr, amr);</item>
+/// <item>the grant: <see cref="TokenEndpoint.EvaluateRefreshGrantAsync"/>, the token endpoint's own checks and claims (account,
+/// lock-out, assurance, session; released claims, pairwise sub, sid, auth_time, acr, amr) without a read of its own: the
+/// claims from the person userinfo builds them from (<see cref="ClaimsPersonCache"/>), the account and session checks as
+/// conditions of the redemption's statement, against the database; a grant acting for an enterprise (its mandate) goes to
+/// the normal path;</item>
 /// <item>the answer, issued here as OpenIddict's sign-in issues it for this grant (its handlers ported one to one, without
 /// the pipeline: RestoreInternalClaims, AttachDefaultPresenters, InferResources, EvaluateGeneratedTokens, the
 /// Prepare{Access,Refresh,Identity}TokenPrincipal handlers, AttachTokenSubject, AttachTokenMetadata, AttachTokenDigests,
@@ -54,11 +57,12 @@ namespace IdentityHub.Server.Oidc.Handlers;
 /// aud, azp, auth_time, acr, amr, sid and the grant's nonce kept; at_hash) signed with the key OpenIddict uses
 /// (OpenIddict's token handler, <c>CreateJwt</c>), the new refresh token
 /// with the same claims and entry id, HS256 inside dir + A256CBC-HS512 (<see cref="ServerOnlyTokenKeys"/>); the redemption
-/// of the presented token with the new entry in one command and its reuse detection
-/// (<see cref="RefreshTokenEntries.TryRedeemAndInsertAsync"/>, <see cref="RefreshGrant.ExplainUnredeemedAsync"/>: a token
+/// of the presented token with the new entry in one command, under the grant's conditions, the request's one database
+/// round trip (<see cref="RefreshTokenEntries.TryRedeemAndInsertAsync"/>); a token it could not redeem (unknown, revoked,
+/// reused, its grant no longer valid) goes, nothing written, to the normal path, which refuses it and detects reuse (a token
 /// presented again revokes its grant, RFC 9700 section 4.14.2); the awaited token.refreshed and claims.released events
 /// (<see cref="AuditIssuedTokens.Records"/>); the response through OpenIddict's ApplyTokenResponse event (Cache-Control:
-/// no-store, Pragma: no-cache, RFC 6749 section 5.1), or on a refused redemption the error through its ProcessError event.
+/// no-store, Pragma: no-cache, RFC 6749 section 5.1).
 /// A grant without offline_access or without an authorization, and options under which OpenIddict would issue otherwise
 /// (reference or encrypted access tokens, fixed refresh expiry, no rolling tokens, certificate binding), go to the normal
 /// path.</item>
@@ -73,7 +77,6 @@ public sealed partial class RefreshTokenFastPath(
     ServerOnlyTokenKeys keys,
     IAuditLog audit,
     HubMetrics metrics,
-    ILogger<RefreshTokenFastPath> logger,
     IOpenIddictServerDispatcher dispatcher,
     IOptions<OidcOptions> oidc,
     TimeProvider clock) : IOpenIddictServerHandler<ProcessRequestContext>
@@ -194,9 +197,12 @@ public sealed partial class RefreshTokenFastPath(
             return false;
         }
 
-        // The token endpoint's own checks and claims; a refusal (and its reuse detection) is the normal path's.
-        var decision = await TokenEndpoint.EvaluateGrantAsync(http.HttpContext, request, presented, context.CancellationToken);
-        if (decision.SignIn is not { } principal)
+        // The token endpoint's own checks and claims, without a read of their own: the claims from the person userinfo
+        // also builds them from, the checks of the account and the session as conditions of the redemption below. A grant
+        // this cannot decide so, and a refusal (and its reuse detection), are the normal path's.
+        var now = options.TimeProvider.GetUtcNow();
+        if (await TokenEndpoint.EvaluateRefreshGrantAsync(http.HttpContext, request, presented, clock.GetUtcNow(), context.CancellationToken)
+            is not var (principal, userId, conditions))
         {
             return false;
         }
@@ -212,7 +218,6 @@ public sealed partial class RefreshTokenFastPath(
             return false;
         }
 
-        var now = options.TimeProvider.GetUtcNow();
         var access = PrepareAccessToken(principal, clientId, issuer, now,
             principal.GetAccessTokenLifetime() ?? client.AccessTokenLifetime ?? options.AccessTokenLifetime);
         var refresh = PrepareRefreshToken(principal, issuer, now,
@@ -223,20 +228,19 @@ public sealed partial class RefreshTokenFastPath(
             : null;
 
         // Rotation (RFC 9700 section 4.14.2): the presented entry redeemed and the new one inserted in one command, as
-        // RefreshTokens/CreateRefreshTokenEntry does; not cancelled with the request (a redemption is not left half done).
-        var services = http.HttpContext.RequestServices;
-        var entries = services.GetRequiredService<RefreshTokenEntries>();
+        // RefreshTokens/CreateRefreshTokenEntry does, under the grant's conditions (account, lock-out, assurance, session:
+        // the database's answer, in the same statement); the one round trip of the request. Not cancelled with the request
+        // (a redemption is not left half done).
+        var entries = http.HttpContext.RequestServices.GetRequiredService<RefreshTokenEntries>();
         var entryId = Guid.NewGuid().ToString();
         if (!await entries.TryRedeemAndInsertAsync(presentedId, clock.GetUtcNow().UtcDateTime, entryId, snapshot.Application.Id,
                 refresh.GetAuthorizationId(), refresh.GetClaim(Claims.Subject), refresh.GetCreationDate()?.UtcDateTime,
-                refresh.GetExpirationDate()?.UtcDateTime, CancellationToken.None))
+                refresh.GetExpirationDate()?.UtcDateTime, CancellationToken.None, conditions))
         {
-            // Unknown, revoked, its grant revoked, or reuse (which revokes the grant): refused as the normal path's sign-in
-            // refuses it, with the reason its entry gives.
-            var description = await RefreshGrant.ExplainUnredeemedAsync(entries, services.GetRequiredService<IOpenIddictTokenManager>(),
-                presentedId, logger);
-            await AnswerErrorAsync(context, Errors.InvalidGrant, description);
-            return true;
+            // Nothing written. Unknown, revoked, its grant revoked, reuse, or the grant no longer valid (a locked account, an
+            // ended session, ...): the normal path answers it from the start, with its reason, and its reuse detection
+            // revokes the grant of a token presented again (RFC 9700 section 4.14.2).
+            return false;
         }
 
         refresh.SetTokenId(entryId);
@@ -278,7 +282,7 @@ public sealed partial class RefreshTokenFastPath(
 
         // AuditIssuedTokens: token.refreshed and claims.released, awaited (the answer leaves once they are durable).
         await audit.WriteAsync(AuditActor.Client(clientId), AuditIssuedTokens.Records(true, GrantTypes.RefreshToken, clientId, policy,
-            decision.UserId, principal, (Parameters.AccessToken, accessToken, access), (Parameters.IdToken, identityToken, identity),
+            userId, principal, (Parameters.AccessToken, accessToken, access), (Parameters.IdToken, identityToken, identity),
             (Parameters.RefreshToken, refreshToken2, refresh)));
 
         // Counted before the answer leaves, so that whoever holds the answer can rely on the count.
@@ -295,25 +299,6 @@ public sealed partial class RefreshTokenFastPath(
 
         context.HandleRequest();
         return true;
-    }
-
-    /// <summary>A refused redemption: the error as the pass-through's sign-in answers it (ProcessErrorContext).</summary>
-    private async Task AnswerErrorAsync(ProcessRequestContext context, string error, string description)
-    {
-        var notification = new ProcessErrorContext(context.Transaction)
-        {
-            CancellationToken = context.CancellationToken,
-            Error = error,
-            ErrorDescription = description,
-            Response = new OpenIddictResponse(),
-        };
-        await dispatcher.DispatchAsync(notification);
-        if (!notification.IsRequestHandled && !notification.IsRequestSkipped)
-        {
-            throw new InvalidOperationException("OpenIddict did not write the token error response.");
-        }
-
-        context.HandleRequest();
     }
 
     /// <summary>

@@ -17,6 +17,14 @@ public sealed record RefreshTokenEntry(
     string? AuthorizationStatus);
 
 /// <summary>
+/// What must still hold in the database for a refresh grant to be redeemed (<see cref="RefreshTokenEntries.TryRedeemAndInsertAsync"/>
+/// with conditions): the account <paramref name="UserId"/> exists, its stored assurance level is at least
+/// <paramref name="MinimumStoredAssuranceLevel"/>, it is not locked out at <paramref name="Now"/>, and the SSO session
+/// <paramref name="SessionId"/> was not ended.
+/// </summary>
+public sealed record GrantConditions(string UserId, int MinimumStoredAssuranceLevel, DateTimeOffset Now, string SessionId);
+
+/// <summary>
 /// The refresh grant's token-entry work in as few and as small statements as it needs, instead of OpenIddict's
 /// generic store (which reads the entry tracked with its whole application and authorization, rewrites every column of
 /// the entry under its concurrency token to redeem it, and inserts the new entry through the change tracker):
@@ -49,33 +57,60 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
     /// <summary>
     /// Rotation in one round trip: marks the presented entry redeemed under the conditions of <see cref="TryRedeemAsync"/>
     /// and, only then, inserts the new refresh token's entry; false when the presented entry could not be redeemed, and
-    /// then nothing is inserted. Two statements in one command: the INSERT is conditioned on the concurrency token
-    /// this UPDATE wrote, so that it follows exactly this request's redemption (a concurrent request's redemption writes
-    /// another token), on both providers. On PostgreSQL the command is one implicit transaction (Npgsql sends both
-    /// statements before one Sync): a failed INSERT undoes the redemption and the client may retry with its token; on
-    /// SQLite each statement commits on its own, as the separate statements did before.
+    /// then nothing is inserted. On PostgreSQL one statement, the INSERT fed by the UPDATE's RETURNING (a
+    /// data-modifying WITH), so one transaction: a failed INSERT undoes the redemption and the client may retry with its
+    /// token. On SQLite (no data-modifying WITH) two statements in one command, the INSERT conditioned on the concurrency
+    /// token this UPDATE wrote, so that it follows exactly this request's redemption (a concurrent request's redemption
+    /// writes another token), in one transaction of their own (unless the caller has one), with the same effect.
+    /// With <paramref name="grant"/> the redemption also requires the grant's account and session to be still valid
+    /// (<see cref="GrantConditions"/>), so that the token endpoint's checks of them are made by the database in the same
+    /// statement (the refresh fast path: one round trip); false then also when they no longer hold.
     /// </summary>
     public async Task<bool> TryRedeemAndInsertAsync(string redeemedId, DateTime redeemedAtUtc, string id, string? applicationId,
-        string? authorizationId, string? subject, DateTime? creationDateUtc, DateTime? expirationDateUtc, CancellationToken cancellationToken)
+        string? authorizationId, string? subject, DateTime? creationDateUtc, DateTime? expirationDateUtc, CancellationToken cancellationToken,
+        GrantConditions? grant = null)
     {
         var redemption = Guid.NewGuid().ToString();
         object?[] arguments =
         [
             .. RedeemArguments(redeemedId, redeemedAtUtc, redemption),
             .. NewEntryArguments(id, applicationId, authorizationId, subject, creationDateUtc, expirationDateUtc),
+            .. grant is null ? [] : GrantArguments(grant),
         ];
-        var rows = await db.Database.ExecuteSqlRawAsync(
-            Redeem + Insert + " SELECT {6}, {7}, {8}, {9}, {10}, {11}, {12}, {13}, {14} " +
-            "WHERE EXISTS (SELECT 1 FROM \"OpenIddictTokens\" WHERE \"Id\" = {0} AND \"ConcurrencyToken\" = {2})",
-            arguments!, cancellationToken);
-        return rows switch
+        var sqlite = db.Database.IsSqlite();
+        var redeem = RedeemCore + (grant is null ? "" : sqlite ? SqliteGrantStillValid : GrantStillValid);
+        var sql = sqlite
+            ? redeem + ";\n" + Insert + " SELECT {6}, {7}, {8}, {9}, {10}, {11}, {12}, {13}, {14} " +
+              "WHERE EXISTS (SELECT 1 FROM \"OpenIddictTokens\" WHERE \"Id\" = {0} AND \"ConcurrencyToken\" = {2})"
+            // PostgreSQL: one statement, the INSERT fed by the UPDATE's RETURNING (a data-modifying WITH): no second probe
+            // of the entry by its concurrency token, one statement's start-up and snapshot instead of two.
+            : "WITH redeemed AS (" + redeem + "\nRETURNING 1)\n" + Insert + " SELECT {6}, {7}, {8}, {9}, {10}, {11}, {12}, {13}, {14} FROM redeemed";
+        int rows;
+        if (sqlite && db.Database.CurrentTransaction is null)
         {
-            // SQLite and Npgsql both count the rows of every statement of the command: the redemption and the insert.
-            2 => true,
-            0 => false,
-            // SQLite only (each statement commits on its own): the entry was redeemed but changed again (revoked with its
-            // grant) before the INSERT; nothing new was stored, and the caller refuses with the entry's reason.
-            1 => false,
+            // SQLite: both statements in one transaction (one commit, under the write gate from BEGIN to COMMIT), so that the
+            // redemption and the new entry are written together or not at all, as the one implicit transaction of
+            // PostgreSQL's command.
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            rows = await db.Database.ExecuteSqlRawAsync(sql, arguments!, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+        else
+        {
+            rows = await db.Database.ExecuteSqlRawAsync(sql, arguments!, cancellationToken);
+        }
+
+        return (sqlite, rows) switch
+        {
+            // PostgreSQL: the INSERT's row (the redemption's row count is not the statement's).
+            (false, 1) => true,
+            // SQLite counts the rows of every statement of the command: the redemption and the insert.
+            (true, 2) => true,
+            (_, 0) => false,
+            // SQLite only, in a caller's transaction that lets another connection in between (not the case here: the
+            // command runs under the write gate): the entry was redeemed but changed again before the INSERT; nothing new
+            // was stored, and the caller refuses with the entry's reason.
+            (true, 1) => false,
             _ => throw new InvalidOperationException($"Rotating refresh token entry {redeemedId} changed {rows} rows (expected 2 or 0)."),
         };
     }
@@ -90,12 +125,39 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
     /// The redemption (arguments from <see cref="RedeemArguments"/>, {0} to {5}): a valid refresh-token entry of a
     /// self-contained token whose authorization, if any, is valid becomes redeemed and gets the concurrency token {2}.
     /// </summary>
-    private const string Redeem =
+    private const string Redeem = RedeemCore + ";\n";
+
+    private const string RedeemCore =
         """
         UPDATE "OpenIddictTokens" SET "Status" = {3}, "RedemptionDate" = {1}, "ConcurrencyToken" = {2}
         WHERE "Id" = {0} AND "Status" = {4} AND "Type" = {5} AND "ReferenceId" IS NULL
-          AND ("AuthorizationId" IS NULL OR EXISTS (SELECT 1 FROM "OpenIddictAuthorizations" AS a WHERE a."Id" = "OpenIddictTokens"."AuthorizationId" AND a."Status" = {4}));
+          AND ("AuthorizationId" IS NULL OR EXISTS (SELECT 1 FROM "OpenIddictAuthorizations" AS a WHERE a."Id" = "OpenIddictTokens"."AuthorizationId" AND a."Status" = {4}))
+        """;
 
+    /// <summary>
+    /// The token endpoint's checks of the account and the session (<see cref="TokenEndpoint.EvaluateGrantAsync"/>) as
+    /// conditions of the redemption (arguments from <see cref="GrantArguments"/>, {15} to {18}): the account exists, meets
+    /// the assurance threshold and is not locked out as Identity's UserManager.IsLockedOutAsync decides it (lock-out
+    /// enabled and an end at or after now), and the grant's SSO session was not ended.
+    /// </summary>
+    private const string GrantStillValid =
+        """
+
+          AND EXISTS (SELECT 1 FROM "AspNetUsers" AS u WHERE u."Id" = {15} AND u."AssuranceLevel" >= {16}
+            AND (NOT u."LockoutEnabled" OR u."LockoutEnd" IS NULL OR u."LockoutEnd" < {17}))
+          AND NOT EXISTS (SELECT 1 FROM "SsoSessions" AS s WHERE s."Id" = {18} AND s."EndedAtUtc" IS NOT NULL)
+        """;
+
+    /// <summary>
+    /// <see cref="GrantStillValid"/> on SQLite, where EF Core stores a DateTimeOffset as text: the lock-out end compared as a
+    /// point in time (julianday reads the text's offset; an unreadable value gives NULL, and the redemption does not happen).
+    /// </summary>
+    private const string SqliteGrantStillValid =
+        """
+
+          AND EXISTS (SELECT 1 FROM "AspNetUsers" AS u WHERE u."Id" = {15} AND u."AssuranceLevel" >= {16}
+            AND (NOT u."LockoutEnabled" OR u."LockoutEnd" IS NULL OR julianday(u."LockoutEnd") < julianday({17})))
+          AND NOT EXISTS (SELECT 1 FROM "SsoSessions" AS s WHERE s."Id" = {18} AND s."EndedAtUtc" IS NOT NULL)
         """;
 
     /// <summary>A new entry's columns, in the order of <see cref="NewEntryArguments"/>.</summary>
@@ -105,6 +167,9 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
 
     private static object?[] RedeemArguments(string id, DateTime redeemedAtUtc, string concurrencyToken) =>
         [id, redeemedAtUtc, concurrencyToken, Statuses.Redeemed, Statuses.Valid, TokenTypeIdentifiers.RefreshToken];
+
+    private static object?[] GrantArguments(GrantConditions grant) =>
+        [grant.UserId, grant.MinimumStoredAssuranceLevel, grant.Now, grant.SessionId];
 
     private static object?[] NewEntryArguments(string id, string? applicationId, string? authorizationId, string? subject,
         DateTime? creationDateUtc, DateTime? expirationDateUtc) =>

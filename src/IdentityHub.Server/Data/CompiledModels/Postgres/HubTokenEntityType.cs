@@ -147,7 +147,7 @@ namespace IdentityHub.Server.Data.CompiledModels.Postgres
                 unique: true);
 
             var index1 = runtimeEntityType.AddIndex(
-                new[] { applicationId, status, subject, type });
+                new[] { applicationId, subject, type });
 
             return runtimeEntityType;
         }

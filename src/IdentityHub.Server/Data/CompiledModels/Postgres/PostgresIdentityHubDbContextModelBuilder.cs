@@ -12,7 +12,7 @@ namespace IdentityHub.Server.Data.CompiledModels.Postgres
     public partial class PostgresIdentityHubDbContextModel
     {
         private PostgresIdentityHubDbContextModel()
-            : base(skipDetectChanges: false, modelId: new Guid("1a5670e6-76f7-4c4e-ae9c-88f56152a43e"), entityTypeCount: 34)
+            : base(skipDetectChanges: false, modelId: new Guid("d441bdc8-b15d-499f-a433-247ae66ab01b"), entityTypeCount: 34)
         {
         }
 

@@ -133,7 +133,7 @@ namespace IdentityHub.Server.Data.CompiledModels.Sqlite
                 unique: true);
 
             var index1 = runtimeEntityType.AddIndex(
-                new[] { applicationId, status, subject, type });
+                new[] { applicationId, subject, type });
 
             return runtimeEntityType;
         }

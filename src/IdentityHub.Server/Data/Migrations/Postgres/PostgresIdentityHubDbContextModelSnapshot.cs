@@ -1091,9 +1091,11 @@ namespace IdentityHub.Server.Data.Migrations.Postgres
                     b.HasIndex("ReferenceId")
                         .IsUnique();
 
-                    b.HasIndex("ApplicationId", "Status", "Subject", "Type");
+                    b.HasIndex("ApplicationId", "Subject", "Type");
 
                     b.ToTable("OpenIddictTokens", (string)null);
+
+                    b.HasAnnotation("Npgsql:StorageParameter:fillfactor", 70);
                 });
 
             modelBuilder.Entity("IdentityHub.Server.Sessions.LogoutNotice", b =>

@@ -1069,7 +1069,7 @@ namespace IdentityHub.Server.Data.Migrations.Sqlite
                     b.HasIndex("ReferenceId")
                         .IsUnique();
 
-                    b.HasIndex("ApplicationId", "Status", "Subject", "Type");
+                    b.HasIndex("ApplicationId", "Subject", "Type");
 
                     b.ToTable("OpenIddictTokens", (string)null);
                 });
