@@ -130,9 +130,10 @@ public sealed class AuditChainInterceptor : SaveChangesInterceptor
     private static async Task AppendAndCommitAsync(DbContext db, List<AuditEvent> rows, CancellationToken cancellationToken)
     {
         var chain = Resolve(db);
-        var turn = await chain.EnterOrderAsync(cancellationToken);
+        var turn = false;
         try
         {
+            turn = await chain.EnterOrderAsync(cancellationToken);
             var head = await chain.AppendInTransactionAsync(db, rows, cancellationToken);
             if (Owned.TryGetValue(db, out var owned))
             {
