@@ -69,7 +69,12 @@ public static class AuditBatchInsert
             return;
         }
 
-        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+        await CopyAsync((NpgsqlConnection)db.Database.GetDbConnection(), events, cancellationToken);
+    }
+
+    /// <summary>PostgreSQL: the sealed rows by binary COPY, in the connection's current transaction.</summary>
+    public static async Task CopyAsync(NpgsqlConnection connection, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
+    {
         await using var import = await connection.BeginBinaryImportAsync(Copy, cancellationToken);
         foreach (var e in events)
         {
@@ -122,7 +127,19 @@ public static class AuditBatchInsert
             await db.Database.OpenConnectionAsync(cancellationToken);
         }
 
-        await using var command = new NpgsqlCommand(Append, connection);
+        return await AppendAsync(connection, null, events, nodeId, expected, head, now, cancellationToken);
+    }
+
+    /// <summary>
+    /// <see cref="AppendAsync(IdentityHubDbContext, IReadOnlyList{AuditEvent}, string, AuditChainPosition, AuditChainPosition, DateTime, CancellationToken)"/>'s
+    /// statement on an open connection, inside <paramref name="transaction"/> when given (the rows of a SaveChanges,
+    /// <see cref="AuditChainInterceptor"/>): then it commits with the caller's transaction, and a head that was not the
+    /// expected one (zero rows) leaves the transaction usable for the locked path.
+    /// </summary>
+    public static async Task<int> AppendAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyList<AuditEvent> events,
+        string nodeId, AuditChainPosition expected, AuditChainPosition head, DateTime now, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(Append, connection, transaction);
         var parameters = AppendParameters(command.Parameters);
         Fill(parameters, events, nodeId, expected, head, now);
         return await command.ExecuteNonQueryAsync(cancellationToken);

@@ -22,6 +22,16 @@ namespace IdentityHub.Server.Audit;
 /// trusted: only a committed transaction updates it, so a rolled-back append cannot leave it ahead of the
 /// database, and a stale one costs one more statement, never a fork or a gap.
 /// </para>
+/// <para>
+/// Node-local order (PostgreSQL): the group commit (<see cref="AuditWriter"/>) and the transactions the audit interceptor
+/// begins itself (<see cref="AuditChainInterceptor"/>) take turns through <see cref="EnterOrderAsync"/> for their append
+/// and commit, and remember the head they committed before the next one starts: the next append's expected head is then
+/// the database's, and its compare-and-swap does not miss because another writer of this process moved the head just
+/// before (which used to cost the missed UPDATE's wait for the head's row lock, SELECT ... FOR UPDATE and another
+/// UPDATE, all while holding that lock). The order is only a hint like the remembered head: the head row's lock and the
+/// compare-and-swap still decide, so writers that do not take it (a caller's own transaction, another process on the
+/// node, a command) and a turn not granted within <see cref="OrderWait"/> cost a miss at worst, never a fork or a gap.
+/// </para>
 /// </summary>
 public sealed class AuditChain(IOptions<AuditOptions> options, AuditSigner signer, TimeProvider clock) : IAsyncDisposable, IDisposable
 {
@@ -37,6 +47,41 @@ public sealed class AuditChain(IOptions<AuditOptions> options, AuditSigner signe
 
     // PostgreSQL: the one-statement append on its own connection, prepared once (created with the first append).
     private AuditBatchInsert.PreparedAppend? _prepared;
+
+    // The node-local order of this process's appends (see the class comment).
+    private readonly SemaphoreSlim _order = new(1, 1);
+    private long _orderTimeouts;
+    private long _inTransactionAppends;
+
+    /// <summary>
+    /// How long an append waits for its turn before it goes ahead without it (and may then miss the head). A turn lasts an
+    /// append and a commit; the bound only matters if a writer that holds row locks waits for its turn while the turn's
+    /// holder waits for those rows (through a transaction outside the order): PostgreSQL then sees and breaks the cycle.
+    /// </summary>
+    public static readonly TimeSpan OrderWait = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Waits for this process's turn to append (<see cref="OrderWait"/> at most); true when granted: the caller then calls
+    /// <see cref="ExitOrder"/> once its append has committed (or failed), after <see cref="Committed"/>.
+    /// </summary>
+    public async Task<bool> EnterOrderAsync(CancellationToken cancellationToken)
+    {
+        if (await _order.WaitAsync(OrderWait, cancellationToken))
+        {
+            return true;
+        }
+
+        Interlocked.Increment(ref _orderTimeouts);
+        return false;
+    }
+
+    public void ExitOrder() => _order.Release();
+
+    /// <summary>Appends that went ahead without their turn (tests, diagnostics).</summary>
+    public long OrderTimeouts => Interlocked.Read(ref _orderTimeouts);
+
+    /// <summary>SaveChanges whose rows were appended in one statement in their transaction (<see cref="AppendInTransactionAsync"/>; tests, diagnostics).</summary>
+    public long InTransactionAppends => Interlocked.Read(ref _inTransactionAppends);
 
     public string NodeId { get; } = options.Value.ResolveNodeId();
 
@@ -105,6 +150,63 @@ public sealed class AuditChain(IOptions<AuditOptions> options, AuditSigner signe
             cancellationToken, ("@s", head.Sequence), ("@h", head.Hash), ("@t", now), ("@n", NodeId));
         Count(events.Count, checkpointed);
         return head;
+    }
+
+    /// <summary>
+    /// PostgreSQL, inside the context's open transaction, after its SaveChanges has sent the state change's own statements
+    /// (<see cref="AuditChainInterceptor"/>): seals <paramref name="events"/> from the head this process last committed and
+    /// inserts them with the head's move in one statement (<see cref="AuditBatchInsert.AppendAsync(NpgsqlConnection, NpgsqlTransaction?, IReadOnlyList{AuditEvent}, string, AuditChainPosition, AuditChainPosition, DateTime, CancellationToken)"/>);
+    /// when that head is unknown or was moved meanwhile (zero rows, nothing written), reads the head under lock and appends
+    /// from there (the compare-and-swap then holds: the row is locked by this transaction). The rows and the head's move
+    /// commit with the caller's transaction, both or neither. Returns the new head, for <see cref="Committed"/> once it has
+    /// committed. Batches above <see cref="AuditBatchInsert.SingleStatementMaxRows"/>: <see cref="SealAsync(DbContext, IReadOnlyList{AuditEvent}, CancellationToken)"/> and COPY.
+    /// </summary>
+    public async Task<AuditChainPosition> AppendInTransactionAsync(DbContext db, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
+    {
+        var transaction = (NpgsqlTransaction)(db.Database.CurrentTransaction?.GetDbTransaction()
+            ?? throw new InvalidOperationException("Audit rows are appended inside a transaction."));
+        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+        if (events.Count > AuditBatchInsert.SingleStatementMaxRows)
+        {
+            var sealedHead = await SealAsync(connection, transaction, postgres: true, events, cancellationToken);
+            await AuditBatchInsert.CopyAsync(connection, events, cancellationToken);
+            return sealedHead;
+        }
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        var expected = Volatile.Read(ref _head);
+        if (expected is not null && _headEnsured)
+        {
+            var (head, checkpointed) = Seal(events, expected);
+            var inserted = await AuditBatchInsert.AppendAsync(connection, transaction, events, NodeId, expected, head, now, cancellationToken);
+            if (inserted == events.Count)
+            {
+                Interlocked.Increment(ref _inTransactionAppends);
+                Count(events.Count, checkpointed);
+                return head;
+            }
+
+            if (inserted != 0)
+            {
+                throw new InvalidOperationException($"The audit append wrote {inserted} of {events.Count} events; expected all or none.");
+            }
+
+            Interlocked.Increment(ref _headMisses);
+            Interlocked.CompareExchange(ref _head, null, expected);
+        }
+
+        var locked = await LockHeadAsync(connection, transaction, postgres: true, cancellationToken);
+        var (lockedHead, lockedCheckpoint) = Seal(events, locked);
+        var written = await AuditBatchInsert.AppendAsync(connection, transaction, events, NodeId, locked, lockedHead, now, cancellationToken);
+        if (written != events.Count)
+        {
+            // The head is locked by this transaction: it cannot have moved since it was read.
+            throw new InvalidOperationException($"The audit append under the head's lock wrote {written} of {events.Count} events.");
+        }
+
+        Interlocked.Increment(ref _inTransactionAppends);
+        Count(events.Count, lockedCheckpoint);
+        return lockedHead;
     }
 
     /// <summary>

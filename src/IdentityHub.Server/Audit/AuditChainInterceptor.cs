@@ -11,10 +11,23 @@ namespace IdentityHub.Server.Audit;
 /// change they record: the caller's transaction if there is one, otherwise one begun here and committed right
 /// after the save (rolled back if it fails). Stateless: one instance serves every (pooled) context; the transaction
 /// begun here is kept per context.
+/// <para>
+/// PostgreSQL, a transaction begun here: the rows are taken out of the unit of work before it is saved and appended
+/// after its statements, still in its transaction, with the head's move in one statement
+/// (<see cref="AuditChain.AppendInTransactionAsync"/>), in this process's turn (<see cref="AuditChain.EnterOrderAsync"/>),
+/// which lasts that statement and the commit: the head's row lock is held for one round trip and the commit instead of
+/// from the head's update through the whole save, and the group commit no longer makes these appends miss the head.
+/// A save that fails before the append gives its rows back to the unit of work, unsealed, as before.
+/// Elsewhere (SQLite; a caller's own transaction, whose commit is not seen here) the rows are sealed before the save
+/// and inserted by it.
+/// </para>
 /// </summary>
 public sealed class AuditChainInterceptor : SaveChangesInterceptor
 {
     private static readonly ConditionalWeakTable<DbContext, OwnedTransaction> Owned = new();
+
+    /// <summary>PostgreSQL: the rows of a save in a transaction begun here, to append once its statements have run.</summary>
+    private static readonly ConditionalWeakTable<DbContext, List<AuditEvent>> Deferred = new();
 
     /// <summary>A transaction begun here, and the chain head its rows move to (remembered once it commits).</summary>
     private sealed class OwnedTransaction(IDbContextTransaction transaction)
@@ -38,6 +51,7 @@ public sealed class AuditChainInterceptor : SaveChangesInterceptor
             return result;
         }
 
+        GiveBack(db);
         var pending = db.ChangeTracker.Entries<AuditEvent>()
             .Where(e => e.State == EntityState.Added && e.Entity.Hash is null)
             .Select(e => e.Entity)
@@ -58,6 +72,17 @@ public sealed class AuditChainInterceptor : SaveChangesInterceptor
             // SaveChanges inside a transaction it did not begin sets a savepoint (SAVEPOINT / RELEASE: two more round
             // trips) to roll back to on failure; a failure here rolls the whole owned transaction back anyway.
             db.Database.AutoSavepointsEnabled = false;
+            if (AuditChain.IsPostgres(db))
+            {
+                // Appended after the save's statements (SavedChangesAsync), in one statement with the head's move.
+                foreach (var row in pending)
+                {
+                    db.Entry(row).State = EntityState.Detached;
+                }
+
+                Deferred.AddOrUpdate(db, pending);
+                return result;
+            }
         }
 
         var head = await chain.SealAsync(db, pending, cancellationToken);
@@ -74,15 +99,76 @@ public sealed class AuditChainInterceptor : SaveChangesInterceptor
     public override async ValueTask<int> SavedChangesAsync(SaveChangesCompletedEventData eventData, int result,
         CancellationToken cancellationToken = default)
     {
-        await EndOwnedAsync(eventData.Context, commit: true);
+        var db = eventData.Context;
+        if (db is not null && Deferred.TryGetValue(db, out var rows))
+        {
+            Deferred.Remove(db);
+            await AppendAndCommitAsync(db, rows, cancellationToken);
+            return result;
+        }
+
+        await EndOwnedAsync(db, commit: true);
         return result;
     }
 
-    public override async Task SaveChangesFailedAsync(DbContextErrorEventData eventData, CancellationToken cancellationToken = default) =>
+    public override async Task SaveChangesFailedAsync(DbContextErrorEventData eventData, CancellationToken cancellationToken = default)
+    {
+        GiveBack(eventData.Context);
         await EndOwnedAsync(eventData.Context, commit: false);
+    }
 
-    public override async Task SaveChangesCanceledAsync(DbContextEventData eventData, CancellationToken cancellationToken = default) =>
+    public override async Task SaveChangesCanceledAsync(DbContextEventData eventData, CancellationToken cancellationToken = default)
+    {
+        GiveBack(eventData.Context);
         await EndOwnedAsync(eventData.Context, commit: false);
+    }
+
+    /// <summary>
+    /// PostgreSQL, the save's statements have run in the transaction begun here: in this process's turn, its audit rows
+    /// with the head's move (one statement), then the commit, then the new head remembered for the next turn.
+    /// </summary>
+    private static async Task AppendAndCommitAsync(DbContext db, List<AuditEvent> rows, CancellationToken cancellationToken)
+    {
+        var chain = Resolve(db);
+        var turn = false;
+        try
+        {
+            turn = await chain.EnterOrderAsync(cancellationToken);
+            var head = await chain.AppendInTransactionAsync(db, rows, cancellationToken);
+            if (Owned.TryGetValue(db, out var owned))
+            {
+                owned.Sealed = (chain, head);
+            }
+
+            await EndOwnedAsync(db, commit: true);
+        }
+        catch
+        {
+            // The rows were counted as appended; a checkpoint among them is not taken for stored.
+            chain.NotCommitted(rows.Count);
+            await EndOwnedAsync(db, commit: false);
+            throw;
+        }
+        finally
+        {
+            if (turn)
+            {
+                chain.ExitOrder();
+            }
+        }
+    }
+
+    /// <summary>A save that failed before its rows were appended: they go back to the unit of work, unsealed, as they came.</summary>
+    private static void GiveBack(DbContext? db)
+    {
+        if (db is null || !Deferred.TryGetValue(db, out var rows))
+        {
+            return;
+        }
+
+        Deferred.Remove(db);
+        db.Set<AuditEvent>().AddRange(rows);
+    }
 
     private static async Task EndOwnedAsync(DbContext? db, bool commit)
     {

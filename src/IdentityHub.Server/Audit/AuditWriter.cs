@@ -181,16 +181,29 @@ public sealed class AuditWriter(
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
-        // PostgreSQL: the head's move and the rows in one statement (one round trip, its own transaction); when
-        // that cannot be (no head known yet, a large batch, the head moved meanwhile: nothing written), the
-        // transaction of BEGIN, the head's update (or its lock), COPY and COMMIT.
-        if (await chain.TryAppendAsync(db, events, CancellationToken.None) is null)
+        // In this process's turn (AuditChain.EnterOrderAsync): the transactions the audit interceptor begins take turns
+        // with this loop, so that neither finds the head moved by the other.
+        var turn = await chain.EnterOrderAsync(CancellationToken.None);
+        try
         {
-            await using var transaction = await db.Database.BeginTransactionAsync();
-            var head = await chain.SealAsync(db, events, CancellationToken.None);
-            await AuditBatchInsert.InsertAsync(db, events, CancellationToken.None);
-            await transaction.CommitAsync(CancellationToken.None);
-            chain.Committed(head);
+            // PostgreSQL: the head's move and the rows in one statement (one round trip, its own transaction); when
+            // that cannot be (no head known yet, a large batch, the head moved meanwhile: nothing written), the
+            // transaction of BEGIN, the head's update (or its lock), COPY and COMMIT.
+            if (await chain.TryAppendAsync(db, events, CancellationToken.None) is null)
+            {
+                await using var transaction = await db.Database.BeginTransactionAsync();
+                var head = await chain.SealAsync(db, events, CancellationToken.None);
+                await AuditBatchInsert.InsertAsync(db, events, CancellationToken.None);
+                await transaction.CommitAsync(CancellationToken.None);
+                chain.Committed(head);
+            }
+        }
+        finally
+        {
+            if (turn)
+            {
+                chain.ExitOrder();
+            }
         }
     }
 

@@ -26,21 +26,15 @@ public sealed class SubjectIdentifiers(IdentityHubDbContext db, UserManager<Appl
         }
 
         var subject = Compute(client.SectorId, userId);
-        if (!await db.PairwiseSubjects.AnyAsync(p => p.SectorId == client.SectorId && p.Subject == subject, cancellationToken))
-        {
-            var row = new PairwiseSubject { SectorId = client.SectorId, Subject = subject, UserId = userId };
-            db.PairwiseSubjects.Add(row);
-            try
-            {
-                await db.SaveChangesAsync(cancellationToken);
-            }
-            catch (DbUpdateException)
-            {
-                // Another request stored the same row first.
-                db.Entry(row).State = EntityState.Detached;
-            }
-        }
-
+        // The reverse mapping, stored the first time: one statement whether or not it is there already (it was a lookup,
+        // then an insert the first time). A row stored first by another request (the same sector and sub, or the same
+        // sector and account: the two unique keys) is left as it is, as the refused insert was before. PostgreSQL and
+        // SQLite (3.24+) both take INSERT ... ON CONFLICT DO NOTHING. Only this row: nothing else of the unit of work.
+        var sector = client.SectorId;
+        var now = DateTime.UtcNow;
+        await db.Database.ExecuteSqlAsync(
+            $"INSERT INTO \"PairwiseSubjects\" (\"SectorId\", \"Subject\", \"UserId\", \"CreatedAtUtc\") VALUES ({sector}, {subject}, {userId}, {now}) ON CONFLICT DO NOTHING",
+            cancellationToken);
         return subject;
     }
 
