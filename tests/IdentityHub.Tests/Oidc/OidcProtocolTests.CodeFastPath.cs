@@ -186,7 +186,7 @@ public abstract partial class OidcProtocolTests
         await RefusedAsync("redirect_uri in another case", "invalid_grant", redirectUri: client.RedirectUri.ToUpperInvariant());
         // RFC 7636 section 4.6: a verifier that does not match, one of the wrong form, the challenge itself.
         await RefusedAsync("wrong verifier", "invalid_grant", verifier: Pkce.Create().Verifier);
-        await RefusedAsync("malformed verifier", "invalid_request", verifier: "short");
+        await RefusedAsync("malformed verifier", "invalid_grant", verifier: "short");
         await RefusedAsync("the challenge as verifier", "invalid_grant", verifier: pkce.Challenge);
         // The code is bound to its client; the client authenticates as registered.
         await RefusedAsync("another client's code", "invalid_grant", by: other);

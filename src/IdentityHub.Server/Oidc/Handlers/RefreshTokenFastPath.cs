@@ -1,8 +1,5 @@
 using System.Buffers.Text;
-using System.Globalization;
 using System.Security.Claims;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using IdentityHub.Server.Audit;
 using IdentityHub.Server.Audit.Handlers;
