@@ -73,6 +73,8 @@ public static class OidcExtensions
         builder.Services.AddScoped<IntrospectionFastPath>();
         builder.Services.AddScoped<UserInfoFastPath>();
         builder.Services.AddScoped<RefreshTokenFastPath>();
+        builder.Services.AddScoped<AuthorizationCodeFastPath>();
+        builder.Services.AddSingleton<AuthorizationCodeFastPath.SkipReadCodeEntry>();
         builder.Services.PostConfigure<OpenIddictServerOptions>(options =>
         {
             // OpenIddict's RevokeToken needs a token entry: it now runs only for tokens that have one.
@@ -80,6 +82,9 @@ public static class OidcExtensions
 
             // client_credentials is signed in inside OpenIddict; every other grant still passes through to TokenEndpoint.
             ReplaceHandler(options, SignInClientCredentials.Passthrough.ServiceDescriptor.ServiceType, SignInClientCredentials.Descriptor);
+
+            // The code fast path validates a code's payload with OpenIddict's entry handlers skipped, having read the entry.
+            AuthorizationCodeFastPath.FilterEntryHandlers(options);
         });
 
         builder.Services.AddOpenIddict()
@@ -181,6 +186,8 @@ public static class OidcExtensions
                 // A plain refresh_token grant, checked before OpenIddict's generic pipeline and signed in by OpenIddict's own
                 // sign-in (Oidc:RefreshTokenFastPath).
                 server.AddEventHandler(RefreshTokenFastPath.Descriptor);
+                // A plain authorization_code grant, answered likewise (Oidc:AuthorizationCodeFastPath).
+                server.AddEventHandler(AuthorizationCodeFastPath.Descriptor);
                 server.AddEventHandler(SkipAccessTokenEntries.Descriptor);
                 // An authorization code's entry in one INSERT with its payload (OpenIddict: an INSERT, then an UPDATE).
                 server.AddEventHandler(CodeEntryInOneInsert.Descriptor);

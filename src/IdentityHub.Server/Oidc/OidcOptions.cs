@@ -85,6 +85,19 @@ public sealed class OidcOptions
     /// </summary>
     public bool RefreshTokenFastPath { get; set; } = true;
 
+    /// <summary>
+    /// Whether a plain authorization_code grant (Handlers/AuthorizationCodeFastPath: a form POST with grant_type, code,
+    /// redirect_uri, code_verifier and the client's credentials only, by a confidential or a public client) skips
+    /// OpenIddict's request extraction, client authentication pipeline, its generic token-entry work, the pass-through to
+    /// <see cref="TokenEndpoint"/> and OpenIddict's sign-in pipeline: the client, the code (its entry read once, its payload
+    /// validated by OpenIddict, bound to the client, the redirect URI and the PKCE S256 verifier) are checked by the fast
+    /// path, the grant by <see cref="TokenEndpoint.EvaluateGrantAsync"/>, and the fast path issues the tokens as OpenIddict's
+    /// sign-in does, the code redeemed with the first refresh token's entry in one command; every other request, every
+    /// refusal and every code not redeemable by it (reuse included, whose detection is the normal path's) take the normal
+    /// path. OidcProtocolTests.CodeFastPath compares it with the normal path. Default: see docs/benchmarks.md, ninth session.
+    /// </summary>
+    public bool AuthorizationCodeFastPath { get; set; } = true;
+
     public TimeSpan IdentityTokenLifetime { get; set; } = TimeSpan.FromMinutes(15);
 
     public TimeSpan AuthorizationCodeLifetime { get; set; } = TimeSpan.FromMinutes(2);

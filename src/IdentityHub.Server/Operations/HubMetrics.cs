@@ -28,6 +28,7 @@ public sealed class HubMetrics
     private readonly Counter<long> _fastPathIntrospections;
     private readonly Counter<long> _fastPathUserInfo;
     private readonly Counter<long> _fastPathRefreshes;
+    private readonly Counter<long> _fastPathCodes;
     private readonly Histogram<double> _protocolDuration;
     private readonly Counter<long> _verificationCalls;
     private readonly Histogram<double> _verificationDuration;
@@ -50,6 +51,8 @@ public sealed class HubMetrics
             "userinfo responses (200) answered by the fast path (Oidc/Handlers/UserInfoFastPath), by client.");
         _fastPathRefreshes = meter.CreateCounter<long>("identityhub.refresh.fast_path", "{response}",
             "refresh_token grant responses (200) answered by the fast path (Oidc/Handlers/RefreshTokenFastPath), by client; also counted in identityhub.tokens.issued.");
+        _fastPathCodes = meter.CreateCounter<long>("identityhub.code.fast_path", "{response}",
+            "authorization_code grant responses (200) answered by the fast path (Oidc/Handlers/AuthorizationCodeFastPath), by client; also counted in identityhub.tokens.issued.");
         _protocolDuration = meter.CreateHistogram<double>("identityhub.protocol.duration", "s",
             "Duration of protocol requests (token, introspection, revocation, userinfo, authorize...) by endpoint, grant type and outcome.",
             advice: Seconds);
@@ -87,6 +90,8 @@ public sealed class HubMetrics
     public void FastPathUserInfo(string clientId) => _fastPathUserInfo.Add(1, new KeyValuePair<string, object?>("client_id", clientId));
 
     public void FastPathRefresh(string clientId) => _fastPathRefreshes.Add(1, new KeyValuePair<string, object?>("client_id", clientId));
+
+    public void FastPathCode(string clientId) => _fastPathCodes.Add(1, new KeyValuePair<string, object?>("client_id", clientId));
 
     public void FastPathToken(string clientId) => _fastPathTokens.Add(1, new KeyValuePair<string, object?>("client_id", clientId));
 

@@ -65,9 +65,9 @@ public sealed class ClientSnapshot
     /// memoised like <see cref="Policy"/>; it goes with the entry when the entry is invalidated.</summary>
     internal object? FastPath { get; set; }
 
-    /// <summary>What the refresh grant's fast path derives from the application (Oidc/Handlers/RefreshTokenFastPath), memoised
-    /// like <see cref="FastPath"/>.</summary>
-    internal object? RefreshFastPath { get; set; }
+    /// <summary>What the code and refresh grants' fast paths derive from the application (Oidc/Handlers/GrantFastPathClients),
+    /// memoised like <see cref="FastPath"/>.</summary>
+    internal object? GrantFastPath { get; set; }
 
     /// <summary>A fresh, detached copy of the application for one request: callers may change it without touching the cache.</summary>
     public HubApplication CopyApplication()

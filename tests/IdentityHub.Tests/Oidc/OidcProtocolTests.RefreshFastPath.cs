@@ -30,7 +30,7 @@ public abstract partial class OidcProtocolTests
 {
     private const string RefreshFastPathMeter = "identityhub.refresh.fast_path";
 
-    private enum RefreshAuth { Basic, Post, PublicClient, ClientIdOnly }
+    public enum RefreshAuth { Basic, Post, PublicClient, ClientIdOnly }
 
     private static bool RefreshFastPathOff => Environment.GetEnvironmentVariable("Oidc__RefreshTokenFastPath") is "false";
 
@@ -71,13 +71,13 @@ public abstract partial class OidcProtocolTests
 
     private static readonly KeyValuePair<string, string>[] Ignored = [new("x_ignored", "1")];
 
-    /// <summary>The token.refreshed and claims.released events of a client, oldest first, without what differs per request.</summary>
-    private async Task<List<string>> RefreshEventsAsync(string clientId)
+    /// <summary>The token.refreshed (or <paramref name="issued"/>) and claims.released events of a client, oldest first, without what differs per request.</summary>
+    private async Task<List<string>> RefreshEventsAsync(string clientId, string issued = "token.refreshed")
     {
         await using var scope = Server.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
         var events = await db.AuditEvents.AsNoTracking()
-            .Where(e => e.ClientId == clientId && (e.EventType == "token.refreshed" || e.EventType == "claims.released"))
+            .Where(e => e.ClientId == clientId && (e.EventType == issued || e.EventType == "claims.released"))
             .OrderBy(e => e.Id).ToListAsync();
         return [.. events.Select(e =>
         {

@@ -1,8 +1,5 @@
 using System.Buffers.Text;
-using System.Globalization;
 using System.Security.Claims;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using IdentityHub.Server.Audit;
 using IdentityHub.Server.Audit.Handlers;
@@ -133,7 +130,7 @@ public sealed partial class RefreshTokenFastPath(
 
         var (clientId, secret) = credentials;
         var snapshot = await clients.FindAsync(clientId, db, context.CancellationToken);
-        if (snapshot is null || Suits(snapshot, context.Options) is not { } client
+        if (snapshot is null || GrantFastPathClients.Suits(snapshot, context.Options) is not { Public: false, RefreshGrant: true } client
             || !ClientCredentialsFastPath.SecretIsValid(snapshot, secret, clock)
             || await policies.FindAsync(clientId, context.CancellationToken) is not { ClientActive: true, DepartmentActive: true } policy)
         {
@@ -170,7 +167,7 @@ public sealed partial class RefreshTokenFastPath(
     }
 
     private async Task<bool> AnswerAsync(ProcessRequestContext context, HttpRequest http, OpenIddictRequest request, string clientId,
-        string refreshToken, ClientSnapshot snapshot, ClientPolicy policy, Derived client)
+        string refreshToken, ClientSnapshot snapshot, ClientPolicy policy, GrantFastPathClients.Derived client)
     {
         // OpenIddict's own validation of the presented refresh token, as its ValidateRefreshToken dispatches it.
         var validation = new ValidateTokenContext(context.Transaction)
@@ -192,7 +189,7 @@ public sealed partial class RefreshTokenFastPath(
 
         var options = context.Options;
         if ((options.Issuer ?? context.BaseUri) is not { IsAbsoluteUri: true } issuerUri
-            || ClientCredentialsFastPath.PublicSigningCredentials(options) is not { } signing || TokenHash(signing) is null)
+            || ClientCredentialsFastPath.PublicSigningCredentials(options) is not { } signing || SignInTokens.TokenHash(signing) is null)
         {
             return false;
         }
@@ -200,7 +197,6 @@ public sealed partial class RefreshTokenFastPath(
         // The token endpoint's own checks and claims, without a read of their own: the claims from the person userinfo
         // also builds them from, the checks of the account and the session as conditions of the redemption below. A grant
         // this cannot decide so, and a refusal (and its reuse detection), are the normal path's.
-        var now = options.TimeProvider.GetUtcNow();
         if (await TokenEndpoint.EvaluateRefreshGrantAsync(http.HttpContext, request, presented, clock.GetUtcNow(), context.CancellationToken)
             is not var (principal, userId, conditions))
         {
@@ -208,8 +204,7 @@ public sealed partial class RefreshTokenFastPath(
         }
 
         // The sign-in principal as OpenIddict's sign-in completes it before it prepares the tokens.
-        var issuer = issuerUri.AbsoluteUri;
-        PrepareSignIn(principal, presented, clientId);
+        SignInTokens.PrepareSignIn(principal, presented, clientId);
         // EvaluateGeneratedTokens: an access token always, an ID token with openid, a refresh token with offline_access. A
         // grant without offline_access any more (no rotation: a lone redemption) or without an authorization (OpenIddict
         // would create an ad-hoc one): the normal path, nothing having been written yet.
@@ -218,14 +213,8 @@ public sealed partial class RefreshTokenFastPath(
             return false;
         }
 
-        var access = PrepareAccessToken(principal, clientId, issuer, now,
-            principal.GetAccessTokenLifetime() ?? client.AccessTokenLifetime ?? options.AccessTokenLifetime);
-        var refresh = PrepareRefreshToken(principal, issuer, now,
-            principal.GetRefreshTokenLifetime() ?? client.RefreshTokenLifetime ?? options.RefreshTokenLifetime);
-        var identity = principal.HasScope(Scopes.OpenId)
-            ? PrepareIdentityToken(principal, clientId, issuer, now,
-                principal.GetIdentityTokenLifetime() ?? client.IdentityTokenLifetime ?? options.IdentityTokenLifetime)
-            : null;
+        var tokens = SignInTokens.Prepare(principal, clientId, issuerUri.AbsoluteUri, options, client);
+        var refresh = tokens.Refresh!;
 
         // Rotation (RFC 9700 section 4.14.2): the presented entry redeemed and the new one inserted in one command, as
         // RefreshTokens/CreateRefreshTokenEntry does, under the grant's conditions (account, lock-out, assurance, session:
@@ -245,59 +234,9 @@ public sealed partial class RefreshTokenFastPath(
 
         refresh.SetTokenId(entryId);
 
-        // The tokens as OpenIddict's GenerateTokenContext handlers write them (AttachSecurityCredentials with
-        // ProtectServerOnlyTokens, AttachTokenSubject, AttachTokenMetadata, GenerateIdentityModelToken).
-        var accessToken = CreateToken(options, access, TokenTypeIdentifiers.AccessToken, signing, null);
-        var refreshToken2 = CreateToken(options, refresh, TokenTypeIdentifiers.RefreshToken, keys.Signing, keys.Encryption);
-        string? identityToken = null;
-        if (identity is not null)
-        {
-            // AttachTokenDigests: at_hash, the left half of the access token's hash under the ID token's algorithm (OpenID
-            // Connect Core 1.0 section 3.1.3.6).
-            var digest = TokenHash(signing)!(Encoding.ASCII.GetBytes(accessToken));
-            identity.SetClaim(Claims.AccessTokenHash, Base64UrlEncoder.Encode(digest, 0, digest.Length / 2));
-            identityToken = CreateToken(options, identity, TokenTypeIdentifiers.IdentityToken, signing, null);
-        }
-
-        // AttachSignInParameters: the members in OpenIddict's order (RFC 6749 section 5.1).
-        var response = new OpenIddictResponse { AccessToken = accessToken, TokenType = TokenTypes.Bearer };
-        if (access.GetExpirationDate() is { } expires && expires > options.TimeProvider.GetUtcNow())
-        {
-            response.ExpiresIn = (long)((expires - options.TimeProvider.GetUtcNow()).TotalSeconds + .5);
-        }
-
-        // The request carries no scope here: the access token's scopes are always named.
-        var scopes = access.GetScopes().ToHashSet(StringComparer.Ordinal);
-        if (scopes.Count > 0)
-        {
-            response.Scope = string.Join(' ', scopes);
-        }
-
-        if (identityToken is not null)
-        {
-            response.IdToken = identityToken;
-        }
-
-        response.RefreshToken = refreshToken2;
-
-        // AuditIssuedTokens: token.refreshed and claims.released, awaited (the answer leaves once they are durable).
-        await audit.WriteAsync(AuditActor.Client(clientId), AuditIssuedTokens.Records(true, GrantTypes.RefreshToken, clientId, policy,
-            userId, principal, (Parameters.AccessToken, accessToken, access), (Parameters.IdToken, identityToken, identity),
-            (Parameters.RefreshToken, refreshToken2, refresh)));
-
-        // Counted before the answer leaves, so that whoever holds the answer can rely on the count.
-        metrics.FastPathRefresh(clientId);
-
-        // The same response OpenIddict writes after a sign-in (its ApplyTokenResponse<ProcessSignInContext>).
-        context.Transaction.Response = response;
-        var notification = new ApplyTokenResponseContext(context.Transaction);
-        await dispatcher.DispatchAsync(notification);
-        if (!notification.IsRequestHandled)
-        {
-            throw new InvalidOperationException("OpenIddict did not write the token response.");
-        }
-
-        context.HandleRequest();
+        // The tokens, the awaited token.refreshed and claims.released events, and OpenIddict's token response.
+        await SignInTokens.AnswerAsync(context, dispatcher, audit, keys, signing, tokens, GrantTypes.RefreshToken, clientId, policy,
+            userId, principal, () => metrics.FastPathRefresh(clientId));
         return true;
     }
 

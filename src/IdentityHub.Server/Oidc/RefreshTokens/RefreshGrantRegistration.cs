@@ -37,11 +37,11 @@ public static class RefreshGrantRegistration
                 throw new InvalidOperationException("The refresh grant's token entries (Oidc/RefreshTokens) assume self-contained refresh tokens, not reference tokens.");
             }
 
-            Filter<ValidateTokenContext, SkipGrantToken>(options, typeof(Protection.RestoreTokenEntryProperties), Protection.RestoreTokenEntryProperties.Descriptor);
-            Filter<ValidateTokenContext, SkipGrantToken>(options, typeof(Protection.ValidateTokenEntry), Protection.ValidateTokenEntry.Descriptor);
-            Filter<ValidateTokenContext, SkipGrantToken>(options, typeof(Protection.ValidateAuthorizationEntry), Protection.ValidateAuthorizationEntry.Descriptor);
-            Filter<ProcessSignInContext, SkipGrantSignIn>(options, typeof(OpenIddictServerHandlers.RedeemTokenEntry), OpenIddictServerHandlers.RedeemTokenEntry.Descriptor);
-            Filter<GenerateTokenContext, SkipGrantRefreshToken>(options, typeof(Protection.CreateTokenEntry), Protection.CreateTokenEntry.Descriptor);
+            Filter<ValidateTokenContext, SkipGrantToken>(options, typeof(Protection.RestoreTokenEntryProperties));
+            Filter<ValidateTokenContext, SkipGrantToken>(options, typeof(Protection.ValidateTokenEntry));
+            Filter<ValidateTokenContext, SkipGrantToken>(options, typeof(Protection.ValidateAuthorizationEntry));
+            Filter<ProcessSignInContext, SkipGrantSignIn>(options, typeof(OpenIddictServerHandlers.RedeemTokenEntry));
+            Filter<GenerateTokenContext, SkipGrantRefreshToken>(options, typeof(Protection.CreateTokenEntry));
             options.Handlers.AddRange(Handlers);
             options.Handlers.Sort((left, right) => left.Order.CompareTo(right.Order));
         });
@@ -54,17 +54,19 @@ public static class RefreshGrantRegistration
             CreateRefreshTokenEntry.Descriptor, CompleteRefreshTokenRedemption.Descriptor,
         ];
 
-    private static void Filter<TContext, TFilter>(OpenIddictServerOptions options, Type handler, OpenIddictServerHandlerDescriptor descriptor)
+    /// <summary>OpenIddict's <paramref name="handler"/>, found in the options, replaced by itself with one more filter (also Handlers/AuthorizationCodeFastPath's).</summary>
+    internal static void Filter<TContext, TFilter>(OpenIddictServerOptions options, Type handler)
         where TContext : BaseContext
         where TFilter : class, IOpenIddictServerHandlerFilter<TContext>
     {
         var index = options.Handlers.FindIndex(d => d.ServiceDescriptor.ServiceType == handler);
         if (index < 0)
         {
-            throw new InvalidOperationException($"OpenIddict's {handler.Name} handler is not registered: the refresh grant's token entries cannot replace it.");
+            throw new InvalidOperationException($"OpenIddict's {handler.Name} handler is not registered: it cannot be filtered.");
         }
 
-        options.Handlers[index] = OpenIddictServerHandlerDescriptor.CreateBuilder<TContext>().Import(descriptor).AddFilter<TFilter>().Build();
+        // The descriptor in place, with the filters it has already (another feature's too).
+        options.Handlers[index] = OpenIddictServerHandlerDescriptor.CreateBuilder<TContext>().Import(options.Handlers[index]).AddFilter<TFilter>().Build();
     }
 
     public sealed class RequireGrantToken : IOpenIddictServerHandlerFilter<ValidateTokenContext>

@@ -25,6 +25,23 @@ public sealed record RefreshTokenEntry(
 public sealed record GrantConditions(string UserId, int MinimumStoredAssuranceLevel, DateTimeOffset Now, string SessionId);
 
 /// <summary>
+/// What the code grant's fast path (Oidc/Handlers/AuthorizationCodeFastPath) reads of a code's entry, found by its hashed
+/// reference id, in one untracked query: what OpenIddict's ValidateReferenceTokenIdentifier, RestoreTokenEntryProperties,
+/// ValidateTokenEntry and ValidateAuthorizationEntry read of it in three tracked ones.
+/// </summary>
+public sealed record CodeEntry(
+    string Id,
+    string? Type,
+    string? Status,
+    string? ReferenceId,
+    string? Payload,
+    string? ApplicationId,
+    DateTime? CreationDate,
+    DateTime? ExpirationDate,
+    string? AuthorizationId,
+    string? AuthorizationStatus);
+
+/// <summary>
 /// The refresh grant's token-entry work in as few and as small statements as it needs, instead of OpenIddict's
 /// generic store (which reads the entry tracked with its whole application and authorization, rewrites every column of
 /// the entry under its concurrency token to redeem it, and inserts the new entry through the change tracker):
@@ -46,13 +63,18 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
 {
     public Task<RefreshTokenEntry?> FindAsync(string id, CancellationToken cancellationToken) => queries.Find(db, id, cancellationToken);
 
+    /// <summary>An authorization code's entry by its hashed reference id (untracked, with its authorization's status), or null.</summary>
+    public Task<CodeEntry?> FindCodeAsync(string hashedReferenceId, CancellationToken cancellationToken) =>
+        queries.FindCode(db, hashedReferenceId, cancellationToken);
+
     /// <summary>
     /// Marks the entry redeemed if it is a valid refresh-token entry of a self-contained token whose authorization (if
     /// any) is valid; false when it was not (unknown, redeemed, revoked, or its authorization revoked, also meanwhile):
     /// the checks of OpenIddict's ValidateTokenEntry and ValidateAuthorizationEntry in the redemption's own statement.
     /// </summary>
     public async Task<bool> TryRedeemAsync(string id, DateTime redeemedAtUtc, CancellationToken cancellationToken) =>
-        await db.Database.ExecuteSqlRawAsync(Redeem, RedeemArguments(id, redeemedAtUtc, Guid.NewGuid().ToString())!, cancellationToken) == 1;
+        await db.Database.ExecuteSqlRawAsync(Redeem,
+            RedeemArguments(id, redeemedAtUtc, Guid.NewGuid().ToString(), TokenTypeIdentifiers.RefreshToken)!, cancellationToken) == 1;
 
     /// <summary>
     /// Rotation in one round trip: marks the presented entry redeemed under the conditions of <see cref="TryRedeemAsync"/>
@@ -66,19 +88,45 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
     /// (<see cref="GrantConditions"/>), so that the token endpoint's checks of them are made by the database in the same
     /// statement (the refresh fast path: one round trip); false then also when they no longer hold.
     /// </summary>
-    public async Task<bool> TryRedeemAndInsertAsync(string redeemedId, DateTime redeemedAtUtc, string id, string? applicationId,
+    public Task<bool> TryRedeemAndInsertAsync(string redeemedId, DateTime redeemedAtUtc, string id, string? applicationId,
         string? authorizationId, string? subject, DateTime? creationDateUtc, DateTime? expirationDateUtc, CancellationToken cancellationToken,
-        GrantConditions? grant = null)
+        GrantConditions? grant = null) =>
+        TryRedeemAndInsertAsync(referenceToken: false, TokenTypeIdentifiers.RefreshToken, redeemedId, redeemedAtUtc, id, applicationId,
+            authorizationId, subject, creationDateUtc, expirationDateUtc, grant, cancellationToken);
+
+    /// <summary>
+    /// An authorization code's redemption (RFC 6749 section 4.1.2: used once) as one conditional UPDATE, under the conditions
+    /// of OpenIddict's ValidateTokenEntry and ValidateAuthorizationEntry (a valid code entry, a reference token's, whose
+    /// authorization, if any, is valid); false when it was not redeemed by this call (also when a concurrent request redeemed
+    /// it first). For the code grant's fast path (Oidc/Handlers/AuthorizationCodeFastPath) when no refresh token follows.
+    /// </summary>
+    public async Task<bool> TryRedeemCodeAsync(string id, DateTime redeemedAtUtc, CancellationToken cancellationToken) =>
+        await db.Database.ExecuteSqlRawAsync(RedeemCode,
+            RedeemArguments(id, redeemedAtUtc, Guid.NewGuid().ToString(), TokenTypeIdentifiers.Private.AuthorizationCode)!, cancellationToken) == 1;
+
+    /// <summary>
+    /// The code's redemption (<see cref="TryRedeemCodeAsync"/>) and the first refresh token's entry in one round trip, as
+    /// <see cref="TryRedeemAndInsertAsync(string, DateTime, string, string?, string?, string?, DateTime?, DateTime?, CancellationToken, GrantConditions?)"/>
+    /// does for a rotation.
+    /// </summary>
+    public Task<bool> TryRedeemCodeAndInsertAsync(string codeId, DateTime redeemedAtUtc, string id, string? applicationId,
+        string? authorizationId, string? subject, DateTime? creationDateUtc, DateTime? expirationDateUtc, CancellationToken cancellationToken) =>
+        TryRedeemAndInsertAsync(referenceToken: true, TokenTypeIdentifiers.Private.AuthorizationCode, codeId, redeemedAtUtc, id, applicationId,
+            authorizationId, subject, creationDateUtc, expirationDateUtc, grant: null, cancellationToken);
+
+    private async Task<bool> TryRedeemAndInsertAsync(bool referenceToken, string redeemedType, string redeemedId, DateTime redeemedAtUtc,
+        string id, string? applicationId, string? authorizationId, string? subject, DateTime? creationDateUtc, DateTime? expirationDateUtc,
+        GrantConditions? grant, CancellationToken cancellationToken)
     {
         var redemption = Guid.NewGuid().ToString();
         object?[] arguments =
         [
-            .. RedeemArguments(redeemedId, redeemedAtUtc, redemption),
+            .. RedeemArguments(redeemedId, redeemedAtUtc, redemption, redeemedType),
             .. NewEntryArguments(id, applicationId, authorizationId, subject, creationDateUtc, expirationDateUtc),
             .. grant is null ? [] : GrantArguments(grant),
         ];
         var sqlite = db.Database.IsSqlite();
-        var redeem = RedeemCore + (grant is null ? "" : sqlite ? SqliteGrantStillValid : GrantStillValid);
+        var redeem = RedeemStatement(referenceToken) + (grant is null ? "" : sqlite ? SqliteGrantStillValid : GrantStillValid);
         var sql = sqlite
             ? redeem + ";\n" + Insert + " SELECT {6}, {7}, {8}, {9}, {10}, {11}, {12}, {13}, {14} " +
               "WHERE EXISTS (SELECT 1 FROM \"OpenIddictTokens\" WHERE \"Id\" = {0} AND \"ConcurrencyToken\" = {2})"
@@ -111,7 +159,7 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
             // command runs under the write gate): the entry was redeemed but changed again before the INSERT; nothing new
             // was stored, and the caller refuses with the entry's reason.
             (true, 1) => false,
-            _ => throw new InvalidOperationException($"Rotating refresh token entry {redeemedId} changed {rows} rows (expected 2 or 0)."),
+            _ => throw new InvalidOperationException($"Redeeming token entry {redeemedId} changed {rows} rows (expected 2 or 0)."),
         };
     }
 
@@ -122,17 +170,20 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
             NewEntryArguments(id, applicationId, authorizationId, subject, creationDateUtc, expirationDateUtc)!, cancellationToken);
 
     /// <summary>
-    /// The redemption (arguments from <see cref="RedeemArguments"/>, {0} to {5}): a valid refresh-token entry of a
-    /// self-contained token whose authorization, if any, is valid becomes redeemed and gets the concurrency token {2}.
+    /// The redemption (arguments from <see cref="RedeemArguments"/>, {0} to {5}): a valid entry of type {5} whose
+    /// authorization, if any, is valid becomes redeemed and gets the concurrency token {2}; a refresh token's entry is a
+    /// self-contained token's (no reference id), a code's a reference token's.
     /// </summary>
-    private const string Redeem = RedeemCore + ";\n";
-
-    private const string RedeemCore =
-        """
+    private static string RedeemStatement(bool referenceToken) =>
+        $$"""
         UPDATE "OpenIddictTokens" SET "Status" = {3}, "RedemptionDate" = {1}, "ConcurrencyToken" = {2}
-        WHERE "Id" = {0} AND "Status" = {4} AND "Type" = {5} AND "ReferenceId" IS NULL
+        WHERE "Id" = {0} AND "Status" = {4} AND "Type" = {5} AND "ReferenceId" IS {{(referenceToken ? "NOT NULL" : "NULL")}}
           AND ("AuthorizationId" IS NULL OR EXISTS (SELECT 1 FROM "OpenIddictAuthorizations" AS a WHERE a."Id" = "OpenIddictTokens"."AuthorizationId" AND a."Status" = {4}))
         """;
+
+    private static readonly string Redeem = RedeemStatement(referenceToken: false) + ";\n";
+
+    private static readonly string RedeemCode = RedeemStatement(referenceToken: true) + ";\n";
 
     /// <summary>
     /// The token endpoint's checks of the account and the session (<see cref="TokenEndpoint.EvaluateGrantAsync"/>) as
@@ -165,8 +216,8 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
         "INSERT INTO \"OpenIddictTokens\" (\"Id\", \"ApplicationId\", \"AuthorizationId\", \"ConcurrencyToken\", \"CreationDate\", " +
         "\"ExpirationDate\", \"Status\", \"Subject\", \"Type\")";
 
-    private static object?[] RedeemArguments(string id, DateTime redeemedAtUtc, string concurrencyToken) =>
-        [id, redeemedAtUtc, concurrencyToken, Statuses.Redeemed, Statuses.Valid, TokenTypeIdentifiers.RefreshToken];
+    private static object?[] RedeemArguments(string id, DateTime redeemedAtUtc, string concurrencyToken, string type) =>
+        [id, redeemedAtUtc, concurrencyToken, Statuses.Redeemed, Statuses.Valid, type];
 
     private static object?[] GrantArguments(GrantConditions grant) =>
         [grant.UserId, grant.MinimumStoredAssuranceLevel, grant.Now, grant.SessionId];
@@ -206,6 +257,23 @@ public sealed class RefreshTokenQueries
                     t.Type,
                     t.Status,
                     t.ReferenceId != null,
+                    t.CreationDate,
+                    t.ExpirationDate,
+                    t.Authorization != null ? t.Authorization.Id : null,
+                    t.Authorization != null ? t.Authorization.Status : null))
+                .FirstOrDefault());
+
+    public Func<IdentityHubDbContext, string, CancellationToken, Task<CodeEntry?>> FindCode { get; } =
+        EF.CompileAsyncQuery((IdentityHubDbContext db, string referenceId, CancellationToken _) =>
+            db.Set<HubToken>().AsNoTracking()
+                .Where(t => t.ReferenceId == referenceId)
+                .Select(t => new CodeEntry(
+                    t.Id!,
+                    t.Type,
+                    t.Status,
+                    t.ReferenceId,
+                    t.Payload,
+                    t.Application != null ? t.Application.Id : null,
                     t.CreationDate,
                     t.ExpirationDate,
                     t.Authorization != null ? t.Authorization.Id : null,

@@ -25,4 +25,11 @@ public sealed class HubTokenManager(
         await revocations.RevokeIssuedUntilNowAsync(RevocationKinds.Authorization, [identifier], cancellationToken);
         return await base.RevokeByAuthorizationIdAsync(identifier, cancellationToken);
     }
+
+    /// <summary>
+    /// A reference token's id as its entry stores it (OpenIddict's ObfuscateReferenceIdAsync: the SHA-256 of the id, so that
+    /// ids read from the database are no tokens), for the lookups made outside the manager (Handlers/AuthorizationCodeFastPath).
+    /// </summary>
+    public ValueTask<string> HashReferenceIdAsync(string referenceId, CancellationToken cancellationToken = default) =>
+        ObfuscateReferenceIdAsync(referenceId, cancellationToken);
 }

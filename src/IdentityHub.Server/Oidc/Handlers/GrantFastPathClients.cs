@@ -17,18 +17,19 @@ using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace IdentityHub.Server.Oidc.Handlers;
 
-/// <summary>Which clients and server options the refresh fast path takes.</summary>
-public sealed partial class RefreshTokenFastPath
+/// <summary>Which clients and server options the fast paths of the code and refresh grants take (<see cref="AuthorizationCodeFastPath"/>, <see cref="RefreshTokenFastPath"/>).</summary>
+internal static class GrantFastPathClients
 {
     /// <summary>
-    /// Whether the client and the server's options are ones the fast path takes (memoised per cache entry and options
-    /// instance): anything under which the normal path would decide otherwise (degraded mode, no token or authorization
-    /// storage, reference refresh tokens, permissions ignored, the grant not enabled) or a client of another kind (a key set,
-    /// requirements other than PKCE, no token endpoint or refresh_token permission) is left to the normal path.
+    /// Whether the client and the server's options are ones the fast paths take (memoised per cache entry and options
+    /// instance), and for which grant: anything under which the normal path would decide otherwise (degraded mode, no token
+    /// or authorization storage, reference refresh tokens, permissions ignored) or a client of another kind (a key set,
+    /// requirements other than PKCE, no token endpoint permission) is left to the normal path; a grant the options do not
+    /// enable or the client is not permitted is left to it too (<see cref="Derived.CodeGrant"/>, <see cref="Derived.RefreshGrant"/>).
     /// </summary>
-    private static Derived? Suits(ClientSnapshot snapshot, OpenIddictServerOptions options)
+    internal static Derived? Suits(ClientSnapshot snapshot, OpenIddictServerOptions options)
     {
-        switch (snapshot.RefreshFastPath)
+        switch (snapshot.GrantFastPath)
         {
             case Derived known when known.Options == options:
                 return known;
@@ -37,7 +38,7 @@ public sealed partial class RefreshTokenFastPath
         }
 
         var derived = Evaluate(snapshot.Application, options);
-        snapshot.RefreshFastPath = (object?)derived ?? new Unsuitable(options);
+        snapshot.GrantFastPath = (object?)derived ?? new Unsuitable(options);
         return derived;
     }
 
@@ -51,8 +52,7 @@ public sealed partial class RefreshTokenFastPath
             || options.UseReferenceAccessTokens || !options.DisableAccessTokenEncryption || options.DisableRollingRefreshTokens
             || options.DisableSlidingRefreshTokenExpiration || options.UseClientCertificateBoundAccessTokens
             || options.UseClientCertificateBoundRefreshTokens
-            || !options.GrantTypes.Contains(GrantTypes.RefreshToken)
-            || application.ClientType != ClientTypes.Confidential
+            || application.ClientType is not (ClientTypes.Confidential or ClientTypes.Public)
             || application.ClientId is not { Length: > 0 } || !string.IsNullOrEmpty(application.JsonWebKeySet))
         {
             return null;
@@ -67,7 +67,7 @@ public sealed partial class RefreshTokenFastPath
             }
 
             var permissions = string.IsNullOrEmpty(application.Permissions) ? [] : JsonSerializer.Deserialize<string[]>(application.Permissions) ?? [];
-            if (!permissions.Contains(Permissions.Endpoints.Token) || !permissions.Contains(Permissions.GrantTypes.RefreshToken))
+            if (!permissions.Contains(Permissions.Endpoints.Token))
             {
                 return null;
             }
@@ -77,7 +77,10 @@ public sealed partial class RefreshTokenFastPath
             var settings = string.IsNullOrEmpty(application.Settings)
                 ? new Dictionary<string, string>()
                 : JsonSerializer.Deserialize<Dictionary<string, string>>(application.Settings) ?? [];
-            return new Derived(options, Lifetime(settings, Settings.TokenLifetimes.AccessToken),
+            return new Derived(options, application.ClientType == ClientTypes.Public,
+                options.GrantTypes.Contains(GrantTypes.AuthorizationCode) && permissions.Contains(Permissions.GrantTypes.AuthorizationCode),
+                options.GrantTypes.Contains(GrantTypes.RefreshToken) && permissions.Contains(Permissions.GrantTypes.RefreshToken),
+                Lifetime(settings, Settings.TokenLifetimes.AccessToken),
                 Lifetime(settings, Settings.TokenLifetimes.RefreshToken), Lifetime(settings, Settings.TokenLifetimes.IdentityToken));
         }
         catch (JsonException)
@@ -89,9 +92,13 @@ public sealed partial class RefreshTokenFastPath
             settings.TryGetValue(name, out var value) && TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out var parsed) ? parsed : null;
     }
 
-    /// <summary>What the fast path derives of a client it takes: its own token lifetimes, if any.</summary>
-    private sealed record Derived(OpenIddictServerOptions Options, TimeSpan? AccessTokenLifetime, TimeSpan? RefreshTokenLifetime,
-        TimeSpan? IdentityTokenLifetime);
+    /// <summary>
+    /// What the fast paths derive of a client they take: whether it is a public client (RFC 6749 section 2.1: no secret),
+    /// which of the two grants the options enable and the client is permitted (OpenIddict's ValidateGrantTypePermissions),
+    /// and its own token lifetimes, if any.
+    /// </summary>
+    internal sealed record Derived(OpenIddictServerOptions Options, bool Public, bool CodeGrant, bool RefreshGrant,
+        TimeSpan? AccessTokenLifetime, TimeSpan? RefreshTokenLifetime, TimeSpan? IdentityTokenLifetime);
 
     private sealed record Unsuitable(OpenIddictServerOptions Options);
 }

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text.Json;
+using System.Text;
 using IdentityHub.Server.Audit;
 using IdentityHub.Server.Audit.Handlers;
 using IdentityHub.Server.Oidc.RefreshTokens;
@@ -14,19 +15,24 @@ using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Abstractions;
 using OpenIddict.Server;
 using static OpenIddict.Abstractions.OpenIddictConstants;
+using static OpenIddict.Server.OpenIddictServerEvents;
 
 namespace IdentityHub.Server.Oidc.Handlers;
 
-/// <summary>The refresh fast path's tokens: the principals prepared as OpenIddict's sign-in prepares them, and their JWTs.</summary>
-public sealed partial class RefreshTokenFastPath
+/// <summary>
+/// What the token endpoint's fast paths of the code and refresh grants (<see cref="AuthorizationCodeFastPath"/>,
+/// <see cref="RefreshTokenFastPath"/>) issue alike: the principals prepared as OpenIddict's sign-in prepares them for a
+/// grant_type=authorization_code or refresh_token request without scope, their JWTs, and the answer.
+/// </summary>
+internal static class SignInTokens
 {
     /// <summary>
-    /// What OpenIddict's sign-in does to the principal before it prepares the tokens of a refresh_token grant:
-    /// RestoreInternalClaims (the presented token's private claims the new principal lacks: authorization, scopes,
+    /// What OpenIddict's sign-in does to the principal before it prepares the tokens of a code or refresh_token grant:
+    /// RestoreInternalClaims (the presented code's or token's private claims the new principal lacks: authorization, scopes,
     /// resources, presenters, nonce ...), AttachHostProperties (no host properties here: none), AttachDefaultScopes (the
     /// request has no scope), AttachDefaultPresenters, InferResources.
     /// </summary>
-    private static void PrepareSignIn(ClaimsPrincipal principal, ClaimsPrincipal presented, string clientId)
+    internal static void PrepareSignIn(ClaimsPrincipal principal, ClaimsPrincipal presented, string clientId)
     {
         var identity = (ClaimsIdentity)principal.Identity!;
         foreach (var group in presented.Claims.Where(c => c.Type.StartsWith("oi_", StringComparison.OrdinalIgnoreCase)).GroupBy(c => c.Type))
@@ -51,8 +57,8 @@ public sealed partial class RefreshTokenFastPath
         principal.SetAudiences(ImmutableArray<string>.Empty);
     }
 
-    /// <summary>OpenIddict's PrepareAccessTokenPrincipal for a refresh request without scope.</summary>
-    private static ClaimsPrincipal PrepareAccessToken(ClaimsPrincipal principal, string clientId, string issuer, DateTimeOffset now, TimeSpan? lifetime)
+    /// <summary>OpenIddict's PrepareAccessTokenPrincipal for a code or refresh request without scope.</summary>
+    internal static ClaimsPrincipal PrepareAccessToken(ClaimsPrincipal principal, string clientId, string issuer, DateTimeOffset now, TimeSpan? lifetime)
     {
         var access = principal.Clone(claim =>
         {
@@ -70,7 +76,7 @@ public sealed partial class RefreshTokenFastPath
     }
 
     /// <summary>OpenIddict's PrepareRefreshTokenPrincipal (sliding expiration: a new lifetime from now).</summary>
-    private static ClaimsPrincipal PrepareRefreshToken(ClaimsPrincipal principal, string issuer, DateTimeOffset now, TimeSpan? lifetime)
+    internal static ClaimsPrincipal PrepareRefreshToken(ClaimsPrincipal principal, string issuer, DateTimeOffset now, TimeSpan? lifetime)
     {
         var refresh = principal.Clone(claim => !IsPerToken(claim));
         Dated(refresh, issuer, now, lifetime, withoutDestinations: false);
@@ -78,7 +84,7 @@ public sealed partial class RefreshTokenFastPath
     }
 
     /// <summary>OpenIddict's PrepareIdentityTokenPrincipal at the token endpoint: aud and azp the client, the grant's nonce.</summary>
-    private static ClaimsPrincipal PrepareIdentityToken(ClaimsPrincipal principal, string clientId, string issuer, DateTimeOffset now, TimeSpan? lifetime)
+    internal static ClaimsPrincipal PrepareIdentityToken(ClaimsPrincipal principal, string clientId, string issuer, DateTimeOffset now, TimeSpan? lifetime)
     {
         var identity = principal.Clone(claim =>
         {
@@ -94,6 +100,102 @@ public sealed partial class RefreshTokenFastPath
         identity.SetClaim(Claims.AuthorizedParty, clientId);
         identity.SetClaim(Claims.Nonce, principal.GetClaim(Claims.Private.Nonce));
         return identity;
+    }
+
+    /// <summary>The principals of the tokens a code or refresh grant's sign-in issues (EvaluateGeneratedTokens).</summary>
+    internal sealed record Prepared(ClaimsPrincipal Access, ClaimsPrincipal? Refresh, ClaimsPrincipal? Identity);
+
+    /// <summary>
+    /// OpenIddict's EvaluateGeneratedTokens and Prepare{Access,Refresh,Identity}TokenPrincipal for the completed sign-in
+    /// principal: an access token always, a refresh token with offline_access, an ID token with openid; each lifetime the
+    /// principal's own, else the client's, else the server's.
+    /// </summary>
+    internal static Prepared Prepare(ClaimsPrincipal principal, string clientId, string issuer, OpenIddictServerOptions options,
+        GrantFastPathClients.Derived client)
+    {
+        var now = options.TimeProvider.GetUtcNow();
+        var access = PrepareAccessToken(principal, clientId, issuer, now,
+            principal.GetAccessTokenLifetime() ?? client.AccessTokenLifetime ?? options.AccessTokenLifetime);
+        var refresh = principal.HasScope(Scopes.OfflineAccess)
+            ? PrepareRefreshToken(principal, issuer, now, principal.GetRefreshTokenLifetime() ?? client.RefreshTokenLifetime ?? options.RefreshTokenLifetime)
+            : null;
+        var identity = principal.HasScope(Scopes.OpenId)
+            ? PrepareIdentityToken(principal, clientId, issuer, now,
+                principal.GetIdentityTokenLifetime() ?? client.IdentityTokenLifetime ?? options.IdentityTokenLifetime)
+            : null;
+        return new Prepared(access, refresh, identity);
+    }
+
+    /// <summary>
+    /// The tokens written as OpenIddict's GenerateTokenContext handlers write them (AttachSecurityCredentials with
+    /// <see cref="ProtectServerOnlyTokens"/>, AttachTokenSubject, AttachTokenMetadata, GenerateIdentityModelToken; the ID
+    /// token's at_hash as AttachTokenDigests computes it), the response members as AttachSignInParameters sets them, the
+    /// awaited token.issued / token.refreshed and claims.released events (<see cref="AuditIssuedTokens.Records"/>), the
+    /// fast path's count, then the response through OpenIddict's ApplyTokenResponse event (Cache-Control: no-store, Pragma:
+    /// no-cache, RFC 6749 section 5.1). The refresh principal, if any, carries the id of its entry already.
+    /// </summary>
+    internal static async Task AnswerAsync(ProcessRequestContext context, IOpenIddictServerDispatcher dispatcher, IAuditLog audit,
+        ServerOnlyTokenKeys keys, SigningCredentials signing, Prepared tokens, string grantType, string clientId, ClientPolicy policy,
+        string? userId, ClaimsPrincipal principal, Action count)
+    {
+        var options = context.Options;
+        var accessToken = CreateToken(options, tokens.Access, TokenTypeIdentifiers.AccessToken, signing, null);
+        var refreshToken = tokens.Refresh is { } refresh
+            ? CreateToken(options, refresh, TokenTypeIdentifiers.RefreshToken, keys.Signing, keys.Encryption)
+            : null;
+        string? identityToken = null;
+        if (tokens.Identity is { } identity)
+        {
+            // AttachTokenDigests: at_hash, the left half of the access token's hash under the ID token's algorithm (OpenID
+            // Connect Core 1.0 section 3.1.3.6). No c_hash: no code is issued at the token endpoint.
+            var digest = TokenHash(signing)!(Encoding.ASCII.GetBytes(accessToken));
+            identity.SetClaim(Claims.AccessTokenHash, Base64UrlEncoder.Encode(digest, 0, digest.Length / 2));
+            identityToken = CreateToken(options, identity, TokenTypeIdentifiers.IdentityToken, signing, null);
+        }
+
+        // AttachSignInParameters: the members in OpenIddict's order (RFC 6749 section 5.1).
+        var response = new OpenIddictResponse { AccessToken = accessToken, TokenType = TokenTypes.Bearer };
+        if (tokens.Access.GetExpirationDate() is { } expires && expires > options.TimeProvider.GetUtcNow())
+        {
+            response.ExpiresIn = (long)((expires - options.TimeProvider.GetUtcNow()).TotalSeconds + .5);
+        }
+
+        // The granted scopes: always named for a code grant; for a refresh request without scope (the only kind the fast
+        // path takes) whenever they differ from the request's, that is whenever there are any.
+        var scopes = tokens.Access.GetScopes().ToHashSet(StringComparer.Ordinal);
+        if (grantType == GrantTypes.AuthorizationCode || scopes.Count > 0)
+        {
+            response.Scope = string.Join(' ', scopes);
+        }
+
+        if (identityToken is not null)
+        {
+            response.IdToken = identityToken;
+        }
+
+        if (refreshToken is not null)
+        {
+            response.RefreshToken = refreshToken;
+        }
+
+        // AuditIssuedTokens: the events, awaited (the answer leaves once they are durable).
+        await audit.WriteAsync(AuditActor.Client(clientId), AuditIssuedTokens.Records(grantType == GrantTypes.RefreshToken, grantType,
+            clientId, policy, userId, principal, (Parameters.AccessToken, accessToken, tokens.Access),
+            (Parameters.IdToken, identityToken, tokens.Identity), (Parameters.RefreshToken, refreshToken, tokens.Refresh)));
+
+        // Counted before the answer leaves, so that whoever holds the answer can rely on the count.
+        count();
+
+        // The same response OpenIddict writes after a sign-in (its ApplyTokenResponse<ProcessSignInContext>).
+        context.Transaction.Response = response;
+        var notification = new ApplyTokenResponseContext(context.Transaction);
+        await dispatcher.DispatchAsync(notification);
+        if (!notification.IsRequestHandled)
+        {
+            throw new InvalidOperationException("OpenIddict did not write the token response.");
+        }
+
+        context.HandleRequest();
     }
 
     private static bool Is(Claim claim, string type) => string.Equals(claim.Type, type, StringComparison.OrdinalIgnoreCase);
@@ -123,7 +225,7 @@ public sealed partial class RefreshTokenFastPath
     }
 
     /// <summary>One token of the sign-in, as OpenIddict's AttachTokenSubject and AttachTokenMetadata describe it.</summary>
-    private static string CreateToken(OpenIddictServerOptions options, ClaimsPrincipal principal, string type, SigningCredentials signing,
+    internal static string CreateToken(OpenIddictServerOptions options, ClaimsPrincipal principal, string type, SigningCredentials signing,
         EncryptingCredentials? encryption)
     {
         var isAccess = type == TokenTypeIdentifiers.AccessToken;
@@ -199,7 +301,7 @@ public sealed partial class RefreshTokenFastPath
         });
 
     /// <summary>OpenIddict's AttachTokenDigests: the hash of the signing algorithm's size (SHA-256 for RS256/PS256/ES256 ...).</summary>
-    private static Func<byte[], byte[]>? TokenHash(SigningCredentials credentials) =>
+    internal static Func<byte[], byte[]>? TokenHash(SigningCredentials credentials) =>
         credentials.Digest is "SHA256" or SecurityAlgorithms.Sha256Digest
         || credentials.Algorithm is SecurityAlgorithms.RsaSha256 or SecurityAlgorithms.RsaSsaPssSha256 or SecurityAlgorithms.EcdsaSha256
             or SecurityAlgorithms.HmacSha256 or SecurityAlgorithms.EcdsaSha256Signature or SecurityAlgorithms.HmacSha256Signature
