@@ -35,12 +35,21 @@ public abstract partial class OidcProtocolTests
     private static bool RefreshFastPathOff => Environment.GetEnvironmentVariable("Oidc__RefreshTokenFastPath") is "false";
 
     /// <summary>A refresh request over raw HTTP, shaped as the caller says; the answer's JSON (or its text for a non-JSON body).</summary>
-    private async Task<(HttpResponseMessage Response, JsonElement Json)> RefreshRequestAsync(WebClient client, string refreshToken,
+    private Task<(HttpResponseMessage Response, JsonElement Json)> RefreshRequestAsync(WebClient client, string refreshToken,
         RefreshAuth auth = RefreshAuth.Basic, IEnumerable<KeyValuePair<string, string>>? extra = null, string query = "",
-        Action<HttpRequestMessage>? shape = null)
+        Action<HttpRequestMessage>? shape = null) =>
+        TokenRequestAsync(client, [new("grant_type", "refresh_token"), new("refresh_token", refreshToken)], auth, extra, query, shape);
+
+    /// <summary>
+    /// A token request over raw HTTP: the grant's parameters, the client's credentials as <paramref name="auth"/> says, the
+    /// extra parameters; <paramref name="shapeForm"/> and <paramref name="shape"/> change the form and the request last.
+    /// The answer's JSON (or its text for a non-JSON body).
+    /// </summary>
+    private async Task<(HttpResponseMessage Response, JsonElement Json)> TokenRequestAsync(WebClient client, List<KeyValuePair<string, string>> form,
+        RefreshAuth auth, IEnumerable<KeyValuePair<string, string>>? extra, string query = "", Action<HttpRequestMessage>? shape = null,
+        Action<List<KeyValuePair<string, string>>>? shapeForm = null)
     {
         using var http = Server.CreateHttpClient();
-        var form = new List<KeyValuePair<string, string>> { new("grant_type", "refresh_token"), new("refresh_token", refreshToken) };
         using var request = new HttpRequestMessage(HttpMethod.Post, "/connect/token" + query);
         switch (auth)
         {
@@ -59,6 +68,7 @@ public abstract partial class OidcProtocolTests
         }
 
         form.AddRange(extra ?? []);
+        shapeForm?.Invoke(form);
         request.Content = new FormUrlEncodedContent(form);
         shape?.Invoke(request);
         var response = await http.SendAsync(request);
