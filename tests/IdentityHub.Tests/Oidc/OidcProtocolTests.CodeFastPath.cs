@@ -73,16 +73,8 @@ public abstract partial class OidcProtocolTests
         Assert.Equal(CodeFastPathOff ? 0 : 1, meter.Count);
 
         // Status, headers, members in order, token claims (all but what is per token), the refresh tokens inside and their entries.
-        AssertSameRefreshAnswer(normal, fast);
-        Assert.Equal(normal.Json.GetProperty("scope").GetString(), fast.Json.GetProperty("scope").GetString());
-        await AssertSameRefreshTokenContentAsync(client.ClientId, normal.Json.GetProperty("refresh_token").GetString()!,
-            fast.Json.GetProperty("refresh_token").GetString()!);
-        AssertAccessTokenHash(fast.Json);
-        AssertAccessTokenHash(normal.Json);
-        var access = fast.Json.GetProperty("access_token").GetString()!;
+        await AssertSameGrantAnswerAsync(client.ClientId, normal, fast);
         var id = fast.Json.GetProperty("id_token").GetString()!;
-        Assert.True((await Kit.ValidateJwtAsync(access, "identityhub", "at+jwt", "RS256")).IsValid);
-        Assert.True((await Kit.ValidateJwtAsync(id, client.ClientId, "JWT", "RS256")).IsValid);
 
         // OIDC Core sections 2 and 3.1.3.6: nonce (each its own request's), aud and azp the client, auth_time, acr, amr, sid of
         // the session; no c_hash at the token endpoint.
