@@ -94,9 +94,11 @@ public sealed class OidcOptions
     /// path, the grant by <see cref="TokenEndpoint.EvaluateGrantAsync"/>, and the fast path issues the tokens as OpenIddict's
     /// sign-in does, the code redeemed with the first refresh token's entry in one command; every other request, every
     /// refusal and every code not redeemable by it (reuse included, whose detection is the normal path's) take the normal
-    /// path. OidcProtocolTests.CodeFastPath compares it with the normal path. Default: see docs/benchmarks.md, ninth session.
+    /// path. OidcProtocolTests.CodeFastPath compares it with the normal path (the protocol tests run with it on). Off by
+    /// default: the ninth session's side-by-side pairs on the sign-in scenario showed no consistent gain in server CPU per
+    /// flow (docs/benchmarks.md, ninth session).
     /// </summary>
-    public bool AuthorizationCodeFastPath { get; set; } = true;
+    public bool AuthorizationCodeFastPath { get; set; }
 
     public TimeSpan IdentityTokenLifetime { get; set; } = TimeSpan.FromMinutes(15);
 

@@ -14,7 +14,18 @@ public abstract class OidcServerFixture : IAsyncLifetime
 
     public IdentityHubServer Server => _server ?? throw new InvalidOperationException("The server has not started.");
 
-    public async Task InitializeAsync() => _server = await IdentityHubServer.StartAsync(Provider);
+    /// <summary>
+    /// The protocol tests run with the code grant's fast path on (Oidc:AuthorizationCodeFastPath, off by default), so that
+    /// every code exchange of these classes goes through it and the CodeFastPath_* tests compare it with the normal path;
+    /// Oidc__AuthorizationCodeFastPath=false in the environment runs them against the normal path alone.
+    /// </summary>
+    public async Task InitializeAsync() => _server = await IdentityHubServer.StartAsync(Provider, settings =>
+    {
+        if (Environment.GetEnvironmentVariable("Oidc__AuthorizationCodeFastPath") is null)
+        {
+            settings["Oidc:AuthorizationCodeFastPath"] = "true";
+        }
+    });
 
     public async Task DisposeAsync()
     {

@@ -72,6 +72,10 @@ public sealed class AuthorizationCodeFastPath(
             .SetType(OpenIddictServerHandlerType.Custom)
             .Build();
 
+    /// <summary>The parameters the fast path takes, and no other.</summary>
+    private static readonly string[] Names =
+        [Parameters.GrantType, Parameters.Code, Parameters.RedirectUri, Parameters.CodeVerifier, Parameters.ClientId, Parameters.ClientSecret];
+
     /// <summary>Transaction property: the id of the code entry the fast path has read, while OpenIddict validates its payload.</summary>
     private const string EntryReadProperty = "ih.code_fast_path.entry";
 
@@ -86,29 +90,11 @@ public sealed class AuthorizationCodeFastPath(
         }
 
         var form = await http.ReadFormAsync(context.CancellationToken);
-        string? grantType = null, code = null, redirectUri = null, verifier = null, formId = null, formSecret = null;
-        foreach (var (name, values) in form)
-        {
-            if (values.Count != 1 || string.IsNullOrEmpty(values[0]))
-            {
-                return;
-            }
-
-            switch (name)
-            {
-                case Parameters.GrantType: grantType = values[0]; break;
-                case Parameters.Code: code = values[0]; break;
-                case Parameters.RedirectUri: redirectUri = values[0]; break;
-                case Parameters.CodeVerifier: verifier = values[0]; break;
-                case Parameters.ClientId: formId = values[0]; break;
-                case Parameters.ClientSecret: formSecret = values[0]; break;
-                default: return; // scope, resource, audience, claims, client assertions, anything else: the normal path
-            }
-        }
-
-        if (form.Files.Count != 0 || grantType != GrantTypes.AuthorizationCode || code is null || code.Length > 1024
+        if (ClientCredentialsFastPath.PlainParameters(form, Names) is not [var grantType, var code, var redirectUri, var verifier, var formId, var formSecret]
+            || grantType != GrantTypes.AuthorizationCode || code is null || code.Length > 1024
             || redirectUri is null || verifier is null || !IsVerifier(verifier))
         {
+            // scope, resource, audience, claims, client assertions, anything else: the normal path
             return;
         }
 
@@ -140,31 +126,8 @@ public sealed class AuthorizationCodeFastPath(
             return;
         }
 
-        // The request as OpenIddict's ExtractTokenRequest reads it, naming its client whatever the method.
-        var request = new OpenIddictRequest();
-        foreach (var (name, values) in form)
-        {
-            request.SetParameter(name, values[0]);
-        }
-
-        request.ClientId = clientId;
-        request.ClientSecret = secret;
-
-        context.Transaction.Request = request;
-        var handled = false;
-        try
-        {
-            handled = await AnswerAsync(context, http, request, clientId, code, redirectUri, verifier, snapshot, policy, client);
-        }
-        finally
-        {
-            if (!handled)
-            {
-                // Declined: the normal path starts from the request as it came.
-                context.Transaction.Request = null;
-                context.Transaction.Properties.Remove(typeof(ProcessAuthenticationContext).FullName!);
-            }
-        }
+        await ClientCredentialsFastPath.AnswerOrDeclineAsync(context, form, clientId, secret,
+            request => AnswerAsync(context, http, request, clientId, code, redirectUri, verifier, snapshot, policy, client));
     }
 
     private async Task<bool> AnswerAsync(ProcessRequestContext context, HttpRequest http, OpenIddictRequest request, string clientId,

@@ -8,12 +8,13 @@ using IdentityHub.Server.Operations;
 using IdentityHub.Server.Registry;
 using Microsoft.IdentityModel.Tokens;
 using Microsoft.Net.Http.Headers;
+using OpenIddict.Abstractions;
 using OpenIddict.Server;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace IdentityHub.Server.Oidc.Handlers;
 
-/// <summary>What the client-credentials and refresh fast paths share: the request shape they take, the client's secret, the signing key and the JWT.</summary>
+/// <summary>What the token endpoint's fast paths share: the request shape they take, the client's secret, the signing key and the JWT.</summary>
 public sealed partial class ClientCredentialsFastPath
 {
     /// <summary>
@@ -67,6 +68,68 @@ public sealed partial class ClientCredentialsFastPath
     /// <summary>No query string, no DPoP proof (RFC 9449), no client certificate (RFC 8705): nothing a fast path would have to weigh.</summary>
     internal static bool IsUnbound(HttpRequest http) =>
         !http.QueryString.HasValue && !http.Headers.ContainsKey("DPoP") && http.HttpContext.Connection.ClientCertificate is null;
+
+    /// <summary>
+    /// The values of the form's parameters named in <paramref name="names"/> (in that order; null where absent), when each
+    /// parameter of the form is one of them, given once and not empty, and the form has no file; null otherwise (a
+    /// parameter the normal path might read, or read differently): the normal path's. Shared by the code and refresh fast paths.
+    /// </summary>
+    internal static string?[]? PlainParameters(IFormCollection form, ReadOnlySpan<string> names)
+    {
+        if (form.Files.Count != 0)
+        {
+            return null;
+        }
+
+        var found = new string?[names.Length];
+        foreach (var (name, values) in form)
+        {
+            var index = names.IndexOf(name);
+            if (index < 0 || values.Count != 1 || string.IsNullOrEmpty(values[0]))
+            {
+                return null;
+            }
+
+            found[index] = values[0];
+        }
+
+        return found;
+    }
+
+    /// <summary>
+    /// Runs a grant's fast path (<paramref name="answer"/>: true when it answered) with the request as OpenIddict's
+    /// ExtractTokenRequest reads it, naming its client whatever the method (as ExtractBasicAuthenticationCredentials does),
+    /// so that the token validation, the audit, metrics and traces see what they see on the normal path; when it declines,
+    /// the request and what its token validation left are taken back, so that the normal path starts from the request as
+    /// it came. Shared by the code and refresh fast paths.
+    /// </summary>
+    internal static async Task AnswerOrDeclineAsync(OpenIddictServerEvents.ProcessRequestContext context, IFormCollection form, string clientId, string? secret,
+        Func<OpenIddictRequest, Task<bool>> answer)
+    {
+        var request = new OpenIddictRequest();
+        foreach (var (name, values) in form)
+        {
+            request.SetParameter(name, values[0]);
+        }
+
+        request.ClientId = clientId;
+        request.ClientSecret = secret;
+
+        context.Transaction.Request = request;
+        var handled = false;
+        try
+        {
+            handled = await answer(request);
+        }
+        finally
+        {
+            if (!handled)
+            {
+                context.Transaction.Request = null;
+                context.Transaction.Properties.Remove(typeof(OpenIddictServerEvents.ProcessAuthenticationContext).FullName!);
+            }
+        }
+    }
 
     private static bool IsPlainForm(string? contentType) =>
         MediaTypeHeaderValue.TryParse(contentType, out var media)

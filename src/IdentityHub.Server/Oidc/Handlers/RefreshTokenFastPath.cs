@@ -137,33 +137,8 @@ public sealed partial class RefreshTokenFastPath(
             return;
         }
 
-        // The request as OpenIddict's ExtractTokenRequest reads it, naming its client whatever the method (as
-        // ExtractBasicAuthenticationCredentials does), so that the token validation, the sign-in, the audit, metrics and
-        // traces see what they see on the normal path.
-        var request = new OpenIddictRequest();
-        foreach (var (name, values) in form)
-        {
-            request.SetParameter(name, values[0]);
-        }
-
-        request.ClientId = clientId;
-        request.ClientSecret = secret;
-
-        context.Transaction.Request = request;
-        var handled = false;
-        try
-        {
-            handled = await AnswerAsync(context, http, request, clientId, refreshToken, snapshot, policy, client);
-        }
-        finally
-        {
-            if (!handled)
-            {
-                // Declined: the normal path starts from the request as it came.
-                context.Transaction.Request = null;
-                context.Transaction.Properties.Remove(typeof(ProcessAuthenticationContext).FullName!);
-            }
-        }
+        await ClientCredentialsFastPath.AnswerOrDeclineAsync(context, form, clientId, secret,
+            request => AnswerAsync(context, http, request, clientId, refreshToken, snapshot, policy, client));
     }
 
     private async Task<bool> AnswerAsync(ProcessRequestContext context, HttpRequest http, OpenIddictRequest request, string clientId,
