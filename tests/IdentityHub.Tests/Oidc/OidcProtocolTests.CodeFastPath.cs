@@ -160,16 +160,23 @@ public abstract partial class OidcProtocolTests
         await RefusedAsync("no code_verifier", "invalid_request", shape: f => f.RemoveAll(p => p.Key == "code_verifier"));
         await RefusedAsync("no redirect_uri", "invalid_request", shape: f => f.RemoveAll(p => p.Key == "redirect_uri"));
 
-        // Each of these on a code of its own, changed in the database as the event would change it.
+        // Each of these on a code of its own, changed in the database as the event would change it. The new code's
+        // authorization is the one no earlier code of the client hangs from: a code entry's creation date has whole
+        // seconds (OpenIddict's creation date claim), so the newest by date is ambiguous within a second.
         async Task<(string Code, string Verifier, string AuthorizationId)> FreshCodeAsync(TestUser person)
         {
+            var before = await CodeAuthorizationsAsync();
             var (c, p, _) = await Kit.AuthorizeForCodeAsync(NewBrowser(), client, person);
+            var authorizationId = Assert.Single((await CodeAuthorizationsAsync()).Except(before));
+            return (c["code"]!, p.Verifier, authorizationId);
+        }
+
+        async Task<List<string>> CodeAuthorizationsAsync()
+        {
             await using var scope = Server.Services.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
-            var authorizationId = await db.Set<HubToken>().Where(t => t.Type == CodeType && t.Subject != null && t.Status == "valid"
-                    && t.Application!.ClientId == client.ClientId)
-                .OrderByDescending(t => t.CreationDate).Select(t => t.Authorization!.Id!).FirstAsync();
-            return (c["code"]!, p.Verifier, authorizationId);
+            return await db.Set<HubToken>().Where(t => t.Type == CodeType && t.Application!.ClientId == client.ClientId)
+                .Select(t => t.Authorization!.Id!).ToListAsync();
         }
 
         // An expired code (its entry's expiration date, which OpenIddict restores on the principal, passed).
