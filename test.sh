@@ -124,6 +124,23 @@ for trx in "$WORK"/results/*.trx; do
   e=$(sed -n 's/.* executed="\([0-9]*\)".*/\1/p' <<<"$counters")
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${total:-0} - ${e:-0}))
 done
+# The failed tests again, with their messages, right above the closing line: a CI log that keeps
+# only its tail still names what failed.
+if [ "$failed" -ne 0 ] && command -v python3 >/dev/null; then
+  python3 - "$WORK"/results/*.trx <<'PY'
+import sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+for path in sys.argv[1:]:
+    for result in ET.parse(path).getroot().iterfind(".//t:UnitTestResult", ns):
+        if result.get("outcome") != "Failed":
+            continue
+        message = result.findtext("t:Output/t:ErrorInfo/t:Message", "", ns).strip()
+        stack = result.findtext("t:Output/t:ErrorInfo/t:StackTrace", "", ns).strip()
+        print(f"FAILED {result.get('testName')} ({result.get('duration')})")
+        for line in (message.splitlines()[:30] + stack.splitlines()[:8]):
+            print("    " + line[:400])
+PY
+fi
 echo "Tests: $passed passed, $failed failed, $skipped skipped"
 if [ "$status" -ne 0 ]; then exit "$status"; fi
 if [ "$passed" -eq 0 ]; then die "no test ran"; fi
