@@ -207,7 +207,10 @@ public abstract partial class SessionProtocolTests(SessionsFixture fixture)
         var endingFlow = await Kit.CodeFlowAsync(ending, client, user);
         var stayingFlow = await Kit.CodeFlowAsync(staying, client, user);
         await SessionsKit.LogoutAsync(Kit, ending, client, endingFlow, "bye");
-        await Receiver.WaitForTokenAsync(client.ClientId);
+        // Not the receiver's acknowledgement: the sender commits the delivery (DueAtUtc cleared) only after the app's
+        // answer, and until then the notice is in flight, which pruning rightly keeps.
+        await Poll.UntilAsync(async () => await SessionsKit.NoticeAsync(Server, SessionsKit.Sid(endingFlow), client.ClientId) is { DeliveredAtUtc: not null, DueAtUtc: null },
+            "the logout notice's delivery to be committed");
         var pruning = new SessionPruningService(Server.Services.GetRequiredService<IServiceScopeFactory>(),
             Options.Create(new SessionOptions { RetainFor = TimeSpan.Zero }), TimeProvider.System, NullLogger<SessionPruningService>.Instance);
 

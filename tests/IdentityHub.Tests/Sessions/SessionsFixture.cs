@@ -2,8 +2,12 @@ using System.Net;
 using Duende.IdentityModel.Client;
 using WebClient = IdentityHub.Tests.Oidc.WebClient;
 using System.Text.Json;
+using IdentityHub.Server.Data;
+using IdentityHub.Server.Sessions;
 using IdentityHub.Tests.Infrastructure;
 using IdentityHub.Tests.Oidc;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace IdentityHub.Tests.Sessions;
 
@@ -92,6 +96,14 @@ public static class SessionsKit
     {
         var url = await kit.AuthorizeUrlAsync(client, Pkce.Create(), OidcKit.UniqueId("state"), OidcKit.UniqueId("nonce"), prompt: "none");
         return await OidcKit.AuthorizeToCallbackAsync(browser, url, user: null, client.RedirectUri);
+    }
+
+    /// <summary>IdentityHub's back-channel notice for a session and a client, as queued in its database.</summary>
+    public static async Task<LogoutNotice?> NoticeAsync(IdentityHubServer server, string sid, string clientId)
+    {
+        await using var scope = server.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
+        return await db.Set<LogoutNotice>().AsNoTracking().SingleOrDefaultAsync(n => n.SessionId == sid && n.ClientId == clientId);
     }
 
     /// <summary>RP-initiated logout with id_token_hint: follows the server's redirects, returns where the browser stopped.</summary>

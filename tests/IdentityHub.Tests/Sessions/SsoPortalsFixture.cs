@@ -82,12 +82,7 @@ public sealed class SsoPortalsFixture : IAsyncLifetime
     }
 
     /// <summary>IdentityHub's back-channel notice for a session and a client, as queued in its database.</summary>
-    public async Task<LogoutNotice?> NoticeAsync(string sid, string clientId)
-    {
-        await using var scope = Server.Services.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
-        return await db.Set<LogoutNotice>().AsNoTracking().SingleOrDefaultAsync(n => n.SessionId == sid && n.ClientId == clientId);
-    }
+    public Task<LogoutNotice?> NoticeAsync(string sid, string clientId) => SessionsKit.NoticeAsync(Server, sid, clientId);
 
     public async Task DisposeAsync()
     {
