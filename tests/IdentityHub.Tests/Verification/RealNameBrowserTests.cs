@@ -171,6 +171,8 @@ public sealed class RealNameBrowserTests(RealNameBrowserFixture fixture) : IClas
         await Expect(owner.Locator("#agent-list li[data-active='false']")).ToHaveCountAsync(1);
         await page.Locator("#sign-out").ClickAsync();
         await WaitAsync(page, fixture.L2App.Url("/"));
+        // The portal's signed-out home page, rendered: the sign-out's redirect chain is over before the next navigation.
+        await Expect(page.Locator("#signed-out")).ToBeVisibleAsync();
         await page.GotoAsync(fixture.L2App.Url("/profile"));
         await WaitAsync(page, url => At(url, "/Account/Login"));
         await page.Locator("input[name='Input.SignInName']").FillAsync(agentMobile);
