@@ -421,7 +421,9 @@ public sealed partial class ScaleOutTests(ClusterFixture cluster) : IClassFixtur
                     ["client_secret"] = machineSecret,
                 }));
                 Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
-                Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), "Took " + watch.Elapsed);
+                // Not a speed measure (that bound was 5 s, which a loaded machine can exceed): a node that does not fail
+                // fast waits for a command timeout, or for a retry strategy's growing delays, or until the client gives up.
+                Assert.True(watch.Elapsed < ThrowawayPostgres.CommandTimeout, "Took " + watch.Elapsed);
                 Assert.True(response.Headers.RetryAfter is not null);
                 var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
                 Assert.Equal("Database unavailable", problem.GetProperty("title").GetString());

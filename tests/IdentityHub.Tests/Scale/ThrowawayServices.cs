@@ -23,8 +23,11 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>The connection strings' command timeout (Npgsql's "Command Timeout").</summary>
+    public static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(15);
+
     public string ConnectionString(string database) =>
-        $"Host=127.0.0.1;Port={Port};Username=postgres;Database={database};Timeout=3;Command Timeout=15";
+        $"Host=127.0.0.1;Port={Port};Username=postgres;Database={database};Timeout=3;Command Timeout={CommandTimeout.TotalSeconds:0}";
 
     public static async Task<ThrowawayPostgres> StartAsync()
     {
