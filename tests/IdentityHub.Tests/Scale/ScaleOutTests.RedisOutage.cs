@@ -17,8 +17,9 @@ public sealed partial class ScaleOutTests
     private sealed record LoadRequest(string What, string Node, bool Ok, long Started, TimeSpan Took, string? Error);
 
     /// <remarks>
-    /// No wall-clock bound per request: on a loaded 2-core machine the first request to take the database path (code
-    /// the node has not run yet) has taken over 5 s with no Redis wait in it. What a node must not do is wait for Redis
+    /// No wall-clock bound per request: the former bound (the grace plus 4 s) failed on a loaded 2-core machine at
+    /// 5.17 s, and with Redis killed (its connections reset) a node learns of the outage at once, so such a bound
+    /// measured the machine rather than any Redis wait. What a node must not do is wait for Redis
     /// to come back: so the test keeps Redis down until requests of both kinds, started after the kill, have completed
     /// at both nodes. A node that waited on the dead Redis would complete none of them (the poll fails after
     /// <see cref="Poll.Deadline"/>), and a request hung past the client's timeout is counted as failed.
