@@ -96,6 +96,12 @@ public static class Report
             }
 
             s.AppendLine();
+            foreach (var r in rows.Where(r => r.ServerCpuMsBesidesHashing is not null))
+            {
+                s.AppendLine($"{r.Name}: server CPU {r.ServerCpuMsPerOperation:0.0} ms/op, of which password hashing {r.HashCpuMsPerOperation:0.0} " +
+                             $"(the server's identityhub.password_hashes.cpu_time) and everything else {r.ServerCpuMsBesidesHashing:0.0}.");
+                s.AppendLine();
+            }
         }
 
         s.AppendLine("Columns: req/s is operations per second (a whole sign-in flow counts once); latencies are per operation; " +
