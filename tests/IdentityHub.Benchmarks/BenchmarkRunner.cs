@@ -324,7 +324,7 @@ public sealed class BenchmarkRunner
             var windowClock = new Stopwatch();
             TimeSpan serverCpu0 = default, serverCpu1 = default, dbCpu0 = default, dbCpu1 = default, machine0 = default, machine1 = default;
             var logLines0 = 0;
-            double? hashCpu0 = null, hashCpu1 = null;
+            (double Seconds, double Hashes)? hashCpu0 = null, hashCpu1 = null;
             var countHashes = name == Scenarios.SignIn;
             var liveCpu = (Clock: Stopwatch.StartNew(), Cpu: TimeSpan.Zero, Percent: 0.0);
             string ServerStatus()
@@ -343,7 +343,7 @@ public sealed class BenchmarkRunner
             var window = new Window(
                 start: () =>
                 {
-                    hashCpu0 = countHashes ? ServerMetrics.HashCpuSeconds(server.BaseUrl) : null;
+                    hashCpu0 = countHashes ? ServerMetrics.HashCpu(server.BaseUrl) : null;
                     serverCpu0 = ProcStats.CpuTime(server.Pid) ?? TimeSpan.Zero;
                     dbCpu0 = postgres?.PostmasterPid is { } pg ? ProcStats.TreeCpuTime(pg) : TimeSpan.Zero;
                     logLines0 = server.LoggedLines;
@@ -358,7 +358,7 @@ public sealed class BenchmarkRunner
                     dbCpu1 = postgres?.PostmasterPid is { } pg ? ProcStats.TreeCpuTime(pg) : TimeSpan.Zero;
                     result.ServerLogLines = server.LoggedLines - logLines0;
                     machine1 = ProcStats.MachineBusyTime();
-                    hashCpu1 = countHashes ? ServerMetrics.HashCpuSeconds(server.BaseUrl) : null;
+                    hashCpu1 = countHashes ? ServerMetrics.HashCpu(server.BaseUrl) : null;
                 },
                 serverStatus: ServerStatus,
                 progress: _progress,
@@ -384,7 +384,12 @@ public sealed class BenchmarkRunner
             result.ServerCpuPercent = 100 * (serverCpu1 - serverCpu0).TotalSeconds / wall;
             result.ServerWindowSeconds = wall;
             // The series appears with the first hash: none before the window is zero.
-            result.HashCpuSeconds = hashCpu1 - (hashCpu0 ?? (hashCpu1 is null ? null : 0));
+            if (hashCpu1 is { } h1)
+            {
+                var h0 = hashCpu0 ?? (0, 0);
+                result.HashCpuSeconds = h1.Seconds - h0.Seconds;
+                result.Hashes = h1.Hashes - h0.Hashes;
+            }
             result.DatabaseCpuPercent = postgres?.PostmasterPid is null ? null : 100 * (dbCpu1 - dbCpu0).TotalSeconds / wall;
             result.GeneratorCpuPercent = 100 * load.GeneratorCpuSeconds / wall;
             result.PeakRssBytes = ProcStats.PeakRss(server.Pid) ?? 0;

@@ -113,6 +113,12 @@ public sealed class ScenarioResult
     /// </summary>
     public double? HashCpuSeconds { get; set; }
 
+    /// <summary>Signin: password hashes the server completed over the window (the same histogram's count).</summary>
+    public double? Hashes { get; set; }
+
+    /// <summary>Signin: CPU milliseconds per password hash on the server (stable where the host's hashing rate drifts).</summary>
+    public double? HashCpuMsPerHash => HashCpuSeconds is { } h && Hashes is > 0 ? 1000 * h / Hashes.Value : null;
+
     /// <summary>Signin: server CPU milliseconds per operation in password hashes (see <see cref="HashCpuSeconds"/>).</summary>
     public double? HashCpuMsPerOperation => HashCpuSeconds is { } h && PerSecond > 0 && ServerWindowSeconds > 0
         ? 1000 * h / (PerSecond * ServerWindowSeconds) : null;

@@ -4,27 +4,30 @@ namespace IdentityHub.Benchmarks;
 
 /// <summary>
 /// Reads one of the server's own counters from its Prometheus endpoint (Telemetry:PrometheusPath, "/metrics" by default):
-/// the CPU seconds its threads spent in password hashes (identityhub.password_hashes.cpu_time), so that the signin
+/// the CPU seconds its threads spent in password hashes and their number (the identityhub.password_hashes.cpu_time histogram), so that the signin
 /// scenario can report the server's CPU per flow besides hashing, which the host's drifting hashing speed does not move.
 /// </summary>
 public static class ServerMetrics
 {
-    private const string HashCpuSeries = "identityhub_password_hashes_cpu_time_seconds_total";
+    private const string HashCpuSum = "identityhub_password_hashes_cpu_time_seconds_sum";
+
+    private const string HashCpuCount = "identityhub_password_hashes_cpu_time_seconds_count";
 
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
 
-    /// <summary>The counter's value now (the sum of its series), or null when the server does not expose it.</summary>
-    public static double? HashCpuSeconds(string baseUrl)
+    /// <summary>The histogram's sum and count now (over its series), or null when the server does not expose it.</summary>
+    public static (double Seconds, double Hashes)? HashCpu(string baseUrl)
     {
         try
         {
             // Called from the measured window's start and end callbacks, which are synchronous; a scrape takes milliseconds.
             var text = Http.GetStringAsync(baseUrl.TrimEnd('/') + "/metrics").GetAwaiter().GetResult();
-            double? sum = null;
+            double? sum = null, count = null;
             foreach (var line in text.Split('\n'))
             {
-                if (!line.StartsWith(HashCpuSeries, StringComparison.Ordinal)
-                    || line.Length > HashCpuSeries.Length && line[HashCpuSeries.Length] is not ('{' or ' '))
+                var series = line.StartsWith(HashCpuSum, StringComparison.Ordinal) ? HashCpuSum
+                    : line.StartsWith(HashCpuCount, StringComparison.Ordinal) ? HashCpuCount : null;
+                if (series is null || line.Length > series.Length && line[series.Length] is not ('{' or ' '))
                 {
                     continue;
                 }
@@ -34,11 +37,18 @@ public static class ServerMetrics
                 var afterLabels = line.LastIndexOf('}') is var brace and >= 0 ? line[(brace + 1)..].Trim().Split(' ') : fields[1..];
                 if (afterLabels.Length > 0 && double.TryParse(afterLabels[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
                 {
-                    sum = (sum ?? 0) + value;
+                    if (series == HashCpuSum)
+                    {
+                        sum = (sum ?? 0) + value;
+                    }
+                    else
+                    {
+                        count = (count ?? 0) + value;
+                    }
                 }
             }
 
-            return sum;
+            return sum is { } s && count is { } c ? (s, c) : null;
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
         {
