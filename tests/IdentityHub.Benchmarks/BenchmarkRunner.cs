@@ -324,6 +324,8 @@ public sealed class BenchmarkRunner
             var windowClock = new Stopwatch();
             TimeSpan serverCpu0 = default, serverCpu1 = default, dbCpu0 = default, dbCpu1 = default, machine0 = default, machine1 = default;
             var logLines0 = 0;
+            (double Seconds, double Hashes)? hashCpu0 = null, hashCpu1 = null;
+            var countHashes = name == Scenarios.SignIn;
             var liveCpu = (Clock: Stopwatch.StartNew(), Cpu: TimeSpan.Zero, Percent: 0.0);
             string ServerStatus()
             {
@@ -341,6 +343,7 @@ public sealed class BenchmarkRunner
             var window = new Window(
                 start: () =>
                 {
+                    hashCpu0 = countHashes ? ServerMetrics.HashCpu(server.BaseUrl) : null;
                     serverCpu0 = ProcStats.CpuTime(server.Pid) ?? TimeSpan.Zero;
                     dbCpu0 = postgres?.PostmasterPid is { } pg ? ProcStats.TreeCpuTime(pg) : TimeSpan.Zero;
                     logLines0 = server.LoggedLines;
@@ -355,6 +358,7 @@ public sealed class BenchmarkRunner
                     dbCpu1 = postgres?.PostmasterPid is { } pg ? ProcStats.TreeCpuTime(pg) : TimeSpan.Zero;
                     result.ServerLogLines = server.LoggedLines - logLines0;
                     machine1 = ProcStats.MachineBusyTime();
+                    hashCpu1 = countHashes ? ServerMetrics.HashCpu(server.BaseUrl) : null;
                 },
                 serverStatus: ServerStatus,
                 progress: _progress,
@@ -378,6 +382,14 @@ public sealed class BenchmarkRunner
             result.P99Ms = load.P99Ms;
             result.MaxMs = load.MaxMs;
             result.ServerCpuPercent = 100 * (serverCpu1 - serverCpu0).TotalSeconds / wall;
+            result.ServerWindowSeconds = wall;
+            // The series appears with the first hash: none before the window is zero.
+            if (hashCpu1 is { } h1)
+            {
+                var h0 = hashCpu0 ?? (0, 0);
+                result.HashCpuSeconds = h1.Seconds - h0.Seconds;
+                result.Hashes = h1.Hashes - h0.Hashes;
+            }
             result.DatabaseCpuPercent = postgres?.PostmasterPid is null ? null : 100 * (dbCpu1 - dbCpu0).TotalSeconds / wall;
             result.GeneratorCpuPercent = 100 * load.GeneratorCpuSeconds / wall;
             result.PeakRssBytes = ProcStats.PeakRss(server.Pid) ?? 0;
@@ -414,7 +426,8 @@ public sealed class BenchmarkRunner
         }
 
         _log.WriteLine($"  {name,-26} {result.PerSecond,10:N0}/s  p50 {result.P50Ms:0.0} ms  p99 {result.P99Ms:0.0} ms  errors {result.Errors}  " +
-                       $"server CPU {result.ServerCpuPercent:0}% ({result.ServerCpuMsPerOperation:0.000} ms/op){(result.DatabaseCpuPercent is { } d ? $"  PostgreSQL CPU {d:0}%" : "")}  " +
+                       $"server CPU {result.ServerCpuPercent:0}% ({result.ServerCpuMsPerOperation:0.000} ms/op" +
+                       (result.ServerCpuMsBesidesHashing is { } besides ? $", {besides:0.000} besides password hashing" : "") + ")" + $"{(result.DatabaseCpuPercent is { } d ? $"  PostgreSQL CPU {d:0}%" : "")}  " +
                        $"generator CPU {result.GeneratorCpuPercent:0}% ({result.Generator})  other processes {result.OtherCpuPercent:0}%  peak RSS {Mb(result.PeakRssBytes)}" +
                        (result.LimitRatio is { } ratio ? $"  {ratio * 100:0}% of limit" : "") +
                        (result.Failure is null ? "" : "  FAILED: " + result.Failure) +

@@ -96,6 +96,14 @@ public static class Report
             }
 
             s.AppendLine();
+            foreach (var r in rows.Where(r => r.ServerCpuMsBesidesHashing is not null))
+            {
+                s.AppendLine($"{r.Name}: server CPU {r.ServerCpuMsPerOperation:0.0} ms/op, of which password hashing {r.HashCpuMsPerOperation:0.0} " +
+                             $"({r.Hashes:0} hashes of {r.HashCpuMsPerHash:0.0} ms each, the server's identityhub.password_hashes.cpu_time) and everything " +
+                             $"else {r.ServerCpuMsBesidesHashing:0.0}; with {r.PerSecond * r.ServerWindowSeconds:0} flows in the window and up to " +
+                             "--concurrency in flight at its edges, the split is only as good as the flows are many (--duration).");
+                s.AppendLine();
+            }
         }
 
         s.AppendLine("Columns: req/s is operations per second (a whole sign-in flow counts once); latencies are per operation; " +

@@ -107,6 +107,28 @@ public sealed class ScenarioResult
     /// <summary>Server CPU milliseconds per operation over the window.</summary>
     public double ServerCpuMsPerOperation => PerSecond > 0 ? 10 * ServerCpuPercent / PerSecond : 0;
 
+    /// <summary>
+    /// Signin: the server's CPU seconds in password hashes over the window (its identityhub.password_hashes.cpu_time counter,
+    /// the hashing threads' own CPU clocks), when the server exposes it; null otherwise.
+    /// </summary>
+    public double? HashCpuSeconds { get; set; }
+
+    /// <summary>Signin: password hashes the server completed over the window (the same histogram's count).</summary>
+    public double? Hashes { get; set; }
+
+    /// <summary>Signin: CPU milliseconds per password hash on the server (stable where the host's hashing rate drifts).</summary>
+    public double? HashCpuMsPerHash => HashCpuSeconds is { } h && Hashes is > 0 ? 1000 * h / Hashes.Value : null;
+
+    /// <summary>Signin: server CPU milliseconds per operation in password hashes (see <see cref="HashCpuSeconds"/>).</summary>
+    public double? HashCpuMsPerOperation => HashCpuSeconds is { } h && PerSecond > 0 && ServerWindowSeconds > 0
+        ? 1000 * h / (PerSecond * ServerWindowSeconds) : null;
+
+    /// <summary>Server CPU milliseconds per operation besides password hashing: the part the host's hashing speed does not move.</summary>
+    public double? ServerCpuMsBesidesHashing => HashCpuMsPerOperation is { } h ? ServerCpuMsPerOperation - h : null;
+
+    /// <summary>Wall seconds of the measured window the CPU figures are taken over.</summary>
+    public double ServerWindowSeconds { get; set; }
+
     /// <summary>Server VmHWM over this scenario (reset at its start where the kernel allows), bytes.</summary>
     public long PeakRssBytes { get; set; }
 

@@ -25,23 +25,25 @@ public sealed class OneHashAtATimeFixture : IAsyncLifetime
 /// <summary>
 /// Password verifications behind PasswordHashGate, over real HTTP: concurrent sign-ins (right password, wrong password,
 /// unknown account) all get their normal answers, and no more hashes than Accounts:PasswordHashConcurrency
-/// run at once (the gate's own gauges, read from this server's meters).
+/// run at once (the gate's own gauges, read from this server's meters); each verification's CPU time is counted
+/// (identityhub.password_hashes.cpu_time, which the benchmark's signin scenario subtracts from the server's CPU).
 /// </summary>
 public sealed class PasswordHashGateTests(OneHashAtATimeFixture fixture) : IClassFixture<OneHashAtATimeFixture>
 {
     private readonly IdentityHubServer _server = fixture.Server;
 
     [Fact]
-    public async Task ConcurrentSignIns_OneHashAtATime_EachGetsItsAnswer()
+    public async Task ConcurrentSignIns_OneHashAtATime_EachGetsItsAnswer_EachHashCpuCounted()
     {
         var meters = _server.Services.GetRequiredService<IMeterFactory>();
-        long running = 0, maxRunning = 0, waiting = 0, maxWaiting = 0;
+        long running = 0, maxRunning = 0, waiting = 0, maxWaiting = 0, cpuMeasurements = 0, cpuNotPositive = 0;
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
             // This server's meters only: other test classes run servers in the same process.
             if (ReferenceEquals(instrument.Meter.Scope, meters)
-                && instrument.Name is "identityhub.password_hashes.running" or "identityhub.password_hashes.waiting")
+                && instrument.Name is "identityhub.password_hashes.running" or "identityhub.password_hashes.waiting"
+                    or "identityhub.password_hashes.cpu_time")
             {
                 l.EnableMeasurementEvents(instrument);
             }
@@ -55,6 +57,14 @@ public sealed class PasswordHashGateTests(OneHashAtATimeFixture fixture) : IClas
             else
             {
                 Max(ref maxWaiting, Interlocked.Add(ref waiting, value));
+            }
+        });
+        listener.SetMeasurementEventCallback<double>((_, value, _, _) =>
+        {
+            Interlocked.Increment(ref cpuMeasurements);
+            if (value <= 0)
+            {
+                Interlocked.Increment(ref cpuNotPositive);
             }
         });
         listener.Start();
@@ -90,6 +100,9 @@ public sealed class PasswordHashGateTests(OneHashAtATimeFixture fixture) : IClas
         Assert.True(Interlocked.Read(ref maxWaiting) >= 1, "No sign-in ever waited for the gate.");
         Assert.Equal(0, Interlocked.Read(ref running));
         Assert.Equal(0, Interlocked.Read(ref waiting));
+        // One CPU time per verification (the thread's own clock: Linux, where the tests run), each a real hash's.
+        Assert.Equal(8, Interlocked.Read(ref cpuMeasurements));
+        Assert.Equal(0, Interlocked.Read(ref cpuNotPositive));
     }
 
     private static void Max(ref long max, long value)

@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+using System.Runtime.CompilerServices;
 using OpenIddict.Abstractions;
 using OpenIddict.Core;
 using Microsoft.Extensions.Options;
@@ -16,9 +18,42 @@ public sealed class HubTokenManager(
     ILogger<OpenIddictTokenManager<HubToken>> logger,
     IOptionsMonitor<OpenIddictCoreOptions> options,
     IOpenIddictTokenStore<HubToken> store,
-    AccessTokenRevocations revocations)
+    AccessTokenRevocations revocations,
+    IOptions<OidcOptions> oidc)
     : OpenIddictTokenManager<HubToken>(cache, logger, options, store)
 {
+    /// <summary>
+    /// OpenIddict's validation of an entry, without its lookup of the entry's reference id when
+    /// <see cref="OidcOptions.ReferenceIdUniqueByIndex"/> is on: the unique index on ReferenceId refuses a duplicate at the
+    /// insert (the entry is validated before CreateAsync inserts it, and the lookup would find only another entry, never
+    /// this one). Every other check of OpenIddict's runs unchanged.
+    /// </summary>
+    public override async IAsyncEnumerable<ValidationResult> ValidateAsync(HubToken token,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        var reference = oidc.Value.ReferenceIdUniqueByIndex ? token.ReferenceId : null;
+        if (reference is not null)
+        {
+            token.ReferenceId = null;
+        }
+
+        try
+        {
+            await foreach (var result in base.ValidateAsync(token, cancellationToken))
+            {
+                yield return result;
+            }
+        }
+        finally
+        {
+            if (reference is not null)
+            {
+                token.ReferenceId = reference;
+            }
+        }
+    }
+
     public override async ValueTask<long> RevokeByAuthorizationIdAsync(string identifier, CancellationToken cancellationToken = default)
     {
         // The access tokens first: they are the ones in use.
