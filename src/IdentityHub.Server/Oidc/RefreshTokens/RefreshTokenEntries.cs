@@ -185,7 +185,7 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
     /// growing with the table, against 3 + the row's own blocks by the primary key.
     /// </para>
     /// </summary>
-    private static string RedeemStatement(bool referenceToken) =>
+    internal static string RedeemStatement(bool referenceToken) =>
         $$"""
         UPDATE "OpenIddictTokens" SET "Status" = {3}, "RedemptionDate" = {1}, "ConcurrencyToken" = {2}
         WHERE "Id" = {0} AND "Status" = {4} AND "Type" = {5} AND ("ReferenceId" || '') IS {{(referenceToken ? "NOT NULL" : "NULL")}}
