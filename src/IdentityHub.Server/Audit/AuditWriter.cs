@@ -32,8 +32,13 @@ public sealed partial class AuditWriter(
         public long Queued { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
     }
 
+    // On the writer's own thread (Audit:WriterThread), the request that queues an event completes the loop's wait itself,
+    // which only wakes the blocked thread; on the thread pool the loop must not run on the request's thread.
     private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(
-        new BoundedChannelOptions(20_000) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        new BoundedChannelOptions(20_000)
+        {
+            SingleReader = true, FullMode = BoundedChannelFullMode.Wait, AllowSynchronousContinuations = options.Value.WriterThread,
+        });
 
     private Task? _loop;
     private DateTime _lastCheckpoint = DateTime.MinValue;
