@@ -20,11 +20,12 @@ namespace IdentityHub.Tests.Audit;
 /// </summary>
 public sealed class ChainHeadTests
 {
-    // writerThread: the group commit on its own thread with blocking I/O (Audit:WriterThread, the default) or on the thread pool.
+    // writerThread: the group commit on its own thread with blocking I/O (Audit:WriterThread) or on the thread pool (the default).
     [Theory]
+    [InlineData("Sqlite", false)]
     [InlineData("Sqlite", true)]
-    [InlineData("Postgres", true)]
     [InlineData("Postgres", false)]
+    [InlineData("Postgres", true)]
     public async Task GroupCommits_InterleavedWithInTransactionWrites_KeepOneGaplessVerifiedChain(string provider, bool writerThread)
     {
         var fixture = await AuditFixture.StartAsync(provider, settings => settings["Audit:WriterThread"] = writerThread ? "true" : "false");
