@@ -25,7 +25,6 @@ public sealed partial class AuditWriter(
     System.Diagnostics.Metrics.IMeterFactory meters,
     ILogger<AuditWriter> logger) : IHostedService
 {
-
     private sealed record Pending(IReadOnlyList<AuditEvent> Events, TaskCompletionSource Done)
     {
         /// <summary>When the write was queued (Stopwatch ticks): its wait until acknowledged (<see cref="AuditWriter"/>'s metrics).</summary>
