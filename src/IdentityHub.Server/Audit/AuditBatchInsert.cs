@@ -226,8 +226,12 @@ public static class AuditBatchInsert
         private bool _disposed;
 
         /// <summary>The rows inserted (all or none), or null when another batch is using the connection right now.</summary>
+        /// <remarks>
+        /// <paramref name="sync"/>: blocking I/O on the calling thread (the group commit's own thread, Audit:WriterThread), the
+        /// returned task then complete: the answer wakes that thread directly instead of queueing a continuation on the thread pool.
+        /// </remarks>
         public async Task<int?> TryAppendAsync(IReadOnlyList<AuditEvent> events, string nodeId, AuditChainPosition expected,
-            AuditChainPosition head, DateTime now, CancellationToken cancellationToken)
+            AuditChainPosition head, DateTime now, CancellationToken cancellationToken, bool sync = false)
         {
             if (!_gate.Wait(0))
             {
@@ -255,10 +259,25 @@ public static class AuditBatchInsert
                     NpgsqlCommand? command = null;
                     try
                     {
-                        await connection.OpenAsync(cancellationToken);
+                        if (sync)
+                        {
+                            connection.Open();
+                        }
+                        else
+                        {
+                            await connection.OpenAsync(cancellationToken);
+                        }
+
                         command = new NpgsqlCommand(Append, connection);
                         _parameters = AppendParameters(command.Parameters);
-                        await command.PrepareAsync(cancellationToken);
+                        if (sync)
+                        {
+                            command.Prepare();
+                        }
+                        else
+                        {
+                            await command.PrepareAsync(cancellationToken);
+                        }
                         (_connection, _command, prepared) = (connection, command, command);
                     }
                     catch (Exception e) when (e is NpgsqlException or TimeoutException)
@@ -280,7 +299,7 @@ public static class AuditBatchInsert
                 Fill(_parameters!, events, nodeId, expected, head, now);
                 try
                 {
-                    return await prepared.ExecuteNonQueryAsync(cancellationToken);
+                    return sync ? prepared.ExecuteNonQuery() : await prepared.ExecuteNonQueryAsync(cancellationToken);
                 }
                 catch
                 {

@@ -15,19 +15,29 @@ namespace IdentityHub.Server.Audit;
 /// On SQLite a batch is appended on the writer's own connection with prepared statements (<see cref="SqliteAuditAppender"/>),
 /// elsewhere through a pooled context.
 /// </summary>
-public sealed class AuditWriter(
+public sealed partial class AuditWriter(
     IServiceScopeFactory scopes,
     AuditChain chain,
     SqliteAuditAppender sqlite,
     IOptions<AuditOptions> options,
     TimeProvider clock,
     IHostApplicationLifetime lifetime,
+    System.Diagnostics.Metrics.IMeterFactory meters,
     ILogger<AuditWriter> logger) : IHostedService
 {
-    private sealed record Pending(IReadOnlyList<AuditEvent> Events, TaskCompletionSource Done);
+    private sealed record Pending(IReadOnlyList<AuditEvent> Events, TaskCompletionSource Done)
+    {
+        /// <summary>When the write was queued (Stopwatch ticks): its wait until acknowledged (<see cref="AuditWriter"/>'s metrics).</summary>
+        public long Queued { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
+    }
 
+    // On the writer's own thread (Audit:WriterThread), the request that queues an event completes the loop's wait itself,
+    // which only wakes the blocked thread; on the thread pool the loop must not run on the request's thread.
     private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(
-        new BoundedChannelOptions(20_000) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        new BoundedChannelOptions(20_000)
+        {
+            SingleReader = true, FullMode = BoundedChannelFullMode.Wait, AllowSynchronousContinuations = options.Value.WriterThread,
+        });
 
     private Task? _loop;
     private DateTime _lastCheckpoint = DateTime.MinValue;
@@ -63,7 +73,8 @@ public sealed class AuditWriter(
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _loop = Task.Run(RunAsync, CancellationToken.None);
+        RegisterMetrics(meters);
+        _loop = options.Value.WriterThread ? RunOnOwnThread() : Task.Run(() => RunAsync(sync: false), CancellationToken.None);
         // Hosted services stop before Kestrel drains its requests: keep committing until the host has stopped.
         lifetime.ApplicationStopped.Register(() => DrainAsync().Wait(TimeSpan.FromSeconds(30)));
         return Task.CompletedTask;
@@ -94,7 +105,54 @@ public sealed class AuditWriter(
         return false;
     }
 
-    private async Task RunAsync()
+    /// <summary>
+    /// Audit:WriterThread: the loop on a thread of its own with blocking waits and blocking I/O for the group commit's
+    /// statement (<see cref="RunAsync"/> with sync: every task it awaits is then complete, so it never leaves the thread). The
+    /// database's answer and a request's event wake this thread directly; on the thread pool each of them is a work item queued
+    /// behind the requests' own (a token's signature each), which on a busy node kept every batch, and every request waiting
+    /// for it, in flight several times longer than its statement took (docs/benchmarks.md, "Client credentials, tenth session").
+    /// </summary>
+    private Task RunOnOwnThread()
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                RunAsync(sync: true).GetAwaiter().GetResult();
+                done.TrySetResult();
+            }
+            catch (Exception e)
+            {
+                done.TrySetException(e);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "Audit group commit",
+        };
+        thread.Start();
+        return done.Task;
+    }
+
+    /// <summary>Sync: waits for <paramref name="task"/> on this thread (the writer's own), so that the loop stays on it.</summary>
+    private static Task Block(Task task, bool sync)
+    {
+        if (sync && !task.IsCompleted)
+        {
+            task.GetAwaiter().GetResult();
+        }
+
+        return task;
+    }
+
+    private static Task<T> Block<T>(Task<T> task, bool sync)
+    {
+        Block((Task)task, sync);
+        return task;
+    }
+
+    private async Task RunAsync(bool sync)
     {
         var reader = _queue.Reader;
         var max = Math.Max(1, options.Value.MaxBatchSize);
@@ -104,12 +162,20 @@ public sealed class AuditWriter(
             wait ??= reader.WaitToReadAsync().AsTask();
             if (!wait.IsCompleted)
             {
-                await Task.WhenAny(wait, Task.Delay(UntilNextCheckpoint()));
+                if (sync)
+                {
+                    wait.Wait(UntilNextCheckpoint());
+                }
+                else
+                {
+                    await Task.WhenAny(wait, Task.Delay(UntilNextCheckpoint()));
+                }
+
                 if (!wait.IsCompleted)
                 {
                     if (CheckpointDue())
                     {
-                        await TryCheckpointAsync();
+                        await Block(TryCheckpointAsync(), sync);
                     }
 
                     continue;
@@ -129,16 +195,24 @@ public sealed class AuditWriter(
             if (linger > TimeSpan.Zero && count < Math.Min(max, options.Value.BatchLingerBelow))
             {
                 // A short wait for a fuller batch: each commit costs a transaction, the head lock and a COPY set-up.
-                await Task.Delay(linger);
+                if (sync)
+                {
+                    Thread.Sleep(linger);
+                }
+                else
+                {
+                    await Task.Delay(linger);
+                }
+
                 count = Drain(reader, batch, count, max);
             }
 
-            await CommitAsync(batch, CheckpointDue(pendingEvents: count));
+            await CommitAsync(batch, CheckpointDue(pendingEvents: count), sync);
         }
 
         if (chain.AppendedSinceCheckpoint > 0)
         {
-            await TryCheckpointAsync();
+            await Block(TryCheckpointAsync(), sync);
         }
     }
 
@@ -177,25 +251,41 @@ public sealed class AuditWriter(
         return left > TimeSpan.FromSeconds(1) ? left : TimeSpan.FromSeconds(Math.Max(1, interval.TotalSeconds));
     }
 
-    private async Task AppendAsync(List<AuditEvent> events)
+    private async Task AppendAsync(List<AuditEvent> events, bool sync)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
+        var scope = scopes.CreateAsyncScope();
+        try
+        {
+            await AppendAsync(scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>(), events, sync);
+        }
+        finally
+        {
+            if (sync)
+            {
+                scope.Dispose();
+            }
+            else
+            {
+                await scope.DisposeAsync();
+            }
+        }
+    }
+
+    private async Task AppendAsync(IdentityHubDbContext db, List<AuditEvent> events, bool sync)
+    {
         // In this process's turn (AuditChain.EnterOrderAsync): the transactions the audit interceptor begins take turns
         // with this loop, so that neither finds the head moved by the other.
-        var turn = await chain.EnterOrderAsync(CancellationToken.None);
+        var turn = await chain.EnterOrderAsync(CancellationToken.None, sync);
         try
         {
             // PostgreSQL: the head's move and the rows in one statement (one round trip, its own transaction); when
             // that cannot be (no head known yet, a large batch, the head moved meanwhile: nothing written), the
             // transaction of BEGIN, the head's update (or its lock), COPY and COMMIT.
-            if (await chain.TryAppendAsync(db, events, CancellationToken.None) is null)
+            var appended = chain.TryAppendAsync(db, events, CancellationToken.None, sync);
+            if (await Block(appended, sync) is null)
             {
-                await using var transaction = await db.Database.BeginTransactionAsync();
-                var head = await chain.SealAsync(db, events, CancellationToken.None);
-                await AuditBatchInsert.InsertAsync(db, events, CancellationToken.None);
-                await transaction.CommitAsync(CancellationToken.None);
-                chain.Committed(head);
+                // Rare (the first batch, a large one, the head moved): on the writer's own thread, waited for there.
+                await Block(AppendLockedAsync(db, events), sync);
             }
         }
         finally
@@ -207,8 +297,18 @@ public sealed class AuditWriter(
         }
     }
 
-    private async Task CommitAsync(IReadOnlyList<Pending> batch, bool checkpoint)
+    private async Task AppendLockedAsync(IdentityHubDbContext db, List<AuditEvent> events)
     {
+        await using var transaction = await db.Database.BeginTransactionAsync();
+        var head = await chain.SealAsync(db, events, CancellationToken.None);
+        await AuditBatchInsert.InsertAsync(db, events, CancellationToken.None);
+        await transaction.CommitAsync(CancellationToken.None);
+        chain.Committed(head);
+    }
+
+    private async Task CommitAsync(IReadOnlyList<Pending> batch, bool checkpoint, bool sync = false)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var count = checkpoint ? 1 : 0;
         foreach (var pending in batch)
         {
@@ -236,11 +336,11 @@ public sealed class AuditWriter(
             if (sqlite.IsAvailable)
             {
                 // SQLite: on the writer's own connection with prepared statements (SqliteAuditAppender).
-                await sqlite.AppendAsync(events);
+                await Block(sqlite.AppendAsync(events), sync);
             }
             else
             {
-                await AppendAsync(events);
+                await Block(AppendAsync(events, sync), sync);
             }
 
             if (checkpoint)
@@ -258,6 +358,8 @@ public sealed class AuditWriter(
             {
                 pending.Done.TrySetResult();
             }
+
+            Measured(batch, started);
         }
         catch (Exception e)
         {
