@@ -105,8 +105,11 @@ public sealed class OidcOptions
     /// unique index on OpenIddictTokens.ReferenceId (both providers' schemas) instead of OpenIddict's token manager also
     /// looking it up before the insert (its ValidateAsync: one SELECT with the application and authorization joined per
     /// code). A duplicate is refused either way: by the index, atomically, as a failed insert, where the lookup could
-    /// still race. On by default (docs/benchmarks.md, tenth session: one statement per sign-in flow); false restores
-    /// OpenIddict's lookup.
+    /// still race. The lookup is skipped in every ValidateAsync, so also when OpenIddict updates an entry (status changes,
+    /// redemption, revocation: its UpdateAsync validates too), as safely, the index holding on both providers. The
+    /// override (<see cref="Revocation.HubTokenManager"/>) nulls the entity's reference id during OpenIddict's checks, which
+    /// is only safe because OpenIddict's entity cache is disabled (Registry/DisabledEntityCache). On by default
+    /// (docs/benchmarks.md, tenth session: one statement per sign-in flow); false restores OpenIddict's lookup.
     /// </summary>
     public bool ReferenceIdUniqueByIndex { get; set; } = true;
 

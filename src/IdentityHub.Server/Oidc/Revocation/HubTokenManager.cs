@@ -24,9 +24,14 @@ public sealed class HubTokenManager(
 {
     /// <summary>
     /// OpenIddict's validation of an entry, without its lookup of the entry's reference id when
-    /// <see cref="OidcOptions.ReferenceIdUniqueByIndex"/> is on: the unique index on ReferenceId refuses a duplicate at the
-    /// insert (the entry is validated before CreateAsync inserts it, and the lookup would find only another entry, never
-    /// this one). Every other check of OpenIddict's runs unchanged.
+    /// <see cref="OidcOptions.ReferenceIdUniqueByIndex"/> is on: the unique index on ReferenceId (both providers' schemas)
+    /// refuses a duplicate at the insert (the entry is validated before CreateAsync inserts it, and the lookup would find
+    /// only another entry, never this one). OpenIddict also calls ValidateAsync from UpdateAsync (status changes,
+    /// redemption, revocation): the lookup is skipped there as well, which is as safe, since the same index refuses an
+    /// update that would give the entry another entry's reference id. Every other check of OpenIddict's runs unchanged.
+    /// The entity's reference id is null while OpenIddict's checks run (restored in the finally): this is only safe
+    /// because OpenIddict's entity cache is disabled (<see cref="DisabledEntityCache{TEntity}"/>), so no cache
+    /// holds this instance or keys it by its reference id meanwhile.
     /// </summary>
     public override async IAsyncEnumerable<ValidationResult> ValidateAsync(HubToken token,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
