@@ -45,6 +45,21 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Where stdout stands now: pass it to <see cref="WaitForOutputLineAsync"/> to wait only for lines written after this
+    /// point (a process shared by several tests has earlier tests' lines in its output).
+    /// </summary>
+    public int OutputMark
+    {
+        get
+        {
+            lock (_stdout)
+            {
+                return _stdout.Length;
+            }
+        }
+    }
+
     /// <summary>Starts the server with the given environment on top of a cleaned copy of this process's environment.</summary>
     public static ServerProcess Start(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
@@ -111,13 +126,17 @@ public sealed class ServerProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
-    /// <summary>Waits until stdout has a line that <paramref name="match"/> accepts; fails if the process exits first.</summary>
-    public async Task<string> WaitForOutputLineAsync(Func<string, bool> match)
+    /// <summary>
+    /// Waits until stdout has a line that <paramref name="match"/> accepts, among the lines written from
+    /// <paramref name="since"/> (an <see cref="OutputMark"/>; 0: all of them); fails if the process exits first.
+    /// </summary>
+    public async Task<string> WaitForOutputLineAsync(Func<string, bool> match, int since = 0)
     {
         var found = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_stdout)
         {
-            var existing = _stdout.ToString().Split('\n').FirstOrDefault(match);
+            // Whole lines are appended under the lock, so a mark always falls at the start of a line.
+            var existing = _stdout.ToString(since, _stdout.Length - since).Split('\n').FirstOrDefault(match);
             if (existing is not null)
             {
                 return existing;

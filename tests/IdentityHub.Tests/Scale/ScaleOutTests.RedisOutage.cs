@@ -56,6 +56,8 @@ public sealed partial class ScaleOutTests
         });
 
         await UntilCompletedSinceAsync(requests, Stopwatch.GetTimestamp(), load, "with Redis up");
+        // The nodes are shared by the fixture's tests: only lines written after the kill (or the restart) count.
+        var killedAt = cluster.A.Process.OutputMark;
         await cluster.Redis.KillAsync();
         await UntilCompletedSinceAsync(requests, Stopwatch.GetTimestamp(), load, "started after Redis was killed, while it is down");
         foreach (var node in new[] { cluster.A, cluster.B })
@@ -66,7 +68,8 @@ public sealed partial class ScaleOutTests
                 node.Id + " to report readiness Degraded (Redis) while Redis is down");
         }
 
-        await cluster.A.Process.WaitForOutputLineAsync(line => line.Contains("Redis unavailable", StringComparison.Ordinal));
+        await cluster.A.Process.WaitForOutputLineAsync(line => line.Contains("Redis unavailable", StringComparison.Ordinal), killedAt);
+        var restartedAt = cluster.B.Process.OutputMark;
         await cluster.Redis.StartAgainAsync();
         foreach (var node in new[] { cluster.A, cluster.B })
         {
@@ -80,7 +83,7 @@ public sealed partial class ScaleOutTests
 
         var failed = requests.Where(r => !r.Ok).ToList();
         Assert.True(failed.Count == 0, "Failed: " + string.Join(", ", failed.Select(f => $"{f.What} at {f.Node} after {f.Took}: {f.Error}")));
-        await cluster.B.Process.WaitForOutputLineAsync(line => line.Contains("Redis reachable again", StringComparison.Ordinal));
+        await cluster.B.Process.WaitForOutputLineAsync(line => line.Contains("Redis reachable again", StringComparison.Ordinal), restartedAt);
 
         // The restarted Redis is empty: the nodes fill it again (client generation, session cache, shared counters).
         Assert.False((await cluster.A.ClientCredentialsAsync(machine, machineSecret)).IsError);
