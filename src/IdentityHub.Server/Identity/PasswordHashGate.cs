@@ -19,6 +19,7 @@ public sealed class PasswordHashGate
     private readonly UpDownCounter<long> _running;
     private readonly UpDownCounter<long> _waiting;
     private readonly Histogram<double> _cpuTime;
+    private readonly Counter<long> _cpuTimeUnrecorded;
 
     public PasswordHashGate(IOptions<AccountOptions> options, IMeterFactory meters)
     {
@@ -34,6 +35,9 @@ public sealed class PasswordHashGate
         _cpuTime = meter.CreateHistogram<double>("identityhub.password_hashes.cpu_time", "s",
             "CPU time of each password hash on its thread (Linux: the thread's own CPU clock; not recorded elsewhere).",
             tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.3, 0.5, 1] });
+        // So that the histogram's count is known to be short rather than silently so.
+        _cpuTimeUnrecorded = meter.CreateCounter<long>("identityhub.password_hashes.cpu_time_unrecorded", "{hash}",
+            "Password hashes whose CPU time was not recorded (no thread CPU clock: not Linux, or 32-bit; or a verification that completed asynchronously, on another thread).");
     }
 
     /// <summary>Hashes allowed at once.</summary>
@@ -63,12 +67,10 @@ public sealed class PasswordHashGate
         try
         {
             // Identity's verification completes synchronously (the hash is read from the loaded account): its thread's CPU
-            // clock then covers the hash alone. Should it ever complete later, on another thread, nothing is recorded.
+            // clock then covers the hash alone. Should it ever complete later, on another thread, no CPU time can be
+            // attributed to it: it is counted as unrecorded instead.
             var verification = hash();
-            if (verification.IsCompleted)
-            {
-                Record(started);
-            }
+            Record(verification.IsCompleted ? started : null);
 
             return await verification.ConfigureAwait(false);
         }
@@ -105,6 +107,10 @@ public sealed class PasswordHashGate
         if (started is { } start && ThreadCpuClock.Now() is { } end && end >= start)
         {
             _cpuTime.Record((end - start).TotalSeconds);
+        }
+        else
+        {
+            _cpuTimeUnrecorded.Add(1);
         }
     }
 

@@ -3,15 +3,17 @@ using System.Runtime.InteropServices;
 namespace IdentityHub.Server.Identity;
 
 /// <summary>
-/// The calling thread's CPU time (Linux: clock_gettime(CLOCK_THREAD_CPUTIME_ID), a vDSO call of tens of nanoseconds), or
-/// null elsewhere or when the call fails. Used to count the CPU time of password hashes (<see cref="PasswordHashGate"/>).
+/// The calling thread's CPU time (Linux: clock_gettime(CLOCK_THREAD_CPUTIME_ID), a real system call, not served by the
+/// vDSO as the wall clocks are, but well under a microsecond against a hash's ~100 ms), or null elsewhere (other systems,
+/// 32-bit processes) or when the call fails. Used to count the CPU time of password hashes (<see cref="PasswordHashGate"/>).
 /// </summary>
 internal static class ThreadCpuClock
 {
     /// <summary>CLOCK_THREAD_CPUTIME_ID (time.h).</summary>
     private const int ThreadCpuTimeClock = 3;
 
-    private static bool _unavailable = !OperatingSystem.IsLinux();
+    /// <summary>Linux only, and 64-bit only: <see cref="TimeSpec"/> has the 64-bit layout of struct timespec.</summary>
+    private static bool _unavailable = !OperatingSystem.IsLinux() || !Environment.Is64BitProcess;
 
     public static TimeSpan? Now()
     {
@@ -33,6 +35,7 @@ internal static class ThreadCpuClock
         }
     }
 
+    /// <summary>struct timespec of a 64-bit process (time_t and long both 64 bits).</summary>
     [StructLayout(LayoutKind.Sequential)]
     private struct TimeSpec
     {
