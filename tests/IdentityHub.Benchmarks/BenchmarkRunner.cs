@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Reflection;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -157,17 +156,22 @@ public sealed partial class BenchmarkRunner
         return failed.Count == 0 ? 0 : 3;
     }
 
-    private int PasswordHashIterations()
+    private int PasswordHashIterations() => ServerConfiguration().GetValue("Accounts:PasswordHashIterations", 210_000);
+
+    /// <summary>The server's Prometheus endpoint (Telemetry:PrometheusPath, "/metrics" by default; empty: none).</summary>
+    private string? PrometheusPath() => ServerConfiguration().GetValue<string?>("Telemetry:PrometheusPath", "/metrics");
+
+    /// <summary>The server's settings as it reads them: its appsettings (Development, as the tool runs it) and the --server-env overrides.</summary>
+    private IConfiguration ServerConfiguration()
     {
         var directory = Path.GetDirectoryName(_serverDll)!;
-        var config = new ConfigurationBuilder()
+        return new ConfigurationBuilder()
             .AddJsonFile(Path.Combine(directory, "appsettings.json"), optional: true)
             .AddJsonFile(Path.Combine(directory, "appsettings.Development.json"), optional: true)
             .AddInMemoryCollection(_options.ServerEnvironment
-                .Where(e => e.Key.StartsWith("Accounts__", StringComparison.Ordinal))
+                .Where(e => e.Key.Contains("__", StringComparison.Ordinal))
                 .Select(e => KeyValuePair.Create(e.Key.Replace("__", ":", StringComparison.Ordinal), (string?)e.Value)))
             .Build();
-        return config.GetValue("Accounts:PasswordHashIterations", 210_000);
     }
 
     private string ServerGcMode()

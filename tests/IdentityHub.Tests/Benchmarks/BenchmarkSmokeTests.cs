@@ -35,6 +35,14 @@ public sealed class BenchmarkSmokeTests
                 Assert.True(before > 0 && after > 0, $"{name}: limit before {before}, after {after}");
                 Assert.Equal((before + after) / 2, result.GetProperty("limit").GetDouble(), 6);
             }
+
+            if (name == "signin" && OperatingSystem.IsLinux() && Environment.Is64BitProcess)
+            {
+                // The split of the server's CPU besides hashing: both scrapes of the server's Prometheus endpoint (its
+                // path read from the server's configuration) answered, and the window's hashes were timed.
+                Assert.True(result.GetProperty("hashes").ValueKind == JsonValueKind.Number && result.GetProperty("hashes").GetDouble() > 0
+                    && result.GetProperty("hashCpuSeconds").GetDouble() > 0, $"signin: no hash CPU split.{Environment.NewLine}{log}");
+            }
         }
 
         var allCores = json.RootElement.GetProperty("limits").GetProperty("allCoresAtOnce");
