@@ -226,12 +226,8 @@ public static class AuditBatchInsert
         private bool _disposed;
 
         /// <summary>The rows inserted (all or none), or null when another batch is using the connection right now.</summary>
-        /// <remarks>
-        /// <paramref name="sync"/>: blocking I/O on the calling thread (the group commit's own thread, Audit:WriterThread), the
-        /// returned task then complete: the answer wakes that thread directly instead of queueing a continuation on the thread pool.
-        /// </remarks>
         public async Task<int?> TryAppendAsync(IReadOnlyList<AuditEvent> events, string nodeId, AuditChainPosition expected,
-            AuditChainPosition head, DateTime now, CancellationToken cancellationToken, bool sync = false)
+            AuditChainPosition head, DateTime now, CancellationToken cancellationToken)
         {
             if (!_gate.Wait(0))
             {
@@ -259,25 +255,10 @@ public static class AuditBatchInsert
                     NpgsqlCommand? command = null;
                     try
                     {
-                        if (sync)
-                        {
-                            connection.Open();
-                        }
-                        else
-                        {
-                            await connection.OpenAsync(cancellationToken);
-                        }
-
+                        await connection.OpenAsync(cancellationToken);
                         command = new NpgsqlCommand(Append, connection);
                         _parameters = AppendParameters(command.Parameters);
-                        if (sync)
-                        {
-                            command.Prepare();
-                        }
-                        else
-                        {
-                            await command.PrepareAsync(cancellationToken);
-                        }
+                        await command.PrepareAsync(cancellationToken);
                         (_connection, _command, prepared) = (connection, command, command);
                     }
                     catch (Exception e) when (e is NpgsqlException or TimeoutException)
@@ -299,7 +280,7 @@ public static class AuditBatchInsert
                 Fill(_parameters!, events, nodeId, expected, head, now);
                 try
                 {
-                    return sync ? prepared.ExecuteNonQuery() : await prepared.ExecuteNonQueryAsync(cancellationToken);
+                    return await prepared.ExecuteNonQueryAsync(cancellationToken);
                 }
                 catch
                 {

@@ -24,10 +24,9 @@ public sealed partial class AuditChain
     /// Waits for this process's turn to append (<see cref="OrderWait"/> at most); true when granted: the caller then calls
     /// <see cref="ExitOrder"/> once its append has committed (or failed), after <see cref="Committed"/>.
     /// </summary>
-    public async Task<bool> EnterOrderAsync(CancellationToken cancellationToken, bool sync = false)
+    public async Task<bool> EnterOrderAsync(CancellationToken cancellationToken)
     {
-        // sync: blocking, on the group commit's own thread (Audit:WriterThread).
-        if (sync ? _order.Wait(OrderWait, cancellationToken) : await _order.WaitAsync(OrderWait, cancellationToken))
+        if (await _order.WaitAsync(OrderWait, cancellationToken))
         {
             return true;
         }

@@ -177,9 +177,7 @@ public sealed partial class AuditChain(IOptions<AuditOptions> options, AuditSign
     /// yet, a batch larger than <see cref="AuditBatchInsert.SingleStatementMaxRows"/>, or the head moved meanwhile:
     /// then nothing was written and the caller appends with <see cref="SealAsync"/> in a transaction, which re-seals).
     /// </summary>
-    /// <remarks><paramref name="sync"/>: the statement with blocking I/O on the calling thread (<see cref="AuditBatchInsert.PreparedAppend.TryAppendAsync"/>).</remarks>
-    public async Task<AuditChainPosition?> TryAppendAsync(IdentityHubDbContext db, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken,
-        bool sync = false)
+    public async Task<AuditChainPosition?> TryAppendAsync(IdentityHubDbContext db, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
     {
         var expected = Volatile.Read(ref _head);
         if (expected is null || !_headEnsured || events.Count > AuditBatchInsert.SingleStatementMaxRows || !IsPostgres(db)
@@ -196,7 +194,7 @@ public sealed partial class AuditChain(IOptions<AuditOptions> options, AuditSign
             var prepared = Volatile.Read(ref _prepared) ?? PreparedFor(db);
             // On the statement's own prepared connection; on the context's pooled one when another batch holds it (a
             // command-line commit beside the writer's loop).
-            inserted = await prepared.TryAppendAsync(events, NodeId, expected, head, now, cancellationToken, sync)
+            inserted = await prepared.TryAppendAsync(events, NodeId, expected, head, now, cancellationToken)
                 ?? await AuditBatchInsert.AppendAsync(db, events, NodeId, expected, head, now, cancellationToken);
         }
         catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected)

@@ -104,13 +104,23 @@ public static class AuditIngestBenchmark
 
         var tasks = Enumerable.Range(0, writers).Select(i => Task.Run(() => WriterAsync(i))).ToList();
         var all = Task.WhenAll(tasks);
+
+        // Until a group commit beyond the first `after` is done; at most 30 s beyond `planned` (a hang guard: a writer
+        // that commits nothing then reports 0 batches), and no longer once a write has failed (reported as errors).
+        async Task UntilCommittedAsync(long after, Stopwatch since, double planned)
+        {
+            var limit = TimeSpan.FromSeconds(planned + 30);
+            while (writer.BatchesCommitted == after && !all.IsCompleted && Volatile.Read(ref errors) == 0 && since.Elapsed < limit)
+            {
+                await Task.Delay(10);
+            }
+        }
+
+        var warming = Stopwatch.StartNew();
         await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(warmup)));
         // At least until the first group commit is done: a cold start (first connection, JIT, the chain head, the
         // checkpoint's signing key) is not part of the measurement.
-        while (writer.BatchesCommitted == 0 && !all.IsCompleted)
-        {
-            await Task.Delay(50);
-        }
+        await UntilCommittedAsync(0, warming, warmup);
 
         batches0 = writer.BatchesCommitted;
         events0 = writer.EventsCommitted;
@@ -120,10 +130,7 @@ public static class AuditIngestBenchmark
         await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(seconds)));
         // And at least until a group commit is done inside the window: on a loaded machine one commit can outlast a
         // short window (the smoke test's is 1 s), whose acknowledgements were then all of a batch committed before it.
-        while (writer.BatchesCommitted == batches0 && !all.IsCompleted)
-        {
-            await Task.Delay(10);
-        }
+        await UntilCommittedAsync(batches0, window, seconds);
 
         Volatile.Write(ref measuring, 0);
         window.Stop();

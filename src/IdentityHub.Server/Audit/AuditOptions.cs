@@ -26,16 +26,6 @@ public sealed class AuditOptions
     /// </summary>
     public TimeSpan BatchLinger { get; set; } = TimeSpan.Zero;
 
-    /// <summary>
-    /// The group commit's loop on a thread of its own, waiting for events and for PostgreSQL's answer with blocking calls,
-    /// instead of on the thread pool. On a node whose cores are busy with requests, every await of the loop (the next event,
-    /// the statement's answer) was a work item queued behind the requests' own, so each batch stayed in flight, and each
-    /// request waited for it, several times longer than its statement took. Default false (the loop on the thread pool) until
-    /// the idle-machine A/B decides: docs/benchmarks.md ("Client credentials, tenth session"), where also an open question
-    /// (the audit-ingest smoke test stalled twice with it on, on a machine at load 30-40).
-    /// </summary>
-    public bool WriterThread { get; set; }
-
     /// <summary>Batches of at least this many events commit without lingering. Default 64.</summary>
     public int BatchLingerBelow { get; set; } = 64;
 

@@ -21,19 +21,20 @@ public sealed partial class AuditWriter
     {
         var meter = meters.Create(Operations.HubMetrics.MeterName);
         meter.CreateObservableCounter("identityhub.audit.group_commits", () => Interlocked.Read(ref _batches), "{commit}",
-            "Group commits of requests' audit events (AuditWriter).");
+            "Group commits of requests' audit events (AuditWriter; a write committed inline, the loop not running, counts as one).");
         meter.CreateObservableCounter("identityhub.audit.group_commit.events", () => Interlocked.Read(ref _events), "{event}",
             "Requests' audit events committed by group commits.");
         meter.CreateObservableCounter("identityhub.audit.group_commit.writes", () => Interlocked.Read(ref _writes), "{write}",
             "Acknowledged writes (one per request that waited for its events).");
         meter.CreateObservableCounter("identityhub.audit.group_commit.busy_time", () => Seconds(Interlocked.Read(ref _busyTicks)), "s",
-            "Time the writer had a group commit in flight (from taking its events off the queue to acknowledging them).");
+            "Time the writer had a group commit in flight (from taking its events off the queue, Audit:BatchLinger's wait included, to acknowledging them).");
         meter.CreateObservableCounter("identityhub.audit.group_commit.queued_time", () => Seconds(Interlocked.Read(ref _queuedTicks)), "s",
-            "Sum over the writes of their time in the queue before their group commit started.");
+            "Sum over the writes of their time in the queue before their group commit took them off it.");
         meter.CreateObservableCounter("identityhub.audit.group_commit.ack_time", () => Seconds(Interlocked.Read(ref _ackTicks)), "s",
             "Sum over the writes of their time from being queued to being acknowledged.");
     }
 
+    /// <summary>A group commit's figures (only those of requests' events: a checkpoint alone is not a group commit).</summary>
     private void Measured(IReadOnlyList<Pending> batch, long started)
     {
         var now = Stopwatch.GetTimestamp();

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using IdentityHub.Server.Data;
 using Microsoft.Extensions.Options;
@@ -28,21 +29,17 @@ public sealed partial class AuditWriter(
     private sealed record Pending(IReadOnlyList<AuditEvent> Events, TaskCompletionSource Done)
     {
         /// <summary>When the write was queued (Stopwatch ticks): its wait until acknowledged (<see cref="AuditWriter"/>'s metrics).</summary>
-        public long Queued { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
+        public long Queued { get; } = Stopwatch.GetTimestamp();
     }
 
-    // On the writer's own thread (Audit:WriterThread), the request that queues an event completes the loop's wait itself,
-    // which only wakes the blocked thread; on the thread pool the loop must not run on the request's thread.
     private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(
-        new BoundedChannelOptions(20_000)
-        {
-            SingleReader = true, FullMode = BoundedChannelFullMode.Wait, AllowSynchronousContinuations = options.Value.WriterThread,
-        });
+        new BoundedChannelOptions(20_000) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
 
     private Task? _loop;
     private DateTime _lastCheckpoint = DateTime.MinValue;
     private long _batches;
     private long _events;
+    private Exception? _stopped;
 
     /// <summary>Group commits of requests' events since start (checkpoint-only commits not counted).</summary>
     public long BatchesCommitted => Interlocked.Read(ref _batches);
@@ -74,7 +71,7 @@ public sealed partial class AuditWriter(
     public Task StartAsync(CancellationToken cancellationToken)
     {
         RegisterMetrics(meters);
-        _loop = options.Value.WriterThread ? RunOnOwnThread() : Task.Run(() => RunAsync(sync: false), CancellationToken.None);
+        _loop = Task.Run(RunAsync, CancellationToken.None);
         // Hosted services stop before Kestrel drains its requests: keep committing until the host has stopped.
         lifetime.ApplicationStopped.Register(() => DrainAsync().Wait(TimeSpan.FromSeconds(30)));
         return Task.CompletedTask;
@@ -94,65 +91,39 @@ public sealed partial class AuditWriter(
 
     private async Task<bool> EnqueueAsync(Pending pending)
     {
-        while (await _queue.Writer.WaitToWriteAsync())
+        try
         {
-            if (_queue.Writer.TryWrite(pending))
+            while (await _queue.Writer.WaitToWriteAsync())
             {
-                return true;
+                if (_queue.Writer.TryWrite(pending))
+                {
+                    return true;
+                }
             }
+        }
+        catch (Exception) when (Volatile.Read(ref _stopped) is not null)
+        {
+            // The loop died (Stopped): the channel was completed with its error, which WaitToWriteAsync rethrows.
         }
 
         return false;
     }
 
-    /// <summary>
-    /// Audit:WriterThread: the loop on a thread of its own with blocking waits and blocking I/O for the group commit's
-    /// statement (<see cref="RunAsync"/> with sync: every task it awaits is then complete, so it never leaves the thread). The
-    /// database's answer and a request's event wake this thread directly; on the thread pool each of them is a work item queued
-    /// behind the requests' own (a token's signature each), which on a busy node kept every batch, and every request waiting
-    /// for it, in flight several times longer than its statement took (docs/benchmarks.md, "Client credentials, tenth session").
-    /// </summary>
-    private Task RunOnOwnThread()
+    private async Task RunAsync()
     {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var thread = new Thread(() =>
+        // The batch in flight, refilled by each turn of the loop: failed with the rest should the loop die.
+        var batch = new List<Pending>();
+        try
         {
-            try
-            {
-                RunAsync(sync: true).GetAwaiter().GetResult();
-                done.TrySetResult();
-            }
-            catch (Exception e)
-            {
-                done.TrySetException(e);
-            }
-        })
-        {
-            IsBackground = true,
-            Name = "Audit group commit",
-        };
-        thread.Start();
-        return done.Task;
-    }
-
-    /// <summary>Sync: waits for <paramref name="task"/> on this thread (the writer's own), so that the loop stays on it.</summary>
-    private static Task Block(Task task, bool sync)
-    {
-        if (sync && !task.IsCompleted)
-        {
-            task.GetAwaiter().GetResult();
+            await LoopAsync(batch);
         }
-
-        return task;
+        catch (Exception e)
+        {
+            Stopped(e, batch);
+        }
     }
 
-    private static Task<T> Block<T>(Task<T> task, bool sync)
-    {
-        Block((Task)task, sync);
-        return task;
-    }
-
-    private async Task RunAsync(bool sync)
+    private async Task LoopAsync(List<Pending> batch)
     {
         var reader = _queue.Reader;
         var max = Math.Max(1, options.Value.MaxBatchSize);
@@ -162,20 +133,12 @@ public sealed partial class AuditWriter(
             wait ??= reader.WaitToReadAsync().AsTask();
             if (!wait.IsCompleted)
             {
-                if (sync)
-                {
-                    wait.Wait(UntilNextCheckpoint());
-                }
-                else
-                {
-                    await Task.WhenAny(wait, Task.Delay(UntilNextCheckpoint()));
-                }
-
+                await Task.WhenAny(wait, Task.Delay(UntilNextCheckpoint()));
                 if (!wait.IsCompleted)
                 {
                     if (CheckpointDue())
                     {
-                        await Block(TryCheckpointAsync(), sync);
+                        await TryCheckpointAsync();
                     }
 
                     continue;
@@ -189,30 +152,44 @@ public sealed partial class AuditWriter(
                 break;
             }
 
-            var batch = new List<Pending>();
+            var started = Stopwatch.GetTimestamp();
+            batch.Clear();
             var count = Drain(reader, batch, 0, max);
             var linger = options.Value.BatchLinger;
             if (linger > TimeSpan.Zero && count < Math.Min(max, options.Value.BatchLingerBelow))
             {
                 // A short wait for a fuller batch: each commit costs a transaction, the head lock and a COPY set-up.
-                if (sync)
-                {
-                    Thread.Sleep(linger);
-                }
-                else
-                {
-                    await Task.Delay(linger);
-                }
-
+                await Task.Delay(linger);
                 count = Drain(reader, batch, count, max);
             }
 
-            await CommitAsync(batch, CheckpointDue(pendingEvents: count), sync);
+            await CommitAsync(batch, CheckpointDue(pendingEvents: count), started);
         }
 
         if (chain.AppendedSinceCheckpoint > 0)
         {
-            await Block(TryCheckpointAsync(), sync);
+            await TryCheckpointAsync();
+        }
+    }
+
+    /// <summary>
+    /// The loop ended with an exception (a bug, not a failed batch: CommitAsync answers those): no request may wait for it
+    /// forever. The channel is completed with the error, so that later writes commit inline (<see cref="EnqueueAsync"/>
+    /// returns false), and every write taken off the queue or still queued fails.
+    /// </summary>
+    private void Stopped(Exception error, List<Pending> batch)
+    {
+        Volatile.Write(ref _stopped, error);
+        logger.LogCritical(error, "The audit group commit stopped; requests' audit events are now committed one write at a time");
+        _queue.Writer.TryComplete(error);
+        foreach (var pending in batch)
+        {
+            pending.Done.TrySetException(error);
+        }
+
+        while (_queue.Reader.TryRead(out var pending))
+        {
+            pending.Done.TrySetException(error);
         }
     }
 
@@ -251,41 +228,25 @@ public sealed partial class AuditWriter(
         return left > TimeSpan.FromSeconds(1) ? left : TimeSpan.FromSeconds(Math.Max(1, interval.TotalSeconds));
     }
 
-    private async Task AppendAsync(List<AuditEvent> events, bool sync)
+    private async Task AppendAsync(List<AuditEvent> events)
     {
-        var scope = scopes.CreateAsyncScope();
-        try
-        {
-            await AppendAsync(scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>(), events, sync);
-        }
-        finally
-        {
-            if (sync)
-            {
-                scope.Dispose();
-            }
-            else
-            {
-                await scope.DisposeAsync();
-            }
-        }
-    }
-
-    private async Task AppendAsync(IdentityHubDbContext db, List<AuditEvent> events, bool sync)
-    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
         // In this process's turn (AuditChain.EnterOrderAsync): the transactions the audit interceptor begins take turns
         // with this loop, so that neither finds the head moved by the other.
-        var turn = await chain.EnterOrderAsync(CancellationToken.None, sync);
+        var turn = await chain.EnterOrderAsync(CancellationToken.None);
         try
         {
             // PostgreSQL: the head's move and the rows in one statement (one round trip, its own transaction); when
             // that cannot be (no head known yet, a large batch, the head moved meanwhile: nothing written), the
             // transaction of BEGIN, the head's update (or its lock), COPY and COMMIT.
-            var appended = chain.TryAppendAsync(db, events, CancellationToken.None, sync);
-            if (await Block(appended, sync) is null)
+            if (await chain.TryAppendAsync(db, events, CancellationToken.None) is null)
             {
-                // Rare (the first batch, a large one, the head moved): on the writer's own thread, waited for there.
-                await Block(AppendLockedAsync(db, events), sync);
+                await using var transaction = await db.Database.BeginTransactionAsync();
+                var head = await chain.SealAsync(db, events, CancellationToken.None);
+                await AuditBatchInsert.InsertAsync(db, events, CancellationToken.None);
+                await transaction.CommitAsync(CancellationToken.None);
+                chain.Committed(head);
             }
         }
         finally
@@ -297,18 +258,10 @@ public sealed partial class AuditWriter(
         }
     }
 
-    private async Task AppendLockedAsync(IdentityHubDbContext db, List<AuditEvent> events)
+    /// <param name="started">When the loop took the batch off the queue (Stopwatch ticks); null: now (a write committed inline).</param>
+    private async Task CommitAsync(IReadOnlyList<Pending> batch, bool checkpoint, long? started = null)
     {
-        await using var transaction = await db.Database.BeginTransactionAsync();
-        var head = await chain.SealAsync(db, events, CancellationToken.None);
-        await AuditBatchInsert.InsertAsync(db, events, CancellationToken.None);
-        await transaction.CommitAsync(CancellationToken.None);
-        chain.Committed(head);
-    }
-
-    private async Task CommitAsync(IReadOnlyList<Pending> batch, bool checkpoint, bool sync = false)
-    {
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var taken = started ?? Stopwatch.GetTimestamp();
         var count = checkpoint ? 1 : 0;
         foreach (var pending in batch)
         {
@@ -336,11 +289,11 @@ public sealed partial class AuditWriter(
             if (sqlite.IsAvailable)
             {
                 // SQLite: on the writer's own connection with prepared statements (SqliteAuditAppender).
-                await Block(sqlite.AppendAsync(events), sync);
+                await sqlite.AppendAsync(events);
             }
             else
             {
-                await Block(AppendAsync(events, sync), sync);
+                await AppendAsync(events);
             }
 
             if (checkpoint)
@@ -352,14 +305,13 @@ public sealed partial class AuditWriter(
             {
                 Interlocked.Increment(ref _batches);
                 Interlocked.Add(ref _events, events.Count - (checkpoint ? 1 : 0));
+                Measured(batch, taken);
             }
 
             foreach (var pending in batch)
             {
                 pending.Done.TrySetResult();
             }
-
-            Measured(batch, started);
         }
         catch (Exception e)
         {

@@ -25,14 +25,21 @@ public class AuditFixture : RegistryFixture
     {
     }
 
-    public static async Task<AuditFixture> StartAsync(string provider, Action<Dictionary<string, string?>>? configure = null)
+    /// <param name="services">Services replaced after the server's own (SQLite only).</param>
+    public static async Task<AuditFixture> StartAsync(string provider, Action<Dictionary<string, string?>>? configure = null,
+        Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null)
     {
-        var fixture = provider == "Postgres" ? new PostgresAuditFixture(configure) : new AuditFixture { Extra = configure };
+        var fixture = provider == "Postgres" ? new PostgresAuditFixture(configure) : new AuditFixture { Extra = configure, ExtraServices = services };
         await fixture.InitializeAsync();
         return fixture;
     }
 
     protected Action<Dictionary<string, string?>>? Extra { get; init; }
+
+    private Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? ExtraServices { get; init; }
+
+    protected override void ConfigureServices(Microsoft.Extensions.DependencyInjection.IServiceCollection services) =>
+        ExtraServices?.Invoke(services);
 
     protected override void Configure(Dictionary<string, string?> settings)
     {

@@ -20,15 +20,12 @@ namespace IdentityHub.Tests.Audit;
 /// </summary>
 public sealed class ChainHeadTests
 {
-    // writerThread: the group commit on its own thread with blocking I/O (Audit:WriterThread) or on the thread pool (the default).
     [Theory]
-    [InlineData("Sqlite", false)]
-    [InlineData("Sqlite", true)]
-    [InlineData("Postgres", false)]
-    [InlineData("Postgres", true)]
-    public async Task GroupCommits_InterleavedWithInTransactionWrites_KeepOneGaplessVerifiedChain(string provider, bool writerThread)
+    [InlineData("Sqlite")]
+    [InlineData("Postgres")]
+    public async Task GroupCommits_InterleavedWithInTransactionWrites_KeepOneGaplessVerifiedChain(string provider)
     {
-        var fixture = await AuditFixture.StartAsync(provider, settings => settings["Audit:WriterThread"] = writerThread ? "true" : "false");
+        var fixture = await AuditFixture.StartAsync(provider);
         try
         {
             var department = await fixture.CreateDepartmentAsync();
@@ -77,7 +74,6 @@ public sealed class ChainHeadTests
                 environment["ASPNETCORE_URLS"] = otherUrl;
                 environment["Audit__NodeId"] = AuditFixture.NodeId;
                 environment["Audit__CheckpointInterval"] = "00:00:00";
-                environment["Audit__WriterThread"] = writerThread ? "true" : "false";
                 other = ServerProcess.Start(environment);
                 await other.WaitForOutputLineAsync(line => line.Contains("Now listening on: " + otherUrl, StringComparison.Ordinal));
                 authorities.Add(otherUrl);

@@ -25,12 +25,17 @@ public class RegistryFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Server = await IdentityHubServer.StartAsync(_provider, Configure);
+        Server = await IdentityHubServer.StartAsync(_provider, Configure, ConfigureServices);
         Admin = new AdminApiClient(Server);
     }
 
     /// <summary>Extra server settings of a derived fixture.</summary>
     protected virtual void Configure(Dictionary<string, string?> settings)
+    {
+    }
+
+    /// <summary>Services a derived fixture replaces after the server's own (a fault to inject, say).</summary>
+    protected virtual void ConfigureServices(Microsoft.Extensions.DependencyInjection.IServiceCollection services)
     {
     }
 
