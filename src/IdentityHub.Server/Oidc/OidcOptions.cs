@@ -94,11 +94,13 @@ public sealed class OidcOptions
     /// path, the grant by <see cref="TokenEndpoint.EvaluateGrantAsync"/>, and the fast path issues the tokens as OpenIddict's
     /// sign-in does, the code redeemed with the first refresh token's entry in one command; every other request, every
     /// refusal and every code not redeemable by it (reuse included, whose detection is the normal path's) take the normal
-    /// path. OidcProtocolTests.CodeFastPath compares it with the normal path (the protocol tests run with it on). Off by
-    /// default: the ninth session's side-by-side pairs on the sign-in scenario showed no consistent gain in server CPU per
-    /// flow (docs/benchmarks.md, ninth session).
+    /// path. OidcProtocolTests.CodeFastPath compares it with the normal path. On by default since the tenth session's
+    /// alternated idle-machine pairs on the sign-in scenario (docs/benchmarks.md, "Sign-in, tenth session ... the code
+    /// exchange's fast path on"): 10.4-10.8 ms of server CPU per flow besides hashing against 13.4-14.0 ms with it off,
+    /// 80% of the hash limit against 77%, in both pairs (the ninth session's pairs had not separated it from the host's
+    /// drift).
     /// </summary>
-    public bool AuthorizationCodeFastPath { get; set; }
+    public bool AuthorizationCodeFastPath { get; set; } = true;
 
     /// <summary>
     /// Whether a new token entry's reference id (an authorization code's: the SHA-256 of 256 random bits) is left to the

@@ -15,7 +15,8 @@ public abstract class OidcServerFixture : IAsyncLifetime
     public IdentityHubServer Server => _server ?? throw new InvalidOperationException("The server has not started.");
 
     /// <summary>
-    /// The protocol tests run with the code grant's fast path on (Oidc:AuthorizationCodeFastPath, off by default), so that
+    /// The protocol tests run with the code grant's fast path on (Oidc:AuthorizationCodeFastPath, on by default: set here
+    /// too, so that the environment alone decides), so that
     /// every code exchange of these classes goes through it and the CodeFastPath_* tests compare it with the normal path;
     /// Oidc__AuthorizationCodeFastPath=false in the environment runs them against the normal path alone.
     /// </summary>
