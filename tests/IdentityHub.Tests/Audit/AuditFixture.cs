@@ -1,4 +1,5 @@
 using System.Net;
+using Duende.IdentityModel.Client;
 using System.Text.Json;
 using IdentityHub.Server.Registry;
 using IdentityHub.Tests.Infrastructure;
@@ -77,6 +78,21 @@ public class AuditFixture : RegistryFixture
         var clientId = Unique("app");
         var secret = await RegisterAsync(WebClient(clientId, department, claimPolicy));
         return (department, clientId, secret!);
+    }
+
+    /// <summary>
+    /// A department with a machine client; returns its client id and a function that asks the token endpoint for a
+    /// client_credentials token with it over <paramref name="http"/>.
+    /// </summary>
+    public async Task<(string ClientId, Func<Task<TokenResponse>> TokenAsync)> NewMachineClientAsync(HttpClient http)
+    {
+        var department = await CreateDepartmentAsync();
+        var clientId = Unique("m");
+        var secret = (await RegisterAsync(MachineClient(clientId, department)))!;
+        return (clientId, () => http.RequestClientCredentialsTokenAsync(new ClientCredentialsTokenRequest
+        {
+            Address = Server.Authority + "/connect/token", ClientId = clientId, ClientSecret = secret,
+        }));
     }
 
     /// <summary>A citizen with a mobile number and a display name; returns user name, id, mobile, display name.</summary>

@@ -29,29 +29,23 @@ public sealed class GroupCommitLoopTests
         });
         try
         {
-            var department = await fixture.CreateDepartmentAsync();
-            var clientId = RegistryFixture.Unique("m");
-            var secret = (await fixture.RegisterAsync(RegistryFixture.MachineClient(clientId, department)))!;
             using var http = fixture.Server.CreateHttpClient();
             // A write the dead loop never answers fails the test through HttpClient's own 100 s timeout (a hang guard, not a
             // timing: with the loop's death unhandled this test failed so, at the token after Arm).
-            Task<TokenResponse> TokenAsync() => http.RequestClientCredentialsTokenAsync(new ClientCredentialsTokenRequest
-            {
-                Address = fixture.Server.Authority + "/connect/token", ClientId = clientId, ClientSecret = secret,
-            });
+            var (clientId, tokenAsync) = await fixture.NewMachineClientAsync(http);
 
-            var first = await TokenAsync();
+            var first = await tokenAsync();
             Assert.False(first.IsError, first.Error);
             Assert.DoesNotContain(logs.Messages, m => m.StartsWith("Critical", StringComparison.Ordinal));
 
             // The loop's next read of its options throws: at this token's batch, or at a checkpoint tick before it (then
             // this token already commits inline). Either way the request is answered.
             fixture.Server.Services.GetRequiredService<FailingOnceOptions>().Arm();
-            var during = await TokenAsync();
+            var during = await tokenAsync();
             Assert.Contains(logs.Messages, m => m.StartsWith("Critical IdentityHub.Server.Audit.AuditWriter: The audit group commit stopped",
                 StringComparison.Ordinal));
 
-            var after = new[] { await TokenAsync(), await TokenAsync() };
+            var after = new[] { await tokenAsync(), await tokenAsync() };
             Assert.All(after, response => Assert.False(response.IsError, response.Error));
 
             var report = await fixture.VerifyAsync();

@@ -21,16 +21,10 @@ public sealed partial class SqliteGroupCommitTests
         var fixture = await AuditFixture.StartAsync("Sqlite");
         try
         {
-            var department = await fixture.CreateDepartmentAsync();
-            var clientId = RegistryFixture.Unique("m");
-            var secret = (await fixture.RegisterAsync(RegistryFixture.MachineClient(clientId, department)))!;
             using var http = fixture.Server.CreateHttpClient();
-            Task<TokenResponse> TokenAsync() => http.RequestClientCredentialsTokenAsync(new ClientCredentialsTokenRequest
-            {
-                Address = fixture.Server.Authority + "/connect/token", ClientId = clientId, ClientSecret = secret,
-            });
+            var (clientId, tokenAsync) = await fixture.NewMachineClientAsync(http);
 
-            var first = await TokenAsync();
+            var first = await tokenAsync();
             Assert.False(first.IsError, first.Error);
             var appender = fixture.Server.Services.GetRequiredService<SqliteAuditAppender>();
             Assert.True(appender.IsAvailable);
@@ -43,12 +37,12 @@ public sealed partial class SqliteGroupCommitTests
             await db.ExecuteAsync(
                 "CREATE TRIGGER \"FailAudit\" BEFORE INSERT ON \"AuditEvents\" WHEN NEW.\"ClientId\" = '" + clientId + "' " +
                 "BEGIN SELECT RAISE(ABORT, 'audit row refused'); END");
-            var refused = await TokenAsync();
+            var refused = await tokenAsync();
             Assert.True(refused.IsError, "a token was issued although its audit event was not committed");
             Assert.Null(refused.AccessToken);
 
             await db.ExecuteAsync("DROP TRIGGER \"FailAudit\"");
-            var again = await TokenAsync();
+            var again = await tokenAsync();
             Assert.False(again.IsError, again.Error);
             Assert.True(appender.BatchesAppended > appended, "no batch was appended after the failed one");
 
