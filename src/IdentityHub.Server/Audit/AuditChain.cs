@@ -140,20 +140,10 @@ public sealed partial class AuditChain(IOptions<AuditOptions> options, AuditSign
         {
             var (head, checkpointed) = Seal(events, expected);
             var inserted = await AuditBatchInsert.AppendAsync(connection, transaction, events, NodeId, expected, head, now, cancellationToken);
-            if (inserted == events.Count)
+            if (Appended(inserted, events.Count, expected, checkpointed, ref _inTransactionAppends))
             {
-                Interlocked.Increment(ref _inTransactionAppends);
-                Count(events.Count, checkpointed);
                 return head;
             }
-
-            if (inserted != 0)
-            {
-                throw new InvalidOperationException($"The audit append wrote {inserted} of {events.Count} events; expected all or none.");
-            }
-
-            Interlocked.Increment(ref _headMisses);
-            Interlocked.CompareExchange(ref _head, null, expected);
         }
 
         var locked = await LockHeadAsync(connection, transaction, postgres: true, cancellationToken);
@@ -205,25 +195,39 @@ public sealed partial class AuditChain(IOptions<AuditOptions> options, AuditSign
             inserted = 0;
         }
 
-        if (inserted == events.Count)
+        if (!Appended(inserted, events.Count, expected, checkpointed, ref _singleStatementAppends))
         {
-            Interlocked.Increment(ref _singleStatementAppends);
-            Count(events.Count, checkpointed);
-            Committed(head);
-            return head;
+            return null;
+        }
+
+        Committed(head);
+        return head;
+    }
+
+    /// <summary>
+    /// The one-statement append's outcome, <paramref name="inserted"/> rows of <paramref name="count"/>: true when all were
+    /// written (counted in <paramref name="appends"/>); false when none, the head not being <paramref name="expected"/> (a
+    /// miss: the hint is forgotten and the locked path seals again). The statement is atomic (the head's move and every
+    /// row, or nothing): a partial count would mean the statement changed (e.g. an ON CONFLICT clause), and re-sealing the
+    /// batch then could append events twice: it throws instead.
+    /// </summary>
+    private bool Appended(int inserted, int count, AuditChainPosition expected, bool checkpointed, ref long appends)
+    {
+        if (inserted == count)
+        {
+            Interlocked.Increment(ref appends);
+            Count(count, checkpointed);
+            return true;
         }
 
         if (inserted != 0)
         {
-            // The statement is atomic (the head's move and every row, or nothing): a partial count would mean the statement
-            // changed (e.g. an ON CONFLICT clause). Re-sealing the batch then could append events twice: stop here instead.
-            throw new InvalidOperationException($"The audit append wrote {inserted} of {events.Count} events; expected all or none.");
+            throw new InvalidOperationException($"The audit append wrote {inserted} of {count} events; expected all or none.");
         }
 
-        // The head was not the expected one: the statement inserted nothing. Forget the hint; the locked path seals again.
         Interlocked.Increment(ref _headMisses);
         Interlocked.CompareExchange(ref _head, null, expected);
-        return null;
+        return false;
     }
 
     /// <summary>

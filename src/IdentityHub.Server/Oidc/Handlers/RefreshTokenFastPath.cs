@@ -87,6 +87,9 @@ public sealed partial class RefreshTokenFastPath(
             .SetType(OpenIddictServerHandlerType.Custom)
             .Build();
 
+    /// <summary>The parameters a plain refresh_token request may carry, each at most once.</summary>
+    private static readonly string[] Names = [Parameters.GrantType, Parameters.RefreshToken, Parameters.ClientId, Parameters.ClientSecret];
+
     public async ValueTask HandleAsync(ProcessRequestContext context)
     {
         if (context.EndpointType != OpenIddictServerEndpointType.Token || !oidc.Value.RefreshTokenFastPath
@@ -98,26 +101,10 @@ public sealed partial class RefreshTokenFastPath(
         }
 
         var form = await http.ReadFormAsync(context.CancellationToken);
-        string? grantType = null, refreshToken = null, formId = null, formSecret = null;
-        foreach (var (name, values) in form)
+        if (ClientCredentialsFastPath.PlainParameters(form, Names) is not [var grantType, var refreshToken, var formId, var formSecret]
+            || grantType != GrantTypes.RefreshToken || refreshToken is null || !IsDirectlyEncrypted(refreshToken))
         {
-            if (values.Count != 1 || string.IsNullOrEmpty(values[0]))
-            {
-                return;
-            }
-
-            switch (name)
-            {
-                case Parameters.GrantType: grantType = values[0]; break;
-                case Parameters.RefreshToken: refreshToken = values[0]; break;
-                case Parameters.ClientId: formId = values[0]; break;
-                case Parameters.ClientSecret: formSecret = values[0]; break;
-                default: return; // scope, resource, audience, claims, anything else: the normal path
-            }
-        }
-
-        if (form.Files.Count != 0 || grantType != GrantTypes.RefreshToken || refreshToken is null || !IsDirectlyEncrypted(refreshToken))
-        {
+            // scope, resource, audience, claims, anything else: the normal path
             return;
         }
 

@@ -126,13 +126,7 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
             .. grant is null ? [] : GrantArguments(grant),
         ];
         var sqlite = db.Database.IsSqlite();
-        var redeem = RedeemStatement(referenceToken) + (grant is null ? "" : sqlite ? SqliteGrantStillValid : GrantStillValid);
-        var sql = sqlite
-            ? redeem + ";\n" + Insert + " SELECT {6}, {7}, {8}, {9}, {10}, {11}, {12}, {13}, {14} " +
-              "WHERE EXISTS (SELECT 1 FROM \"OpenIddictTokens\" WHERE \"Id\" = {0} AND \"ConcurrencyToken\" = {2})"
-            // PostgreSQL: one statement, the INSERT fed by the UPDATE's RETURNING (a data-modifying WITH): no second probe
-            // of the entry by its concurrency token, one statement's start-up and snapshot instead of two.
-            : "WITH redeemed AS (" + redeem + "\nRETURNING 1)\n" + Insert + " SELECT {6}, {7}, {8}, {9}, {10}, {11}, {12}, {13}, {14} FROM redeemed";
+        var sql = RedeemAndInsert[RedeemAndInsertIndex(sqlite, referenceToken, grant is not null)];
         int rows;
         if (sqlite && db.Database.CurrentTransaction is null)
         {
@@ -192,6 +186,27 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
           AND ("AuthorizationId" IS NULL OR EXISTS (SELECT 1 FROM "OpenIddictAuthorizations" AS a WHERE a."Id" = "OpenIddictTokens"."AuthorizationId" AND a."Status" = {4}))
         """;
 
+    /// <summary>
+    /// The rotation's command (<see cref="TryRedeemAndInsertAsync(bool, string, string, DateTime, string, string?, string?, string?, DateTime?, DateTime?, GrantConditions?, CancellationToken)"/>)
+    /// for each provider, kind of redeemed entry and presence of grant conditions, built once (<see cref="RedeemAndInsertIndex"/>).
+    /// </summary>
+    private static readonly string[] RedeemAndInsert =
+        [.. Enumerable.Range(0, 8).Select(i => RedeemAndInsertStatement(sqlite: (i & 4) != 0, referenceToken: (i & 2) != 0, grant: (i & 1) != 0))];
+
+    private static int RedeemAndInsertIndex(bool sqlite, bool referenceToken, bool grant) =>
+        (sqlite ? 4 : 0) | (referenceToken ? 2 : 0) | (grant ? 1 : 0);
+
+    private static string RedeemAndInsertStatement(bool sqlite, bool referenceToken, bool grant)
+    {
+        var redeem = RedeemStatement(referenceToken) + (grant ? GrantStillValid(sqlite) : "");
+        return sqlite
+            ? redeem + ";\n" + Insert + " SELECT {6}, {7}, {8}, {9}, {10}, {11}, {12}, {13}, {14} " +
+              "WHERE EXISTS (SELECT 1 FROM \"OpenIddictTokens\" WHERE \"Id\" = {0} AND \"ConcurrencyToken\" = {2})"
+            // PostgreSQL: one statement, the INSERT fed by the UPDATE's RETURNING (a data-modifying WITH): no second probe
+            // of the entry by its concurrency token, one statement's start-up and snapshot instead of two.
+            : "WITH redeemed AS (" + redeem + "\nRETURNING 1)\n" + Insert + " SELECT {6}, {7}, {8}, {9}, {10}, {11}, {12}, {13}, {14} FROM redeemed";
+    }
+
     private static readonly string Redeem = RedeemStatement(referenceToken: false) + ";\n";
 
     private static readonly string RedeemCode = RedeemStatement(referenceToken: true) + ";\n";
@@ -200,25 +215,15 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
     /// The token endpoint's checks of the account and the session (<see cref="TokenEndpoint.EvaluateGrantAsync"/>) as
     /// conditions of the redemption (arguments from <see cref="GrantArguments"/>, {15} to {18}): the account exists, meets
     /// the assurance threshold and is not locked out as Identity's UserManager.IsLockedOutAsync decides it (lock-out
-    /// enabled and an end at or after now), and the grant's SSO session was not ended.
+    /// enabled and an end at or after now), and the grant's SSO session was not ended. On SQLite, where EF Core stores a
+    /// DateTimeOffset as text, the lock-out end is compared as a point in time (julianday reads the text's offset; an
+    /// unreadable value gives NULL, and the redemption does not happen).
     /// </summary>
-    private const string GrantStillValid =
-        """
+    private static string GrantStillValid(bool sqlite) =>
+        $$"""
 
           AND EXISTS (SELECT 1 FROM "AspNetUsers" AS u WHERE u."Id" = {15} AND u."AssuranceLevel" >= {16}
-            AND (NOT u."LockoutEnabled" OR u."LockoutEnd" IS NULL OR u."LockoutEnd" < {17}))
-          AND NOT EXISTS (SELECT 1 FROM "SsoSessions" AS s WHERE s."Id" = {18} AND s."EndedAtUtc" IS NOT NULL)
-        """;
-
-    /// <summary>
-    /// <see cref="GrantStillValid"/> on SQLite, where EF Core stores a DateTimeOffset as text: the lock-out end compared as a
-    /// point in time (julianday reads the text's offset; an unreadable value gives NULL, and the redemption does not happen).
-    /// </summary>
-    private const string SqliteGrantStillValid =
-        """
-
-          AND EXISTS (SELECT 1 FROM "AspNetUsers" AS u WHERE u."Id" = {15} AND u."AssuranceLevel" >= {16}
-            AND (NOT u."LockoutEnabled" OR u."LockoutEnd" IS NULL OR julianday(u."LockoutEnd") < julianday({17})))
+            AND (NOT u."LockoutEnabled" OR u."LockoutEnd" IS NULL OR {{(sqlite ? "julianday(u.\"LockoutEnd\") < julianday({17})" : "u.\"LockoutEnd\" < {17}")}}))
           AND NOT EXISTS (SELECT 1 FROM "SsoSessions" AS s WHERE s."Id" = {18} AND s."EndedAtUtc" IS NOT NULL)
         """;
 
