@@ -94,6 +94,13 @@ public class IdentityHubDbContext(DbContextOptions options) : IdentityDbContext<
         token.Metadata.RemoveIndex(withStatus);
         // ApplicationId is the shadow foreign key of OpenIddict's Application navigation.
         token.HasIndex("ApplicationId", nameof(HubToken.Subject), nameof(HubToken.Type));
+        // OpenIddict's unique index on ReferenceId, partial: only the entries that have one (authorization codes and other
+        // reference tokens). A refresh token's entry has none, so each rotation inserts into three indexes, not four
+        // (issue 9, eleventh session). Uniqueness is the same: neither provider treats two NULLs as equal in a unique
+        // index, and every non-null reference id is still in it, so the insert of a duplicate is refused as before
+        // (HubTokenManager relies on it: OidcOptions.ReferenceIdUniqueByIndex). A lookup by reference id
+        // ("ReferenceId" = @id, which implies IS NOT NULL) still uses it; a null test can no longer be answered through it.
+        token.HasIndex(t => t.ReferenceId).IsUnique().HasFilter("\"ReferenceId\" IS NOT NULL");
     }
 }
 

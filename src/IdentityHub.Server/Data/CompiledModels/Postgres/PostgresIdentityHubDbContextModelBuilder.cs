@@ -12,7 +12,7 @@ namespace IdentityHub.Server.Data.CompiledModels.Postgres
     public partial class PostgresIdentityHubDbContextModel
     {
         private PostgresIdentityHubDbContextModel()
-            : base(skipDetectChanges: false, modelId: new Guid("d441bdc8-b15d-499f-a433-247ae66ab01b"), entityTypeCount: 34)
+            : base(skipDetectChanges: false, modelId: new Guid("dcf0a7d8-46dd-413a-8050-8220e9e8b007"), entityTypeCount: 34)
         {
         }
 

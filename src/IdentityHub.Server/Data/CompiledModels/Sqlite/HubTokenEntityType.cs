@@ -131,6 +131,7 @@ namespace IdentityHub.Server.Data.CompiledModels.Sqlite
             var index0 = runtimeEntityType.AddIndex(
                 new[] { referenceId },
                 unique: true);
+            index0.AddAnnotation("Relational:Filter", "\"ReferenceId\" IS NOT NULL");
 
             var index1 = runtimeEntityType.AddIndex(
                 new[] { applicationId, subject, type });

@@ -11,7 +11,7 @@ namespace IdentityHub.Server.Data.CompiledModels.Sqlite
     public partial class SqliteIdentityHubDbContextModel
     {
         private SqliteIdentityHubDbContextModel()
-            : base(skipDetectChanges: false, modelId: new Guid("fc6a9b44-05b9-4b37-bf9b-44a0386e3d5f"), entityTypeCount: 34)
+            : base(skipDetectChanges: false, modelId: new Guid("69cfbac2-77ad-4c23-aae8-016c8f027664"), entityTypeCount: 34)
         {
         }
 

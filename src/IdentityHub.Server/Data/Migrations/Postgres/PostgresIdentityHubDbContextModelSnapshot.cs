@@ -1089,7 +1089,8 @@ namespace IdentityHub.Server.Data.Migrations.Postgres
                     b.HasIndex("AuthorizationId");
 
                     b.HasIndex("ReferenceId")
-                        .IsUnique();
+                        .IsUnique()
+                        .HasFilter("\"ReferenceId\" IS NOT NULL");
 
                     b.HasIndex("ApplicationId", "Subject", "Type");
 

@@ -1067,7 +1067,8 @@ namespace IdentityHub.Server.Data.Migrations.Sqlite
                     b.HasIndex("AuthorizationId");
 
                     b.HasIndex("ReferenceId")
-                        .IsUnique();
+                        .IsUnique()
+                        .HasFilter("\"ReferenceId\" IS NOT NULL");
 
                     b.HasIndex("ApplicationId", "Subject", "Type");
 
