@@ -16,7 +16,8 @@ namespace IdentityHub.Server.Identity;
 public sealed class HubClaimsPrincipalFactory(
     UserManager<ApplicationUser> users,
     IOptions<IdentityOptions> options,
-    IdentityHubDbContext db)
+    IdentityHubDbContext db,
+    AccountLookup lookup)
     : UserClaimsPrincipalFactory<ApplicationUser>(users, options)
 {
     protected override async Task<ClaimsIdentity> GenerateClaimsAsync(ApplicationUser user)
@@ -33,6 +34,26 @@ public sealed class HubClaimsPrincipalFactory(
         }
 
         identity.AddClaim(new Claim(types.SecurityStampClaimType, await UserManager.GetSecurityStampAsync(user)));
+
+        // The password sign-in read them with the account (AccountLookup.FindForPasswordSignInAsync), in this request.
+        if (lookup.TakeClaims(userId) is { } read)
+        {
+            foreach (var claim in read.Claims)
+            {
+                identity.AddClaim(new Claim(claim.Type!, claim.Value!));
+            }
+
+            foreach (var role in read.Roles.Where(r => r is not null).Distinct())
+            {
+                identity.AddClaim(new Claim(types.RoleClaimType, role!));
+                foreach (var claim in read.RoleClaims.Where(c => c.Role == role))
+                {
+                    identity.AddClaim(new Claim(claim.Type!, claim.Value!));
+                }
+            }
+
+            return identity;
+        }
 
         // Kind 0: the account's claims; 1: a role; 2: a claim of a role. Quoted names: the same SQL for SQLite and PostgreSQL.
         var rows = await db.Database.SqlQuery<ClaimRow>($"""
