@@ -119,9 +119,8 @@ public sealed class OidcOptions
     /// How many pairwise subjects (sector, sub) the process remembers as stored (<see cref="RecordedPairwiseSubjects"/>),
     /// so that an authorize request does not insert the same mapping row again: one round trip and one commit fewer per
     /// sign-in of a person who signed in to the department before (docs/benchmarks.md, "Sign-in, eleventh session").
-    /// Default 10,000 (~1-2 MB at most); 0 writes the row on every authorize, as before.
+    /// Default 10,000 (~1-2 MB at most); 0 (or less) writes the row on every authorize, as before.
     /// </summary>
-    [System.ComponentModel.DataAnnotations.Range(0, 10_000_000)]
     public int PairwiseSubjectCacheSize { get; set; } = 10_000;
 
     /// <summary>
