@@ -44,4 +44,11 @@ public sealed class AccountOptions
     /// Identity's own default is 30 minutes); zero checks every request.
     /// </summary>
     public TimeSpan SecurityStampValidationInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Whether the password sign-in reads, with the account, whether it has known devices and its claims and roles (one
+    /// round trip instead of three: <see cref="AccountLookup.FindForPasswordSignInAsync"/>; docs/benchmarks.md, "Sign-in,
+    /// eleventh session"). Default true; false reads them after the hash, each in its own round trip, as before.
+    /// </summary>
+    public bool SignInReadsAhead { get; set; } = true;
 }

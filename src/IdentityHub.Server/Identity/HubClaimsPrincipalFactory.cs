@@ -16,7 +16,8 @@ namespace IdentityHub.Server.Identity;
 public sealed class HubClaimsPrincipalFactory(
     UserManager<ApplicationUser> users,
     IOptions<IdentityOptions> options,
-    IdentityHubDbContext db)
+    IdentityHubDbContext db,
+    AccountLookup lookup)
     : UserClaimsPrincipalFactory<ApplicationUser>(users, options)
 {
     protected override async Task<ClaimsIdentity> GenerateClaimsAsync(ApplicationUser user)
@@ -35,7 +36,8 @@ public sealed class HubClaimsPrincipalFactory(
         identity.AddClaim(new Claim(types.SecurityStampClaimType, await UserManager.GetSecurityStampAsync(user)));
 
         // Kind 0: the account's claims; 1: a role; 2: a claim of a role. Quoted names: the same SQL for SQLite and PostgreSQL.
-        var rows = await db.Database.SqlQuery<ClaimRow>($"""
+        // The password sign-in read them with the account in this request (AccountLookup.FindForPasswordSignInAsync).
+        var rows = lookup.TakeClaims(userId) is { } read ? Rows(read) : await db.Database.SqlQuery<ClaimRow>($"""
             SELECT 0 AS "Kind", NULL AS "Role", c."ClaimType" AS "Type", c."ClaimValue" AS "Value"
             FROM "AspNetUserClaims" AS c WHERE c."UserId" = {userId}
             UNION ALL
@@ -63,6 +65,14 @@ public sealed class HubClaimsPrincipalFactory(
 
         return identity;
     }
+
+    /// <summary>The read-ahead's claims and roles as the query's rows.</summary>
+    private static List<ClaimRow> Rows(SignInReadAhead read) =>
+    [
+        .. read.Claims.Select(c => new ClaimRow { Kind = 0, Type = c.Type, Value = c.Value }),
+        .. read.Roles.Select(r => new ClaimRow { Kind = 1, Role = r }),
+        .. read.RoleClaims.Select(c => new ClaimRow { Kind = 2, Role = c.Role, Type = c.Type, Value = c.Value }),
+    ];
 
     internal sealed class ClaimRow
     {

@@ -127,7 +127,9 @@ public static class AuthorizeEndpoint
         }
 
         // The app joins the SSO session: it is told when the session ends, and its tokens end with it.
-        await sessions.JoinAsync(session.SessionId, client, subject, Issuer(context), identity, context.RequestAborted);
+        // With a code in the answer, the authorization and participant are saved with the code's entry (SessionService.JoinAsync).
+        await sessions.JoinAsync(session.SessionId, client, subject, Issuer(context), identity, context.RequestAborted,
+            savedWithCode: options.Value.AdHocAuthorizationWithCode && request.HasResponseType(ResponseTypes.Code));
         return Results.SignIn(new ClaimsPrincipal(identity), authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
 

@@ -16,7 +16,8 @@ namespace IdentityHub.Server.Oidc;
 /// for every client of one department and different across departments, so that departments cannot join
 /// their records by sub. The reverse mapping is a stored row (<see cref="PairwiseSubject"/>).
 /// </summary>
-public sealed class SubjectIdentifiers(IdentityHubDbContext db, UserManager<ApplicationUser> users, IOptions<SubjectOptions> options)
+public sealed class SubjectIdentifiers(IdentityHubDbContext db, UserManager<ApplicationUser> users, IOptions<SubjectOptions> options,
+    RecordedPairwiseSubjects recorded)
 {
     public async Task<string> SubjectForAsync(string userId, ClientPolicy client, CancellationToken cancellationToken)
     {
@@ -30,11 +31,23 @@ public sealed class SubjectIdentifiers(IdentityHubDbContext db, UserManager<Appl
         // then an insert the first time). A row stored first by another request (the same sector and sub, or the same
         // sector and account: the two unique keys) is left as it is, as the refused insert was before. PostgreSQL and
         // SQLite (3.24+) both take INSERT ... ON CONFLICT DO NOTHING. Only this row: nothing else of the unit of work.
+        // A pair this process saw stored needs no statement (RecordedPairwiseSubjects: the rows are never deleted).
         var sector = client.SectorId;
+        if (recorded.IsStored(sector, subject))
+        {
+            return subject;
+        }
+
         var now = DateTime.UtcNow;
         await db.Database.ExecuteSqlAsync(
             $"INSERT INTO \"PairwiseSubjects\" (\"SectorId\", \"Subject\", \"UserId\", \"CreatedAtUtc\") VALUES ({sector}, {subject}, {userId}, {now}) ON CONFLICT DO NOTHING",
             cancellationToken);
+        // Noted only once committed: inside a caller's transaction, a rollback could still undo the insert.
+        if (db.Database.CurrentTransaction is null)
+        {
+            recorded.NoteStored(sector, subject);
+        }
+
         return subject;
     }
 

@@ -40,6 +40,7 @@ public static class RegistryExtensions
         services.AddSingleton<ClientCache>();
         services.AddSingleton<Microsoft.EntityFrameworkCore.Diagnostics.IInterceptor, RegistryChangeInterceptor>();
         services.AddScoped<SubjectIdentifiers>();
+        services.AddSingleton<RecordedPairwiseSubjects>();
         services.AddSingleton<ClaimsPersonQueries>();
         services.AddOptions<ClaimsPersonCacheOptions>().BindConfiguration(ClaimsPersonCacheOptions.Section)
             .Validate(o => o.Lifetime >= TimeSpan.Zero && o.Size >= 0 && o.CheckInterval > TimeSpan.Zero,

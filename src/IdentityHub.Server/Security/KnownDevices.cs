@@ -12,7 +12,7 @@ namespace IdentityHub.Server.Security;
 /// SHA-256 is stored). A sign-in from a browser the account has not used before raises a "new device"
 /// message, except for the account's very first sign-in.
 /// </summary>
-public sealed class KnownDevices(IdentityHubDbContext db, TimeProvider clock)
+public sealed class KnownDevices(IdentityHubDbContext db, AccountLookup lookup, TimeProvider clock)
 {
     public const string CookieName = "ih.device";
 
@@ -41,7 +41,8 @@ public sealed class KnownDevices(IdentityHubDbContext db, TimeProvider clock)
             MaxAge = TimeSpan.FromDays(400),
         });
         var hash = Hash(deviceId);
-        var hadOthers = await db.Set<KnownDevice>().AnyAsync(d => d.UserId == user.Id, cancellationToken);
+        // Read with the account by the password sign-in (AccountLookup.FindForPasswordSignInAsync), else now.
+        var hadOthers = lookup.HadKnownDevices(user.Id) ?? await db.Set<KnownDevice>().AnyAsync(d => d.UserId == user.Id, cancellationToken);
         var now = clock.GetUtcNow().UtcDateTime;
         db.Set<KnownDevice>().Add(new KnownDevice { UserId = user.Id, DeviceHash = hash, FirstSeenUtc = now, LastSeenUtc = now });
         return new DeviceSighting(hash, AddedWithSignIn: true, HadOthers: hadOthers);

@@ -95,10 +95,12 @@ public class RegistryFixture : IAsyncLifetime
     };
 
     /// <summary>Creates an account, gives it registry roles, signs it in and returns a cookie client for /api/admin.</summary>
-    public async Task<HttpClient> PersonClientAsync(string[] roles, string? departmentCode = null)
-    {
-        var userName = await CreatePersonAsync(roles, departmentCode);
+    public async Task<HttpClient> PersonClientAsync(string[] roles, string? departmentCode = null) =>
+        await SignedInClientAsync(await CreatePersonAsync(roles, departmentCode));
 
+    /// <summary>A client signed in as <paramref name="userName"/> through the sign-in page's password form (its cookie).</summary>
+    public async Task<HttpClient> SignedInClientAsync(string userName)
+    {
         var cookies = new CookieContainer();
         var client = Server.CreateHttpClient(cookies: cookies);
         using (var page = await client.GetAsync("/Account/Login"))
@@ -125,12 +127,18 @@ public class RegistryFixture : IAsyncLifetime
         var userId = await Admin.CreateUserAsync(userName, Password);
         if (roles.Length > 0)
         {
-            using var http = await PlatformClientAsync();
-            using var response = await http.PutAsJsonAsync($"/api/admin/users/{userId}/roles", new { roles, departmentCode });
-            await Expect(response, HttpStatusCode.OK);
+            await SetRolesAsync(userId, roles, departmentCode);
         }
 
         return userName;
+    }
+
+    /// <summary>Sets an account's registry roles (an empty list removes them) through the admin API.</summary>
+    public async Task SetRolesAsync(string userId, string[] roles, string? departmentCode = null)
+    {
+        using var http = await PlatformClientAsync();
+        using var response = await http.PutAsJsonAsync($"/api/admin/users/{userId}/roles", new { roles, departmentCode });
+        await Expect(response, HttpStatusCode.OK);
     }
 
     public static async Task<JsonElement> Expect(HttpResponseMessage response, HttpStatusCode status)

@@ -22,6 +22,37 @@ public sealed class RoleBoundaryTests(RegistryFixture fixture) : IClassFixture<R
         await RegistryFixture.Expect(response, HttpStatusCode.Forbidden);
     }
 
+    /// <summary>
+    /// The password sign-in reads the account's roles and claims with the account (AccountLookup.FindForPasswordSignInAsync):
+    /// each sign-in reads them afresh, so a role removed between two sign-ins is gone from the second cookie, and one given
+    /// is there.
+    /// </summary>
+    [Fact]
+    public async Task PasswordSignIn_RolesChangedBetweenSignIns_EachCookieHasTheAccountsRolesOfItsSignIn()
+    {
+        var department = await fixture.CreateDepartmentAsync();
+        var userName = RegistryFixture.Unique("u");
+        var userId = await fixture.Admin.CreateUserAsync(userName, RegistryFixture.Password);
+
+        using (var plain = await fixture.SignedInClientAsync(userName))
+        using (var refused = await plain.GetAsync("/api/admin/clients"))
+        {
+            await RegistryFixture.Expect(refused, HttpStatusCode.Forbidden);
+        }
+
+        await fixture.SetRolesAsync(userId, ["department-admin"], department);
+        using (var admin = await fixture.SignedInClientAsync(userName))
+        using (var listed = await admin.GetAsync("/api/admin/clients"))
+        {
+            await RegistryFixture.Expect(listed, HttpStatusCode.OK);
+        }
+
+        await fixture.SetRolesAsync(userId, []);
+        using var again = await fixture.SignedInClientAsync(userName);
+        using var refusedAgain = await again.GetAsync("/api/admin/clients");
+        await RegistryFixture.Expect(refusedAgain, HttpStatusCode.Forbidden);
+    }
+
     [Fact]
     public async Task DepartmentAdmin_OwnDepartment_RegistersAndManagesClient()
     {

@@ -68,7 +68,7 @@ public sealed class IndexModel(
             return this.TooManyRequests(retryAfter);
         }
 
-        var user = await accounts.FindBySignInNameAsync(Input.SignInName, HttpContext.RequestAborted);
+        var user = await accounts.FindForPasswordSignInAsync(Input.SignInName, HttpContext.RequestAborted);
         if (user is null)
         {
             await timing.SpendAsync(Input.Password, HttpContext.RequestAborted);
