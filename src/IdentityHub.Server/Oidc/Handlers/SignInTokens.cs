@@ -14,6 +14,8 @@ using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Abstractions;
 using OpenIddict.Server;
+using OpenIddict.Server.AspNetCore;
+using Microsoft.Extensions.Options;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 using static OpenIddict.Server.OpenIddictServerEvents;
 
@@ -136,7 +138,7 @@ internal static class SignInTokens
     /// </summary>
     internal static async Task AnswerAsync(ProcessRequestContext context, IOpenIddictServerDispatcher dispatcher, IAuditLog audit,
         ServerOnlyTokenKeys keys, SigningCredentials signing, Prepared tokens, string grantType, string clientId, ClientPolicy policy,
-        string? userId, ClaimsPrincipal principal, Action count, bool direct)
+        string? userId, ClaimsPrincipal principal, Action count, bool direct, GrantFastPathClients.Derived client)
     {
         var options = context.Options;
         var accessToken = CreateToken(options, tokens.Access, TokenTypeIdentifiers.AccessToken, signing, null, direct);
@@ -186,8 +188,19 @@ internal static class SignInTokens
         // Counted before the answer leaves, so that whoever holds the answer can rely on the count.
         count();
 
-        // The same response OpenIddict writes after a sign-in (its ApplyTokenResponse<ProcessSignInContext>).
         context.Transaction.Response = response;
+        if (direct && client.WritesResponse && context.Transaction.GetHttpRequest() is { } http)
+        {
+            // What OpenIddict's ApplyTokenResponse handlers write for a success (checked per options: no other handler is
+            // registered for it), as the client_credentials fast path writes it, without the dispatch and its stream.
+            var aspNetCore = http.HttpContext.RequestServices.GetRequiredService<IOptionsMonitor<OpenIddictServerAspNetCoreOptions>>();
+            await TokenResponseWriter.WriteAsync(http.HttpContext.Response, response, !aspNetCore.CurrentValue.SuppressJsonResponseIndentation,
+                context.Logger, context.CancellationToken);
+            context.HandleRequest();
+            return;
+        }
+
+        // The same response OpenIddict writes after a sign-in (its ApplyTokenResponse<ProcessSignInContext>).
         var notification = new ApplyTokenResponseContext(context.Transaction);
         await dispatcher.DispatchAsync(notification);
         if (!notification.IsRequestHandled)
