@@ -69,8 +69,8 @@ public sealed class SignInJwtWriterTests
 
     private static (OpenIddictServerOptions Options, SigningCredentials Rs256, SigningCredentials Hs256, EncryptingCredentials Dir) Keys(RSA rsa)
     {
+        // OpenIddict's own handler, as it comes (the writer takes only a handler that sets no default dates).
         var options = new OpenIddictServerOptions();
-        options.JsonWebTokenHandler.SetDefaultTimesOnTokenCreation = false;
         var rs256 = new SigningCredentials(new RsaSecurityKey(rsa) { KeyId = "rsa-1" }, SecurityAlgorithms.RsaSha256);
         var hs256 = new SigningCredentials(new SymmetricSecurityKey(RandomNumberGenerator.GetBytes(32)) { KeyId = "t.hs" }, SecurityAlgorithms.HmacSha256);
         var dir = new EncryptingCredentials(new SymmetricSecurityKey(RandomNumberGenerator.GetBytes(64)) { KeyId = "t.dir" }, "dir",
