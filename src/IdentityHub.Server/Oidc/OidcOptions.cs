@@ -103,6 +103,15 @@ public sealed class OidcOptions
     public bool AuthorizationCodeFastPath { get; set; } = true;
 
     /// <summary>
+    /// Whether the code and refresh grants' fast paths write their tokens directly (Handlers/SignInJwtWriter: the access and
+    /// ID tokens' JWS and the refresh token's JWE, byte for byte what OpenIddict's token handler writes for the same
+    /// descriptor but for the JWE's random IV, pinned by SignInJwtWriterTests) instead of cloning each token's principal and
+    /// asking the handler; a token it cannot write exactly still goes to the handler. On by default
+    /// (docs/benchmarks.md, "Refresh, eleventh session").
+    /// </summary>
+    public bool DirectSignInTokens { get; set; } = true;
+
+    /// <summary>
     /// Whether a new token entry's reference id (an authorization code's: the SHA-256 of 256 random bits) is left to the
     /// unique index on OpenIddictTokens.ReferenceId (both providers' schemas) instead of OpenIddict's token manager also
     /// looking it up before the insert (its ValidateAsync: one SELECT with the application and authorization joined per

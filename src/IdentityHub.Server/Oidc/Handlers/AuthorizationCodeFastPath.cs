@@ -245,7 +245,7 @@ public sealed class AuthorizationCodeFastPath(
         }
 
         await SignInTokens.AnswerAsync(context, dispatcher, audit, keys, signing, issued, GrantTypes.AuthorizationCode, clientId, policy,
-            decision.UserId, principal, () => metrics.FastPathCode(clientId));
+            decision.UserId, principal, () => metrics.FastPathCode(clientId), oidc.Value.DirectSignInTokens, client);
         return true;
     }
 

@@ -64,12 +64,20 @@ internal static class FastJwtWriter
         json.Flush();
         json.Reset(Stream.Null);
 
-        var written = payload.WrittenSpan;
+        return Sign(header, payload.WrittenSpan, credentials);
+    }
+
+    /// <summary>
+    /// A JWS in compact serialisation (RFC 7515 section 7.1): the header (base64url, ASCII bytes), the payload's UTF-8 JSON
+    /// base64url-encoded, and the signature of the credentials' own signature provider over both, as the handler signs.
+    /// </summary>
+    public static string Sign(byte[] header, ReadOnlySpan<byte> written, SigningCredentials credentials)
+    {
         // header "." payload "." signature, all base64url (RFC 7515 section 2: no padding).
         var signingLength = header.Length + 1 + Base64Url.GetEncodedLength(written.Length);
-        var provider = (credentials.CryptoProviderFactory ?? credentials.Key.CryptoProviderFactory).CreateForSigning(credentials.Key, credentials.Algorithm)
-                       ?? throw new InvalidOperationException("No signature provider for the access token's signing key.");
         var factory = credentials.CryptoProviderFactory ?? credentials.Key.CryptoProviderFactory;
+        var provider = factory.CreateForSigning(credentials.Key, credentials.Algorithm)
+                       ?? throw new InvalidOperationException("No signature provider for the token's signing key.");
         var buffer = ArrayPool<byte>.Shared.Rent(signingLength + 1 + Base64Url.GetEncodedLength(1024));
         var signature = ArrayPool<byte>.Shared.Rent(1024);
         try
@@ -80,7 +88,7 @@ internal static class FastJwtWriter
             if (header.Length + 1 + encoded != signingLength
                 || !provider.Sign(buffer.AsSpan(0, signingLength), signature, out var signatureLength))
             {
-                throw new InvalidOperationException("The access token could not be signed.");
+                throw new InvalidOperationException("The token could not be signed.");
             }
 
             buffer[signingLength] = (byte)'.';

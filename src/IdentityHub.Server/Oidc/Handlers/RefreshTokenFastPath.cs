@@ -198,7 +198,7 @@ public sealed partial class RefreshTokenFastPath(
 
         // The tokens, the awaited token.refreshed and claims.released events, and OpenIddict's token response.
         await SignInTokens.AnswerAsync(context, dispatcher, audit, keys, signing, tokens, GrantTypes.RefreshToken, clientId, policy,
-            userId, principal, () => metrics.FastPathRefresh(clientId));
+            userId, principal, () => metrics.FastPathRefresh(clientId), oidc.Value.DirectSignInTokens, client);
         return true;
     }
 

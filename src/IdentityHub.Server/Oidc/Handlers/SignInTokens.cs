@@ -14,6 +14,8 @@ using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Abstractions;
 using OpenIddict.Server;
+using OpenIddict.Server.AspNetCore;
+using Microsoft.Extensions.Options;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 using static OpenIddict.Server.OpenIddictServerEvents;
 
@@ -136,12 +138,12 @@ internal static class SignInTokens
     /// </summary>
     internal static async Task AnswerAsync(ProcessRequestContext context, IOpenIddictServerDispatcher dispatcher, IAuditLog audit,
         ServerOnlyTokenKeys keys, SigningCredentials signing, Prepared tokens, string grantType, string clientId, ClientPolicy policy,
-        string? userId, ClaimsPrincipal principal, Action count)
+        string? userId, ClaimsPrincipal principal, Action count, bool direct, GrantFastPathClients.Derived client)
     {
         var options = context.Options;
-        var accessToken = CreateToken(options, tokens.Access, TokenTypeIdentifiers.AccessToken, signing, null);
+        var accessToken = CreateToken(options, tokens.Access, TokenTypeIdentifiers.AccessToken, signing, null, direct);
         var refreshToken = tokens.Refresh is { } refresh
-            ? CreateToken(options, refresh, TokenTypeIdentifiers.RefreshToken, keys.Signing, keys.Encryption)
+            ? CreateToken(options, refresh, TokenTypeIdentifiers.RefreshToken, keys.Signing, keys.Encryption, direct)
             : null;
         string? identityToken = null;
         if (tokens.Identity is { } identity)
@@ -150,7 +152,7 @@ internal static class SignInTokens
             // Connect Core 1.0 section 3.1.3.6). No c_hash: no code is issued at the token endpoint.
             var digest = TokenHash(signing)!(Encoding.ASCII.GetBytes(accessToken));
             identity.SetClaim(Claims.AccessTokenHash, Base64UrlEncoder.Encode(digest, 0, digest.Length / 2));
-            identityToken = CreateToken(options, identity, TokenTypeIdentifiers.IdentityToken, signing, null);
+            identityToken = CreateToken(options, identity, TokenTypeIdentifiers.IdentityToken, signing, null, direct);
         }
 
         // AttachSignInParameters: the members in OpenIddict's order (RFC 6749 section 5.1).
@@ -186,8 +188,19 @@ internal static class SignInTokens
         // Counted before the answer leaves, so that whoever holds the answer can rely on the count.
         count();
 
-        // The same response OpenIddict writes after a sign-in (its ApplyTokenResponse<ProcessSignInContext>).
         context.Transaction.Response = response;
+        if (direct && client.WritesResponse && context.Transaction.GetHttpRequest() is { } http)
+        {
+            // What OpenIddict's ApplyTokenResponse handlers write for a success (checked per options: no other handler is
+            // registered for it), as the client_credentials fast path writes it, without the dispatch and its stream.
+            var aspNetCore = http.HttpContext.RequestServices.GetRequiredService<IOptionsMonitor<OpenIddictServerAspNetCoreOptions>>();
+            await TokenResponseWriter.WriteAsync(http.HttpContext.Response, response, !aspNetCore.CurrentValue.SuppressJsonResponseIndentation,
+                context.Logger, context.CancellationToken);
+            context.HandleRequest();
+            return;
+        }
+
+        // The same response OpenIddict writes after a sign-in (its ApplyTokenResponse<ProcessSignInContext>).
         var notification = new ApplyTokenResponseContext(context.Transaction);
         await dispatcher.DispatchAsync(notification);
         if (!notification.IsRequestHandled)
@@ -224,21 +237,27 @@ internal static class SignInTokens
         principal.SetClaim(Claims.Private.Issuer, issuer);
     }
 
-    /// <summary>One token of the sign-in, as OpenIddict's AttachTokenSubject and AttachTokenMetadata describe it.</summary>
+    /// <summary>
+    /// One token of the sign-in, as OpenIddict's AttachTokenSubject and AttachTokenMetadata describe it: written directly
+    /// (<see cref="SignInJwtWriter"/>, the same bytes) when <paramref name="direct"/>, else by OpenIddict's token handler.
+    /// </summary>
     internal static string CreateToken(OpenIddictServerOptions options, ClaimsPrincipal principal, string type, SigningCredentials signing,
-        EncryptingCredentials? encryption)
+        EncryptingCredentials? encryption, bool direct = false)
+    {
+        var token = Describe(principal, type);
+        return direct && SignInJwtWriter.TryCreate(options.JsonWebTokenHandler, principal, token, signing, encryption) is { } written
+            ? written
+            : CreateWithHandler(options, principal, token, signing, encryption);
+    }
+
+    /// <summary>What a token of the sign-in is made of (AttachTokenSubject's filter, AttachTokenMetadata's claims, the JWS type, issuer and dates).</summary>
+    internal sealed record TokenDescription(Func<Claim, bool> InSubject, Dictionary<string, object> Claims, string JwtType, string? Issuer,
+        DateTimeOffset? IssuedAt, DateTimeOffset? Expires);
+
+    internal static TokenDescription Describe(ClaimsPrincipal principal, string type)
     {
         var isAccess = type == TokenTypeIdentifiers.AccessToken;
         var isIdentity = type == TokenTypeIdentifiers.IdentityToken;
-        var subject = (ClaimsIdentity)principal.Clone(claim => claim.Type switch
-        {
-            Claims.Private.CreationDate or Claims.Private.ExpirationDate or Claims.Private.Issuer or Claims.Private.TokenType => false,
-            Claims.Private.Audience => !isAccess && !isIdentity,
-            Claims.Private.Scope => !isAccess,
-            Claims.AuthenticationMethodReference => !isIdentity,
-            _ => true,
-        }).Identity!;
-
         var claims = new Dictionary<string, object>(StringComparer.Ordinal);
         if (isAccess || isIdentity)
         {
@@ -276,9 +295,29 @@ internal static class SignInTokens
             TokenTypeIdentifiers.IdentityToken => "JWT",
             _ => JsonWebTokenTypes.Private.RefreshToken,
         };
-        return CreateJwt(options, jwtType, subject, claims, principal.GetClaim(Claims.Private.Issuer),
-            principal.GetCreationDate(), principal.GetExpirationDate(), signing, encryption);
+        // AttachTokenSubject: what of the principal goes into the token's payload.
+        return new TokenDescription(isAccess ? InAccessTokenSubject : isIdentity ? InIdentityTokenSubject : InServerOnlyTokenSubject,
+            claims, jwtType, principal.GetClaim(Claims.Private.Issuer), principal.GetCreationDate(), principal.GetExpirationDate());
     }
+
+    /// <summary>The token by OpenIddict's token handler, over the descriptor GenerateIdentityModelToken gives it.</summary>
+    internal static string CreateWithHandler(OpenIddictServerOptions options, ClaimsPrincipal principal, TokenDescription token,
+        SigningCredentials signing, EncryptingCredentials? encryption) =>
+        CreateJwt(options, token.JwtType, (ClaimsIdentity)principal.Clone(token.InSubject).Identity!, token.Claims, token.Issuer,
+            token.IssuedAt, token.Expires, signing, encryption);
+
+    private static readonly Func<Claim, bool> InAccessTokenSubject = claim => InSubject(claim, isAccess: true, isIdentity: false);
+    private static readonly Func<Claim, bool> InIdentityTokenSubject = claim => InSubject(claim, isAccess: false, isIdentity: true);
+    private static readonly Func<Claim, bool> InServerOnlyTokenSubject = claim => InSubject(claim, isAccess: false, isIdentity: false);
+
+    private static bool InSubject(Claim claim, bool isAccess, bool isIdentity) => claim.Type switch
+    {
+        Claims.Private.CreationDate or Claims.Private.ExpirationDate or Claims.Private.Issuer or Claims.Private.TokenType => false,
+        Claims.Private.Audience => !isAccess && !isIdentity,
+        Claims.Private.Scope => !isAccess,
+        Claims.AuthenticationMethodReference => !isIdentity,
+        _ => true,
+    };
 
     /// <summary>
     /// A token as OpenIddict's GenerateIdentityModelToken writes it: its token handler over a descriptor of the subject's
