@@ -1,12 +1,10 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
-using System.Web;
 using Duende.IdentityModel.Client;
 using IdentityHub.Tests.Infrastructure;
 using IdentityHub.Tests.Oidc;
 using IdentityHub.Tests.Sessions;
-using Microsoft.IdentityModel.JsonWebTokens;
 using Npgsql;
 using StackExchange.Redis;
 

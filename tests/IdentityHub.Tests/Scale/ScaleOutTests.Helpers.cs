@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using System.Web;
@@ -6,9 +5,6 @@ using Duende.IdentityModel.Client;
 using IdentityHub.Tests.Infrastructure;
 using IdentityHub.Tests.Oidc;
 using IdentityHub.Tests.Sessions;
-using Microsoft.IdentityModel.JsonWebTokens;
-using Npgsql;
-using StackExchange.Redis;
 
 namespace IdentityHub.Tests.Scale;
 

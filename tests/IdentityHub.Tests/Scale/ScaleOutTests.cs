@@ -8,7 +8,6 @@ using IdentityHub.Tests.Oidc;
 using IdentityHub.Tests.Sessions;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Npgsql;
-using StackExchange.Redis;
 
 namespace IdentityHub.Tests.Scale;
 
