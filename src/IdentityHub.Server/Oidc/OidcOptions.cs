@@ -106,8 +106,10 @@ public sealed class OidcOptions
     /// Whether the code and refresh grants' fast paths write their tokens directly (Handlers/SignInJwtWriter: the access and
     /// ID tokens' JWS and the refresh token's JWE, byte for byte what OpenIddict's token handler writes for the same
     /// descriptor but for the JWE's random IV, pinned by SignInJwtWriterTests) instead of cloning each token's principal and
-    /// asking the handler; a token it cannot write exactly still goes to the handler. On by default
-    /// (docs/benchmarks.md, "Refresh, eleventh session").
+    /// asking the handler; a token it cannot write exactly still goes to the handler. It also has their response written
+    /// directly (Handlers/TokenResponseWriter, as the client_credentials fast path writes its own: what OpenIddict's
+    /// ApplyTokenResponse handlers write for a success, when no other handler is registered for that event) instead of
+    /// dispatched through that event. On by default (docs/benchmarks.md, "Refresh, eleventh session").
     /// </summary>
     public bool DirectSignInTokens { get; set; } = true;
 

@@ -156,6 +156,26 @@ public sealed class SignInJwtWriterTests
         Assert.Equal(3, SignInTokens.CreateToken(options, access, TokenTypeIdentifiers.AccessToken, rs256, null, direct: true).Split('.').Length);
     }
 
+    [Theory]
+    [InlineData("exp")]
+    [InlineData("iat")]
+    [InlineData("nbf")]
+    public void SubjectDateClaim_LeftToTheHandler(string type)
+    {
+        using var rsa = RSA.Create(2048);
+        var (options, rs256, _, _) = Keys(rsa);
+        var principal = SignInPrincipal("x", "https://h/");
+        SignInTokens.PrepareSignIn(principal, principal, "client-1");
+        var access = SignInTokens.PrepareAccessToken(principal, "client-1", "https://h/", Now, TimeSpan.FromMinutes(15));
+        // The Prepare*Token methods drop such claims; one added afterwards is the handler's to write.
+        ((ClaimsIdentity)access.Identity!).AddClaim(new Claim(type, Now.ToUnixTimeSeconds().ToString(), ClaimValueTypes.Integer64));
+        var description = SignInTokens.Describe(access, TokenTypeIdentifiers.AccessToken);
+
+        Assert.Null(SignInJwtWriter.TryCreate(options.JsonWebTokenHandler, access, description, rs256, null));
+        // CreateToken then asks the handler: a valid token all the same.
+        Assert.Equal(3, SignInTokens.CreateToken(options, access, TokenTypeIdentifiers.AccessToken, rs256, null, direct: true).Split('.').Length);
+    }
+
     /// <summary>The inner JWS of a refresh token the handler decrypts and verifies, or null when it refuses it.</summary>
     private static async Task<string?> OpenAsync(string token, SigningCredentials hs256, EncryptingCredentials dir, bool mustOpen = true)
     {

@@ -61,6 +61,7 @@ public sealed class AuthorizationCodeFastPath(
     HubMetrics metrics,
     IOpenIddictServerDispatcher dispatcher,
     IOptions<OidcOptions> oidc,
+    IOptionsMonitor<OpenIddictServerAspNetCoreOptions> aspNetCore,
     TimeProvider clock) : IOpenIddictServerHandler<ProcessRequestContext>
 {
     /// <summary>After the refresh grant's fast path; before OpenIddict extracts the token request.</summary>
@@ -244,7 +245,7 @@ public sealed class AuthorizationCodeFastPath(
             return false;
         }
 
-        await SignInTokens.AnswerAsync(context, dispatcher, audit, keys, signing, issued, GrantTypes.AuthorizationCode, clientId, policy,
+        await SignInTokens.AnswerAsync(context, dispatcher, aspNetCore, audit, keys, signing, issued, GrantTypes.AuthorizationCode, clientId, policy,
             decision.UserId, principal, () => metrics.FastPathCode(clientId), oidc.Value.DirectSignInTokens, client);
         return true;
     }

@@ -32,8 +32,9 @@ namespace IdentityHub.Server.Oidc.Handlers;
 /// switched on and off): the RFC 9068 access token (at+jwt, signed by OpenIddict's own token handler with the credentials
 /// OpenIddict uses for access tokens, see <see cref="ProtectServerOnlyTokens"/>, claims iss, aud, sub, client_id, oi_prst,
 /// scope, jti, iat, exp with the client's access token lifetime), the token.issued audit event as
-/// <see cref="Audit.Handlers.AuditIssuedTokens"/> writes it, and the response through OpenIddict's own ApplyTokenResponse
-/// event (status, Cache-Control no-store, Pragma no-cache, JSON). Oidc:ClientCredentialsFastPath switches it off.</para>
+/// <see cref="Audit.Handlers.AuditIssuedTokens"/> writes it, and the response as OpenIddict's ApplyTokenResponse handlers
+/// write it (status, Cache-Control no-store, Pragma no-cache, JSON: <see cref="TokenResponseWriter"/>, or that event itself
+/// when other handlers are registered for it). Oidc:ClientCredentialsFastPath switches it off.</para>
 /// </summary>
 public sealed partial class ClientCredentialsFastPath(
     ClientCache clients,
@@ -151,24 +152,8 @@ public sealed partial class ClientCredentialsFastPath(
         // Counted before the answer leaves, so that whoever holds the answer can rely on the count.
         metrics.FastPathToken(clientId);
 
-        if (client.WritesResponse)
-        {
-            // What OpenIddict's ApplyTokenResponse handlers write for a success (checked in Build: no other handler is
-            // registered for it), without the dispatch, the MemoryStream and the copy.
-            await TokenResponseWriter.WriteAsync(http.HttpContext.Response, context.Transaction.Response,
-                !aspNetCore.CurrentValue.SuppressJsonResponseIndentation, context.Logger, context.CancellationToken);
-        }
-        else
-        {
-            // The same response OpenIddict writes after a sign-in (its ApplyTokenResponse<ProcessSignInContext>).
-            var notification = new ApplyTokenResponseContext(context.Transaction);
-            await dispatcher.DispatchAsync(notification);
-            if (!notification.IsRequestHandled)
-            {
-                throw new InvalidOperationException("OpenIddict did not write the token response.");
-            }
-        }
-
-        context.HandleRequest();
+        // What OpenIddict's ApplyTokenResponse handlers write for a success, without the dispatch, the MemoryStream and the
+        // copy when no other handler is registered for it (checked in Build); else the dispatch.
+        await TokenResponseWriter.AnswerAsync(context, client.WritesResponse, dispatcher, aspNetCore);
     }
 }

@@ -14,26 +14,31 @@ namespace IdentityHub.Server.Oidc.Handlers;
 /// (Issuer, Expires, IssuedAt, string claims, no Audience property, no default times): the protected header is the
 /// handler's own, made once per signing credentials (<see cref="Header"/>); the payload is written in the handler's order
 /// (iss, exp, iat, then the claims in order) with its writer options (relaxed escaping), into a per-thread buffer instead
-/// of a MemoryStream; the signature is the credentials' own signature provider's, as the handler asks for it. Pinned by
-/// FastJwtWriterTests against the handler.
+/// of a MemoryStream (<see cref="CreateJws{TState}"/>, which <see cref="SignInJwtWriter"/> writes its payloads with too);
+/// the signature is the credentials' own signature provider's, as the handler asks for it. Pinned by FastJwtWriterTests
+/// against the handler.
 /// </summary>
 internal static class FastJwtWriter
 {
     private static readonly JsonWriterOptions PayloadOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    /// <summary>This thread's payload buffer and writer, shared by every JWS written here (<see cref="CreateJws{TState}"/>).</summary>
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_payload;
     [ThreadStatic] private static Utf8JsonWriter? t_writer;
 
     /// <summary>
     /// The handler's protected header for these credentials and token type, base64url-encoded (ASCII bytes): the first
-    /// segment of a token it creates (the header depends on the credentials and the type only).
+    /// segment of a token it creates (the header depends on the credentials and the type only). With
+    /// <paramref name="encryption"/>, the JWE's protected header (RFC 7516 section 7.1) of the token it encrypts with them.
     /// </summary>
-    public static byte[] Header(JsonWebTokenHandler handler, SigningCredentials credentials, string tokenType)
+    public static byte[] Header(JsonWebTokenHandler handler, SigningCredentials credentials, string tokenType,
+        EncryptingCredentials? encryption = null)
     {
         var token = handler.CreateToken(new SecurityTokenDescriptor
         {
             Claims = new Dictionary<string, object>(StringComparer.Ordinal) { ["sub"] = "header" },
             SigningCredentials = credentials,
+            EncryptingCredentials = encryption,
             TokenType = tokenType,
         });
         return Encoding.ASCII.GetBytes(token[..token.IndexOf('.', StringComparison.Ordinal)]);
@@ -41,30 +46,56 @@ internal static class FastJwtWriter
 
     /// <summary>The token: header, the payload of the issuer (when any), exp, iat and the claims (strings), and the signature.</summary>
     public static string Create(byte[] header, SigningCredentials credentials, string? issuer, DateTime expires, DateTime issuedAt,
-        IReadOnlyList<KeyValuePair<string, string>> claims)
+        IReadOnlyList<KeyValuePair<string, string>> claims) =>
+        CreateJws(header, credentials, (issuer, expires, issuedAt, claims), static (json, state) =>
+        {
+            json.WriteStartObject();
+            if (!string.IsNullOrEmpty(state.issuer))
+            {
+                json.WriteString(JwtRegisteredClaimNames.Iss, state.issuer);
+            }
+
+            json.WriteNumber(JwtRegisteredClaimNames.Exp, EpochTime.GetIntDate(state.expires));
+            json.WriteNumber(JwtRegisteredClaimNames.Iat, EpochTime.GetIntDate(state.issuedAt));
+            foreach (var (type, value) in state.claims)
+            {
+                json.WriteString(type, value);
+            }
+
+            json.WriteEndObject();
+            return true;
+        })!;
+
+    /// <summary>
+    /// The JWS of the payload <paramref name="writePayload"/> writes (the whole JSON object) with the handler's writer options
+    /// (relaxed escaping) into this thread's buffer, signed by <see cref="Sign"/>; null, nothing signed, when it returns false.
+    /// The buffer is kept for the thread unless a payload made it larger than any token's.
+    /// </summary>
+    internal static string? CreateJws<TState>(byte[] header, SigningCredentials credentials, TState state,
+        Func<Utf8JsonWriter, TState, bool> writePayload)
     {
-        var payload = t_payload ??= new ArrayBufferWriter<byte>(512);
+        var payload = t_payload ??= new ArrayBufferWriter<byte>(2048);
         payload.ResetWrittenCount();
         var json = t_writer ??= new Utf8JsonWriter(payload, PayloadOptions);
         json.Reset(payload);
-        json.WriteStartObject();
-        if (!string.IsNullOrEmpty(issuer))
+        try
         {
-            json.WriteString(JwtRegisteredClaimNames.Iss, issuer);
-        }
+            if (!writePayload(json, state))
+            {
+                return null;
+            }
 
-        json.WriteNumber(JwtRegisteredClaimNames.Exp, EpochTime.GetIntDate(expires));
-        json.WriteNumber(JwtRegisteredClaimNames.Iat, EpochTime.GetIntDate(issuedAt));
-        foreach (var (type, value) in claims)
+            json.Flush();
+            return Sign(header, payload.WrittenSpan, credentials);
+        }
+        finally
         {
-            json.WriteString(type, value);
+            json.Reset(Stream.Null);
+            if (payload.Capacity > 64 * 1024)
+            {
+                t_payload = null;
+            }
         }
-
-        json.WriteEndObject();
-        json.Flush();
-        json.Reset(Stream.Null);
-
-        return Sign(header, payload.WrittenSpan, credentials);
     }
 
     /// <summary>

@@ -76,6 +76,7 @@ public sealed partial class RefreshTokenFastPath(
     HubMetrics metrics,
     IOpenIddictServerDispatcher dispatcher,
     IOptions<OidcOptions> oidc,
+    IOptionsMonitor<OpenIddictServerAspNetCoreOptions> aspNetCore,
     TimeProvider clock) : IOpenIddictServerHandler<ProcessRequestContext>
 {
     /// <summary>After the endpoint, the issuer and the transport security check (and the client_credentials fast path); before OpenIddict extracts the token request.</summary>
@@ -197,7 +198,7 @@ public sealed partial class RefreshTokenFastPath(
         refresh.SetTokenId(entryId);
 
         // The tokens, the awaited token.refreshed and claims.released events, and OpenIddict's token response.
-        await SignInTokens.AnswerAsync(context, dispatcher, audit, keys, signing, tokens, GrantTypes.RefreshToken, clientId, policy,
+        await SignInTokens.AnswerAsync(context, dispatcher, aspNetCore, audit, keys, signing, tokens, GrantTypes.RefreshToken, clientId, policy,
             userId, principal, () => metrics.FastPathRefresh(clientId), oidc.Value.DirectSignInTokens, client);
         return true;
     }

@@ -7,7 +7,6 @@ using System.Runtime.CompilerServices;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -22,24 +21,21 @@ namespace IdentityHub.Server.Oidc.Handlers;
 /// or the handler's per-token header, dictionaries and streams. The payload follows the handler's order and rules
 /// (iss, exp, iat; then the descriptor's claims; then the subject's claims by type in order of first appearance, a repeated
 /// type as an array, skipping the types written already; each value by its claim value type as the handler converts it);
-/// the header is the handler's own for the credentials and type (<see cref="FastJwtWriter.Header"/>); the signature is the
-/// credentials' provider's (<see cref="FastJwtWriter.Sign"/>). A server-only token (refresh token, authorization code) is
+/// the header is the handler's own for the credentials and type (<see cref="FastJwtWriter.Header"/>, once per credentials
+/// and type); the payload goes into FastJwtWriter's per-thread buffer and the signature is the credentials' provider's
+/// (<see cref="FastJwtWriter.CreateJws{TState}"/>). A server-only token (refresh token, authorization code) is
 /// then encrypted as the handler encrypts it for this server's credentials: JWE compact serialisation (RFC 7516 section
 /// 7.1) with "dir" (RFC 7518 section 4.5, no encrypted key) and A256CBC-HS512 (RFC 7518 section 5.2.5: AES-256-CBC with
 /// PKCS #7 padding under the key's last 32 octets, a random 128-bit IV, the tag the first 32 octets of HMAC-SHA-512 under
 /// its first 32 octets over AAD || IV || ciphertext || AL, section 5.2.2.1), the protected header the handler's own.
-/// Anything it does not reproduce exactly (a claim of a value type it does not convert, a principal of several identities,
-/// other encryption) returns null: the caller then asks the handler. Pinned by SignInJwtWriterTests against the handler.
+/// Anything it does not reproduce exactly (a claim of a value type it does not convert, a subject claim named exp, iat or
+/// nbf, a principal of several identities, other encryption) returns null: the caller then asks the handler. Pinned by SignInJwtWriterTests against the handler.
 /// </summary>
 internal static class SignInJwtWriter
 {
-    private static readonly JsonWriterOptions PayloadOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    /// <summary>What is kept per credentials object: signing credentials (JWS headers) or encrypting credentials (JWE headers and keys).</summary>
+    private static readonly ConditionalWeakTable<object, Kept> PerCredentials = new();
 
-    /// <summary>The handler's headers (base64url, ASCII) per credentials and token type: a JWS header, or a JWE one.</summary>
-    private static readonly ConditionalWeakTable<object, Dictionary<string, byte[]>> Headers = new();
-
-    [ThreadStatic] private static ArrayBufferWriter<byte>? t_payload;
-    [ThreadStatic] private static Utf8JsonWriter? t_writer;
     [ThreadStatic] private static List<(string Type, int First, int Count)>? t_groups;
     [ThreadStatic] private static List<Claim>? t_claims;
     [ThreadStatic] private static Aes? t_aes;
@@ -52,43 +48,23 @@ internal static class SignInJwtWriter
     public static string? TryCreate(JsonWebTokenHandler handler, ClaimsPrincipal principal, SignInTokens.TokenDescription token,
         SigningCredentials signing, EncryptingCredentials? encryption)
     {
-        var (inSubject, metadata, jwtType, issuer, issuedAt, expires) = token;
+        var encrypting = encryption is null ? null : PerCredentials.GetValue(encryption, Keep);
         if (handler.SetDefaultTimesOnTokenCreation || principal.Identities.Count() != 1 || principal.Identities.First() is not { } identity
-            || (encryption is not null && !IsDirectAes256CbcHmacSha512(encryption)))
+            || (encryption is not null && (encrypting!.EncKey is null || !WithoutCustomProvider(encryption))))
         {
             return null;
         }
 
-        var payload = t_payload ??= new ArrayBufferWriter<byte>(2048);
-        payload.ResetWrittenCount();
-        var json = t_writer ??= new Utf8JsonWriter(payload, PayloadOptions);
-        json.Reset(payload);
-        try
-        {
-            if (!WritePayload(json, identity, inSubject, metadata, issuer, issuedAt, expires))
-            {
-                return null;
-            }
-
-            json.Flush();
-        }
-        finally
-        {
-            json.Reset(Stream.Null);
-        }
-
-        var jws = FastJwtWriter.Sign(Header(handler, signing, jwtType, null), payload.WrittenSpan, signing);
-        if (payload.Capacity > 64 * 1024)
-        {
-            t_payload = null;
-        }
-
-        return encryption is null ? jws : Encrypt(Header(handler, signing, jwtType, encryption), jws, ((SymmetricSecurityKey)encryption.Key).Key);
+        var jws = FastJwtWriter.CreateJws(Header(PerCredentials.GetValue(signing, Keep), handler, signing, token.JwtType, null).Bytes,
+            signing, (identity, token), static (json, state) => WritePayload(json, state.identity, state.token));
+        return jws is null || encrypting is null
+            ? jws
+            : Encrypt(encrypting, Header(encrypting, handler, signing, token.JwtType, encryption), jws);
     }
 
-    private static bool WritePayload(Utf8JsonWriter json, ClaimsIdentity identity, Func<Claim, bool> inSubject,
-        IReadOnlyDictionary<string, object> metadata, string? issuer, DateTimeOffset? issuedAt, DateTimeOffset? expires)
+    private static bool WritePayload(Utf8JsonWriter json, ClaimsIdentity identity, SignInTokens.TokenDescription token)
     {
+        var (inSubject, metadata, _, issuer, issuedAt, expires) = token;
         json.WriteStartObject();
         var issuerSet = !string.IsNullOrEmpty(issuer);
         if (issuerSet)
@@ -110,8 +86,7 @@ internal static class SignInJwtWriter
         var audienceSet = false;
         foreach (var (name, value) in metadata)
         {
-            if (name is JwtRegisteredClaimNames.Iss or JwtRegisteredClaimNames.Exp or JwtRegisteredClaimNames.Iat or JwtRegisteredClaimNames.Nbf
-                || !WriteObject(json, name, value))
+            if (IsDate(name) || name == JwtRegisteredClaimNames.Iss || !WriteObject(json, name, value))
             {
                 return false;
             }
@@ -129,24 +104,33 @@ internal static class SignInJwtWriter
             foreach (var claim in identity.Claims)
             {
                 if (claim is null || !inSubject(claim) || metadata.ContainsKey(claim.Type)
-                    || (audienceSet && claim.Type == JwtRegisteredClaimNames.Aud) || (issuerSet && claim.Type == JwtRegisteredClaimNames.Iss)
-                    || (expires is not null && claim.Type == JwtRegisteredClaimNames.Exp)
-                    || (issuedAt is not null && claim.Type == JwtRegisteredClaimNames.Iat))
+                    || (audienceSet && claim.Type == JwtRegisteredClaimNames.Aud) || (issuerSet && claim.Type == JwtRegisteredClaimNames.Iss))
                 {
                     continue;
+                }
+
+                if (IsDate(claim.Type))
+                {
+                    // A date of the subject's (the Prepare*Token methods drop them): what the handler makes of it, the handler's.
+                    return false;
                 }
 
                 claims.Add(claim);
             }
 
             // Stable grouping without a dictionary: a token has a few dozen claims at most.
-            var used = 0;
             for (var i = 0; i < claims.Count; i++)
             {
-                var index = groups.FindIndex(g => g.Type == claims[i].Type);
-                if (index < 0)
+                var type = claims[i].Type;
+                var index = 0;
+                while (index < groups.Count && groups[index].Type != type)
                 {
-                    groups.Add((claims[i].Type, i, 1));
+                    index++;
+                }
+
+                if (index == groups.Count)
+                {
+                    groups.Add((type, i, 1));
                 }
                 else
                 {
@@ -180,12 +164,10 @@ internal static class SignInJwtWriter
                 {
                     json.WriteEndArray();
                 }
-
-                used += count;
             }
 
             json.WriteEndObject();
-            return used == claims.Count;
+            return true;
         }
         finally
         {
@@ -193,6 +175,9 @@ internal static class SignInJwtWriter
             groups.Clear();
         }
     }
+
+    private static bool IsDate(string name) =>
+        name is JwtRegisteredClaimNames.Exp or JwtRegisteredClaimNames.Iat or JwtRegisteredClaimNames.Nbf;
 
     /// <summary>A subject claim's value as the handler converts it (TokenUtilities.GetClaimValueUsingValueType); false for a type it does not take here.</summary>
     private static bool WriteClaimValue(Utf8JsonWriter json, Claim claim)
@@ -277,65 +262,88 @@ internal static class SignInJwtWriter
         }
     }
 
-    private static bool IsDirectAes256CbcHmacSha512(EncryptingCredentials encryption) =>
-        encryption.Alg == "dir" && encryption.Enc == SecurityAlgorithms.Aes256CbcHmacSha512
-        && encryption.Key is SymmetricSecurityKey { Key.Length: 64 } && encryption.CryptoProviderFactory is null or { CustomCryptoProvider: null }
+    /// <summary>
+    /// What is kept per credentials object: the handler's protected headers per token type (base64url: the ASCII bytes and
+    /// the text) and, for encrypting credentials of "dir" and A256CBC-HS512 with a 64-octet symmetric key, the key's two halves,
+    /// read once (<see cref="SymmetricSecurityKey.Key"/> returns a new copy at each read): MAC_KEY its first 32 octets,
+    /// ENC_KEY its last 32 (RFC 7518 section 5.2.2.1). Null keys: other encryption, which the handler writes.
+    /// </summary>
+    private sealed class Kept(byte[]? macKey, byte[]? encKey)
+    {
+        public byte[]? MacKey { get; } = macKey;
+
+        public byte[]? EncKey { get; } = encKey;
+
+        public Dictionary<string, ProtectedHeader> Headers { get; } = new(StringComparer.Ordinal);
+    }
+
+    private sealed record ProtectedHeader(byte[] Bytes, string Text);
+
+    /// <summary>A new entry; the key read and checked here (Alg, Enc and Key are fixed when the credentials are made).</summary>
+    private static Kept Keep(object credentials)
+    {
+        if (credentials is not EncryptingCredentials { Alg: "dir", Enc: SecurityAlgorithms.Aes256CbcHmacSha512, Key: SymmetricSecurityKey symmetric })
+        {
+            return new Kept(null, null);
+        }
+
+        var key = symmetric.Key;
+        try
+        {
+            return key.Length == 64 ? new Kept(key[..32], key[32..]) : new Kept(null, null);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(key);
+        }
+    }
+
+    /// <summary>The encryption by the platform's own algorithms, as the handler's default provider: no custom provider (settable, so per token).</summary>
+    private static bool WithoutCustomProvider(EncryptingCredentials encryption) =>
+        encryption.CryptoProviderFactory is null or { CustomCryptoProvider: null }
         && encryption.Key.CryptoProviderFactory is null or { CustomCryptoProvider: null };
 
     /// <summary>The handler's protected header for a JWS (encryption null) or the JWE around it: the first part of a token it creates.</summary>
-    private static byte[] Header(JsonWebTokenHandler handler, SigningCredentials signing, string jwtType, EncryptingCredentials? encryption)
+    private static ProtectedHeader Header(Kept kept, JsonWebTokenHandler handler, SigningCredentials signing, string jwtType,
+        EncryptingCredentials? encryption)
     {
-        var perCredentials = Headers.GetValue((object?)encryption ?? signing, _ => []);
-        lock (perCredentials)
+        lock (kept.Headers)
         {
-            if (perCredentials.TryGetValue(jwtType, out var known))
+            if (kept.Headers.TryGetValue(jwtType, out var known))
             {
                 return known;
             }
         }
 
-        var header = encryption is null
-            ? FastJwtWriter.Header(handler, signing, jwtType)
-            : JweHeader(handler, signing, jwtType, encryption);
-        lock (perCredentials)
+        var bytes = FastJwtWriter.Header(handler, signing, jwtType, encryption);
+        var header = new ProtectedHeader(bytes, Encoding.ASCII.GetString(bytes));
+        lock (kept.Headers)
         {
-            perCredentials[jwtType] = header;
+            kept.Headers[jwtType] = header;
         }
 
         return header;
-    }
-
-    private static byte[] JweHeader(JsonWebTokenHandler handler, SigningCredentials signing, string jwtType, EncryptingCredentials encryption)
-    {
-        var token = handler.CreateToken(new SecurityTokenDescriptor
-        {
-            Claims = new Dictionary<string, object>(StringComparer.Ordinal) { ["sub"] = "header" },
-            SigningCredentials = signing,
-            EncryptingCredentials = encryption,
-            TokenType = jwtType,
-        });
-        return Encoding.ASCII.GetBytes(token[..token.IndexOf('.', StringComparison.Ordinal)]);
     }
 
     /// <summary>
     /// RFC 7516 section 5.1 with "dir" and A256CBC-HS512 (RFC 7518 section 5.2.2.1): BASE64URL(header) "." "" "." BASE64URL(IV)
     /// "." BASE64URL(ciphertext) "." BASE64URL(tag), the AAD the ASCII of BASE64URL(header).
     /// </summary>
-    internal static string Encrypt(byte[] header, string plaintext, byte[] key)
+    private static string Encrypt(Kept keys, ProtectedHeader protectedHeader, string plaintext)
     {
         Span<byte> iv = stackalloc byte[16];
         RandomNumberGenerator.Fill(iv);
         var aes = t_aes ??= Aes.Create();
-        if (!ReferenceEquals(t_aesKey, key))
+        if (!ReferenceEquals(t_aesKey, keys.EncKey))
         {
-            aes.Key = key.AsSpan(32, 32).ToArray();
-            t_aesKey = key;
+            aes.Key = keys.EncKey!;
+            t_aesKey = keys.EncKey;
         }
 
-        var plainBytes = Encoding.UTF8.GetBytes(plaintext);
-        var ciphertext = aes.EncryptCbc(plainBytes, iv, PaddingMode.PKCS7);
+        var ciphertext = aes.EncryptCbc(Encoding.UTF8.GetBytes(plaintext), iv, PaddingMode.PKCS7);
 
         // M = HMAC-SHA-512(MAC_KEY, AAD || IV || ciphertext || AL), AL the AAD's length in bits, 64-bit big-endian; T = M[0..32].
+        var header = protectedHeader.Bytes;
         var macInput = ArrayPool<byte>.Shared.Rent(header.Length + iv.Length + ciphertext.Length + 8);
         Span<byte> mac = stackalloc byte[64];
         try
@@ -349,7 +357,7 @@ internal static class SignInJwtWriter
             length += ciphertext.Length;
             BinaryPrimitives.WriteUInt64BigEndian(macInput.AsSpan(length), (ulong)header.Length * 8);
             length += 8;
-            HMACSHA512.HashData(key.AsSpan(0, 32), macInput.AsSpan(0, length), mac);
+            HMACSHA512.HashData(keys.MacKey!, macInput.AsSpan(0, length), mac);
         }
         finally
         {
@@ -357,11 +365,10 @@ internal static class SignInJwtWriter
         }
 
         var builder = new StringBuilder(header.Length + 2 + Base64Url.GetEncodedLength(16) + 1 + Base64Url.GetEncodedLength(ciphertext.Length) + 1 + 43);
-        builder.Append(Encoding.ASCII.GetString(header)).Append("..")
+        builder.Append(protectedHeader.Text).Append("..")
             .Append(Base64Url.EncodeToString(iv)).Append('.')
             .Append(Base64Url.EncodeToString(ciphertext)).Append('.')
             .Append(Base64Url.EncodeToString(mac[..32]));
-        CryptographicOperations.ZeroMemory(plainBytes);
         return builder.ToString();
     }
 }

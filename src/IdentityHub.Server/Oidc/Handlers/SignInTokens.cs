@@ -9,7 +9,6 @@ using IdentityHub.Server.Oidc.RefreshTokens;
 using IdentityHub.Server.Data;
 using IdentityHub.Server.Operations;
 using IdentityHub.Server.Registry;
-using Microsoft.AspNetCore;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Abstractions;
@@ -133,10 +132,13 @@ internal static class SignInTokens
     /// <see cref="ProtectServerOnlyTokens"/>, AttachTokenSubject, AttachTokenMetadata, GenerateIdentityModelToken; the ID
     /// token's at_hash as AttachTokenDigests computes it), the response members as AttachSignInParameters sets them, the
     /// awaited token.issued / token.refreshed and claims.released events (<see cref="AuditIssuedTokens.Records"/>), the
-    /// fast path's count, then the response through OpenIddict's ApplyTokenResponse event (Cache-Control: no-store, Pragma:
-    /// no-cache, RFC 6749 section 5.1). The refresh principal, if any, carries the id of its entry already.
+    /// fast path's count, then the response (Cache-Control: no-store, Pragma: no-cache, RFC 6749 section 5.1) as OpenIddict's
+    /// ApplyTokenResponse handlers write it: by <see cref="TokenResponseWriter"/> when <paramref name="direct"/> and no other
+    /// handler is registered for that event (<see cref="GrantFastPathClients.Derived.WritesResponse"/>), else through that
+    /// event. The refresh principal, if any, carries the id of its entry already.
     /// </summary>
-    internal static async Task AnswerAsync(ProcessRequestContext context, IOpenIddictServerDispatcher dispatcher, IAuditLog audit,
+    internal static async Task AnswerAsync(ProcessRequestContext context, IOpenIddictServerDispatcher dispatcher,
+        IOptionsMonitor<OpenIddictServerAspNetCoreOptions> aspNetCore, IAuditLog audit,
         ServerOnlyTokenKeys keys, SigningCredentials signing, Prepared tokens, string grantType, string clientId, ClientPolicy policy,
         string? userId, ClaimsPrincipal principal, Action count, bool direct, GrantFastPathClients.Derived client)
     {
@@ -189,26 +191,7 @@ internal static class SignInTokens
         count();
 
         context.Transaction.Response = response;
-        if (direct && client.WritesResponse && context.Transaction.GetHttpRequest() is { } http)
-        {
-            // What OpenIddict's ApplyTokenResponse handlers write for a success (checked per options: no other handler is
-            // registered for it), as the client_credentials fast path writes it, without the dispatch and its stream.
-            var aspNetCore = http.HttpContext.RequestServices.GetRequiredService<IOptionsMonitor<OpenIddictServerAspNetCoreOptions>>();
-            await TokenResponseWriter.WriteAsync(http.HttpContext.Response, response, !aspNetCore.CurrentValue.SuppressJsonResponseIndentation,
-                context.Logger, context.CancellationToken);
-            context.HandleRequest();
-            return;
-        }
-
-        // The same response OpenIddict writes after a sign-in (its ApplyTokenResponse<ProcessSignInContext>).
-        var notification = new ApplyTokenResponseContext(context.Transaction);
-        await dispatcher.DispatchAsync(notification);
-        if (!notification.IsRequestHandled)
-        {
-            throw new InvalidOperationException("OpenIddict did not write the token response.");
-        }
-
-        context.HandleRequest();
+        await TokenResponseWriter.AnswerAsync(context, direct && client.WritesResponse, dispatcher, aspNetCore);
     }
 
     private static bool Is(Claim claim, string type) => string.Equals(claim.Type, type, StringComparison.OrdinalIgnoreCase);

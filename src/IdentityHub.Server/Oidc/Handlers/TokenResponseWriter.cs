@@ -1,7 +1,10 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using IdentityHub.Server.Audit.Handlers;
+using Microsoft.AspNetCore;
+using Microsoft.Extensions.Options;
 using OpenIddict.Abstractions;
 using OpenIddict.Server;
 using OpenIddict.Server.AspNetCore;
@@ -16,8 +19,11 @@ namespace IdentityHub.Server.Oidc.Handlers;
 /// <see cref="OpenIddictMessage.WriteTo(Utf8JsonWriter)"/> with ProcessJsonResponse's writer options (relaxed escaping,
 /// indented unless SuppressJsonResponseIndentation), Content-Length and Content-Type application/json;charset=UTF-8. The
 /// JSON goes into a per-thread buffer and is copied to the response before any await, instead of a new MemoryStream, a
-/// Utf8JsonWriter over it and a stream copy per request. Used by <see cref="ClientCredentialsFastPath"/> only when
-/// <see cref="Applies"/>: every handler registered for ApplyTokenResponse is one of those it stands for.
+/// Utf8JsonWriter over it and a stream copy per request. The token endpoint's fast paths
+/// (<see cref="ClientCredentialsFastPath"/>, and through <see cref="SignInTokens"/> <see cref="AuthorizationCodeFastPath"/>
+/// and <see cref="RefreshTokenFastPath"/>) answer through <see cref="AnswerAsync"/>: written here when <see cref="Applies"/>
+/// (every handler registered for ApplyTokenResponse is one of those it stands for), else through OpenIddict's
+/// ApplyTokenResponse dispatch.
 /// </summary>
 internal static class TokenResponseWriter
 {
@@ -32,15 +38,22 @@ internal static class TokenResponseWriter
         typeof(OpenIddictServerAspNetCoreHandlers.ProcessJsonResponse<ApplyTokenResponseContext>),
     ];
 
+    /// <summary><see cref="Applies"/> per options instance (their handlers are fixed once the options are built).</summary>
+    private static readonly ConditionalWeakTable<OpenIddictServerOptions, StrongBox<bool>> Applying = new();
+
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_buffer;
     [ThreadStatic] private static Utf8JsonWriter? t_writer;
     [ThreadStatic] private static Utf8JsonWriter? t_indentedWriter;
 
     /// <summary>
     /// True when the options' ApplyTokenResponse handlers are exactly the known ones (ProcessJsonResponse among them): a
-    /// handler added later (ours or a new OpenIddict version's) sends the fast path back to the dispatch.
+    /// handler added later (ours or a new OpenIddict version's) sends the fast path back to the dispatch. Scanned once per
+    /// options instance.
     /// </summary>
-    public static bool Applies(OpenIddictServerOptions options)
+    public static bool Applies(OpenIddictServerOptions options) =>
+        Applying.GetValue(options, static instance => new StrongBox<bool>(HandlersAreKnown(instance))).Value;
+
+    private static bool HandlersAreKnown(OpenIddictServerOptions options)
     {
         var json = false;
         foreach (var descriptor in options.Handlers)
@@ -62,7 +75,36 @@ internal static class TokenResponseWriter
         return json;
     }
 
-    public static async ValueTask WriteAsync(HttpResponse response, OpenIddictResponse message, bool indented, ILogger logger,
+    /// <summary>
+    /// A fast path's answer, its tokens issued, audited and counted: the transaction's successful response written here when
+    /// <paramref name="direct"/> (the caller has checked <see cref="Applies"/> for its options) and the request is an
+    /// ASP.NET Core one, else through OpenIddict's ApplyTokenResponse event as after a sign-in (which must handle it); then
+    /// the request is handled.
+    /// </summary>
+    public static async ValueTask AnswerAsync(ProcessRequestContext context, bool direct, IOpenIddictServerDispatcher dispatcher,
+        IOptionsMonitor<OpenIddictServerAspNetCoreOptions> aspNetCore)
+    {
+        var response = context.Transaction.Response ?? throw new InvalidOperationException("The token response is not set.");
+        if (direct && context.Transaction.GetHttpRequest() is { } http)
+        {
+            await WriteAsync(http.HttpContext.Response, response, !aspNetCore.CurrentValue.SuppressJsonResponseIndentation,
+                context.Logger, context.CancellationToken);
+        }
+        else
+        {
+            // The same response OpenIddict writes after a sign-in (its ApplyTokenResponse<ProcessSignInContext>).
+            var notification = new ApplyTokenResponseContext(context.Transaction);
+            await dispatcher.DispatchAsync(notification);
+            if (!notification.IsRequestHandled)
+            {
+                throw new InvalidOperationException("OpenIddict did not write the token response.");
+            }
+        }
+
+        context.HandleRequest();
+    }
+
+    private static async ValueTask WriteAsync(HttpResponse response, OpenIddictResponse message, bool indented, ILogger logger,
         CancellationToken cancellationToken)
     {
         if (!string.IsNullOrEmpty(message.Error))
