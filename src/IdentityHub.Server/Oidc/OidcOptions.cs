@@ -136,7 +136,8 @@ public sealed class OidcOptions
     /// Whether the authorize endpoint's ad-hoc authorization and session participant are inserted with the code's token
     /// entry, in one transaction, instead of in a transaction of their own before it (<see cref="Sessions.SessionService.JoinAsync"/>):
     /// one commit and one round trip fewer per code (docs/benchmarks.md, "Sign-in, eleventh session"). Only for a response
-    /// type with a code (its entry is always stored); default true; false saves them first, as before.
+    /// type with a code, whose entry is stored through the same DbContext (not with OpenIddict's DisableTokenStorage or
+    /// EnableDegradedMode, where they are saved first whatever this says); default true; false saves them first, as before.
     /// </summary>
     public bool AdHocAuthorizationWithCode { get; set; } = true;
 
