@@ -128,6 +128,7 @@ public sealed class OidcOptions
     /// How many pairwise subjects (sector, sub) the process remembers as stored (<see cref="RecordedPairwiseSubjects"/>),
     /// so that an authorize request does not insert the same mapping row again: one round trip and one commit fewer per
     /// sign-in of a person who signed in to the department before (docs/benchmarks.md, "Sign-in, eleventh session").
+    /// A lookup of a pairwise sub that finds no row forgets the pair (a row lost outside the application is written again).
     /// Default 10,000 (~1-2 MB at most); 0 (or less) writes the row on every authorize, as before.
     /// </summary>
     public int PairwiseSubjectCacheSize { get; set; } = 10_000;
