@@ -60,7 +60,7 @@ public sealed class TokenReferenceIdMigrationTests
             "SELECT c.relname || ' ' || i.indisvalid || ' ' || pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid " +
             "WHERE i.indrelid = '\"OpenIddictTokens\"'::regclass AND pg_get_indexdef(i.indexrelid) LIKE '%ReferenceId%'");
         var index = Assert.Single(indexes);
-        Assert.StartsWith(Name + " True CREATE UNIQUE INDEX", index, StringComparison.Ordinal);
+        Assert.StartsWith(Name + " true CREATE UNIQUE INDEX", index, StringComparison.Ordinal);
         Assert.EndsWith("WHERE (\"ReferenceId\" IS NOT NULL)", index, StringComparison.Ordinal);
 
         // Down: the full unique index again, under the same name; then Up once more.
