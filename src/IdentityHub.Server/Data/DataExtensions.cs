@@ -88,7 +88,11 @@ public static class DataExtensions
     public static string ResolveDataDirectory(IHostEnvironment environment, DatabaseOptions options) =>
         Path.GetFullPath(Path.Combine(environment.ContentRootPath, options.DataDirectory));
 
-    /// <summary>Applies pending migrations. EF Core takes a database-wide lock, so several nodes may call it at once.</summary>
+    /// <summary>
+    /// Applies pending migrations. EF Core takes a database-wide lock, so several nodes may call it at once, except while a
+    /// migration's non-transactional statements run (on PostgreSQL the lock is transaction-scoped: the concurrent index
+    /// builds of TokenReferenceIdPartialIndex; docs/deployment.md, "Upgrading a running deployment").
+    /// </summary>
     public static async Task MigrateDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
     {
         await using var scope = services.CreateAsyncScope();

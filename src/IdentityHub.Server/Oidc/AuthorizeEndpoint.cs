@@ -13,6 +13,7 @@ using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using OpenIddict.Abstractions;
+using OpenIddict.Server;
 using OpenIddict.Server.AspNetCore;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
@@ -128,9 +129,39 @@ public static class AuthorizeEndpoint
 
         // The app joins the SSO session: it is told when the session ends, and its tokens end with it.
         // With a code in the answer, the authorization and participant are saved with the code's entry (SessionService.JoinAsync).
-        await sessions.JoinAsync(session.SessionId, client, subject, Issuer(context), identity, context.RequestAborted,
-            savedWithCode: options.Value.AdHocAuthorizationWithCode && request.HasResponseType(ResponseTypes.Code));
-        return Results.SignIn(new ClaimsPrincipal(identity), authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+        var staged = await sessions.JoinAsync(session.SessionId, client, subject, Issuer(context), identity, context.RequestAborted,
+            savedWithCode: options.Value.AdHocAuthorizationWithCode && request.HasResponseType(ResponseTypes.Code)
+                && CodeEntrySavedThroughDbContext(context));
+        var signIn = Results.SignIn(new ClaimsPrincipal(identity), authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+        return staged is null ? signIn : new UnstageOnFailure(signIn, staged);
+    }
+
+    /// <summary>
+    /// Whether the code's token entry is saved through the request's DbContext (CodeEntryInOneInsert, or OpenIddict's
+    /// CreateTokenEntry): not with token storage off or in degraded mode, where nothing would save the staged
+    /// authorization and participant.
+    /// </summary>
+    private static bool CodeEntrySavedThroughDbContext(HttpContext context)
+    {
+        var server = context.RequestServices.GetRequiredService<IOptionsMonitor<OpenIddictServerOptions>>().CurrentValue;
+        return !server.DisableTokenStorage && !server.EnableDegradedMode;
+    }
+
+    /// <summary>The sign-in, whose code's save also inserts the staged authorization and participant; unstaged if it fails.</summary>
+    private sealed class UnstageOnFailure(IResult signIn, StagedJoin staged) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext httpContext)
+        {
+            try
+            {
+                await signIn.ExecuteAsync(httpContext);
+            }
+            catch
+            {
+                staged.Unstage();
+                throw;
+            }
+        }
     }
 
     /// <summary>RFC 8707 resource indicators if the client gave any, else the default audience (RFC 9068 section 3).</summary>

@@ -144,7 +144,7 @@ public sealed class ClaimsPersonCache : IDisposable
         {
             return Materialise(client.SubjectType == SubjectType.Public
                 ? await _queries.Public(Db(services), subject, cancellationToken)
-                : await _queries.Pairwise(Db(services), client.SectorId, subject, cancellationToken));
+                : await PairwiseAsync(client, subject, services, cancellationToken));
         }
 
         if (_feed.IsShared)
@@ -174,7 +174,7 @@ public sealed class ClaimsPersonCache : IDisposable
         // A pairwise sub already resolved reads the account by its id (the cheaper query); an unknown one through the mapping.
         var row = userId is not null
             ? await _queries.Public(Db(services), userId, cancellationToken)
-            : await _queries.Pairwise(Db(services), client.SectorId, subject, cancellationToken);
+            : await PairwiseAsync(client, subject, services, cancellationToken);
         var person = Materialise(row);
         if (person is null)
         {
@@ -241,6 +241,19 @@ public sealed class ClaimsPersonCache : IDisposable
     public void Dispose() => _subscription.Dispose();
 
     private static IdentityHubDbContext Db(IServiceProvider services) => services.GetRequiredService<IdentityHubDbContext>();
+
+    /// <summary>The account through the pairwise mapping; none found forgets the pair (<see cref="RecordedPairwiseSubjects"/>).</summary>
+    private async Task<ClaimsPersonQueries.ClaimsPersonRow?> PairwiseAsync(ClientPolicy client, string subject, IServiceProvider services,
+        CancellationToken cancellationToken)
+    {
+        var row = await _queries.Pairwise(Db(services), client.SectorId, subject, cancellationToken);
+        if (row is null)
+        {
+            services.GetRequiredService<RecordedPairwiseSubjects>().Forget(client.SectorId, subject);
+        }
+
+        return row;
+    }
 
     private static Person? Materialise(ClaimsPersonQueries.ClaimsPersonRow? row) => row is null ? null : SubjectIdentifiers.ToPerson(row);
 

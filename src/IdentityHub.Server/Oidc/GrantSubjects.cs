@@ -20,7 +20,7 @@ public sealed record GrantSubject(Person Person, bool SessionEnded);
 /// account, a changed identity or an ended session is seen at once. EF compiled queries (<see cref="GrantSubjectQueries"/>):
 /// no expression tree to build, parameterise and look up in EF's query cache on every grant.
 /// </summary>
-public sealed class GrantSubjects(IdentityHubDbContext db, GrantSubjectQueries queries)
+public sealed class GrantSubjects(IdentityHubDbContext db, GrantSubjectQueries queries, RecordedPairwiseSubjects recorded)
 {
     public async Task<GrantSubject?> LoadAsync(string? subject, ClientPolicy? client, string sessionId, CancellationToken cancellationToken)
     {
@@ -29,9 +29,17 @@ public sealed class GrantSubjects(IdentityHubDbContext db, GrantSubjectQueries q
             return null;
         }
 
-        var row = client.SubjectType == SubjectType.Public
-            ? await queries.Public(db, subject, sessionId, cancellationToken)
-            : await queries.Pairwise(db, client.SectorId, subject, sessionId, cancellationToken);
+        GrantSubjectRow? row;
+        if (client.SubjectType == SubjectType.Public)
+        {
+            row = await queries.Public(db, subject, sessionId, cancellationToken);
+        }
+        else if ((row = await queries.Pairwise(db, client.SectorId, subject, sessionId, cancellationToken)) is null)
+        {
+            // No account through the mapping: the pair is no longer known to be stored (RecordedPairwiseSubjects).
+            recorded.Forget(client.SectorId, subject);
+        }
+
         return row is null ? null : new GrantSubject(new Person(row.User, row.RealName.SingleOrDefault(), row.Evidence), row.SessionEnded);
     }
 }

@@ -130,6 +130,7 @@ public sealed class OidcOptions
     /// How many pairwise subjects (sector, sub) the process remembers as stored (<see cref="RecordedPairwiseSubjects"/>),
     /// so that an authorize request does not insert the same mapping row again: one round trip and one commit fewer per
     /// sign-in of a person who signed in to the department before (docs/benchmarks.md, "Sign-in, eleventh session").
+    /// A lookup of a pairwise sub that finds no row forgets the pair (a row lost outside the application is written again).
     /// Default 10,000 (~1-2 MB at most); 0 (or less) writes the row on every authorize, as before.
     /// </summary>
     public int PairwiseSubjectCacheSize { get; set; } = 10_000;
@@ -138,7 +139,8 @@ public sealed class OidcOptions
     /// Whether the authorize endpoint's ad-hoc authorization and session participant are inserted with the code's token
     /// entry, in one transaction, instead of in a transaction of their own before it (<see cref="Sessions.SessionService.JoinAsync"/>):
     /// one commit and one round trip fewer per code (docs/benchmarks.md, "Sign-in, eleventh session"). Only for a response
-    /// type with a code (its entry is always stored); default true; false saves them first, as before.
+    /// type with a code, whose entry is stored through the same DbContext (not with OpenIddict's DisableTokenStorage or
+    /// EnableDegradedMode, where they are saved first whatever this says); default true; false saves them first, as before.
     /// </summary>
     public bool AdHocAuthorizationWithCode { get; set; } = true;
 

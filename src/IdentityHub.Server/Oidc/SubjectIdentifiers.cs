@@ -31,7 +31,8 @@ public sealed class SubjectIdentifiers(IdentityHubDbContext db, UserManager<Appl
         // then an insert the first time). A row stored first by another request (the same sector and sub, or the same
         // sector and account: the two unique keys) is left as it is, as the refused insert was before. PostgreSQL and
         // SQLite (3.24+) both take INSERT ... ON CONFLICT DO NOTHING. Only this row: nothing else of the unit of work.
-        // A pair this process saw stored needs no statement (RecordedPairwiseSubjects: the rows are never deleted).
+        // A pair this process saw stored needs no statement (RecordedPairwiseSubjects: the application never deletes
+        // the rows; a lookup that finds none forgets the pair).
         var sector = client.SectorId;
         if (recorded.IsStored(sector, subject))
         {
@@ -66,9 +67,15 @@ public sealed class SubjectIdentifiers(IdentityHubDbContext db, UserManager<Appl
 
         // The mapping row and the account in one round trip (tracked, as UserManager.FindByIdAsync returns it).
         var sector = client.SectorId;
-        return await db.Users
+        var user = await db.Users
             .Where(u => db.PairwiseSubjects.Any(p => p.SectorId == sector && p.Subject == subject && p.UserId == u.Id))
             .SingleOrDefaultAsync(cancellationToken);
+        if (user is null)
+        {
+            recorded.Forget(sector, subject);
+        }
+
+        return user;
     }
 
     /// <summary>

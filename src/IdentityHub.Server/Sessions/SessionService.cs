@@ -79,14 +79,15 @@ public sealed class SessionService(
     /// The authorization (created through OpenIddict's manager: the descriptor of its CreateAsync(identity, subject, client,
     /// type, scopes), its validation and entity cache) and the session participant naming it are inserted by one save, in
     /// one batch (docs/benchmarks.md, the signin scenario): both or neither. With <paramref name="savedWithCode"/> (the
-    /// request's code entry will be created in this request: <see cref="OidcOptions.AdHocAuthorizationWithCode"/>) neither is
-    /// saved here: after OpenIddict's manager's checks (its ValidateAsync, what its CreateAsync runs before the store's
-    /// insert; its entity cache is disabled) they stay in the request's unit of work, and the save of the code's entry
-    /// inserts all three in one transaction (one commit and one round trip fewer per code: docs/benchmarks.md, "Sign-in,
-    /// eleventh session"). No code is answered without its authorization and participant, and a failed save leaves none
-    /// of the three.
+    /// request's code entry will be created in this request, through this DbContext: <see cref="OidcOptions.AdHocAuthorizationWithCode"/>,
+    /// with OpenIddict's token storage on and outside its degraded mode) neither is saved here: after OpenIddict's
+    /// manager's checks (its ValidateAsync, what its CreateAsync runs before the store's insert; its entity cache is
+    /// disabled) they stay in the request's unit of work, and the save of the code's entry inserts all three in one
+    /// transaction (one commit and one round trip fewer per code: docs/benchmarks.md, "Sign-in, eleventh session"). No code
+    /// is answered without its authorization and participant, and a failed save leaves none of the three. The returned
+    /// <see cref="StagedJoin"/> (null when saved here) takes them out of the unit of work if the code's save fails.
     /// </summary>
-    public async Task JoinAsync(string sessionId, ClientPolicy client, string subject, string issuer, ClaimsIdentity identity,
+    public async Task<StagedJoin?> JoinAsync(string sessionId, ClientPolicy client, string subject, string issuer, ClaimsIdentity identity,
         CancellationToken cancellationToken, bool savedWithCode = false)
     {
         var descriptor = new OpenIddictAuthorizationDescriptor
@@ -102,7 +103,7 @@ public sealed class SessionService(
         var authorization = new HubAuthorization();
         await authorizations.PopulateAsync(authorization, descriptor, cancellationToken);
         identity.SetAuthorizationId(authorization.Id);
-        store.StageParticipant(new SessionParticipant
+        var participant = new SessionParticipant
         {
             SessionId = sessionId,
             AuthorizationId = authorization.Id!,
@@ -110,22 +111,45 @@ public sealed class SessionService(
             Subject = subject,
             Issuer = issuer,
             CreatedAtUtc = Now,
-        });
+        };
+        store.StageParticipant(participant);
+        var staged = new StagedJoin(db, authorization, participant);
         if (!savedWithCode)
         {
-            await authorizations.CreateAsync(authorization, cancellationToken);
-            return;
+            try
+            {
+                await authorizations.CreateAsync(authorization, cancellationToken);
+            }
+            catch
+            {
+                staged.Unstage();
+                throw;
+            }
+
+            return null;
         }
 
-        await foreach (var result in authorizations.ValidateAsync(authorization, cancellationToken))
+        // From here to db.Add: what OpenIddict 7.8's OpenIddictAuthorizationManager.CreateAsync(authorization) does before
+        // its store's insert (status defaulted to valid: set by the descriptor above; ValidateAsync, refused on any error;
+        // then Store.CreateAsync, which adds and saves; then the entity cache, disabled here). Re-check on an OpenIddict upgrade.
+        try
         {
-            if (result != System.ComponentModel.DataAnnotations.ValidationResult.Success)
+            await foreach (var result in authorizations.ValidateAsync(authorization, cancellationToken))
             {
-                throw new InvalidOperationException("The session's ad-hoc authorization is invalid: " + result.ErrorMessage);
+                if (result != System.ComponentModel.DataAnnotations.ValidationResult.Success)
+                {
+                    throw new InvalidOperationException("The session's ad-hoc authorization is invalid: " + result.ErrorMessage);
+                }
             }
+        }
+        catch
+        {
+            staged.Unstage();
+            throw;
         }
 
         db.Add(authorization);
+        return staged;
     }
 
     /// <summary>Ends the session (once) and revokes its tokens; null when it was unknown or ended already.</summary>
@@ -212,5 +236,29 @@ public sealed class SessionService(
                 }
             }
         }
+    }
+}
+
+/// <summary>
+/// The ad-hoc authorization and session participant of <see cref="SessionService.JoinAsync"/>, added to the request's
+/// unit of work and not yet saved.
+/// </summary>
+public sealed class StagedJoin(Data.IdentityHubDbContext db, HubAuthorization authorization, SessionParticipant participant)
+{
+    /// <summary>
+    /// After a failed save: a failed SaveChanges leaves its entities Added, and a later save of the same request (the
+    /// /Error page is re-executed in the request's scope, with its DbContext) would insert them, the authorization and
+    /// participant without their code, or the code's entry the client never received. Takes them, and any token entry
+    /// still Added (the code's), out of the unit of work.
+    /// </summary>
+    public void Unstage()
+    {
+        foreach (var token in db.ChangeTracker.Entries<HubToken>().Where(e => e.State == Microsoft.EntityFrameworkCore.EntityState.Added).ToList())
+        {
+            token.State = Microsoft.EntityFrameworkCore.EntityState.Detached;
+        }
+
+        db.Entry(authorization).State = Microsoft.EntityFrameworkCore.EntityState.Detached;
+        db.Entry(participant).State = Microsoft.EntityFrameworkCore.EntityState.Detached;
     }
 }

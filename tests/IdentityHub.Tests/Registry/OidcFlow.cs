@@ -29,12 +29,23 @@ public sealed class OidcFlow(IdentityHubServer server, BrowserlessSignIn browser
 
     public async Task<Result> SignInAsync(string clientId, string secret, string scope, string userName, string password)
     {
+        var tokens = await CodeForTokensAsync(clientId, secret, scope, userName, password);
+        Assert.False(tokens.IsError, tokens.Error + " " + tokens.ErrorDescription);
+        using var http = server.CreateHttpClient();
+        var userInfo = await http.GetUserInfoAsync(new UserInfoRequest { Address = server.Authority + "/connect/userinfo", Token = tokens.AccessToken });
+        Assert.False(userInfo.IsError, userInfo.Error);
+        return new Result(tokens, new JsonWebToken(tokens.IdentityToken), userInfo.Json!.Value.Clone());
+    }
+
+    /// <summary>Authorizes (a code must come back) and redeems the code; the token endpoint's answer, success or error.</summary>
+    public async Task<TokenResponse> CodeForTokensAsync(string clientId, string secret, string scope, string userName, string password)
+    {
         var verifier = CryptoRandom.CreateUniqueId(32);
         var callback = await AuthorizeAsync(clientId, scope, verifier, userName, password);
         var code = System.Web.HttpUtility.ParseQueryString(callback.Query)["code"];
         Assert.True(code is not null, "No code in " + callback);
         using var http = server.CreateHttpClient();
-        var tokens = await http.RequestAuthorizationCodeTokenAsync(new AuthorizationCodeTokenRequest
+        return await http.RequestAuthorizationCodeTokenAsync(new AuthorizationCodeTokenRequest
         {
             Address = server.Authority + "/connect/token",
             ClientId = clientId,
@@ -43,9 +54,5 @@ public sealed class OidcFlow(IdentityHubServer server, BrowserlessSignIn browser
             RedirectUri = RedirectUri(clientId),
             CodeVerifier = verifier,
         });
-        Assert.False(tokens.IsError, tokens.Error + " " + tokens.ErrorDescription);
-        var userInfo = await http.GetUserInfoAsync(new UserInfoRequest { Address = server.Authority + "/connect/userinfo", Token = tokens.AccessToken });
-        Assert.False(userInfo.IsError, userInfo.Error);
-        return new Result(tokens, new JsonWebToken(tokens.IdentityToken), userInfo.Json!.Value.Clone());
     }
 }

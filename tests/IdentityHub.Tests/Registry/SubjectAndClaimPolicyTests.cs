@@ -3,6 +3,8 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Duende.IdentityModel.Client;
 using IdentityHub.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace IdentityHub.Tests.Registry;
 
@@ -48,6 +50,42 @@ public sealed class SubjectAndClaimPolicyTests(RegistryFixture fixture) : IClass
             .Select(e => e.GetString()).ToList();
         Assert.Contains("pairwise", subjectTypes);
         Assert.Contains("public", subjectTypes);
+    }
+
+    /// <summary>
+    /// Oidc:PairwiseSubjectCacheSize: the node remembers the mapping row as stored and skips its insert. A row gone from the
+    /// database all the same (a manual erasure, a failover that lost the last commits) is found missing by the next
+    /// lookup of the sub (the code's redemption: refused, no account), which makes the node forget the pair, so the
+    /// person's next authorize writes the row again.
+    /// </summary>
+    [Fact]
+    public async Task PairwiseSubjects_MappingRowErasedWhileRemembered_NextLookupForgetsItAndTheNextSignInWritesItAgain()
+    {
+        var (citizen, _) = await CitizenAsync();
+        var department = await fixture.CreateDepartmentAsync();
+        var (client, secret) = await ClientAsync(department);
+        var flow = new OidcFlow(fixture.Server, new BrowserlessSignIn(fixture.Server));
+        var sub = (await flow.SignInAsync(client, secret, Scope, citizen, RegistryFixture.Password)).IdToken.Subject;
+        Assert.Equal(1, await MappingRowsAsync(sub));
+
+        Assert.Equal(1, await MappingRowsAsync(sub, erase: true));
+
+        // The authorize skips the insert (the pair is remembered); the code's redemption finds no account for the sub.
+        var refused = await flow.CodeForTokensAsync(client, secret, Scope, citizen, RegistryFixture.Password);
+        Assert.Equal("invalid_grant", refused.Error);
+        Assert.Equal(0, await MappingRowsAsync(sub));
+
+        var again = await flow.SignInAsync(client, secret, Scope, citizen, RegistryFixture.Password);
+        Assert.Equal(sub, again.IdToken.Subject);
+        Assert.Equal(1, await MappingRowsAsync(sub));
+    }
+
+    /// <summary>The PairwiseSubjects rows of a sub (deleted, with <paramref name="erase"/>).</summary>
+    private async Task<int> MappingRowsAsync(string sub, bool erase = false)
+    {
+        await using var scope = fixture.Server.Services.CreateAsyncScope();
+        var rows = scope.ServiceProvider.GetRequiredService<IdentityHub.Server.Data.IdentityHubDbContext>().PairwiseSubjects.Where(p => p.Subject == sub);
+        return erase ? await rows.ExecuteDeleteAsync() : await rows.CountAsync();
     }
 
     [Fact]

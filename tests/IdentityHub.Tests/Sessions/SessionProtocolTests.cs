@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using System.Web;
 using IdentityHub.Server.Data;
+using IdentityHub.Server.Registry;
 using IdentityHub.Server.Sessions;
 using IdentityHub.Tests.Infrastructure;
 using IdentityHub.Tests.Oidc;
@@ -10,6 +11,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace IdentityHub.Tests.Sessions;
 
@@ -104,6 +106,10 @@ public abstract partial class SessionProtocolTests(SessionsFixture fixture)
         var endingFlow = await Kit.CodeFlowAsync(ending, client, user);
         var stayingFlow = await Kit.CodeFlowAsync(staying, client, user);
         Assert.NotEqual(SessionsKit.Sid(endingFlow), SessionsKit.Sid(stayingFlow));
+        // The session link (saved with the code's entry: Oidc:AdHocAuthorizationWithCode, on by default): the session's
+        // participant names the ad-hoc authorization its refresh token hangs from.
+        var authorizationId = await SessionAuthorizationAsync(SessionsKit.Sid(endingFlow), client.ClientId);
+        Assert.Equal([Statuses.Valid], await RefreshTokenStatusesAsync(authorizationId));
 
         await SessionsKit.LogoutAsync(Kit, ending, client, endingFlow, "bye");
 
@@ -111,8 +117,32 @@ public abstract partial class SessionProtocolTests(SessionsFixture fixture)
         Assert.Equal("invalid_grant", refused.Error);
         var introspection = await Kit.IntrospectAsync(client.ClientId, client.Secret, endingFlow.Tokens.RefreshToken!);
         Assert.False(introspection.IsActive);
+        // Revoked through the link, not only refused by the token endpoint's check of the session.
+        Assert.Equal([Statuses.Revoked], await RefreshTokenStatusesAsync(authorizationId));
         var refreshed = await Kit.RefreshAsync(client, stayingFlow.Tokens.RefreshToken!);
         Assert.False(refreshed.IsError, $"{refreshed.Error} {refreshed.ErrorDescription}");
+    }
+
+    /// <summary>The ad-hoc authorization the session's participant row names for the client (exactly one, valid).</summary>
+    private async Task<string> SessionAuthorizationAsync(string sid, string clientId)
+    {
+        await using var scope = Server.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
+        var participant = await db.Set<SessionParticipant>().SingleAsync(p => p.SessionId == sid && p.ClientId == clientId);
+        var authorization = await db.Set<HubAuthorization>().SingleAsync(a => a.Id == participant.AuthorizationId);
+        Assert.Equal((AuthorizationTypes.AdHoc, Statuses.Valid), (authorization.Type, authorization.Status));
+        Assert.Equal(participant.Subject, authorization.Subject);
+        return authorization.Id!;
+    }
+
+    /// <summary>The statuses of the refresh token entries of an authorization.</summary>
+    private async Task<List<string?>> RefreshTokenStatusesAsync(string authorizationId)
+    {
+        await using var scope = Server.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
+        return await db.Set<HubToken>().AsNoTracking()
+            .Where(t => t.Authorization!.Id == authorizationId && (t.Type == TokenTypeIdentifiers.RefreshToken || t.Type == "refresh_token"))
+            .Select(t => t.Status).ToListAsync();
     }
 
     [Fact]
