@@ -22,13 +22,18 @@ public sealed class AccountLookup(UserManager<ApplicationUser> users, IdentityHu
     /// principal's claims and roles (<see cref="HubClaimsPrincipalFactory"/>, <see cref="AccountClaimRows"/>), kept for
     /// this request (this service is scoped). Before, those were two more round trips after the hash (docs/benchmarks.md,
     /// "Sign-in, eleventh session"). The account row and its claim rows are one statement's (one snapshot), at most one
-    /// hash's time older than a read after it; a failed sign-in discards them.
+    /// hash's time (its queue under load included, seconds at worst) older than a read after the hash: a role or claim
+    /// change committed during the hash is in the account's next cookie, as one committed just after the sign-in is.
+    /// "Has known devices" is only trusted when true (no known-device row is deleted while the account exists): false is
+    /// read again just before the new device's insert (<see cref="Security.KnownDevices.SightAsync"/>), so the new-device
+    /// alert is decided as without the read-ahead, at the cost of a round trip only on sign-ins of an account with no
+    /// known device yet. A failed sign-in discards what was read.
     /// </summary>
     public Task<ApplicationUser?> FindForPasswordSignInAsync(string signInName, CancellationToken cancellationToken = default) =>
         FindBySignInNameAsync(signInName, options.Value.SignInReadsAhead, cancellationToken);
 
-    /// <summary>Whether the account had known devices when <see cref="FindForPasswordSignInAsync"/> read it; null if it did not.</summary>
-    public bool? HadKnownDevices(string userId) => _readAhead is { } read && read.User.Id == userId ? read.HasKnownDevices : null;
+    /// <summary>True when <see cref="FindForPasswordSignInAsync"/> read this account and it had known devices then.</summary>
+    public bool HadKnownDevices(string userId) => _readAhead is { HasKnownDevices: true } read && read.User.Id == userId;
 
     /// <summary>The claim rows <see cref="FindForPasswordSignInAsync"/> read for the account, once; null if it did not.</summary>
     public List<AccountClaimRow>? TakeClaims(string userId)
