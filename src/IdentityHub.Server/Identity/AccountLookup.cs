@@ -68,15 +68,15 @@ public sealed class AccountLookup(UserManager<ApplicationUser> users, IdentityHu
         }
 
         // One statement: the account row, joined to its claim rows (one row each, the account's columns repeated; one row
-        // with no claim row when it has none).
+        // with no claim row when it has none). Mobile numbers and user names are unique (indexes): at most one account.
         var rows = await (
-            from account in accounts.Take(1).Select(u => new { User = u, HasKnownDevices = db.Set<KnownDevice>().Any(d => d.UserId == u.Id) })
-            join row in AccountClaimRows.Of(db, accounts.Select(u => u.Id)) on account.User.Id equals row.UserId into claims
+            from account in accounts
+            join row in AccountClaimRows.Of(db, accounts.Select(u => u.Id)) on account.Id equals row.UserId into claims
             from claim in claims.DefaultIfEmpty()
             select new ReadAheadRow
             {
-                User = account.User,
-                HasKnownDevices = account.HasKnownDevices,
+                User = account,
+                HasKnownDevices = db.Set<KnownDevice>().Any(d => d.UserId == account.Id),
                 Kind = (int?)claim!.Kind,
                 Role = claim.Role,
                 Type = claim.Type,
@@ -92,7 +92,7 @@ public sealed class AccountLookup(UserManager<ApplicationUser> users, IdentityHu
         {
             User = user,
             HasKnownDevices = rows[0].HasKnownDevices,
-            Claims = [.. rows.Where(r => r.Kind is not null).Select(r => new AccountClaimRow
+            Claims = [.. rows.Where(r => r.Kind is not null && r.User == user).Select(r => new AccountClaimRow
                 { UserId = user.Id, Kind = r.Kind!.Value, Role = r.Role, Type = r.Type, Value = r.Value })],
         };
         return user;
