@@ -46,7 +46,9 @@ public sealed class HashHold
 
     public void WaitIfHeld(string? userName)
     {
-        if (userName is not null && Interlocked.CompareExchange(ref _userName, null, userName) == userName)
+        // Compared by value, then taken by reference: only one verification is held.
+        var held = Volatile.Read(ref _userName);
+        if (held is not null && held == userName && ReferenceEquals(Interlocked.CompareExchange(ref _userName, null, held), held))
         {
             Entered.SetResult();
             // A bound so that a broken test fails instead of hanging; the test releases it long before.
