@@ -11,56 +11,32 @@ public sealed class AccountLookup(UserManager<ApplicationUser> users, IdentityHu
 {
     private SignInReadAhead? _readAhead;
 
-    public async Task<ApplicationUser?> FindBySignInNameAsync(string signInName, CancellationToken cancellationToken = default)
-    {
-        if (MobileNumber.TryNormalize(signInName, out var mobile))
-        {
-            var byMobile = await users.Users.FirstOrDefaultAsync(u => u.PhoneNumber == mobile, cancellationToken);
-            if (byMobile is not null)
-            {
-                return byMobile;
-            }
-        }
-
-        return await users.FindByNameAsync(signInName.Trim());
-    }
+    /// <summary>The account (tracked) whose mobile number or, failing that, whose user name <paramref name="signInName"/> is.</summary>
+    public Task<ApplicationUser?> FindBySignInNameAsync(string signInName, CancellationToken cancellationToken = default) =>
+        FindBySignInNameAsync(signInName, readAhead: false, cancellationToken);
 
     /// <summary>
-    /// The account for the sign-in page's password form, as <see cref="FindBySignInNameAsync"/> finds it (tracked), and
-    /// with <see cref="AccountOptions.SignInReadsAhead"/> in the same round trip what a successful sign-in reads next:
-    /// whether the account has known devices (<see cref="Security.KnownDevices"/>) and the cookie principal's claims and
-    /// roles (<see cref="HubClaimsPrincipalFactory"/>), kept for this request (this service is scoped). Before, those were
-    /// two more round trips after the hash (docs/benchmarks.md, "Sign-in, eleventh session"). What is read ahead is at
-    /// most one hash's time older than a read after it; a failed sign-in discards it.
+    /// The account for the sign-in page's password form, as <see cref="FindBySignInNameAsync(string, CancellationToken)"/>
+    /// finds it (tracked), and with <see cref="AccountOptions.SignInReadsAhead"/> in the same round trip what a successful
+    /// sign-in reads next: whether the account has known devices (<see cref="Security.KnownDevices"/>) and the cookie
+    /// principal's claims and roles (<see cref="HubClaimsPrincipalFactory"/>, <see cref="AccountClaimRows"/>), kept for
+    /// this request (this service is scoped). Before, those were two more round trips after the hash (docs/benchmarks.md,
+    /// "Sign-in, eleventh session"). The account row and its claim rows are one statement's (one snapshot), at most one
+    /// hash's time (its queue under load included, seconds at worst) older than a read after the hash: a role or claim
+    /// change committed during the hash is in the account's next cookie, as one committed just after the sign-in is.
+    /// "Has known devices" is only trusted when true (no known-device row is deleted while the account exists): false is
+    /// read again just before the new device's insert (<see cref="Security.KnownDevices.SightAsync"/>), so the new-device
+    /// alert is decided as without the read-ahead, at the cost of a round trip only on sign-ins of an account with no
+    /// known device yet. A failed sign-in discards what was read.
     /// </summary>
-    public async Task<ApplicationUser?> FindForPasswordSignInAsync(string signInName, CancellationToken cancellationToken = default)
-    {
-        if (!options.Value.SignInReadsAhead)
-        {
-            return await FindBySignInNameAsync(signInName, cancellationToken);
-        }
+    public Task<ApplicationUser?> FindForPasswordSignInAsync(string signInName, CancellationToken cancellationToken = default) =>
+        FindBySignInNameAsync(signInName, options.Value.SignInReadsAhead, cancellationToken);
 
-        SignInReadAhead? found = null;
-        if (MobileNumber.TryNormalize(signInName, out var mobile))
-        {
-            found = await ReadAhead(users.Users.Where(u => u.PhoneNumber == mobile)).FirstOrDefaultAsync(cancellationToken);
-        }
+    /// <summary>True when <see cref="FindForPasswordSignInAsync"/> read this account and it had known devices then.</summary>
+    public bool HadKnownDevices(string userId) => _readAhead is { HasKnownDevices: true } read && read.User.Id == userId;
 
-        if (found is null)
-        {
-            var normalized = users.NormalizeName(signInName.Trim());
-            found = await ReadAhead(users.Users.Where(u => u.NormalizedUserName == normalized)).FirstOrDefaultAsync(cancellationToken);
-        }
-
-        _readAhead = found;
-        return found?.User;
-    }
-
-    /// <summary>Whether the account had known devices when <see cref="FindForPasswordSignInAsync"/> read it; null if it did not.</summary>
-    public bool? HadKnownDevices(string userId) => _readAhead is { } read && read.User.Id == userId ? read.HasKnownDevices : null;
-
-    /// <summary>The claims and roles <see cref="FindForPasswordSignInAsync"/> read for the account, once; null if it did not.</summary>
-    public SignInReadAhead? TakeClaims(string userId)
+    /// <summary>The claim rows <see cref="FindForPasswordSignInAsync"/> read for the account, once; null if it did not.</summary>
+    public List<AccountClaimRow>? TakeClaims(string userId)
     {
         if (_readAhead is not { ClaimsTaken: false } read || read.User.Id != userId)
         {
@@ -68,46 +44,86 @@ public sealed class AccountLookup(UserManager<ApplicationUser> users, IdentityHu
         }
 
         read.ClaimsTaken = true;
-        return read;
+        return read.Claims;
     }
 
-    private IQueryable<SignInReadAhead> ReadAhead(IQueryable<ApplicationUser> accounts) =>
-        accounts.AsSingleQuery().Select(u => new SignInReadAhead
+    /// <summary>By mobile number first, then by user name (Identity's normalisation, as <c>UserManager.FindByNameAsync</c>).</summary>
+    private async Task<ApplicationUser?> FindBySignInNameAsync(string signInName, bool readAhead, CancellationToken cancellationToken)
+    {
+        if (MobileNumber.TryNormalize(signInName, out var mobile)
+            && await FindAsync(users.Users.Where(u => u.PhoneNumber == mobile), readAhead, cancellationToken) is { } byMobile)
         {
-            User = u,
-            HasKnownDevices = db.Set<KnownDevice>().Any(d => d.UserId == u.Id),
-            Claims = db.UserClaims.Where(c => c.UserId == u.Id).Select(c => new StoredClaim(c.ClaimType, c.ClaimValue)).ToList(),
-            Roles = (from ur in db.UserRoles
-                     join r in db.Roles on ur.RoleId equals r.Id
-                     where ur.UserId == u.Id
-                     select r.Name).ToList(),
-            RoleClaims = (from ur in db.UserRoles
-                          join rc in db.RoleClaims on ur.RoleId equals rc.RoleId
-                          join r in db.Roles on rc.RoleId equals r.Id
-                          where ur.UserId == u.Id
-                          select new RoleClaim(r.Name, rc.ClaimType, rc.ClaimValue)).ToList(),
-        });
+            return byMobile;
+        }
+
+        var normalized = users.NormalizeName(signInName.Trim());
+        return await FindAsync(users.Users.Where(u => u.NormalizedUserName == normalized), readAhead, cancellationToken);
+    }
+
+    private async Task<ApplicationUser?> FindAsync(IQueryable<ApplicationUser> accounts, bool readAhead, CancellationToken cancellationToken)
+    {
+        if (!readAhead)
+        {
+            return await accounts.FirstOrDefaultAsync(cancellationToken);
+        }
+
+        // One statement: the account row, joined to its claim rows (one row each, the account's columns repeated; one row
+        // with no claim row when it has none). Mobile numbers and user names are unique (indexes): at most one account.
+        var rows = await (
+            from account in accounts
+            join row in AccountClaimRows.Of(db, accounts.Select(u => u.Id)) on account.Id equals row.UserId into claims
+            from claim in claims.DefaultIfEmpty()
+            select new ReadAheadRow
+            {
+                User = account,
+                HasKnownDevices = db.Set<KnownDevice>().Any(d => d.UserId == account.Id),
+                Kind = (int?)claim!.Kind,
+                Role = claim.Role,
+                Type = claim.Type,
+                Value = claim.Value,
+            }).ToListAsync(cancellationToken);
+        if (rows.Count == 0)
+        {
+            return null;
+        }
+
+        var user = rows[0].User;
+        _readAhead = new SignInReadAhead
+        {
+            User = user,
+            HasKnownDevices = rows[0].HasKnownDevices,
+            Claims = [.. rows.Where(r => r.Kind is not null && r.User == user).Select(r => new AccountClaimRow
+                { UserId = user.Id, Kind = r.Kind!.Value, Role = r.Role, Type = r.Type, Value = r.Value })],
+        };
+        return user;
+    }
+
+    private sealed class ReadAheadRow
+    {
+        public required ApplicationUser User { get; init; }
+
+        public bool HasKnownDevices { get; init; }
+
+        public int? Kind { get; init; }
+
+        public string? Role { get; init; }
+
+        public string? Type { get; init; }
+
+        public string? Value { get; init; }
+    }
+
+    private sealed class SignInReadAhead
+    {
+        public required ApplicationUser User { get; init; }
+
+        public bool HasKnownDevices { get; init; }
+
+        public required List<AccountClaimRow> Claims { get; init; }
+
+        public bool ClaimsTaken { get; set; }
+    }
 }
-
-/// <summary>An account as the password sign-in reads it, with what a successful sign-in needs next (AccountLookup).</summary>
-public sealed class SignInReadAhead
-{
-    public required ApplicationUser User { get; init; }
-
-    public bool HasKnownDevices { get; init; }
-
-    public required List<StoredClaim> Claims { get; init; }
-
-    public required List<string?> Roles { get; init; }
-
-    public required List<RoleClaim> RoleClaims { get; init; }
-
-    internal bool ClaimsTaken { get; set; }
-}
-
-public sealed record StoredClaim(string? Type, string? Value);
-
-public sealed record RoleClaim(string? Role, string? Type, string? Value);
 
 /// <summary>
 /// Spends the same time on an unknown sign-in name as on a wrong password, so that response times

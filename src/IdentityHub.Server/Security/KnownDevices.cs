@@ -41,8 +41,13 @@ public sealed class KnownDevices(IdentityHubDbContext db, AccountLookup lookup, 
             MaxAge = TimeSpan.FromDays(400),
         });
         var hash = Hash(deviceId);
-        // Read with the account by the password sign-in (AccountLookup.FindForPasswordSignInAsync), else now.
-        var hadOthers = lookup.HadKnownDevices(user.Id) ?? await db.Set<KnownDevice>().AnyAsync(d => d.UserId == user.Id, cancellationToken);
+        // Whether the account had signed in elsewhere is read now, just before the insert, unless the password sign-in
+        // already saw a known device with the account (AccountLookup.FindForPasswordSignInAsync): no known-device row is
+        // deleted while the account exists, so that "yes" cannot have become "no" during the hash, while a "no" read
+        // before the hash (which can queue for seconds) could be stale; two first sign-ins at once from new browsers
+        // race only between this read and the commit, as without the read-ahead. Only an account's first sign-ins pay this
+        // round trip.
+        var hadOthers = lookup.HadKnownDevices(user.Id) || await db.Set<KnownDevice>().AnyAsync(d => d.UserId == user.Id, cancellationToken);
         var now = clock.GetUtcNow().UtcDateTime;
         db.Set<KnownDevice>().Add(new KnownDevice { UserId = user.Id, DeviceHash = hash, FirstSeenUtc = now, LastSeenUtc = now });
         return new DeviceSighting(hash, AddedWithSignIn: true, HadOthers: hadOthers);
