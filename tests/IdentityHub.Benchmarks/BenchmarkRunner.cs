@@ -19,6 +19,7 @@ public sealed partial class BenchmarkRunner
     private readonly BenchmarkOptions _options;
     private readonly string _serverDll;
     private readonly string _work;
+    private IConfiguration? _serverConfiguration;
     private readonly TextWriter _log = Console.Error;
     private readonly ProgressLine _progress = new(Console.Error);
     private readonly string _adminSecret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
@@ -161,11 +162,14 @@ public sealed partial class BenchmarkRunner
     /// <summary>The server's Prometheus endpoint (Telemetry:PrometheusPath, "/metrics" by default; empty: none).</summary>
     private string? PrometheusPath() => ServerConfiguration().GetValue<string?>("Telemetry:PrometheusPath", "/metrics");
 
-    /// <summary>The server's settings as it reads them: its appsettings (Development, as the tool runs it) and the --server-env overrides.</summary>
+    /// <summary>
+    /// The server's settings as it reads them: its appsettings (Development, as the tool runs it) and the --server-env
+    /// overrides; read once (the build and the options do not change during a run).
+    /// </summary>
     private IConfiguration ServerConfiguration()
     {
         var directory = Path.GetDirectoryName(_serverDll)!;
-        return new ConfigurationBuilder()
+        return _serverConfiguration ??= new ConfigurationBuilder()
             .AddJsonFile(Path.Combine(directory, "appsettings.json"), optional: true)
             .AddJsonFile(Path.Combine(directory, "appsettings.Development.json"), optional: true)
             .AddInMemoryCollection(_options.ServerEnvironment

@@ -143,8 +143,8 @@ public static class AuthorizeEndpoint
     /// </summary>
     private static bool CodeEntrySavedThroughDbContext(HttpContext context)
     {
-        var server = context.RequestServices.GetRequiredService<IOptionsMonitor<OpenIddictServerOptions>>().CurrentValue;
-        return !server.DisableTokenStorage && !server.EnableDegradedMode;
+        return Handlers.CodeEntryInOneInsert.SavesThroughDbContext(
+            context.RequestServices.GetRequiredService<IOptionsMonitor<OpenIddictServerOptions>>().CurrentValue);
     }
 
     /// <summary>The sign-in, whose code's save also inserts the staged authorization and participant; unstaged if it fails.</summary>

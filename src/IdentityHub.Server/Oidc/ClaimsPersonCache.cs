@@ -105,6 +105,7 @@ public sealed class ClaimsPersonCache : IDisposable
     private readonly TimeProvider _clock;
     private readonly IOptionsMonitor<ClaimsPersonCacheOptions> _options;
     private readonly ClaimsPersonQueries _queries;
+    private readonly RecordedPairwiseSubjects _recorded;
     private readonly IDisposable _subscription;
     private readonly Lock _write = new();
     private readonly Lock _heardLock = new();
@@ -116,12 +117,14 @@ public sealed class ClaimsPersonCache : IDisposable
     private int _checking;
     private long? _checkedGeneration;
 
-    public ClaimsPersonCache(IPersonChangeFeed feed, TimeProvider clock, IOptionsMonitor<ClaimsPersonCacheOptions> options, ClaimsPersonQueries queries)
+    public ClaimsPersonCache(IPersonChangeFeed feed, TimeProvider clock, IOptionsMonitor<ClaimsPersonCacheOptions> options, ClaimsPersonQueries queries,
+        RecordedPairwiseSubjects recorded)
     {
         _feed = feed;
         _clock = clock;
         _options = options;
         _queries = queries;
+        _recorded = recorded;
         _subscription = feed.Subscribe(Heard);
     }
 
@@ -249,7 +252,7 @@ public sealed class ClaimsPersonCache : IDisposable
         var row = await _queries.Pairwise(Db(services), client.SectorId, subject, cancellationToken);
         if (row is null)
         {
-            services.GetRequiredService<RecordedPairwiseSubjects>().Forget(client.SectorId, subject);
+            _recorded.Forget(client.SectorId, subject);
         }
 
         return row;

@@ -114,26 +114,18 @@ public sealed class SessionService(
         };
         store.StageParticipant(participant);
         var staged = new StagedJoin(db, authorization, participant);
-        if (!savedWithCode)
-        {
-            try
-            {
-                await authorizations.CreateAsync(authorization, cancellationToken);
-            }
-            catch
-            {
-                staged.Unstage();
-                throw;
-            }
-
-            return null;
-        }
-
-        // From here to db.Add: what OpenIddict 7.8's OpenIddictAuthorizationManager.CreateAsync(authorization) does before
-        // its store's insert (status defaulted to valid: set by the descriptor above; ValidateAsync, refused on any error;
-        // then Store.CreateAsync, which adds and saves; then the entity cache, disabled here). Re-check on an OpenIddict upgrade.
         try
         {
+            if (!savedWithCode)
+            {
+                await authorizations.CreateAsync(authorization, cancellationToken);
+                return null;
+            }
+
+            // From here to db.Add: what OpenIddict 7.8's OpenIddictAuthorizationManager.CreateAsync(authorization) does
+            // before its store's insert (status defaulted to valid: set by the descriptor above; ValidateAsync, refused on
+            // any error; then Store.CreateAsync, which adds and saves; then the entity cache, disabled here). Re-check on an
+            // OpenIddict upgrade.
             await foreach (var result in authorizations.ValidateAsync(authorization, cancellationToken))
             {
                 if (result != System.ComponentModel.DataAnnotations.ValidationResult.Success)

@@ -29,6 +29,13 @@ public sealed partial class AccountClient(IdentityHubServer server) : IDisposabl
 
     public async Task<Page> GetAsync(string pathOrUrl) => await FollowAsync(await _http.GetAsync(Absolute(pathOrUrl)));
 
+    /// <summary>The kinds of the security messages the account's message centre lists, newest first.</summary>
+    public async Task<string[]> MessageKindsAsync()
+    {
+        var page = await GetAsync("/Account/Manage/Messages");
+        return System.Text.RegularExpressions.Regex.Matches(page.Body, "<li data-kind=\"(\\w+)\"").Select(m => m.Groups[1].Value).ToArray();
+    }
+
     /// <summary>Posts a form of <paramref name="page"/> (to its own URL, with <paramref name="handler"/>).</summary>
     public async Task<Page> SubmitAsync(Page page, string? handler, Dictionary<string, string> fields)
     {

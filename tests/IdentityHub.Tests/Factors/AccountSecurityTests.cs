@@ -14,12 +14,6 @@ public sealed class LockoutFixture : FactorsFixture
 /// <summary>Lockout, password rules, password reset by SMS, and the security message centre.</summary>
 public sealed class AccountSecurityTests(LockoutFixture fixture) : IClassFixture<LockoutFixture>
 {
-    private static async Task<string[]> MessageKindsAsync(AccountClient account)
-    {
-        var page = await account.GetAsync("/Account/Manage/Messages");
-        return Regex.Matches(page.Body, "<li data-kind=\"(\\w+)\"").Select(m => m.Groups[1].Value).ToArray();
-    }
-
     [Fact]
     public async Task Lockout_AfterThreeFailures_OwnerSeesTheTimeAndTheAlertAfterAnSmsReset()
     {
@@ -54,7 +48,7 @@ public sealed class AccountSecurityTests(LockoutFixture fixture) : IClassFixture
         var signedIn = await browser.SignInAsync(userName, newPassword);
         Assert.Equal("/", signedIn.Path);
 
-        var kinds = await MessageKindsAsync(browser);
+        var kinds = await browser.MessageKindsAsync();
         Assert.Contains("AccountLocked", kinds);
         Assert.Contains("PasswordChanged", kinds);
         var messages = await browser.GetAsync("/Account/Manage/Messages");
@@ -80,7 +74,7 @@ public sealed class AccountSecurityTests(LockoutFixture fixture) : IClassFixture
         });
         Assert.Equal("Your password has been changed.", changed.Text("status"));
         // This browser stays signed in; the message centre has the change.
-        Assert.Contains("PasswordChanged", await MessageKindsAsync(browser));
+        Assert.Contains("PasswordChanged", await browser.MessageKindsAsync());
     }
 
     [Fact]
@@ -100,15 +94,15 @@ public sealed class AccountSecurityTests(LockoutFixture fixture) : IClassFixture
         var (userName, _) = await fixture.CreateUserAsync();
         using var first = new AccountClient(fixture.Server);
         await first.SignInAsync(userName, FactorsFixture.Password);
-        Assert.DoesNotContain("NewDeviceSignIn", await MessageKindsAsync(first));
+        Assert.DoesNotContain("NewDeviceSignIn", await first.MessageKindsAsync());
 
         using var second = new AccountClient(fixture.Server);
         await second.SignInAsync(userName, FactorsFixture.Password);
-        Assert.Contains("NewDeviceSignIn", await MessageKindsAsync(first));
+        Assert.Contains("NewDeviceSignIn", await first.MessageKindsAsync());
 
         // The same browser again is not new.
         await first.SignInAsync(userName, FactorsFixture.Password);
-        Assert.Single(await MessageKindsAsync(first), "NewDeviceSignIn");
+        Assert.Single(await first.MessageKindsAsync(), "NewDeviceSignIn");
     }
 
     [Fact]

@@ -45,12 +45,18 @@ public sealed class CodeEntryInOneInsert(IOpenIddictApplicationManager applicati
     /// <summary>Transaction property: the code's entry, built and not yet inserted.</summary>
     private const string PendingEntry = "ih.code_entry";
 
+    /// <summary>
+    /// Whether a code's entry is saved through the request's DbContext, by this handler or by OpenIddict's
+    /// CreateTokenEntry: not with token storage off or in degraded mode.
+    /// </summary>
+    internal static bool SavesThroughDbContext(OpenIddictServerOptions options) => !options.EnableDegradedMode && !options.DisableTokenStorage;
+
     public async ValueTask HandleAsync(GenerateTokenContext context)
     {
         // Exactly the case OpenIddict's GenerateAuthorizationCode sets up: entry created, payload persisted, a reference token.
         if (context.TokenType != TokenTypeIdentifiers.Private.AuthorizationCode
             || !context.CreateTokenEntry || !context.PersistTokenPayload || !context.IsReferenceToken
-            || context.Options.EnableDegradedMode || context.Options.DisableTokenStorage
+            || !SavesThroughDbContext(context.Options)
             || context.Principal is null)
         {
             return;

@@ -274,7 +274,7 @@ internal static class SignInJwtWriter
 
         public byte[]? EncKey { get; } = encKey;
 
-        public Dictionary<string, ProtectedHeader> Headers { get; } = new(StringComparer.Ordinal);
+        public System.Collections.Concurrent.ConcurrentDictionary<string, ProtectedHeader> Headers { get; } = new(StringComparer.Ordinal);
     }
 
     private sealed record ProtectedHeader(byte[] Bytes, string Text);
@@ -305,25 +305,12 @@ internal static class SignInJwtWriter
 
     /// <summary>The handler's protected header for a JWS (encryption null) or the JWE around it: the first part of a token it creates.</summary>
     private static ProtectedHeader Header(Kept kept, JsonWebTokenHandler handler, SigningCredentials signing, string jwtType,
-        EncryptingCredentials? encryption)
-    {
-        lock (kept.Headers)
+        EncryptingCredentials? encryption) =>
+        kept.Headers.GetOrAdd(jwtType, static (type, state) =>
         {
-            if (kept.Headers.TryGetValue(jwtType, out var known))
-            {
-                return known;
-            }
-        }
-
-        var bytes = FastJwtWriter.Header(handler, signing, jwtType, encryption);
-        var header = new ProtectedHeader(bytes, Encoding.ASCII.GetString(bytes));
-        lock (kept.Headers)
-        {
-            kept.Headers[jwtType] = header;
-        }
-
-        return header;
-    }
+            var bytes = FastJwtWriter.Header(state.handler, state.signing, type, state.encryption);
+            return new ProtectedHeader(bytes, Encoding.ASCII.GetString(bytes));
+        }, (handler, signing, encryption));
 
     /// <summary>
     /// RFC 7516 section 5.1 with "dir" and A256CBC-HS512 (RFC 7518 section 5.2.2.1): BASE64URL(header) "." "" "." BASE64URL(IV)
