@@ -113,7 +113,9 @@ public static class Report
                 s.AppendLine("Runtime in the window (the server's System.Runtime counters): " + string.Join("; ", runtime.Select(r =>
                     $"{r.Name} JIT {r.Counters!.Value.JitMethods:0} methods, {1000 * r.Counters.Value.JitSeconds:0} ms" +
                     (r.PerSecond > 0 && r.ServerWindowSeconds > 0 ? $" ({1000 * r.Counters.Value.JitSeconds / (r.PerSecond * r.ServerWindowSeconds):0.000} ms/op)" : "") +
-                    $", GC {r.Counters.Value.GcCollections:0} collections, {1000 * r.Counters.Value.GcPauseSeconds:0} ms paused")) + ".");
+                    $", GC {r.Counters.Value.GcCollections:0} collections, {1000 * r.Counters.Value.GcPauseSeconds:0} ms paused" +
+                    (r.Counters.Value.AllocatedBytes is { } bytes && r.PerSecond > 0 && r.ServerWindowSeconds > 0
+                        ? $", {bytes / 1024 / (r.PerSecond * r.ServerWindowSeconds):0.0} KB allocated per op" : ""))) + ".");
                 s.AppendLine();
             }
         }

@@ -56,7 +56,7 @@ public sealed class MetricsScrape
 
 /// <summary>What the server spent in a window by its own counters: password hashes (signin), the JIT and the GC.</summary>
 public readonly record struct ServerCounters(double? HashCpuSeconds, double? Hashes, double? JitSeconds, double? JitMethods,
-    double? GcPauseSeconds, double? GcCollections);
+    double? GcPauseSeconds, double? GcCollections, double? AllocatedBytes);
 
 /// <summary>
 /// Reads the server's own counters from its Prometheus endpoint (the server's Telemetry:PrometheusPath, which the tool reads
@@ -79,7 +79,9 @@ public static class ServerMetrics
 
     public const string GcCollections = "dotnet_gc_collections_total";
 
-    private static readonly string[] Series = [HashCpuSum, HashCpuCount, JitTime, JitMethods, GcPause, GcCollections];
+    public const string Allocated = "dotnet_gc_heap_total_allocated_bytes_total";
+
+    private static readonly string[] Series = [HashCpuSum, HashCpuCount, JitTime, JitMethods, GcPause, GcCollections, Allocated];
 
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
 
@@ -109,6 +111,6 @@ public static class ServerMetrics
     public static ServerCounters Between(MetricsScrape start, MetricsScrape end)
     {
         double? Delta(string series) => end.Sum(series) is { } e ? e - (start.Sum(series) ?? 0) : null;
-        return new ServerCounters(Delta(HashCpuSum), Delta(HashCpuCount), Delta(JitTime), Delta(JitMethods), Delta(GcPause), Delta(GcCollections));
+        return new ServerCounters(Delta(HashCpuSum), Delta(HashCpuCount), Delta(JitTime), Delta(JitMethods), Delta(GcPause), Delta(GcCollections), Delta(Allocated));
     }
 }
