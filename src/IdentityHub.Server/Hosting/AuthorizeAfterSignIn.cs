@@ -33,26 +33,22 @@ public sealed class AuthorizeAfterSignIn(RequestDelegate next, IOptionsMonitor<A
     /// <summary>The authorization endpoint's path (OidcEndpoints), followed by its query: what our sign-in pages return to.</summary>
     public const string AuthorizeUrlPrefix = "/connect/authorize?";
 
-    private const string ReturnUrlKey = "ih.signin.authorize_url";
-    private const string SignedInKey = "ih.signin.ticket";
-    private const string ReplayKey = "ih.signin.replay_ticket";
-
     public async Task InvokeAsync(HttpContext context)
     {
         await next(context);
 
-        // Only a sign-in's redirect (a form POST answered 302) can be one; the Items dictionary is not touched otherwise.
+        // Only a sign-in's redirect (a form POST answered 302, marked by the sign-in) can be one.
         if (context.Response.StatusCode != StatusCodes.Status302Found || !HttpMethods.IsPost(context.Request.Method)
             || context.Response.HasStarted
-            || !context.Items.TryGetValue(ReturnUrlKey, out var marked) || marked is not string returnUrl
-            || !context.Items.TryGetValue(SignedInKey, out var issued) || issued is not AuthenticationTicket ticket
+            || context.Features.Get<SignInFeature>() is not { ReturnUrl: { } returnUrl, Issued: { } ticket, Replay: null } signIn
             || context.Response.Headers.Location != returnUrl
             || !options.CurrentValue.AnswerAuthorizeAfterSignIn)
         {
             return;
         }
 
-        await ReplayAsync(context, returnUrl, ticket);
+        signIn.Replay = ticket;
+        await ReplayAsync(context, returnUrl);
     }
 
     /// <summary>
@@ -63,15 +59,37 @@ public sealed class AuthorizeAfterSignIn(RequestDelegate next, IOptionsMonitor<A
     {
         if (returnUrl.StartsWith(AuthorizeUrlPrefix, StringComparison.Ordinal))
         {
-            context.Items[ReturnUrlKey] = returnUrl;
+            Feature(context).ReturnUrl = returnUrl;
         }
     }
 
     /// <summary>In the replay only: the ticket of the cookie this request issued.</summary>
-    internal static AuthenticationTicket? ReplayTicket(HttpContext context) =>
-        context.Items.TryGetValue(ReplayKey, out var ticket) ? ticket as AuthenticationTicket : null;
+    internal static AuthenticationTicket? ReplayTicket(HttpContext context) => context.Features.Get<SignInFeature>()?.Replay;
 
-    private async Task ReplayAsync(HttpContext context, string returnUrl, AuthenticationTicket ticket)
+    private static SignInFeature Feature(HttpContext context)
+    {
+        if (context.Features.Get<SignInFeature>() is not { } feature)
+        {
+            context.Features.Set(feature = new SignInFeature());
+        }
+
+        return feature;
+    }
+
+    /// <summary>This request's sign-in (a feature, not HttpContext.Items: looked up on every request without allocating).</summary>
+    private sealed class SignInFeature
+    {
+        /// <summary>The local authorization request the sign-in was made for.</summary>
+        public string? ReturnUrl { get; set; }
+
+        /// <summary>The ticket the sign-in cookie's handler issued in this request (null again if it signed out after).</summary>
+        public AuthenticationTicket? Issued { get; set; }
+
+        /// <summary>Set for the replay: what the sign-in cookie's handler authenticates with.</summary>
+        public AuthenticationTicket? Replay { get; set; }
+    }
+
+    private async Task ReplayAsync(HttpContext context, string returnUrl)
     {
         // The answer starts again from nothing but the cookies the sign-in set (the session, the device, the pending
         // sign-in's removal): the middleware after this one add their headers again. An error page's re-execution clears
@@ -104,9 +122,6 @@ public sealed class AuthorizeAfterSignIn(RequestDelegate next, IOptionsMonitor<A
         context.Features.Set<IAuthenticateResultFeature>(null);
         context.Features.Set<IHttpAuthenticationFeature>(null);
         context.User = new ClaimsPrincipal(new ClaimsIdentity());
-        context.Items.Remove(ReturnUrlKey);
-        context.Items.Remove(SignedInKey);
-        context.Items[ReplayKey] = ticket;
 
         // A fresh scope: the authentication handlers cache their results per scope, the DbContext its tracked entities.
         // Disposed with the response (callbacks registered in the replay may still use it when the answer starts).
@@ -137,12 +152,16 @@ public sealed class AuthorizeAfterSignIn(RequestDelegate next, IOptionsMonitor<A
         var signingOut = events.OnSigningOut;
         events.OnSignedIn = context =>
         {
-            context.HttpContext.Items[SignedInKey] = new AuthenticationTicket(context.Principal!, context.Properties, context.Scheme.Name);
+            Feature(context.HttpContext).Issued = new AuthenticationTicket(context.Principal!, context.Properties, context.Scheme.Name);
             return signedIn(context);
         };
         events.OnSigningOut = context =>
         {
-            context.HttpContext.Items.Remove(SignedInKey);
+            if (context.HttpContext.Features.Get<SignInFeature>() is { } signIn)
+            {
+                signIn.Issued = null;
+            }
+
             return signingOut(context);
         };
         cookie.Events = events;
