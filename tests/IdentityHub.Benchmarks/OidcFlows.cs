@@ -42,7 +42,8 @@ public static class OidcFlows
 
     /// <summary>
     /// The whole authorization code + PKCE sign-in of a new browser: authorize, sign-in page, form post
-    /// with its antiforgery token, redirect back to authorize, code at the redirect URI, token request.
+    /// with its antiforgery token, redirect back to authorize (unless the form post answers with the code), code at the
+    /// redirect URI, token request.
     /// Returns the tokens; <paramref name="httpRequests"/> counts the requests made.
     /// </summary>
     public static async Task<TokenSet> SignInAsync(HttpClient http, ClientInfo client, string userName, string password,
@@ -80,7 +81,8 @@ public static class OidcFlows
 
         var returnUrl = Uri.UnescapeDataString(loginUrl[(loginUrl.IndexOf("ReturnUrl=", StringComparison.Ordinal) + "ReturnUrl=".Length)..]);
 
-        // 3. the form post: a redirect back to the authorize request, with the session cookie.
+        // 3. the form post: a redirect back to the authorize request, with the session cookie; or, when the server answers
+        //    the authorization itself (Accounts:AnswerAuthorizeAfterSignIn), the code at the redirect URI (no step 4).
         var form = new FormUrlEncodedContent(
         [
             KeyValuePair.Create("Input.SignInName", userName),
@@ -88,17 +90,16 @@ public static class OidcFlows
             KeyValuePair.Create("__RequestVerificationToken", antiforgery),
             KeyValuePair.Create("ReturnUrl", returnUrl),
         ]);
-        var back = await ExpectRedirectAsync(http, HttpMethod.Post, loginUrl, form, jar, onRequest, cancellationToken);
-        if (!back.StartsWith("/connect/authorize", StringComparison.Ordinal))
+        var callback = await ExpectRedirectAsync(http, HttpMethod.Post, loginUrl, form, jar, onRequest, cancellationToken);
+        if (callback.StartsWith("/connect/authorize", StringComparison.Ordinal))
         {
-            throw new FlowException("the sign-in did not return to authorize: " + back);
+            // 4. authorize again, signed in: the code at the redirect URI.
+            callback = await ExpectRedirectAsync(http, HttpMethod.Get, callback, null, jar, onRequest, cancellationToken);
         }
 
-        // 4. authorize again, signed in: the code at the redirect URI.
-        var callback = await ExpectRedirectAsync(http, HttpMethod.Get, back, null, jar, onRequest, cancellationToken);
         if (!callback.StartsWith(client.RedirectUri + "?", StringComparison.Ordinal))
         {
-            throw new FlowException("authorize did not redirect to the client: " + callback);
+            throw new FlowException("the sign-in did not end at the client's redirect URI: " + callback);
         }
 
         var parameters = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(new Uri(callback).Query);

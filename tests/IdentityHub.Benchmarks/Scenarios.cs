@@ -21,7 +21,7 @@ public static class Scenarios
         Refresh => "POST /connect/token refresh_token, each token redeemed once (rotation)",
         UserInfo => "GET /connect/userinfo with a user's access token",
         Introspection => "POST /connect/introspect of a user's access token",
-        SignIn => "whole sign-in: authorize, sign-in page, form post, authorize, code, token (5 requests, 1 password hash)",
+        SignIn => "whole sign-in: authorize, sign-in page, form post, authorize (unless the form post answers it), code, token (4-5 requests, 1 password hash)",
         _ => AuditScenarios.Describe(name) ?? name,
     };
 

@@ -88,6 +88,8 @@ public sealed class SignInCompletion(
             events.AddAlert(user, SecurityMessageKind.NewDeviceSignIn, KnownDevices.Describe(context));
         }
 
+        // Completed for a local authorization request: the same HTTP request may answer it (Hosting/AuthorizeAfterSignIn).
+        Hosting.AuthorizeAfterSignIn.Mark(context, returnUrl);
         await signInManager.SignInWithClaimsAsync(user, properties, session.ToClaims());
         if (db.ChangeTracker.HasChanges())
         {

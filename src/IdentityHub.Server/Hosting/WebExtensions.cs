@@ -23,6 +23,7 @@ public static class WebExtensions
         services.AddProblemDetails();
         services.AddOpenApi();
         services.AddAdminApi();
+        AuthorizeAfterSignIn.Register(services);
 
         // The key ring protects the sign-in cookie, antiforgery tokens, TOTP secrets and database signing keys; it
         // lives with the data so that a restart keeps people signed in. In shared mode every node needs the same ring:
@@ -58,6 +59,10 @@ public static class WebExtensions
         {
             app.UseForwardedHeaders();
         }
+
+        // A sign-in for a local authorization request answers it in the same HTTP request (Accounts:AnswerAuthorizeAfterSignIn):
+        // the replay goes through everything below again, HSTS, error pages, authentication and rate limits included.
+        app.UseMiddleware<AuthorizeAfterSignIn>();
 
         if (!app.Environment.IsDevelopment())
         {

@@ -34,6 +34,8 @@ public sealed class SmsTests(FactorsFixture fixture) : IClassFixture<FactorsFixt
 
         var done = await browser.SubmitAsync(sent, "Verify", new() { ["PhoneNumber"] = phone, ["Code"] = await browser.LatestSmsCodeAsync(phone) });
         Assert.NotNull(done.Callback);
+        // Accounts:AnswerAuthorizeAfterSignIn: the SMS form's post itself answers the authorization with the code.
+        Assert.Equal("/Account/Login/Sms", done.Response.RequestMessage!.RequestUri!.AbsolutePath);
         var idToken = await app.RedeemAsync(done.Callback!);
         Assert.Equal(["sms"], OidcClient.Amr(idToken));
         Assert.Equal("urn:identityhub:acr:sfa", idToken.GetProperty("acr").GetString());
@@ -53,6 +55,8 @@ public sealed class SmsTests(FactorsFixture fixture) : IClassFixture<FactorsFixt
         Assert.True(sent.Has("factor-sms"), sent.Body);
         var done = await browser.SubmitAsync(sent, "Verify", new() { ["Method"] = "Sms", ["Code"] = await browser.LatestSmsCodeAsync(phone) });
         Assert.NotNull(done.Callback);
+        // Not after the first factor (the password's post went to this page), but after the last: its post answers with the code.
+        Assert.Equal("/Account/Login/SecondFactor", done.Response.RequestMessage!.RequestUri!.AbsolutePath);
         var idToken = await app.RedeemAsync(done.Callback!);
         Assert.Equal(["pwd", "sms", "mfa"], OidcClient.Amr(idToken));
         Assert.Equal("urn:identityhub:acr:mfa", idToken.GetProperty("acr").GetString());
