@@ -32,4 +32,13 @@ public sealed class DatabaseOptions
 
     /// <summary>Apply pending migrations when the server starts (default true). Otherwise run the "migrate" command.</summary>
     public bool MigrateOnStart { get; set; } = true;
+
+    /// <summary>
+    /// A save detects the changes of its tracked entities once, before its interceptors run, instead of once in each
+    /// interceptor that lists the tracked entries and once more in EF Core's own save (five full passes per save on
+    /// PostgreSQL: the append-only check, the audit chain, the registry's and the person caches' invalidation, the save
+    /// itself). Default true; false restores EF Core's automatic detection at every step (docs/benchmarks.md, "Sign-in,
+    /// twelfth session").
+    /// </summary>
+    public bool DetectChangesOncePerSave { get; set; } = true;
 }

@@ -6,6 +6,7 @@ using IdentityHub.Server.Registry;
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 
 namespace IdentityHub.Server.Data;
 
@@ -33,11 +34,72 @@ public class IdentityHubDbContext(DbContextOptions options) : IdentityDbContext<
     {
         // The server registers the interceptor with its (pooled) options, where OnConfiguring must not change
         // them (DataExtensions); contexts built elsewhere (design time, tools) get it here.
-        var core = optionsBuilder.Options.FindExtension<Microsoft.EntityFrameworkCore.Infrastructure.CoreOptionsExtension>();
+        var core = optionsBuilder.Options.FindExtension<CoreOptionsExtension>();
         if (core?.Interceptors?.OfType<AppendOnlyAuditInterceptor>().Any() != true)
         {
             optionsBuilder.AddInterceptors(new AppendOnlyAuditInterceptor(), new AuditChainInterceptor());
         }
+    }
+
+    /// <summary><see cref="DatabaseOptions.DetectChangesOncePerSave"/>, read once per (pooled) context instance.</summary>
+    private bool? _detectChangesOnce;
+
+    public override int SaveChanges(bool acceptAllChangesOnSuccess)
+    {
+        if (!DetectChangesOnce())
+        {
+            return base.SaveChanges(acceptAllChangesOnSuccess);
+        }
+
+        try
+        {
+            return base.SaveChanges(acceptAllChangesOnSuccess);
+        }
+        finally
+        {
+            ChangeTracker.AutoDetectChangesEnabled = true;
+        }
+    }
+
+    public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
+    {
+        if (!DetectChangesOnce())
+        {
+            return await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+        }
+
+        try
+        {
+            return await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+        }
+        finally
+        {
+            ChangeTracker.AutoDetectChangesEnabled = true;
+        }
+    }
+
+    /// <summary>
+    /// With <see cref="DatabaseOptions.DetectChangesOncePerSave"/> and automatic detection on: detects the changes once,
+    /// then turns automatic detection off for the rest of this save (its interceptors list the tracked entries, EF Core
+    /// saves them), to be turned back on when the save ends, however it ends. Nothing changes a tracked entity's
+    /// property within a save without telling the change tracker: the interceptors only read the entries, add or detach
+    /// them, and set the chain's columns of audit rows being added (<see cref="AuditChainInterceptor"/>), whose values
+    /// an insert takes as they are. A save made while detection is off (the caller's choice, as
+    /// <see cref="AuditBatchInsert"/>, or one nested in another save's interceptors) is left as it is.
+    /// </summary>
+    private bool DetectChangesOnce()
+    {
+        _detectChangesOnce ??= this.GetService<IDbContextOptions>()
+            .FindExtension<CoreOptionsExtension>()?.ApplicationServiceProvider?
+            .GetService<Microsoft.Extensions.Options.IOptions<DatabaseOptions>>()?.Value.DetectChangesOncePerSave ?? false;
+        if (_detectChangesOnce != true || !ChangeTracker.AutoDetectChangesEnabled)
+        {
+            return false;
+        }
+
+        ChangeTracker.DetectChanges();
+        ChangeTracker.AutoDetectChangesEnabled = false;
+        return true;
     }
 
     protected override void OnModelCreating(ModelBuilder builder)

@@ -7,7 +7,8 @@ using Microsoft.Extensions.Options;
 namespace IdentityHub.Server.Identity;
 
 /// <summary>Finds an account by the name a person types: a user name or a mobile number.</summary>
-public sealed class AccountLookup(UserManager<ApplicationUser> users, IdentityHubDbContext db, IOptions<AccountOptions> options)
+public sealed class AccountLookup(UserManager<ApplicationUser> users, IdentityHubDbContext db, IOptions<AccountOptions> options,
+    AccountLookupQueries queries)
 {
     private SignInReadAhead? _readAhead;
 
@@ -51,37 +52,27 @@ public sealed class AccountLookup(UserManager<ApplicationUser> users, IdentityHu
     private async Task<ApplicationUser?> FindBySignInNameAsync(string signInName, bool readAhead, CancellationToken cancellationToken)
     {
         if (MobileNumber.TryNormalize(signInName, out var mobile)
-            && await FindAsync(users.Users.Where(u => u.PhoneNumber == mobile), readAhead, cancellationToken) is { } byMobile)
+            && await FindAsync(AccountLookupQueries.ByMobile, mobile, readAhead, cancellationToken) is { } byMobile)
         {
             return byMobile;
         }
 
-        var normalized = users.NormalizeName(signInName.Trim());
-        return await FindAsync(users.Users.Where(u => u.NormalizedUserName == normalized), readAhead, cancellationToken);
+        return await FindAsync(AccountLookupQueries.ByUserName, users.NormalizeName(signInName.Trim()), readAhead, cancellationToken);
     }
 
-    private async Task<ApplicationUser?> FindAsync(IQueryable<ApplicationUser> accounts, bool readAhead, CancellationToken cancellationToken)
+    private async Task<ApplicationUser?> FindAsync(AccountLookupQueries.Key key, string value, bool readAhead, CancellationToken cancellationToken)
     {
         if (!readAhead)
         {
-            return await accounts.FirstOrDefaultAsync(cancellationToken);
+            return await AccountLookupQueries.Accounts(db, key, value).FirstOrDefaultAsync(cancellationToken);
         }
 
-        // One statement: the account row, joined to its claim rows (one row each, the account's columns repeated; one row
-        // with no claim row when it has none). Mobile numbers and user names are unique (indexes): at most one account.
-        var rows = await (
-            from account in accounts
-            join row in AccountClaimRows.Of(db, accounts.Select(u => u.Id)) on account.Id equals row.UserId into claims
-            from claim in claims.DefaultIfEmpty()
-            select new ReadAheadRow
-            {
-                User = account,
-                HasKnownDevices = db.Set<KnownDevice>().Any(d => d.UserId == account.Id),
-                Kind = (int?)claim!.Kind,
-                Role = claim.Role,
-                Type = claim.Type,
-                Value = claim.Value,
-            }).ToListAsync(cancellationToken);
+        var rows = new List<ReadAheadRow>();
+        await foreach (var row in queries.ReadAhead(db, key, value).WithCancellation(cancellationToken))
+        {
+            rows.Add(row);
+        }
+
         if (rows.Count == 0)
         {
             return null;
@@ -98,7 +89,25 @@ public sealed class AccountLookup(UserManager<ApplicationUser> users, IdentityHu
         return user;
     }
 
-    private sealed class ReadAheadRow
+    /// <summary>
+    /// One statement: the account row, joined to its claim rows (one row each, the account's columns repeated; one row
+    /// with no claim row when it has none). Mobile numbers and user names are unique (indexes): at most one account.
+    /// </summary>
+    internal static IQueryable<ReadAheadRow> ReadAhead(IdentityHubDbContext db, IQueryable<ApplicationUser> accounts) =>
+        from account in accounts
+        join row in AccountClaimRows.Of(db, accounts.Select(u => u.Id)) on account.Id equals row.UserId into claims
+        from claim in claims.DefaultIfEmpty()
+        select new ReadAheadRow
+        {
+            User = account,
+            HasKnownDevices = db.Set<KnownDevice>().Any(d => d.UserId == account.Id),
+            Kind = (int?)claim!.Kind,
+            Role = claim.Role,
+            Type = claim.Type,
+            Value = claim.Value,
+        };
+
+    internal sealed class ReadAheadRow
     {
         public required ApplicationUser User { get; init; }
 

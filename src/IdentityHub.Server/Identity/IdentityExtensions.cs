@@ -92,6 +92,7 @@ public static class IdentityExtensions
         });
 
         builder.Services.AddScoped<AccountLookup>();
+        builder.Services.AddSingleton<AccountLookupQueries>();
         builder.Services.AddSingleton<PasswordHashGate>();
         builder.Services.AddSingleton<PasswordTimingEqualizer>();
         return builder;

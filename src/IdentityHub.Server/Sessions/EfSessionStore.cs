@@ -6,13 +6,10 @@ using Microsoft.EntityFrameworkCore;
 namespace IdentityHub.Server.Sessions;
 
 /// <summary>Sessions in the server's database (SsoSessions, SsoSessionParticipants, LogoutNotices).</summary>
-public sealed class EfSessionStore(IdentityHubDbContext db, IAuditLog audit) : ISessionStore
+public sealed class EfSessionStore(IdentityHubDbContext db, IAuditLog audit, SessionQueries queries) : ISessionStore
 {
     public Task<SessionState?> FindAsync(string sessionId, CancellationToken cancellationToken) =>
-        db.Set<SsoSession>().AsNoTracking()
-            .Where(s => s.Id == sessionId)
-            .Select(s => new SessionState(s.Id, s.UserId, s.CreatedAtUtc, s.LastActivityAtUtc, s.EndedAtUtc))
-            .SingleOrDefaultAsync(cancellationToken);
+        queries.Find(db, sessionId, cancellationToken);
 
     public Task TouchAsync(string sessionId, DateTime nowUtc, CancellationToken cancellationToken) =>
         db.Set<SsoSession>()
@@ -144,4 +141,20 @@ public sealed class EfSessionStore(IdentityHubDbContext db, IAuditLog audit) : I
         await transaction.CommitAsync(cancellationToken);
         return new EndedSession(sessionId, userId, clients);
     }
+}
+
+/// <summary>
+/// The session check every request with a session cookie makes (<see cref="EfSessionStore.FindAsync"/>), compiled: no
+/// expression tree to build, parameterise and look up in EF Core's query cache each time (docs/benchmarks.md, "Sign-in,
+/// twelfth session"). A singleton, as <see cref="Oidc.GrantSubjectQueries"/>: a compiled query belongs to the model it
+/// first ran against.
+/// </summary>
+public sealed class SessionQueries
+{
+    public Func<IdentityHubDbContext, string, CancellationToken, Task<SessionState?>> Find { get; } =
+        EF.CompileAsyncQuery((IdentityHubDbContext db, string sessionId, CancellationToken _) =>
+            db.Set<SsoSession>().AsNoTracking()
+                .Where(s => s.Id == sessionId)
+                .Select(s => new SessionState(s.Id, s.UserId, s.CreatedAtUtc, s.LastActivityAtUtc, s.EndedAtUtc))
+                .SingleOrDefault());
 }

@@ -22,6 +22,7 @@ public static class SessionsExtensions
             .ValidateOnStart();
 
         // TryAdd: a cache in front of the database store (the scale-out issue) registers itself first.
+        services.AddSingleton<SessionQueries>();
         services.TryAddScoped<ISessionStore, EfSessionStore>();
         services.AddScoped<SessionService>();
         services.AddScoped<FrontChannelLogout>();

@@ -16,6 +16,7 @@ public static class RealNameExtensions
         builder.AddIdentityHubPersonalData();
         services.AddIdentityHubVerification();
         services.AddScoped<RealNameService>();
+        services.AddSingleton<RealNameQueries>();
         services.AddScoped<PersonVerification>();
         services.AddScoped<AccountRegistration>();
         services.AddScoped<SmsChallenges>();

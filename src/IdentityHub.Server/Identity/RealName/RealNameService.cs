@@ -25,7 +25,8 @@ public sealed record EvidenceInput(int Level, string Check, string? Provider, st
 /// Binds a verified legal identity to an account: one account per ID number (blind index), the number
 /// encrypted, evidence recorded, the assurance level raised, and an audit event in the same SaveChanges.
 /// </summary>
-public sealed class RealNameService(IdentityHubDbContext db, PersonalDataProtector protector, IAuditLog audit, TimeProvider clock)
+public sealed class RealNameService(IdentityHubDbContext db, PersonalDataProtector protector, IAuditLog audit, TimeProvider clock,
+    RealNameQueries queries)
 {
     public Task<RealNameRecord?> FindAsync(string userId, CancellationToken cancellationToken) =>
         db.Set<RealNameRecord>().AsNoTracking().SingleOrDefaultAsync(r => r.UserId == userId, cancellationToken);
@@ -44,16 +45,7 @@ public sealed class RealNameService(IdentityHubDbContext db, PersonalDataProtect
             return null;
         }
 
-        // At most one real-name row times a few evidence rows: one query on purpose (AsSingleQuery, as ClaimsPersonQueries).
-        var loaded = await db.Users.AsSingleQuery()
-            .Where(u => u.Id == userId)
-            .Select(u => new
-            {
-                User = u,
-                RealName = db.Set<RealNameRecord>().Where(r => r.UserId == u.Id).ToList(),
-                Evidence = db.Set<VerificationEvidence>().Where(e => e.UserId == u.Id).OrderBy(e => e.Id).ToList(),
-            })
-            .SingleOrDefaultAsync(cancellationToken);
+        var loaded = await queries.PersonById(db, userId, cancellationToken);
         return loaded is null ? null : new(loaded.User, loaded.RealName.SingleOrDefault(), loaded.Evidence);
     }
 
@@ -174,4 +166,39 @@ public sealed record IdentityVerified(string UserId, object? Before, object? Aft
     public override string TargetType => "user";
 
     public override string? SubjectId => UserId;
+}
+
+/// <summary>
+/// The compiled queries of <see cref="RealNameService"/> that every sign-in runs (the authorize request's account and
+/// person): no expression tree to build, parameterise and look up in EF Core's query cache each time (docs/benchmarks.md,
+/// "Sign-in, twelfth session"). A singleton, as <see cref="Oidc.GrantSubjectQueries"/>: a compiled query belongs to the
+/// model it first ran against.
+/// </summary>
+public sealed class RealNameQueries
+{
+    /// <summary>
+    /// The account (tracked) with its real-name record and evidence: at most one real-name row times a few evidence rows,
+    /// one query on purpose (AsSingleQuery, as ClaimsPersonQueries).
+    /// </summary>
+    public Func<IdentityHubDbContext, string, CancellationToken, Task<PersonRow?>> PersonById { get; } =
+        EF.CompileAsyncQuery((IdentityHubDbContext db, string userId, CancellationToken _) =>
+            db.Users.AsSingleQuery()
+                .Where(u => u.Id == userId)
+                .Select(u => new PersonRow
+                {
+                    User = u,
+                    RealName = db.Set<RealNameRecord>().Where(r => r.UserId == u.Id).ToList(),
+                    Evidence = db.Set<VerificationEvidence>().Where(e => e.UserId == u.Id).OrderBy(e => e.Id).ToList(),
+                })
+                .SingleOrDefault());
+
+    /// <summary>One row of <see cref="PersonById"/>.</summary>
+    public sealed class PersonRow
+    {
+        public required ApplicationUser User { get; init; }
+
+        public required List<RealNameRecord> RealName { get; init; }
+
+        public required List<VerificationEvidence> Evidence { get; init; }
+    }
 }
