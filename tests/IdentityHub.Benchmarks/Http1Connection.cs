@@ -15,7 +15,7 @@ namespace IdentityHub.Benchmarks;
 /// request/response objects: the generator's CPU per request is the two system calls and a few copies, so that it takes
 /// as little as possible from the server it measures on the same cores (docs/benchmarks.md, twelfth session).
 /// </summary>
-public sealed class Http1Connection : IDisposable
+public sealed partial class Http1Connection : IDisposable
 {
     private const int MaxHeaderBytes = 64 * 1024;
     private readonly EndPoint _endPoint;
@@ -142,7 +142,7 @@ public sealed class Http1Connection : IDisposable
                     return Status;
                 }
             }
-            catch (SocketException) when (reused && attempt == 0 && _inEnd == 0)
+            catch (SocketException e) when (reused && attempt == 0 && _inEnd == 0 && e.SocketErrorCode != SocketError.TimedOut)
             {
             }
             catch
@@ -210,195 +210,6 @@ public sealed class Http1Connection : IDisposable
         _inEnd = 0;
     }
 
-    /// <summary>Reads one answer; false when the connection was closed before its first byte.</summary>
-    private bool ReadResponse()
-    {
-        int headerEnd;
-        while ((headerEnd = _in.AsSpan(0, _inEnd).IndexOf("\r\n\r\n"u8)) < 0)
-        {
-            if (_inEnd >= MaxHeaderBytes)
-            {
-                throw new IOException("the answer's header is longer than " + MaxHeaderBytes + " bytes");
-            }
-
-            if (!Fill())
-            {
-                if (_inEnd == 0)
-                {
-                    return false;
-                }
-
-                throw new IOException("the server closed the connection inside an answer's header");
-            }
-        }
-
-        var head = _in.AsSpan(0, headerEnd);
-        var lineEnd = head.IndexOf("\r\n"u8);
-        var statusLine = lineEnd < 0 ? head : head[..lineEnd];
-        if (statusLine.Length < 12 || !statusLine.StartsWith("HTTP/1."u8) || !Utf8Parser.TryParse(statusLine.Slice(9, 3), out int status, out _))
-        {
-            throw new IOException("not an HTTP/1.x status line: " + Encoding.ASCII.GetString(statusLine));
-        }
-
-        Status = status;
-        Location = null;
-        long contentLength = -1;
-        var chunked = false;
-        _close = statusLine[7] == (byte)'0';
-        for (var rest = lineEnd < 0 ? [] : head[(lineEnd + 2)..]; !rest.IsEmpty;)
-        {
-            var end = rest.IndexOf("\r\n"u8);
-            var line = end < 0 ? rest : rest[..end];
-            rest = end < 0 ? [] : rest[(end + 2)..];
-            var colon = line.IndexOf((byte)':');
-            if (colon <= 0)
-            {
-                continue;
-            }
-
-            var name = line[..colon];
-            var value = line[(colon + 1)..].Trim((byte)' ');
-            if (Ascii.EqualsIgnoreCase(name, "Content-Length"u8))
-            {
-                contentLength = Utf8Parser.TryParse(value, out long n, out var used) && used == value.Length
-                    ? n : throw new IOException("a bad Content-Length");
-            }
-            else if (Ascii.EqualsIgnoreCase(name, "Transfer-Encoding"u8))
-            {
-                chunked = value.EndsWith("chunked"u8);
-            }
-            else if (Ascii.EqualsIgnoreCase(name, "Connection"u8))
-            {
-                _close = Ascii.EqualsIgnoreCase(value, "close"u8) || (_close && !Ascii.EqualsIgnoreCase(value, "keep-alive"u8));
-            }
-            else if (Ascii.EqualsIgnoreCase(name, "Location"u8))
-            {
-                Location = Encoding.UTF8.GetString(value);
-            }
-            else if (Ascii.EqualsIgnoreCase(name, "Set-Cookie"u8))
-            {
-                _jar?.Set(value);
-            }
-        }
-
-        _bodyStart = headerEnd + 4;
-        if (status is 204 or 304 || status < 200)
-        {
-            _bodyLength = 0;
-        }
-        else if (chunked)
-        {
-            ReadChunked();
-        }
-        else if (contentLength >= 0)
-        {
-            Need(_bodyStart + (int)contentLength);
-            _bodyLength = (int)contentLength;
-        }
-        else
-        {
-            // Neither length nor chunks: the body ends with the connection (RFC 9112 section 6.3).
-            while (Fill())
-            {
-            }
-
-            _bodyLength = _inEnd - _bodyStart;
-            _close = true;
-        }
-
-        if (_bodyStart + _bodyLength != _inEnd)
-        {
-            // One request at a time: bytes after the answer are a protocol error, not a pipelined answer.
-            throw new IOException("the server sent more than one answer");
-        }
-
-        return true;
-    }
-
-    /// <summary>Chunked transfer coding (RFC 9112 section 7.1): the chunks' data moved together in place, trailers skipped.</summary>
-    private void ReadChunked()
-    {
-        var write = _bodyStart;
-        var read = _bodyStart;
-        while (true)
-        {
-            int lineEnd;
-            while ((lineEnd = _in.AsSpan(read, _inEnd - read).IndexOf("\r\n"u8)) < 0)
-            {
-                NeedMore();
-            }
-
-            var sizeText = _in.AsSpan(read, lineEnd);
-            var extension = sizeText.IndexOf((byte)';');
-            if (extension >= 0)
-            {
-                sizeText = sizeText[..extension];
-            }
-
-            if (!Utf8Parser.TryParse(sizeText.Trim((byte)' '), out int size, out _, 'X'))
-            {
-                throw new IOException("a bad chunk size");
-            }
-
-            read += lineEnd + 2;
-            if (size == 0)
-            {
-                // Trailer fields, then the empty line that ends the message.
-                while (true)
-                {
-                    int end;
-                    while ((end = _in.AsSpan(read, _inEnd - read).IndexOf("\r\n"u8)) < 0)
-                    {
-                        NeedMore();
-                    }
-
-                    read += end + 2;
-                    if (end == 0)
-                    {
-                        break;
-                    }
-                }
-
-                _bodyLength = write - _bodyStart;
-                _inEnd = read == _inEnd ? write : throw new IOException("the server sent more than one answer");
-                return;
-            }
-
-            Need(read + size + 2);
-            _in.AsSpan(read, size).CopyTo(_in.AsSpan(write));
-            write += size;
-            read += size + 2;
-        }
-    }
-
-    private void Need(int bytes)
-    {
-        while (_inEnd < bytes)
-        {
-            NeedMore();
-        }
-    }
-
-    private void NeedMore()
-    {
-        if (!Fill())
-        {
-            throw new IOException("the server closed the connection inside an answer");
-        }
-    }
-
-    private bool Fill()
-    {
-        if (_inEnd == _in.Length)
-        {
-            Array.Resize(ref _in, _in.Length * 2);
-        }
-
-        var read = _socket!.Receive(_in, _inEnd, _in.Length - _inEnd, SocketFlags.None);
-        _inEnd += read;
-        return read > 0;
-    }
-
     internal void Append(ReadOnlySpan<byte> bytes)
     {
         if (_outLength + bytes.Length > _out.Length)
@@ -442,21 +253,37 @@ public sealed class Http1Connection : IDisposable
         _form[_formLength++] = b;
     }
 
-    /// <summary>Uri.EscapeDataString of the UTF-8 bytes, with %20 as '+' (FormUrlEncodedContent's encoding).</summary>
+    private static readonly SearchValues<char> Unreserved =
+        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~");
+
+    /// <summary>
+    /// Uri.EscapeDataString of the UTF-8 bytes, with %20 as '+' (FormUrlEncodedContent's encoding): runs of unreserved
+    /// characters (RFC 3986 section 2.3; all of a token, a code or a verifier) copied at once, anything else escaped.
+    /// </summary>
     private void FormEncode(string value)
     {
-        Span<byte> one = stackalloc byte[4];
-        foreach (var rune in value.EnumerateRunes())
+        Span<byte> utf8 = stackalloc byte[4];
+        for (var rest = value.AsSpan(); !rest.IsEmpty;)
         {
-            var length = rune.EncodeToUtf8(one);
-            foreach (var b in one[..length])
+            var plain = rest.IndexOfAnyExcept(Unreserved);
+            var run = plain < 0 ? rest : rest[..plain];
+            if (_formLength + run.Length > _form.Length)
             {
-                if (b is >= (byte)'a' and <= (byte)'z' or >= (byte)'A' and <= (byte)'Z' or >= (byte)'0' and <= (byte)'9'
-                    or (byte)'-' or (byte)'.' or (byte)'_' or (byte)'~')
-                {
-                    FormByte(b);
-                }
-                else if (b == (byte)' ')
+                Array.Resize(ref _form, Math.Max(_form.Length * 2, _formLength + run.Length));
+            }
+
+            _formLength += Encoding.ASCII.GetBytes(run, _form.AsSpan(_formLength));
+            rest = rest[run.Length..];
+            if (rest.IsEmpty)
+            {
+                break;
+            }
+
+            Rune.DecodeFromUtf16(rest, out var rune, out var used);
+            rest = rest[used..];
+            foreach (var b in utf8[..rune.EncodeToUtf8(utf8)])
+            {
+                if (b == (byte)' ')
                 {
                     FormByte((byte)'+');
                 }

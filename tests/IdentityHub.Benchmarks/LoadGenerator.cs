@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Text;
 using System.Text.Json;
 
 namespace IdentityHub.Benchmarks;
