@@ -258,12 +258,11 @@ public sealed class AuditBenchmark(
                   $"table {bulk.TableBytes / 1048576.0:N0} MB, indexes {bulk.IndexBytes / 1048576.0:N0} MB. Reads at {AuditScenarios.QueryConcurrency} concurrent clients.");
 
         // Signed in after the seed: a long seed must not outlast the sessions' idle timeout.
-        using var http = OidcFlows.CreateClient(server.BaseUrl, 4);
-        var auditorCookie = await AuditSeeder.CookieSignInAsync(http, people.AuditorUserName);
+        var auditorCookie = AuditSeeder.CookieSignIn(server.BaseUrl, people.AuditorUserName);
         var citizenCookies = new List<string>();
         foreach (var (userName, _) in people.Citizens)
         {
-            citizenCookies.Add(await AuditSeeder.CookieSignInAsync(http, userName));
+            citizenCookies.Add(AuditSeeder.CookieSignIn(server.BaseUrl, userName));
         }
 
         var auditor = new Dictionary<string, string> { ["Cookie"] = auditorCookie, ["X-IdentityHub-Csrf"] = "1" };

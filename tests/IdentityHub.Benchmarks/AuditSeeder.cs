@@ -4,7 +4,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using IdentityHub.Server.Audit;
 using Npgsql;
 using NpgsqlTypes;
@@ -61,9 +60,7 @@ public static partial class AuditSeeder
     {
         var clock = Stopwatch.StartNew();
         using var http = OidcFlows.CreateClient(baseUrl, 8);
-        var admin = new ClientInfo(adminClientId, adminSecret, "", "identityhub.admin");
-        var token = (await OidcFlows.TokenAsync(http, admin, null, CancellationToken.None,
-            ("grant_type", "client_credentials"), ("scope", "identityhub.admin"))).AccessToken;
+        var token = Seeder.AdminToken(baseUrl, adminClientId, adminSecret);
 
         async Task<JsonElement> SendAsync(HttpMethod method, string path, object body, HttpStatusCode expected)
         {
@@ -103,57 +100,23 @@ public static partial class AuditSeeder
     }
 
     /// <summary>Signs in on /Account/Login as a browser does; returns the Cookie header value of the signed-in browser.</summary>
-    public static async Task<string> CookieSignInAsync(HttpClient http, string userName)
+    public static string CookieSignIn(string baseUrl, string userName)
     {
-        var jar = new Dictionary<string, string>(StringComparer.Ordinal);
-        using (var page = await SendAsync(http, new HttpRequestMessage(HttpMethod.Get, "/Account/Login"), jar))
+        using var http = new Http1Connection(baseUrl);
+        var jar = new CookieJar();
+        var token = http.Start("GET", "/Account/Login", jar).Send() == 200 ? OidcFlows.AntiforgeryToken(http.Body) : null;
+        if (token is null)
         {
-            var html = await page.Content.ReadAsStringAsync();
-            var token = AntiforgeryPattern().Match(html);
-            if (!token.Success)
-            {
-                throw new InvalidOperationException("no antiforgery token on the sign-in page");
-            }
-
-            using var post = new HttpRequestMessage(HttpMethod.Post, "/Account/Login")
-            {
-                Content = new FormUrlEncodedContent(
-                [
-                    KeyValuePair.Create("Input.SignInName", userName),
-                    KeyValuePair.Create("Input.Password", Seeder.Password),
-                    KeyValuePair.Create("__RequestVerificationToken", WebUtility.HtmlDecode(token.Groups[1].Value)),
-                    KeyValuePair.Create("ReturnUrl", "/"),
-                ]),
-            };
-            using var answer = await SendAsync(http, post, jar);
-            if (answer.StatusCode != HttpStatusCode.Redirect)
-            {
-                throw new InvalidOperationException($"sign-in of {userName}: {(int)answer.StatusCode}");
-            }
+            throw new InvalidOperationException($"no antiforgery token on the sign-in page ({http.Status})");
         }
 
-        return string.Join("; ", jar.Select(c => c.Key + "=" + c.Value));
-    }
-
-    private static async Task<HttpResponseMessage> SendAsync(HttpClient http, HttpRequestMessage request, Dictionary<string, string> jar)
-    {
-        if (jar.Count > 0)
-        {
-            request.Headers.TryAddWithoutValidation("Cookie", string.Join("; ", jar.Select(c => c.Key + "=" + c.Value)));
-        }
-
-        var response = await http.SendAsync(request);
-        foreach (var cookie in response.Headers.TryGetValues("Set-Cookie", out var values) ? values : [])
-        {
-            var pair = cookie.Split(';')[0];
-            var eq = pair.IndexOf('=', StringComparison.Ordinal);
-            if (eq > 0)
-            {
-                jar[pair[..eq].Trim()] = pair[(eq + 1)..].Trim();
-            }
-        }
-
-        return response;
+        var status = http.Start("POST", "/Account/Login", jar)
+            .Form("Input.SignInName", userName)
+            .Form("Input.Password", Seeder.Password)
+            .Form("__RequestVerificationToken", token)
+            .Form("ReturnUrl", "/")
+            .Send();
+        return status == 302 ? jar.ToString() : throw new InvalidOperationException($"sign-in of {userName}: {status}");
     }
 
     /// <summary>Writes <paramref name="count"/> chained events ending 10 minutes before now, by binary COPY.</summary>
@@ -385,6 +348,4 @@ public static partial class AuditSeeder
         await command.ExecuteNonQueryAsync();
     }
 
-    [GeneratedRegex("name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"")]
-    private static partial Regex AntiforgeryPattern();
 }

@@ -15,6 +15,7 @@ public sealed partial class BenchmarkRunner
             DurationSeconds = _options.DurationSeconds,
         };
         using var http = OidcFlows.CreateClient(baseUrl, 8);
+        using var connection = new Http1Connection(baseUrl);
         switch (name)
         {
             case Scenarios.Discovery:
@@ -28,7 +29,7 @@ public sealed partial class BenchmarkRunner
                 plan.Path = "/connect/token";
                 plan.Body = "grant_type=client_credentials";
                 plan.Headers["Authorization"] = OidcFlows.Basic(seed.ServiceClient.ClientId, seed.ServiceClient.ClientSecret).ToString();
-                var sample = await OidcFlows.TokenAsync(http, seed.ServiceClient, null, CancellationToken.None, ("grant_type", "client_credentials"));
+                var sample = OidcFlows.Token(connection, seed.ServiceClient, null, ("grant_type", "client_credentials"));
                 var alg = JsonDocument.Parse(Convert.FromBase64String(Pad(sample.AccessToken.Split('.')[0]))).RootElement.GetProperty("alg").GetString();
                 var expected = name == Scenarios.ClientCredentialsEs256 ? "ES256" : "RS256";
                 if (alg != expected)
@@ -39,7 +40,7 @@ public sealed partial class BenchmarkRunner
                 break;
             case Scenarios.UserInfo:
             {
-                var tokens = await OidcFlows.SignInAsync(http, seed.WebClient, seed.Users[0], seed.Password);
+                var tokens = OidcFlows.SignIn(connection, seed.WebClient, seed.Users[0], seed.Password);
                 plan.Path = "/connect/userinfo";
                 plan.Headers["Authorization"] = "Bearer " + tokens.AccessToken;
                 break;
@@ -47,7 +48,7 @@ public sealed partial class BenchmarkRunner
 
             case Scenarios.Introspection:
             {
-                var tokens = await OidcFlows.SignInAsync(http, seed.WebClient, seed.Users[0], seed.Password);
+                var tokens = OidcFlows.SignIn(connection, seed.WebClient, seed.Users[0], seed.Password);
                 plan.Method = "POST";
                 plan.Path = "/connect/introspect";
                 plan.Body = OidcFlows.Query(("token", tokens.AccessToken), ("token_type_hint", "access_token"));
@@ -73,11 +74,15 @@ public sealed partial class BenchmarkRunner
                 plan.Kind = "refresh";
                 plan.Client = seed.WebClient;
                 var tokens = new string[_options.Concurrency];
-                await Parallel.ForEachAsync(Enumerable.Range(0, tokens.Length), new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (i, _) =>
-                {
-                    var set = await OidcFlows.SignInAsync(http, seed.WebClient, seed.Users[i % seed.Users.Count], seed.Password);
-                    tokens[i] = set.RefreshToken ?? throw new InvalidOperationException("The sign-in gave no refresh token (offline_access).");
-                });
+                await Task.Run(() => Parallel.For(0, tokens.Length, new ParallelOptions { MaxDegreeOfParallelism = 4 },
+                    () => new Http1Connection(baseUrl),
+                    (i, _, lane) =>
+                    {
+                        var set = OidcFlows.SignIn(lane, seed.WebClient, seed.Users[i % seed.Users.Count], seed.Password);
+                        tokens[i] = set.RefreshToken ?? throw new InvalidOperationException("The sign-in gave no refresh token (offline_access).");
+                        return lane;
+                    },
+                    lane => lane.Dispose()));
                 plan.RefreshTokens = [.. tokens];
                 break;
             }
@@ -108,7 +113,11 @@ public sealed partial class BenchmarkRunner
             case Scenarios.Refresh:
                 try
                 {
-                    await OidcFlows.RefreshAsync(http, seed.WebClient, plan.RefreshTokens[0]);
+                    using (var connection = new Http1Connection(baseUrl))
+                    {
+                        OidcFlows.Refresh(connection, seed.WebClient, plan.RefreshTokens[0]);
+                    }
+
                     throw new InvalidOperationException("A refresh token redeemed before was accepted again (no rotation).");
                 }
                 catch (FlowException e) when (e.Message.Contains("400", StringComparison.Ordinal) && e.Message.Contains("invalid_grant", StringComparison.Ordinal))

@@ -215,11 +215,12 @@ public static class LoadDrivers
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        // The generator must not be what the window measures: its methods reach optimised code during the warm-up
-        // (no call-counting delay, no instrumented PGO tier), so that it does not compile code in the measured window
-        // on a machine where it gets little CPU, and its CPU per operation is that of the requests themselves.
-        start.Environment["DOTNET_TieredPGO"] = "0";
-        start.Environment["DOTNET_TC_CallCountingDelayMs"] = "0";
+        // The generator must not be what the window measures: without tiered compilation its methods are compiled once,
+        // optimised, at their first call in the warm-up, so that it does not compile code in the measured window (with
+        // tiering, a sign-in's methods, called a few times a second, were still reaching tier 1 there: the JIT was a
+        // third of the generator's CPU in a loaded window, twelfth session), and its CPU per operation is that of the
+        // requests themselves.
+        start.Environment["DOTNET_TieredCompilation"] = "0";
         foreach (var a in new[] { typeof(LoadGenerator).Assembly.Location, "generate", planFile, resultFile })
         {
             start.ArgumentList.Add(a);

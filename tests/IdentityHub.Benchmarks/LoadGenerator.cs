@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Text;
 using System.Text.Json;
 
 namespace IdentityHub.Benchmarks;
@@ -87,10 +85,12 @@ public sealed class LoadResult
 }
 
 /// <summary>
-/// The built-in load generator: a separate process (this program with the "generate" verb), fixed
-/// concurrency on one pooled SocketsHttpHandler, warm-up then a fixed measured window. It tells the
-/// runner on standard output when the window starts ("MEASURE"), how far it is ("PROGRESS ops errors")
-/// and writes its <see cref="LoadResult"/> as JSON to the given file.
+/// The built-in load generator: a separate process (this program with the "generate" verb), fixed concurrency, warm-up
+/// then a fixed measured window. Each worker is a thread of its own with one kept-alive <see cref="Http1Connection"/>
+/// (blocking socket calls, requests written into reused buffers; the static and rotating plans' requests encoded once),
+/// so that the generator spends as little of the shared cores per request as it can (docs/benchmarks.md, twelfth
+/// session). It tells the runner on standard output when the window starts ("MEASURE"), how far it is
+/// ("PROGRESS ops errors") and writes its <see cref="LoadResult"/> as JSON to the given file.
 /// </summary>
 public static class LoadGenerator
 {
@@ -105,7 +105,7 @@ public static class LoadGenerator
         }
 
         var plan = JsonSerializer.Deserialize<LoadPlan>(await File.ReadAllTextAsync(args[0]), Json)!;
-        var result = await ExecuteAsync(plan, line =>
+        var result = Execute(plan, line =>
         {
             Console.Out.WriteLine(line);
             Console.Out.Flush();
@@ -114,22 +114,20 @@ public static class LoadGenerator
         return 0;
     }
 
-    private sealed class Worker
+    private sealed class Worker(string baseUrl)
     {
         public readonly List<double> LatenciesMs = new(4096);
+        public readonly Http1Connection Connection = new(baseUrl);
         public long Operations;
         public long Requests;
         public long Errors;
         public string? RefreshToken;
     }
 
-    public static async Task<LoadResult> ExecuteAsync(LoadPlan plan, Action<string> report)
+    public static LoadResult Execute(LoadPlan plan, Action<string> report)
     {
-        ThreadPool.GetMinThreads(out var workerThreads, out var io);
-        ThreadPool.SetMinThreads(Math.Max(workerThreads, Environment.ProcessorCount * 2), io);
-        using var http = OidcFlows.CreateClient(plan.BaseUrl, plan.Concurrency);
         var samples = new List<string>();
-        var workers = Enumerable.Range(0, plan.Concurrency).Select(i => new Worker
+        var workers = Enumerable.Range(0, plan.Concurrency).Select(i => new Worker(plan.BaseUrl)
         {
             RefreshToken = i < plan.RefreshTokens.Count ? plan.RefreshTokens[i] : null,
         }).ToArray();
@@ -138,57 +136,36 @@ public static class LoadGenerator
         var clock = Stopwatch.StartNew();
         var measureFrom = TimeSpan.FromSeconds(plan.WarmupSeconds);
         var measureUntil = measureFrom + TimeSpan.FromSeconds(plan.DurationSeconds);
-        var body = plan.Body is null ? null : Encoding.UTF8.GetBytes(plan.Body);
         var process = Process.GetCurrentProcess();
 
-        async Task OperationAsync(Worker worker)
+        // The stateless plans' requests, encoded once: the same bytes HttpClient sent (its content headers included).
+        var staticRequest = plan.Kind == "static"
+            ? Http1Connection.Encode(plan.BaseUrl, plan.Method, plan.Path, plan.Headers, plan.Body, plan.ContentType ?? "application/x-www-form-urlencoded")
+            : null;
+        var rotating = plan.Requests.Select(r => Http1Connection.Encode(plan.BaseUrl, r.Method, r.Path, r.Headers, r.Body,
+            "application/x-www-form-urlencoded; charset=utf-8")).ToArray();
+
+        void Operation(Worker worker)
         {
+            var http = worker.Connection;
             switch (plan.Kind)
             {
                 case "static":
-                    using (var request = new HttpRequestMessage(new HttpMethod(plan.Method), plan.Path))
+                    worker.Requests++;
+                    if (http.SendEncoded(staticRequest) != 200)
                     {
-                        foreach (var (name, value) in plan.Headers)
-                        {
-                            request.Headers.TryAddWithoutValidation(name, value);
-                        }
-
-                        if (body is not null)
-                        {
-                            request.Content = new ByteArrayContent(body);
-                            request.Content.Headers.TryAddWithoutValidation("Content-Type", plan.ContentType ?? "application/x-www-form-urlencoded");
-                        }
-
-                        worker.Requests++;
-                        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead);
-                        if (response.StatusCode != HttpStatusCode.OK)
-                        {
-                            throw new FlowException($"{plan.Method} {plan.Path}: {(int)response.StatusCode} {OidcFlows.Truncate(await response.Content.ReadAsStringAsync())}");
-                        }
+                        throw new FlowException($"{plan.Method} {plan.Path}: {http.Status} {OidcFlows.Truncate(http.BodyText)}");
                     }
 
                     break;
 
                 case "rotate":
-                    var planned = plan.Requests[(int)(Interlocked.Increment(ref requestCursor) % plan.Requests.Count)];
-                    using (var request = new HttpRequestMessage(new HttpMethod(planned.Method), planned.Path))
+                    var index = (int)(Interlocked.Increment(ref requestCursor) % rotating.Length);
+                    worker.Requests++;
+                    if (http.SendEncoded(rotating[index]) != plan.ExpectedStatus)
                     {
-                        foreach (var (name, value) in planned.Headers)
-                        {
-                            request.Headers.TryAddWithoutValidation(name, value);
-                        }
-
-                        if (planned.Body is not null)
-                        {
-                            request.Content = new StringContent(planned.Body, Encoding.UTF8, "application/x-www-form-urlencoded");
-                        }
-
-                        worker.Requests++;
-                        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead);
-                        if ((int)response.StatusCode != plan.ExpectedStatus)
-                        {
-                            throw new FlowException($"{planned.Method} {planned.Path}: {(int)response.StatusCode} {OidcFlows.Truncate(await response.Content.ReadAsStringAsync())}");
-                        }
+                        var planned = plan.Requests[index];
+                        throw new FlowException($"{planned.Method} {planned.Path}: {http.Status} {OidcFlows.Truncate(http.BodyText)}");
                     }
 
                     break;
@@ -202,13 +179,13 @@ public static class LoadGenerator
                     worker.Requests++;
                     var current = worker.RefreshToken;
                     worker.RefreshToken = null;
-                    var tokens = await OidcFlows.RefreshAsync(http, plan.Client!, current);
+                    var tokens = OidcFlows.Refresh(http, plan.Client!, current);
                     worker.RefreshToken = tokens.RefreshToken ?? throw new FlowException("the refresh response has no new refresh token");
                     break;
 
                 case "signin":
                     var user = plan.Users[(int)(Interlocked.Increment(ref userCursor) % plan.Users.Count)];
-                    await OidcFlows.SignInAsync(http, plan.Client!, user, plan.Password, () => worker.Requests++);
+                    OidcFlows.SignIn(http, plan.Client!, user, plan.Password, () => worker.Requests++);
                     break;
 
                 default:
@@ -222,7 +199,7 @@ public static class LoadGenerator
         var ended = 0;
         var measuredOperations = 0L;
 
-        async Task RunWorkerAsync(Worker worker)
+        void RunWorker(Worker worker)
         {
             while (Volatile.Read(ref ended) == 0)
             {
@@ -230,7 +207,7 @@ public static class LoadGenerator
                 var requestsBefore = worker.Requests;
                 try
                 {
-                    await OperationAsync(worker);
+                    Operation(worker);
                     var finished = clock.Elapsed;
                     if (Volatile.Read(ref ended) == 0 && finished >= measureFrom)
                     {
@@ -262,12 +239,14 @@ public static class LoadGenerator
                         return;
                     }
 
-                    await Task.Delay(10);
+                    Thread.Sleep(10);
                 }
             }
         }
 
-        var tasks = workers.Select(w => Task.Run(() => RunWorkerAsync(w))).ToArray();
+        // A thread per worker (LongRunning), blocked in its socket while the server works.
+        var tasks = workers.Select(w => Task.Factory.StartNew(() => RunWorker(w), CancellationToken.None,
+            TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
         var all = Task.WhenAll(tasks);
         var cpuAtStart = TimeSpan.Zero;
         var cpu = TimeSpan.Zero;
@@ -277,7 +256,8 @@ public static class LoadGenerator
         var giveUp = measureUntil + TimeSpan.FromSeconds(120);
         while (Volatile.Read(ref ended) == 0)
         {
-            await Task.WhenAny(all, Task.Delay(50));
+            // A plain sleep, not Task.Wait(50), which spins before it blocks: twenty checks a second cost next to nothing.
+            Thread.Sleep(50);
             var now = clock.Elapsed;
             if (!measuring && (now >= measureFrom || all.IsCompleted))
             {
@@ -304,7 +284,12 @@ public static class LoadGenerator
             }
         }
 
-        await all;
+        all.Wait();
+        foreach (var worker in workers)
+        {
+            worker.Connection.Dispose();
+        }
+
         var latencies = workers.SelectMany(w => w.LatenciesMs).ToArray();
         Array.Sort(latencies);
         return new LoadResult

@@ -3,11 +3,20 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace IdentityHub.Benchmarks;
 
 /// <summary>A registered client as the load needs it.</summary>
-public sealed record ClientInfo(string ClientId, string ClientSecret, string RedirectUri, string Scope);
+public sealed record ClientInfo(string ClientId, string ClientSecret, string RedirectUri, string Scope)
+{
+    private byte[]? _authorizationLine;
+
+    /// <summary>"Authorization: Basic ...\r\n" (client_secret_basic), encoded once for every request of the client.</summary>
+    [JsonIgnore]
+    public byte[] AuthorizationLine => _authorizationLine ??=
+        Encoding.ASCII.GetBytes("Authorization: " + OidcFlows.Basic(ClientId, ClientSecret) + "\r\n");
+}
 
 public sealed record TokenSet(string AccessToken, string? RefreshToken, string? IdToken);
 
@@ -15,11 +24,13 @@ public sealed record TokenSet(string AccessToken, string? RefreshToken, string? 
 public sealed class FlowException(string message) : Exception(message);
 
 /// <summary>
-/// The protocol flows as a browser and a client perform them over HTTP. Cookies are kept per flow in a
-/// small jar (the shared handler does not keep cookies), so that many flows share pooled connections.
+/// The protocol flows as a browser and a client perform them over HTTP, on one <see cref="Http1Connection"/> (the load
+/// generator's worker's own): every answer is checked as a browser or a client would, and each sign-in has a cookie jar
+/// of its own, a new browser each time.
 /// </summary>
 public static class OidcFlows
 {
+    /// <summary>An HttpClient for the tool's own calls outside the load (seeding, checks): not the generator's path.</summary>
     public static HttpClient CreateClient(string baseUrl, int maxConnections) =>
         new(new SocketsHttpHandler
         {
@@ -43,13 +54,11 @@ public static class OidcFlows
     /// <summary>
     /// The whole authorization code + PKCE sign-in of a new browser: authorize, sign-in page, form post
     /// with its antiforgery token, redirect back to authorize (unless the form post answers with the code), code at the
-    /// redirect URI, token request.
-    /// Returns the tokens; <paramref name="httpRequests"/> counts the requests made.
+    /// redirect URI, token request. Returns the tokens; <paramref name="onRequest"/> counts the requests made.
     /// </summary>
-    public static async Task<TokenSet> SignInAsync(HttpClient http, ClientInfo client, string userName, string password,
-        Action? onRequest = null, CancellationToken cancellationToken = default)
+    public static TokenSet SignIn(Http1Connection http, ClientInfo client, string userName, string password, Action? onRequest = null)
     {
-        var jar = new Dictionary<string, string>(StringComparer.Ordinal);
+        var jar = new CookieJar();
         var verifier = RandomUrlSafe(32);
         var challenge = Base64Url(SHA256.HashData(Encoding.ASCII.GetBytes(verifier)));
         var state = RandomUrlSafe(16);
@@ -60,41 +69,38 @@ public static class OidcFlows
             ("code_challenge", challenge), ("code_challenge_method", "S256"));
 
         // 1. authorize: not signed in, so a redirect to the sign-in page.
-        var loginUrl = await ExpectRedirectAsync(http, HttpMethod.Get, authorize, null, jar, onRequest, cancellationToken);
+        var loginUrl = ExpectRedirect(http.Start("GET", authorize, jar), onRequest);
         if (!loginUrl.StartsWith("/Account/Login", StringComparison.OrdinalIgnoreCase))
         {
             throw new FlowException("authorize did not redirect to the sign-in page: " + loginUrl);
         }
 
         // 2. the sign-in page, with its antiforgery token and cookie.
-        string html;
-        using (var page = await SendAsync(http, HttpMethod.Get, loginUrl, null, jar, onRequest, cancellationToken))
+        onRequest?.Invoke();
+        if (http.Start("GET", loginUrl, jar).Send() != 200)
         {
-            html = await page.Content.ReadAsStringAsync(cancellationToken);
-            if (page.StatusCode != HttpStatusCode.OK)
-            {
-                throw new FlowException($"sign-in page: {(int)page.StatusCode}");
-            }
+            throw new FlowException($"sign-in page: {http.Status}");
         }
 
-        var antiforgery = AntiforgeryToken(html) ?? throw new FlowException("no antiforgery token on the sign-in page");
-
+        var antiforgery = AntiforgeryToken(http.Body) ?? throw new FlowException("no antiforgery token on the sign-in page");
         var returnUrl = Uri.UnescapeDataString(loginUrl[(loginUrl.IndexOf("ReturnUrl=", StringComparison.Ordinal) + "ReturnUrl=".Length)..]);
 
-        // 3. the form post: a redirect back to the authorize request, with the session cookie; or, when the server answers
-        //    the authorization itself (Accounts:AnswerAuthorizeAfterSignIn), the code at the redirect URI (no step 4).
-        var form = new FormUrlEncodedContent(
-        [
-            KeyValuePair.Create("Input.SignInName", userName),
-            KeyValuePair.Create("Input.Password", password),
-            KeyValuePair.Create("__RequestVerificationToken", antiforgery),
-            KeyValuePair.Create("ReturnUrl", returnUrl),
-        ]);
-        var callback = await ExpectRedirectAsync(http, HttpMethod.Post, loginUrl, form, jar, onRequest, cancellationToken);
-        if (callback.StartsWith("/connect/authorize", StringComparison.Ordinal))
+        // 3. the form post: a redirect back to the authorize request with the session cookie, or (where the server
+        // answers the authorization request itself on a successful sign-in) straight to the client with the code.
+        var next = ExpectRedirect(http.Start("POST", loginUrl, jar)
+            .Form("Input.SignInName", userName)
+            .Form("Input.Password", password)
+            .Form("__RequestVerificationToken", antiforgery)
+            .Form("ReturnUrl", returnUrl), onRequest);
+        var callback = next;
+        if (next.StartsWith("/connect/authorize", StringComparison.Ordinal))
         {
             // 4. authorize again, signed in: the code at the redirect URI.
-            callback = await ExpectRedirectAsync(http, HttpMethod.Get, callback, null, jar, onRequest, cancellationToken);
+            callback = ExpectRedirect(http.Start("GET", next, jar), onRequest);
+        }
+        else if (!next.StartsWith(client.RedirectUri + "?", StringComparison.Ordinal))
+        {
+            throw new FlowException("the sign-in did not return to authorize or to the client: " + next);
         }
 
         if (!callback.StartsWith(client.RedirectUri + "?", StringComparison.Ordinal))
@@ -102,102 +108,94 @@ public static class OidcFlows
             throw new FlowException("the sign-in did not end at the client's redirect URI: " + callback);
         }
 
-        var parameters = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(new Uri(callback).Query);
-        if (parameters["state"] != state || string.IsNullOrEmpty(parameters["code"]))
+        var query = callback[(client.RedirectUri.Length + 1)..];
+        var code = QueryValue(query, "code");
+        if (QueryValue(query, "state") != state || string.IsNullOrEmpty(code))
         {
             throw new FlowException("the callback has no code or a wrong state: " + callback);
         }
 
         // 5. the token request: code + PKCE verifier, client_secret_basic.
-        return await TokenAsync(http, client, onRequest, cancellationToken,
-            ("grant_type", "authorization_code"), ("code", parameters["code"].ToString()),
-            ("redirect_uri", client.RedirectUri), ("code_verifier", verifier));
+        return Token(http, client, onRequest,
+            ("grant_type", "authorization_code"), ("code", code), ("redirect_uri", client.RedirectUri), ("code_verifier", verifier));
     }
 
-    public static Task<TokenSet> RefreshAsync(HttpClient http, ClientInfo client, string refreshToken, CancellationToken cancellationToken = default) =>
-        TokenAsync(http, client, null, cancellationToken, ("grant_type", "refresh_token"), ("refresh_token", refreshToken));
+    public static TokenSet Refresh(Http1Connection http, ClientInfo client, string refreshToken) =>
+        Token(http, client, null, ("grant_type", "refresh_token"), ("refresh_token", refreshToken));
 
-    public static async Task<TokenSet> TokenAsync(HttpClient http, ClientInfo client, Action? onRequest, CancellationToken cancellationToken,
-        params (string Name, string Value)[] form)
+    /// <summary>A token request with client_secret_basic (RFC 6749 section 2.3.1); the answer must be 200 with an access_token.</summary>
+    public static TokenSet Token(Http1Connection http, ClientInfo client, Action? onRequest, params (string Name, string Value)[] form)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/connect/token")
+        var request = http.Start("POST", "/connect/token").Header(client.AuthorizationLine);
+        foreach (var (name, value) in form)
         {
-            Content = new FormUrlEncodedContent(form.Select(p => KeyValuePair.Create(p.Name, p.Value))),
-        };
-        request.Headers.Authorization = Basic(client.ClientId, client.ClientSecret);
-        onRequest?.Invoke();
-        using var response = await http.SendAsync(request, cancellationToken);
-        var body = await response.Content.ReadAsStringAsync(cancellationToken);
-        if (response.StatusCode != HttpStatusCode.OK)
-        {
-            throw new FlowException($"token endpoint: {(int)response.StatusCode} {Truncate(body)}");
-        }
-
-        using var json = JsonDocument.Parse(body);
-        var root = json.RootElement;
-        return new TokenSet(
-            root.GetProperty("access_token").GetString()!,
-            root.TryGetProperty("refresh_token", out var r) ? r.GetString() : null,
-            root.TryGetProperty("id_token", out var i) ? i.GetString() : null);
-    }
-
-    private static async Task<string> ExpectRedirectAsync(HttpClient http, HttpMethod method, string url, HttpContent? content,
-        Dictionary<string, string> jar, Action? onRequest, CancellationToken cancellationToken)
-    {
-        using var response = await SendAsync(http, method, url, content, jar, onRequest, cancellationToken);
-        if ((int)response.StatusCode is < 300 or >= 400 || response.Headers.Location is null)
-        {
-            var body = await response.Content.ReadAsStringAsync(cancellationToken);
-            throw new FlowException($"{method} {url.Split('?')[0]}: expected a redirect, got {(int)response.StatusCode} {Truncate(body)}");
-        }
-
-        var location = response.Headers.Location;
-        if (location.IsAbsoluteUri && location.Authority == http.BaseAddress!.Authority)
-        {
-            return location.PathAndQuery;
-        }
-
-        return location.OriginalString;
-    }
-
-    private static async Task<HttpResponseMessage> SendAsync(HttpClient http, HttpMethod method, string url, HttpContent? content,
-        Dictionary<string, string> jar, Action? onRequest, CancellationToken cancellationToken)
-    {
-        using var request = new HttpRequestMessage(method, url) { Content = content };
-        if (jar.Count > 0)
-        {
-            request.Headers.TryAddWithoutValidation("Cookie", string.Join("; ", jar.Select(c => c.Key + "=" + c.Value)));
+            request.Form(name, value);
         }
 
         onRequest?.Invoke();
-        var response = await http.SendAsync(request, cancellationToken);
-        if (response.Headers.TryGetValues("Set-Cookie", out var cookies))
+        if (request.Send() != 200)
         {
-            foreach (var cookie in cookies)
+            throw new FlowException($"token endpoint: {http.Status} {Truncate(http.BodyText)}");
+        }
+
+        string? access = null, refresh = null, id = null;
+        var json = new Utf8JsonReader(http.Body);
+        json.Read();
+        while (json.Read() && json.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = json.ValueSpan;
+            json.Read();
+            if (json.TokenType == JsonTokenType.String && (name.SequenceEqual("access_token"u8) || name.SequenceEqual("refresh_token"u8) || name.SequenceEqual("id_token"u8)))
             {
-                var end = cookie.IndexOf(';', StringComparison.Ordinal);
-                var pair = end < 0 ? cookie : cookie[..end];
-                var eq = pair.IndexOf('=', StringComparison.Ordinal);
-                if (eq <= 0)
+                var value = json.GetString();
+                if (name[0] == (byte)'a')
                 {
-                    continue;
+                    access = value;
                 }
-
-                var name = pair[..eq].Trim();
-                var value = pair[(eq + 1)..].Trim();
-                var expired = cookie.Contains("expires=Thu, 01 Jan 1970", StringComparison.OrdinalIgnoreCase);
-                if (value.Length == 0 || expired)
+                else if (name[0] == (byte)'r')
                 {
-                    jar.Remove(name);
+                    refresh = value;
                 }
                 else
                 {
-                    jar[name] = value;
+                    id = value;
                 }
+            }
+            else
+            {
+                json.Skip();
             }
         }
 
-        return response;
+        return new TokenSet(access ?? throw new FlowException("the token answer has no access_token: " + Truncate(http.BodyText)), refresh, id);
+    }
+
+    /// <summary>The redirect's target (a path when it names the server itself); anything but a 3xx with Location fails the flow.</summary>
+    private static string ExpectRedirect(Http1Connection http, Action? onRequest)
+    {
+        onRequest?.Invoke();
+        var status = http.Send();
+        if (status is < 300 or >= 400 || http.Location is not { } location)
+        {
+            throw new FlowException($"expected a redirect, got {status} {Truncate(http.BodyText)}");
+        }
+
+        return location.StartsWith(http.BaseAuthority + "/", StringComparison.OrdinalIgnoreCase) ? location[http.BaseAuthority.Length..] : location;
+    }
+
+    /// <summary>A query parameter's value (the first), decoded as QueryHelpers.ParseQuery does; null when absent.</summary>
+    public static string? QueryValue(string query, string name)
+    {
+        foreach (var part in query.Split('&'))
+        {
+            var eq = part.IndexOf('=');
+            if (eq == name.Length && part.StartsWith(name, StringComparison.Ordinal))
+            {
+                return Uri.UnescapeDataString(part[(eq + 1)..].Replace('+', ' '));
+            }
+        }
+
+        return null;
     }
 
     public static string Query(params (string Name, string Value)[] parameters) =>
@@ -209,22 +207,20 @@ public static class OidcFlows
 
     public static string Truncate(string text) => text.Length <= 300 ? text : text[..300] + "...";
 
-    private const string AntiforgeryMarker = "name=\"__RequestVerificationToken\" type=\"hidden\" value=\"";
-
     /// <summary>
-    /// The antiforgery token of the sign-in form: one ordinal search for the hidden field (the first form's, as a
-    /// browser would post it) rather than a regular expression over the whole page, so that the generator stays cheap.
+    /// The antiforgery token of the sign-in form: one ordinal search in the page's bytes for the hidden field (the first
+    /// form's, as a browser would post it) rather than a regular expression over a string of the whole page.
     /// </summary>
-    public static string? AntiforgeryToken(string html)
+    public static string? AntiforgeryToken(ReadOnlySpan<byte> html)
     {
-        var start = html.IndexOf(AntiforgeryMarker, StringComparison.Ordinal);
+        var start = html.IndexOf("name=\"__RequestVerificationToken\" type=\"hidden\" value=\""u8);
         if (start < 0)
         {
             return null;
         }
 
-        start += AntiforgeryMarker.Length;
-        var end = html.IndexOf('"', start);
-        return end > start ? WebUtility.HtmlDecode(html[start..end]) : null;
+        var rest = html[(start + "name=\"__RequestVerificationToken\" type=\"hidden\" value=\""u8.Length)..];
+        var end = rest.IndexOf((byte)'"');
+        return end > 0 ? WebUtility.HtmlDecode(Encoding.UTF8.GetString(rest[..end])) : null;
     }
 }

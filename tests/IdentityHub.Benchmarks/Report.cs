@@ -41,8 +41,8 @@ public static class Report
                      (o.ServerEnvironment.Count > 0 ? ", " + string.Join(", ", o.ServerEnvironment.Select(e => $"{e.Key}={e.Value}")) : ""));
         s.AppendLine($"- Load: {o.Concurrency} concurrent connections/workers, {o.WarmupSeconds.ToString(Invariant)} s warm-up and " +
                      $"{o.DurationSeconds.ToString(Invariant)} s measured per scenario, on loopback from a separate process: " +
-                     (input.Wrk ? $"wrk ({o.WrkThreads} thread) for the stateless scenarios, the built-in .NET generator (HttpClient, SocketsHttpHandler) for refresh and signin"
-                         : "the built-in .NET generator (HttpClient, SocketsHttpHandler)"));
+                     (input.Wrk ? $"wrk ({o.WrkThreads} thread) for the stateless scenarios, the built-in .NET generator (a minimal HTTP/1.1 client, one blocking keep-alive connection per worker thread) for refresh and signin"
+                         : "the built-in .NET generator (a minimal HTTP/1.1 client, one blocking keep-alive connection per worker thread)"));
         foreach (var note in input.Notes.Where(n => n.StartsWith("PostgreSQL", StringComparison.Ordinal)).Distinct())
         {
             s.AppendLine($"- {note}");

@@ -15,13 +15,19 @@ public static class Seeder
     public const string Password = "Bench-Passw0rd-2026";
     public const string RedirectUri = "http://127.0.0.1:9/callback";
 
+    /// <summary>An access token of the bootstrap administration client (client credentials, identityhub.admin scope).</summary>
+    public static string AdminToken(string baseUrl, string adminClientId, string adminSecret)
+    {
+        using var connection = new Http1Connection(baseUrl);
+        return OidcFlows.Token(connection, new ClientInfo(adminClientId, adminSecret, "", "identityhub.admin"), null,
+            ("grant_type", "client_credentials"), ("scope", "identityhub.admin")).AccessToken;
+    }
+
     public static async Task<Seed> SeedAsync(string baseUrl, string adminClientId, string adminSecret, int users, TextWriter log)
     {
         var clock = Stopwatch.StartNew();
         using var http = OidcFlows.CreateClient(baseUrl, 8);
-        var admin = new ClientInfo(adminClientId, adminSecret, "", "identityhub.admin");
-        var token = (await OidcFlows.TokenAsync(http, admin, null, CancellationToken.None,
-            ("grant_type", "client_credentials"), ("scope", "identityhub.admin"))).AccessToken;
+        var token = AdminToken(baseUrl, adminClientId, adminSecret);
 
         async Task<JsonElement> PostAsync(string path, object body)
         {
