@@ -8,12 +8,16 @@ public static partial class AuditBatchInsert
 {
     /// <summary>
     /// <see cref="Append"/>, failing instead of inserting nothing: unless every row was inserted (the head was the expected
-    /// one), the division by zero aborts the statement, and with it the batch's COMMIT. The head's move and the rows are one
-    /// statement, all or nothing; the error is this statement's only possible division by zero (SQLSTATE 22012).
+    /// one), a cast of <see cref="Moved"/> to an integer aborts the statement (SQLSTATE 22P02, the text in the message, and
+    /// in PostgreSQL's log), and with it the batch's COMMIT. The head's move and the rows are one statement, all or nothing.
+    /// The cast depends on the count, so the planner cannot fold it into an error of every execution.
     /// </summary>
     private const string AppendOrFail =
         "WITH " + MoveHead + ", appended AS (" + InsertRows + " RETURNING 1) " +
-        "SELECT 1 / ((SELECT count(*) FROM appended) = cardinality(@c0))::int";
+        "SELECT CASE WHEN a.n = cardinality(@c0) THEN 1 ELSE ('" + Moved + ": ' || a.n)::int END FROM (SELECT count(*) AS n FROM appended) a";
+
+    /// <summary>The text of <see cref="AppendOrFail"/>'s error: what an operator reading PostgreSQL's log needs to know.</summary>
+    private const string Moved = "audit chain head moved meanwhile, the append is retried under its lock (not an error), rows appended";
 
     /// <summary>The savepoint the append's batch rolls back to when the head has moved.</summary>
     private const string BeforeAppend = "audit_append";
@@ -43,9 +47,8 @@ public static partial class AuditBatchInsert
             await batch.ExecuteNonQueryAsync(CancellationToken.None);
             return true;
         }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DivisionByZero)
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InvalidTextRepresentation && e.MessageText.Contains(Moved, StringComparison.Ordinal))
         {
-            // The append's (a COMMIT raises no division by zero; Npgsql does not say which command of a batch failed).
             await transaction.RollbackAsync(BeforeAppend, CancellationToken.None);
             return false;
         }
