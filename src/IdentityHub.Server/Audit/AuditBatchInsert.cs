@@ -11,7 +11,7 @@ namespace IdentityHub.Server.Audit;
 /// commit's small batches go as one statement with the head's move instead (<see cref="AppendAsync"/>); on SQLite
 /// the group commit appends on its own connection (<see cref="SqliteAuditAppender"/>).
 /// </summary>
-public static class AuditBatchInsert
+public static partial class AuditBatchInsert
 {
     /// <summary>The columns the writers fill, in the order they write them (COPY's fields, the unnest arrays, SQLite's INSERT).</summary>
     internal const string Columns =
@@ -102,12 +102,18 @@ public static class AuditBatchInsert
     /// <summary>Batches up to this many rows go as one statement (<see cref="AppendAsync"/>); larger ones by COPY.</summary>
     public const int SingleStatementMaxRows = 64;
 
-    private const string Append =
-        "WITH head AS (UPDATE \"AuditChainHeads\" SET \"LastSequence\" = @s, \"LastHash\" = @h, \"UpdatedAtUtc\" = @t " +
-        "WHERE \"NodeId\" = @n AND \"LastSequence\" = @es AND \"LastHash\" = @eh RETURNING 1) " +
+    /// <summary>The head's compare-and-swap, a common table expression of <see cref="Append"/> and <see cref="AppendOrFail"/>.</summary>
+    private const string MoveHead =
+        "head AS (UPDATE \"AuditChainHeads\" SET \"LastSequence\" = @s, \"LastHash\" = @h, \"UpdatedAtUtc\" = @t " +
+        "WHERE \"NodeId\" = @n AND \"LastSequence\" = @es AND \"LastHash\" = @eh RETURNING 1)";
+
+    /// <summary>The sealed rows, inserted only if the head moved.</summary>
+    private const string InsertRows =
         "INSERT INTO \"AuditEvents\" " + Columns +
         "SELECT * FROM unnest(@c0, @c1, @c2, @c3, @c4, @c5, @c6, @c7, @c8, @c9, @c10, @c11, @c12, @c13, @c14, @c15, @c16, @c17, @c18, " +
         "@c19, @c20, @c21, @c22, @c23, @c24) WHERE EXISTS (SELECT 1 FROM head)";
+
+    private const string Append = "WITH " + MoveHead + " " + InsertRows;
 
     /// <summary>
     /// PostgreSQL, small batches: moves the chain head from <paramref name="expected"/> to <paramref name="head"/> and

@@ -41,6 +41,9 @@ public sealed partial class AuditChain(IOptions<AuditOptions> options, AuditSign
 
     private long _inTransactionAppends;
 
+    // PostgreSQL: a transaction's append sent with its COMMIT, in one batch (AuditChain.InTransaction.cs).
+    private readonly bool _appendWithCommit = options.Value.AppendWithCommit;
+
     /// <summary>SaveChanges whose rows were appended in one statement in their transaction (<see cref="AppendInTransactionAsync"/>; tests, diagnostics).</summary>
     public long InTransactionAppends => Interlocked.Read(ref _inTransactionAppends);
 
@@ -111,53 +114,6 @@ public sealed partial class AuditChain(IOptions<AuditOptions> options, AuditSign
             cancellationToken, ("@s", head.Sequence), ("@h", head.Hash), ("@t", now), ("@n", NodeId));
         Count(events.Count, checkpointed);
         return head;
-    }
-
-    /// <summary>
-    /// PostgreSQL, inside the context's open transaction, after its SaveChanges has sent the state change's own statements
-    /// (<see cref="AuditChainInterceptor"/>): seals <paramref name="events"/> from the head this process last committed and
-    /// inserts them with the head's move in one statement (<see cref="AuditBatchInsert.AppendAsync(NpgsqlConnection, NpgsqlTransaction?, IReadOnlyList{AuditEvent}, string, AuditChainPosition, AuditChainPosition, DateTime, CancellationToken)"/>);
-    /// when that head is unknown or was moved meanwhile (zero rows, nothing written), reads the head under lock and appends
-    /// from there (the compare-and-swap then holds: the row is locked by this transaction). The rows and the head's move
-    /// commit with the caller's transaction, both or neither. Returns the new head, for <see cref="Committed"/> once it has
-    /// committed. Batches above <see cref="AuditBatchInsert.SingleStatementMaxRows"/>: <see cref="SealAsync(DbContext, IReadOnlyList{AuditEvent}, CancellationToken)"/> and COPY.
-    /// </summary>
-    public async Task<AuditChainPosition> AppendInTransactionAsync(DbContext db, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
-    {
-        var transaction = (NpgsqlTransaction)(db.Database.CurrentTransaction?.GetDbTransaction()
-            ?? throw new InvalidOperationException("Audit rows are appended inside a transaction."));
-        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
-        if (events.Count > AuditBatchInsert.SingleStatementMaxRows)
-        {
-            var sealedHead = await SealAsync(connection, transaction, postgres: true, events, cancellationToken);
-            await AuditBatchInsert.CopyAsync(connection, events, cancellationToken);
-            return sealedHead;
-        }
-
-        var now = clock.GetUtcNow().UtcDateTime;
-        var expected = Volatile.Read(ref _head);
-        if (expected is not null && _headEnsured)
-        {
-            var (head, checkpointed) = Seal(events, expected);
-            var inserted = await AuditBatchInsert.AppendAsync(connection, transaction, events, NodeId, expected, head, now, cancellationToken);
-            if (Appended(inserted, events.Count, expected, checkpointed, ref _inTransactionAppends))
-            {
-                return head;
-            }
-        }
-
-        var locked = await LockHeadAsync(connection, transaction, postgres: true, cancellationToken);
-        var (lockedHead, lockedCheckpoint) = Seal(events, locked);
-        var written = await AuditBatchInsert.AppendAsync(connection, transaction, events, NodeId, locked, lockedHead, now, cancellationToken);
-        if (written != events.Count)
-        {
-            // The head is locked by this transaction: it cannot have moved since it was read.
-            throw new InvalidOperationException($"The audit append under the head's lock wrote {written} of {events.Count} events.");
-        }
-
-        Interlocked.Increment(ref _inTransactionAppends);
-        Count(events.Count, lockedCheckpoint);
-        return lockedHead;
     }
 
     /// <summary>

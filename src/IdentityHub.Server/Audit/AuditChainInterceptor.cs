@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Runtime.CompilerServices;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
@@ -21,13 +22,25 @@ namespace IdentityHub.Server.Audit;
 /// Elsewhere (SQLite; a caller's own transaction, whose commit is not seen here) the rows are sealed before the save
 /// and inserted by it.
 /// </para>
+/// <para>
+/// With <see cref="AuditOptions.AppendWithCommit"/> the append and the COMMIT go in one batch
+/// (<see cref="AuditBatchInsert.AppendAndCommitAsync"/>); the transaction object is then ended through EF Core as usual,
+/// so that every transaction interceptor sees the commit (<see cref="Data.AfterCommitInterceptor{TPending}"/>), but its
+/// COMMIT (or, after a failed COMMIT, its ROLLBACK) is not sent again: suppressed here.
+/// </para>
 /// </summary>
-public sealed class AuditChainInterceptor : SaveChangesInterceptor
+public sealed class AuditChainInterceptor : SaveChangesInterceptor, IDbTransactionInterceptor
 {
     private static readonly ConditionalWeakTable<DbContext, OwnedTransaction> Owned = new();
 
     /// <summary>PostgreSQL: the rows of a save in a transaction begun here, to append once its statements have run.</summary>
     private static readonly ConditionalWeakTable<DbContext, List<AuditEvent>> Deferred = new();
+
+    /// <summary>
+    /// Transactions that ended in the append's batch, while EF Core's transaction object is being ended: their COMMIT or
+    /// ROLLBACK is not sent. Removed as soon as that is done (Npgsql reuses a connection's transaction object).
+    /// </summary>
+    private static readonly ConditionalWeakTable<DbTransaction, OwnedTransaction> EndedInBatch = new();
 
     /// <summary>A transaction begun here, and the chain head its rows move to (remembered once it commits).</summary>
     private sealed class OwnedTransaction(IDbContextTransaction transaction)
@@ -35,6 +48,9 @@ public sealed class AuditChainInterceptor : SaveChangesInterceptor
         public IDbContextTransaction Transaction { get; } = transaction;
 
         public (AuditChain Chain, AuditChainPosition Head)? Sealed { get; set; }
+
+        /// <summary>Committed by the append's batch, or rolled back by its failed COMMIT: nothing more to send.</summary>
+        public bool Ended { get; set; }
     }
 
     public override InterceptionResult<int> SavingChanges(DbContextEventData eventData, InterceptionResult<int> result) =>
@@ -134,10 +150,23 @@ public sealed class AuditChainInterceptor : SaveChangesInterceptor
         try
         {
             turn = await chain.EnterOrderAsync(cancellationToken);
-            var head = await chain.AppendInTransactionAsync(db, rows, cancellationToken);
-            if (Owned.TryGetValue(db, out var owned))
+            Owned.TryGetValue(db, out var owned);
+            AuditChainPosition head;
+            bool committed;
+            try
+            {
+                (head, committed) = await chain.AppendInTransactionAsync(db, rows, commit: owned is not null, cancellationToken);
+            }
+            catch when (owned is not null && AuditBatchInsert.Ended(owned.Transaction.GetDbTransaction()))
+            {
+                owned.Ended = true;
+                throw;
+            }
+
+            if (owned is not null)
             {
                 owned.Sealed = (chain, head);
+                owned.Ended = committed;
             }
 
             await EndOwnedAsync(db, commit: true);
@@ -179,6 +208,12 @@ public sealed class AuditChainInterceptor : SaveChangesInterceptor
 
         Owned.Remove(db);
         db.Database.AutoSavepointsEnabled = true;
+        var ended = owned.Ended ? owned.Transaction.GetDbTransaction() : null;
+        if (ended is not null)
+        {
+            EndedInBatch.AddOrUpdate(ended, owned);
+        }
+
         try
         {
             if (commit)
@@ -197,9 +232,30 @@ public sealed class AuditChainInterceptor : SaveChangesInterceptor
         }
         finally
         {
+            if (ended is not null)
+            {
+                EndedInBatch.Remove(ended);
+            }
+
             await owned.Transaction.DisposeAsync();
         }
     }
+
+    // A transaction the append's batch ended: EF Core ends its object (and tells the other interceptors) without sending anything.
+    public InterceptionResult TransactionCommitting(DbTransaction transaction, TransactionEventData eventData, InterceptionResult result) =>
+        Suppressed(transaction, result);
+
+    public ValueTask<InterceptionResult> TransactionCommittingAsync(DbTransaction transaction, TransactionEventData eventData,
+        InterceptionResult result, CancellationToken cancellationToken = default) => ValueTask.FromResult(Suppressed(transaction, result));
+
+    public InterceptionResult TransactionRollingBack(DbTransaction transaction, TransactionEventData eventData, InterceptionResult result) =>
+        Suppressed(transaction, result);
+
+    public ValueTask<InterceptionResult> TransactionRollingBackAsync(DbTransaction transaction, TransactionEventData eventData,
+        InterceptionResult result, CancellationToken cancellationToken = default) => ValueTask.FromResult(Suppressed(transaction, result));
+
+    private static InterceptionResult Suppressed(DbTransaction transaction, InterceptionResult result) =>
+        EndedInBatch.TryGetValue(transaction, out _) ? InterceptionResult.Suppress() : result;
 
     /// <summary>The chain service of the application that created the context (AddDbContext sets its service provider).</summary>
     private static AuditChain Resolve(DbContext db)

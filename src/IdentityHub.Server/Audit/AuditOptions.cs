@@ -30,6 +30,16 @@ public sealed class AuditOptions
     public int BatchLingerBelow { get; set; } = 64;
 
     /// <summary>
+    /// PostgreSQL: a transaction the audit interceptor begins sends its audit append (the rows with the head's move, one
+    /// statement) and its COMMIT in one batch, behind a savepoint, instead of the append and then the COMMIT: one round trip
+    /// fewer per audited save (the password form's), and the chain head's row lock held for that batch only, not across a
+    /// round trip to the server and back. A head moved meanwhile makes the append fail (nothing written, the COMMIT not
+    /// run): rolled back to the savepoint, it takes the locked path as before. Default true; false restores the append and
+    /// the COMMIT as two round trips (docs/benchmarks.md, "Sign-in, twelfth session").
+    /// </summary>
+    public bool AppendWithCommit { get; set; } = true;
+
+    /// <summary>
     /// A signed checkpoint is appended to the chain when the last one is older than this and events came since.
     /// Default 1 minute; zero signs after every group commit.
     /// </summary>

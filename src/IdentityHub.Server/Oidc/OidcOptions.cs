@@ -144,6 +144,27 @@ public sealed class OidcOptions
     /// </summary>
     public bool AdHocAuthorizationWithCode { get; set; } = true;
 
+    /// <summary>
+    /// PostgreSQL: the save of an authorization code's entry (with the ad-hoc authorization and session participant staged
+    /// with it, <see cref="AdHocAuthorizationWithCode"/>) goes without BEGIN and COMMIT of its own: EF Core sends its inserts as
+    /// one batch, which PostgreSQL runs as one implicit transaction (the protocol's Sync ends it: all of them or none), one
+    /// round trip instead of two and two statements fewer per code. Only when the save has no transaction already (one of
+    /// the caller's, or the audit interceptor's when the save carries audit rows). Default true; false lets EF Core wrap the
+    /// save in BEGIN/COMMIT, as before (docs/benchmarks.md, "Sign-in, twelfth session").
+    /// </summary>
+    public bool CodeSaveInImplicitTransaction { get; set; } = true;
+
+    /// <summary>
+    /// The ad-hoc authorization saved with the code (<see cref="AdHocAuthorizationWithCode"/>) and the code's entry
+    /// (<see cref="Handlers.CodeEntryInOneInsert"/>) name their client by its key, the application id the registry's cache
+    /// (ClientCache) gave the authorize request, set as the foreign key column, instead of OpenIddict's stores loading the
+    /// application entity to set the navigation (a SELECT of the application by id on every authorize). The foreign key
+    /// constraints still refuse a key without its application; every check the request makes on the client is made on the
+    /// cached client as before. Default true; false lets OpenIddict's stores load it, as before (docs/benchmarks.md,
+    /// "Sign-in, twelfth session").
+    /// </summary>
+    public bool CodeApplicationByKey { get; set; } = true;
+
     public TimeSpan IdentityTokenLifetime { get; set; } = TimeSpan.FromMinutes(15);
 
     public TimeSpan AuthorizationCodeLifetime { get; set; } = TimeSpan.FromMinutes(2);

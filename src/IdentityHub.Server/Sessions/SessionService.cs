@@ -23,6 +23,7 @@ public sealed class SessionService(
     LogoutNoticeSignal signal,
     AccessTokenRevocations accessTokens,
     IOptions<SessionOptions> options,
+    IOptions<Oidc.OidcOptions> oidc,
     TimeProvider clock,
     ILogger<SessionService> logger)
 {
@@ -90,9 +91,11 @@ public sealed class SessionService(
     public async Task<StagedJoin?> JoinAsync(string sessionId, ClientPolicy client, string subject, string issuer, ClaimsIdentity identity,
         CancellationToken cancellationToken, bool savedWithCode = false)
     {
+        // Saved with the code: named by its key, not loaded (OidcOptions.CodeApplicationByKey; set once it is tracked, below).
+        var byKey = savedWithCode && oidc.Value.CodeApplicationByKey;
         var descriptor = new OpenIddictAuthorizationDescriptor
         {
-            ApplicationId = client.ApplicationId,
+            ApplicationId = byKey ? null : client.ApplicationId,
             CreationDate = clock.GetUtcNow(),
             Principal = new ClaimsPrincipal(identity),
             Status = Statuses.Valid,
@@ -141,6 +144,11 @@ public sealed class SessionService(
         }
 
         db.Add(authorization);
+        if (byKey)
+        {
+            db.Entry(authorization).Property(Oidc.Handlers.CodeEntryInOneInsert.ApplicationKey).CurrentValue = client.ApplicationId;
+        }
+
         return staged;
     }
 

@@ -1,5 +1,9 @@
 using System.Security.Cryptography;
+using IdentityHub.Server.Audit;
+using IdentityHub.Server.Data;
 using IdentityHub.Server.Registry;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Abstractions;
 using OpenIddict.Server;
@@ -23,8 +27,8 @@ namespace IdentityHub.Server.Oidc.Handlers;
 /// is stored (before: an entry without payload was left behind).
 /// Only codes; every other token type (and degraded mode, or token storage off) goes through OpenIddict's handlers.
 /// </summary>
-public sealed class CodeEntryInOneInsert(IOpenIddictApplicationManager applications, IOpenIddictTokenManager tokens)
-    : IOpenIddictServerHandler<GenerateTokenContext>
+public sealed class CodeEntryInOneInsert(IOpenIddictApplicationManager applications, IOpenIddictTokenManager tokens,
+    IOptions<OidcOptions> options) : IOpenIddictServerHandler<GenerateTokenContext>
 {
     /// <summary>Runs just before OpenIddict's CreateTokenEntry: builds the entry and takes the code out of its two writes.</summary>
     public static OpenIddictServerHandlerDescriptor Descriptor { get; }
@@ -42,8 +46,16 @@ public sealed class CodeEntryInOneInsert(IOpenIddictApplicationManager applicati
             .SetType(OpenIddictServerHandlerType.Custom)
             .Build();
 
-    /// <summary>Transaction property: the code's entry, built and not yet inserted.</summary>
+    /// <summary>Transaction property: the code's entry, built and not yet inserted, and its client's key when set by key.</summary>
     private const string PendingEntry = "ih.code_entry";
+
+    /// <summary>
+    /// The foreign key column (an EF Core shadow property) of OpenIddict's authorization and token entities naming their
+    /// application (<see cref="OidcOptions.CodeApplicationByKey"/>).
+    /// </summary>
+    internal const string ApplicationKey = "ApplicationId";
+
+    private sealed record PendingCode(HubToken Entry, string? ApplicationId);
 
     /// <summary>
     /// Whether a code's entry is saved through the request's DbContext, by this handler or by OpenIddict's
@@ -72,28 +84,40 @@ public sealed class CodeEntryInOneInsert(IOpenIddictApplicationManager applicati
             Subject = context.Principal.GetClaim(Claims.Subject),
             Type = context.TokenType,
         };
+        string? applicationId = null;
         if (!string.IsNullOrEmpty(context.ClientId))
         {
             var application = await applications.FindByClientIdAsync(context.ClientId)
                 ?? throw new InvalidOperationException("The client of a code being issued is unknown.");
-            descriptor.ApplicationId = await applications.GetIdAsync(application);
+            applicationId = await applications.GetIdAsync(application);
         }
 
+        // By key: the store would load the application to set the navigation (Insert sets the foreign key instead).
+        var byKey = options.Value.CodeApplicationByKey && applicationId is not null;
+        descriptor.ApplicationId = byKey ? null : applicationId;
         var entry = new HubToken();
         await tokens.PopulateAsync(entry, descriptor);
         context.Principal.SetTokenId(entry.Id);
-        context.Transaction.SetProperty(PendingEntry, entry);
+        context.Transaction.SetProperty(PendingEntry, new PendingCode(entry, byKey ? applicationId : null));
         // OpenIddict's CreateTokenEntry and AttachTokenPayload are skipped (their filters read these); Insert does both.
         context.CreateTokenEntry = false;
         context.PersistTokenPayload = false;
     }
 
-    /// <summary>The code's entry, inserted with its payload and (hashed by the manager) reference id.</summary>
-    public sealed class Insert(IOpenIddictTokenManager tokens) : IOpenIddictServerHandler<GenerateTokenContext>
+    /// <summary>
+    /// The code's entry, inserted with its payload and (hashed by the manager) reference id; on PostgreSQL with
+    /// <see cref="OidcOptions.CodeSaveInImplicitTransaction"/>, in one batch without BEGIN/COMMIT (with what the request
+    /// staged with it: the ad-hoc authorization and participant). Should EF Core ever split that save into several batches,
+    /// each would commit on its own; the foreign keys (participant and entry to the authorization) still keep an entry or a
+    /// participant from being stored without its authorization, and the worst left would be an authorization and participant
+    /// without their code, as when they were saved first (<see cref="OidcOptions.AdHocAuthorizationWithCode"/> off).
+    /// </summary>
+    public sealed class Insert(IOpenIddictTokenManager tokens, IdentityHubDbContext db, IOptions<OidcOptions> options)
+        : IOpenIddictServerHandler<GenerateTokenContext>
     {
         public async ValueTask HandleAsync(GenerateTokenContext context)
         {
-            if (context.Transaction.GetProperty<HubToken>(PendingEntry) is not { } entry)
+            if (context.Transaction.GetProperty<PendingCode>(PendingEntry) is not { Entry: var entry } pending)
             {
                 return;
             }
@@ -108,7 +132,35 @@ public sealed class CodeEntryInOneInsert(IOpenIddictApplicationManager applicati
             var referenceId = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
             entry.Payload = context.Token;
             entry.ReferenceId = referenceId;
-            await tokens.CreateAsync(entry);
+            var database = db.Database;
+            var behavior = database.AutoTransactionBehavior;
+            if (options.Value.CodeSaveInImplicitTransaction && database.CurrentTransaction is null && AuditChain.IsPostgres(db))
+            {
+                database.AutoTransactionBehavior = AutoTransactionBehavior.Never;
+            }
+
+            try
+            {
+                if (pending.ApplicationId is { } applicationId)
+                {
+                    // Tracked first, to carry the foreign key (a shadow property); the store's Add leaves it Added.
+                    db.Add(entry);
+                    db.Entry(entry).Property(ApplicationKey).CurrentValue = applicationId;
+                }
+
+                await tokens.CreateAsync(entry);
+            }
+            catch when (pending.ApplicationId is not null && db.Entry(entry).State == EntityState.Added)
+            {
+                // Refused before or by the save: not left in the unit of work for a later save of the request to insert.
+                db.Entry(entry).State = EntityState.Detached;
+                throw;
+            }
+            finally
+            {
+                database.AutoTransactionBehavior = behavior;
+            }
+
             context.Token = referenceId;
         }
     }
