@@ -27,15 +27,11 @@ public sealed partial class BenchmarkRunner
             var windowClock = new Stopwatch();
             TimeSpan serverCpu0 = default, serverCpu1 = default, dbCpu0 = default, dbCpu1 = default, machine0 = default, machine1 = default;
             var logLines0 = 0;
-            HashCpuScrape? hashCpu0 = null, hashCpu1 = null;
-            var countHashes = name == Scenarios.SignIn;
-            var prometheusPath = countHashes ? PrometheusPath() : null;
-            if (countHashes)
-            {
-                // Once before the load: the server's first scrape (its exporter's first collection) is slow, and the window's
-                // start must not wait for it while the load runs on.
-                ServerMetrics.HashCpu(server.BaseUrl, prometheusPath);
-            }
+            MetricsScrape? counters0 = null, counters1 = null;
+            var prometheusPath = PrometheusPath();
+            // Once before the load: the server's first scrape (its exporter's first collection) is slow, and the window's
+            // start must not wait for it while the load runs on.
+            ServerMetrics.Scrape(server.BaseUrl, prometheusPath);
 
             var liveCpu = (Clock: Stopwatch.StartNew(), Cpu: TimeSpan.Zero, Percent: 0.0);
             string ServerStatus()
@@ -61,11 +57,11 @@ public sealed partial class BenchmarkRunner
                     liveCpu = (Stopwatch.StartNew(), serverCpu0, 0);
                     windowClock.Restart();
                     // Inside the server's CPU reads (and the window's clock): the hashes counted fall within the CPU measured.
-                    hashCpu0 = countHashes ? ServerMetrics.HashCpu(server.BaseUrl, prometheusPath) : null;
+                    counters0 = ServerMetrics.Scrape(server.BaseUrl, prometheusPath);
                 },
                 end: () =>
                 {
-                    hashCpu1 = countHashes ? ServerMetrics.HashCpu(server.BaseUrl, prometheusPath) : null;
+                    counters1 = ServerMetrics.Scrape(server.BaseUrl, prometheusPath);
                     windowClock.Stop();
                     serverCpu1 = ProcStats.CpuTime(server.Pid) ?? serverCpu0;
                     dbCpu1 = postgres?.PostmasterPid is { } pg ? ProcStats.TreeCpuTime(pg) : TimeSpan.Zero;
@@ -95,18 +91,17 @@ public sealed partial class BenchmarkRunner
             result.MaxMs = load.MaxMs;
             result.ServerCpuPercent = 100 * (serverCpu1 - serverCpu0).TotalSeconds / wall;
             result.ServerWindowSeconds = wall;
-            if (hashCpu0 is { } h0 && hashCpu1 is { } h1)
+            if (counters0 is { } c0 && counters1 is { } c1)
             {
-                if ((h0.Failed ?? h1.Failed) is { } failed)
+                if ((c0.Failed ?? c1.Failed) is { } failed)
                 {
-                    // No split rather than a wrong one (a failed start read as zero would put the warm-up's hashes in the window).
-                    _log.WriteLine($"  {name}: no split of the server's CPU besides password hashing: {failed}");
+                    // No figures rather than wrong ones (a failed start read as zero would put the warm-up's hashes in the window).
+                    _log.WriteLine($"  {name}: no counters of the server's (hash CPU, JIT, GC): {failed}");
                 }
-                else if (h1.Exposed)
+                else
                 {
-                    // The series appears with the first hash: none exposed at the start is none before the window.
-                    result.HashCpuSeconds = h1.Seconds - h0.Seconds;
-                    result.Hashes = h1.Hashes - h0.Hashes;
+                    // The hash series appears with the first hash: none exposed at the start is none before the window.
+                    result.Counters = ServerMetrics.Between(c0, c1);
                 }
             }
             result.DatabaseCpuPercent = postgres?.PostmasterPid is null ? null : 100 * (dbCpu1 - dbCpu0).TotalSeconds / wall;

@@ -104,6 +104,20 @@ public static class Report
                              "--concurrency in flight at its edges, the split is only as good as the flows are many (--duration).");
                 s.AppendLine();
             }
+
+            var runtime = rows.Where(r => r.Counters is { JitMethods: not null }).ToList();
+            if (runtime.Count > 0)
+            {
+                // A window that still compiles (tier-1 recompilation of hot framework code, first calls of rare paths) or collects
+                // more than its neighbours shows here: the server's own System.Runtime counters, scraped at the window's edges.
+                s.AppendLine("Runtime in the window (the server's System.Runtime counters): " + string.Join("; ", runtime.Select(r =>
+                    $"{r.Name} JIT {r.Counters!.Value.JitMethods:0} methods, {1000 * r.Counters.Value.JitSeconds:0} ms" +
+                    (r.PerSecond > 0 && r.ServerWindowSeconds > 0 ? $" ({1000 * r.Counters.Value.JitSeconds / (r.PerSecond * r.ServerWindowSeconds):0.000} ms/op)" : "") +
+                    $", GC {r.Counters.Value.GcCollections:0} collections, {1000 * r.Counters.Value.GcPauseSeconds:0} ms paused" +
+                    (r.Counters.Value.AllocatedBytes is { } bytes && r.PerSecond > 0 && r.ServerWindowSeconds > 0
+                        ? $", {bytes / 1024 / (r.PerSecond * r.ServerWindowSeconds):0.0} KB allocated per op" : ""))) + ".");
+                s.AppendLine();
+            }
         }
 
         s.AppendLine("Columns: req/s is operations per second (a whole sign-in flow counts once); latencies are per operation; " +

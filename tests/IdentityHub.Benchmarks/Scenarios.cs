@@ -111,10 +111,13 @@ public sealed class ScenarioResult
     /// Signin: the server's CPU seconds in password hashes over the window (its identityhub.password_hashes.cpu_time counter,
     /// the hashing threads' own CPU clocks), when the server exposes it; null otherwise.
     /// </summary>
-    public double? HashCpuSeconds { get; set; }
+    public double? HashCpuSeconds => Name == Scenarios.SignIn ? Counters?.HashCpuSeconds : null;
 
     /// <summary>Signin: password hashes the server completed over the window (the same histogram's count).</summary>
-    public double? Hashes { get; set; }
+    public double? Hashes => Name == Scenarios.SignIn ? Counters?.Hashes : null;
+
+    /// <summary>The server's own counters over the window (hash CPU, JIT, GC), when its Prometheus endpoint answered.</summary>
+    public ServerCounters? Counters { get; set; }
 
     /// <summary>Signin: CPU milliseconds per password hash on the server (stable where the host's hashing rate drifts).</summary>
     public double? HashCpuMsPerHash => HashCpuSeconds is { } h && Hashes is > 0 ? 1000 * h / Hashes.Value : null;

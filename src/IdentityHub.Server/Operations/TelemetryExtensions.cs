@@ -39,7 +39,9 @@ public static class TelemetryExtensions
             .ConfigureResource(resource => resource.AddService(telemetry.ServiceName, serviceInstanceId: node))
             .WithMetrics(metrics =>
             {
-                metrics.AddMeter(HubMetrics.MeterName).AddAspNetCoreInstrumentation()
+                // System.Runtime: the runtime's own meter (.NET 9 and later): GC, JIT, thread pool, lock contention, exceptions,
+                // the process's CPU time and working set. Observable instruments: read only when a scrape collects them.
+                metrics.AddMeter(HubMetrics.MeterName).AddMeter("System.Runtime").AddAspNetCoreInstrumentation()
                     .AddView(instrument => FrameworkStreamLimit(instrument) is { } limit
                         ? new MetricStreamConfiguration { CardinalityLimit = limit }
                         : null);

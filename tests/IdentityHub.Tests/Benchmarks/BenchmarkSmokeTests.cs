@@ -27,6 +27,10 @@ public sealed class BenchmarkSmokeTests
             Assert.True(result.GetProperty("operations").GetInt64() > 0, $"{name}: no request served.{Environment.NewLine}{log}");
             Assert.True(result.GetProperty("errors").GetInt64() == 0, $"{name}: errors.{Environment.NewLine}{log}");
             Assert.Equal(JsonValueKind.Null, result.GetProperty("failure").ValueKind);
+            // The server's own counters over the window: both scrapes answered and the runtime's meter is exported.
+            var counters = result.GetProperty("counters");
+            Assert.True(counters.ValueKind == JsonValueKind.Object && counters.GetProperty("jitMethods").ValueKind == JsonValueKind.Number
+                && counters.GetProperty("gcCollections").ValueKind == JsonValueKind.Number, $"{name}: no runtime counters: {counters}{Environment.NewLine}{log}");
             if (name is "client-credentials-rs256" or "client-credentials-es256" or "signin")
             {
                 // The ratio's limit: measured again before and after the scenario, and their mean used.

@@ -280,6 +280,9 @@ public sealed partial class ScaleOutTests(ClusterFixture cluster) : IClassFixtur
         Assert.Contains("http_server_request_duration_seconds_bucket{", text);
         // ASP.NET Core's other instruments run at a lower cardinality limit (TelemetryExtensions.FrameworkCardinalityLimit): still exported.
         Assert.Contains("kestrel_active_connections{", text);
+        // The runtime's own meter (System.Runtime): the JIT has compiled methods by now, and the GC's counters are there.
+        Assert.Matches("dotnet_jit_compiled_methods_total(\\{[^}]*\\})? [1-9]", text);
+        Assert.Contains("dotnet_gc_collections_total{", text);
         Assert.DoesNotContain("nobody-", text, StringComparison.Ordinal);
         using var live = await http.GetAsync("health/live");
         Assert.Equal(HttpStatusCode.OK, live.StatusCode);
