@@ -34,10 +34,12 @@ public sealed class AuditOptions
     /// statement) and its COMMIT in one batch, behind a savepoint, instead of the append and then the COMMIT: one round trip
     /// fewer per audited save (the password form's), and the chain head's row lock held for that batch only, not across a
     /// round trip to the server and back. A head moved meanwhile makes the append fail (nothing written, the COMMIT not
-    /// run): rolled back to the savepoint, it takes the locked path as before. Default true; false restores the append and
-    /// the COMMIT as two round trips (docs/benchmarks.md, "Sign-in, twelfth session").
+    /// run): rolled back to the savepoint, it takes the locked path as before. Default false, not adopted: on the idle machine
+    /// the whole sign-in did not measurably gain from it, and each missed head (0.5-6% of form posts under load) writes an
+    /// ERROR line to PostgreSQL's log, which monitoring alerting on errors would report (docs/benchmarks.md, "Sign-in,
+    /// twelfth session").
     /// </summary>
-    public bool AppendWithCommit { get; set; } = true;
+    public bool AppendWithCommit { get; set; }
 
     /// <summary>
     /// A signed checkpoint is appended to the chain when the last one is older than this and events came since.
