@@ -132,7 +132,8 @@ public sealed partial class Http1Connection
                 sizeText = sizeText[..extension];
             }
 
-            if (!Utf8Parser.TryParse(sizeText.Trim((byte)' '), out int size, out _, 'X'))
+            sizeText = sizeText.Trim((byte)' ');
+            if (!Utf8Parser.TryParse(sizeText, out int size, out var consumed, 'X') || consumed != sizeText.Length || size < 0)
             {
                 throw new IOException("a bad chunk size");
             }
@@ -162,6 +163,11 @@ public sealed partial class Http1Connection
             }
 
             Need(read + size + 2);
+            if (!_in.AsSpan(read + size, 2).SequenceEqual("\r\n"u8))
+            {
+                throw new IOException("a chunk not followed by CRLF");
+            }
+
             _in.AsSpan(read, size).CopyTo(_in.AsSpan(write));
             write += size;
             read += size + 2;

@@ -83,7 +83,8 @@ public static class OidcFlows
         }
 
         var antiforgery = AntiforgeryToken(http.Body) ?? throw new FlowException("no antiforgery token on the sign-in page");
-        var returnUrl = Uri.UnescapeDataString(loginUrl[(loginUrl.IndexOf("ReturnUrl=", StringComparison.Ordinal) + "ReturnUrl=".Length)..]);
+        var returnUrl = loginUrl.IndexOf('?', StringComparison.Ordinal) is var q and >= 0 && QueryValue(loginUrl[(q + 1)..], "ReturnUrl") is { } back
+            ? back : throw new FlowException("the sign-in page's URL has no ReturnUrl: " + loginUrl);
 
         // 3. the form post: a redirect back to the authorize request with the session cookie, or (where the server
         // answers the authorization request itself on a successful sign-in) straight to the client with the code.

@@ -28,7 +28,8 @@ namespace IdentityHub.Server.Hosting;
 /// request (SessionCookieEvents), so the session check is spared with the cookie's decryption.
 /// </para>
 /// </summary>
-public sealed class AuthorizeAfterSignIn(RequestDelegate next, IOptionsMonitor<AccountOptions> options, IServiceScopeFactory scopes)
+public sealed partial class AuthorizeAfterSignIn(RequestDelegate next, IOptionsMonitor<AccountOptions> options, IServiceScopeFactory scopes,
+    ILogger<AuthorizeAfterSignIn> logger)
 {
     /// <summary>The authorization endpoint's path (OidcEndpoints), followed by its query: what our sign-in pages return to.</summary>
     public const string AuthorizeUrlPrefix = "/connect/authorize?";
@@ -47,9 +48,20 @@ public sealed class AuthorizeAfterSignIn(RequestDelegate next, IOptionsMonitor<A
             return;
         }
 
+        // Only a query a browser would send as it is (RFC 3986 section 3.4): anything else (spaces, controls, non-ASCII that
+        // IsLocalUrl lets through) gets the 302, which the browser encodes before it follows it.
+        if (returnUrl.AsSpan(AuthorizeUrlPrefix.Length).IndexOfAnyExcept(QueryCharacters) >= 0)
+        {
+            return;
+        }
+
         signIn.Replay = ticket;
         await ReplayAsync(context, returnUrl);
     }
+
+    /// <summary>RFC 3986 query characters: unreserved, percent-encoded, sub-delims, ':', '@', '/' and '?'.</summary>
+    private static readonly System.Buffers.SearchValues<char> QueryCharacters = System.Buffers.SearchValues.Create(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~%!$&'()*+,;=:@/?");
 
     /// <summary>
     /// Called by <see cref="Factors.SignInCompletion"/> when it issues the cookie: the sign-in's return URL, if it is a local
@@ -104,8 +116,13 @@ public sealed class AuthorizeAfterSignIn(RequestDelegate next, IOptionsMonitor<A
         var request = context.Request;
         request.Method = HttpMethods.Get;
         request.Path = returnUrl[..(AuthorizeUrlPrefix.Length - 1)];
-        var fragment = returnUrl.IndexOf('#', StringComparison.Ordinal);
-        request.QueryString = new QueryString(fragment < 0 ? returnUrl[(AuthorizeUrlPrefix.Length - 1)..] : returnUrl[(AuthorizeUrlPrefix.Length - 1)..fragment]);
+        request.QueryString = new QueryString(returnUrl[(AuthorizeUrlPrefix.Length - 1)..]);
+        if (context.Features.Get<IHttpRequestFeature>() is { } target)
+        {
+            // What the request logs and anything reading the raw target see: the replayed GET's, not the form post's.
+            target.RawTarget = returnUrl;
+        }
+
         request.ContentType = null;
         request.ContentLength = null;
         request.Body = Stream.Null;
@@ -128,12 +145,32 @@ public sealed class AuthorizeAfterSignIn(RequestDelegate next, IOptionsMonitor<A
         var scope = scopes.CreateAsyncScope();
         context.Response.RegisterForDisposeAsync(scope);
         context.RequestServices = scope.ServiceProvider;
-        await next(context);
+        try
+        {
+            await next(context);
+        }
+        catch (Exception e) when (!context.Response.HasStarted && e is not OperationCanceledException)
+        {
+            // The sign-in is saved: answer what the sign-in would have answered without the replay (the 302 to the
+            // authorization request, with its cookies), so that the browser keeps the session and retries by itself.
+            LogReplayFailed(logger, e);
+            context.Response.Clear();
+            context.Response.StatusCode = StatusCodes.Status302Found;
+            context.Response.Headers.Location = returnUrl;
+            context.Response.Headers.SetCookie = cookies;
+            context.Response.Headers.CacheControl = "no-cache,no-store";
+        }
     }
+
+    [LoggerMessage(EventId = 9201, Level = LogLevel.Error, Message = "Answering the authorization request after a sign-in failed; answered with the redirect to it instead.")]
+    private static partial void LogReplayFailed(ILogger logger, Exception exception);
 
     private static Task KeepCookies(object state)
     {
         var (context, cookies) = ((HttpContext, StringValues))state;
+        // The answer carries a new session cookie: never cached (the cookie handler's own headers went with Clear()).
+        context.Response.Headers.CacheControl = "no-cache,no-store";
+        context.Response.Headers.Pragma = "no-cache";
         var current = context.Response.Headers.SetCookie;
         var missing = cookies.Where(cookie => !current.Contains(cookie)).ToArray();
         if (missing.Length > 0)
@@ -160,6 +197,7 @@ public sealed class AuthorizeAfterSignIn(RequestDelegate next, IOptionsMonitor<A
             if (context.HttpContext.Features.Get<SignInFeature>() is { } signIn)
             {
                 signIn.Issued = null;
+                signIn.Replay = null;
             }
 
             return signingOut(context);

@@ -149,7 +149,8 @@ public sealed class OidcOptions
     /// with it, <see cref="AdHocAuthorizationWithCode"/>) goes without BEGIN and COMMIT of its own: EF Core sends its inserts as
     /// one batch, which PostgreSQL runs as one implicit transaction (the protocol's Sync ends it: all of them or none), one
     /// round trip instead of two and two statements fewer per code. Only when the save has no transaction already (one of
-    /// the caller's, or the audit interceptor's when the save carries audit rows). Default true; false lets EF Core wrap the
+    /// the caller's, or the audit interceptor's when the save carries audit rows) and only inserts (an update's concurrency
+    /// check comes after PostgreSQL has committed the batch). Default true; false lets EF Core wrap the
     /// save in BEGIN/COMMIT, as before (docs/benchmarks.md, "Sign-in, twelfth session").
     /// </summary>
     public bool CodeSaveInImplicitTransaction { get; set; } = true;

@@ -107,10 +107,12 @@ public sealed class CodeEntryInOneInsert(IOpenIddictApplicationManager applicati
     /// <summary>
     /// The code's entry, inserted with its payload and (hashed by the manager) reference id; on PostgreSQL with
     /// <see cref="OidcOptions.CodeSaveInImplicitTransaction"/>, in one batch without BEGIN/COMMIT (with what the request
-    /// staged with it: the ad-hoc authorization and participant). Should EF Core ever split that save into several batches,
-    /// each would commit on its own; the foreign keys (participant and entry to the authorization) still keep an entry or a
-    /// participant from being stored without its authorization, and the worst left would be an authorization and participant
-    /// without their code, as when they were saved first (<see cref="OidcOptions.AdHocAuthorizationWithCode"/> off).
+    /// staged with it: the ad-hoc authorization and participant). Only when everything the save carries is an insert: an
+    /// update's concurrency check (0 rows) is made by EF Core after the batch, which PostgreSQL has committed by then. The
+    /// inserts are a handful of statements, far below EF Core's batch size, so they go as one batch; should EF Core ever
+    /// split them, each batch would commit on its own, and the participant has no foreign key to the authorization (only the
+    /// code's entry has): a participant or authorization could then be left without its code, the state
+    /// <see cref="OidcOptions.AdHocAuthorizationWithCode"/> off leaves when the code's save fails.
     /// </summary>
     public sealed class Insert(IOpenIddictTokenManager tokens, IdentityHubDbContext db, IOptions<OidcOptions> options)
         : IOpenIddictServerHandler<GenerateTokenContext>
@@ -134,7 +136,8 @@ public sealed class CodeEntryInOneInsert(IOpenIddictApplicationManager applicati
             entry.ReferenceId = referenceId;
             var database = db.Database;
             var behavior = database.AutoTransactionBehavior;
-            if (options.Value.CodeSaveInImplicitTransaction && database.CurrentTransaction is null && AuditChain.IsPostgres(db))
+            if (options.Value.CodeSaveInImplicitTransaction && database.CurrentTransaction is null && AuditChain.IsPostgres(db)
+                && OnlyInserts(db))
             {
                 database.AutoTransactionBehavior = AutoTransactionBehavior.Never;
             }
@@ -162,6 +165,21 @@ public sealed class CodeEntryInOneInsert(IOpenIddictApplicationManager applicati
             }
 
             context.Token = referenceId;
+        }
+
+        /// <summary>Whether the save would only insert (a handful of entries in an authorize request's context).</summary>
+        private static bool OnlyInserts(IdentityHubDbContext db)
+        {
+            db.ChangeTracker.DetectChanges();
+            foreach (var tracked in db.ChangeTracker.Entries())
+            {
+                if (tracked.State is EntityState.Modified or EntityState.Deleted)
+                {
+                    return false;
+                }
+            }
+
+            return true;
         }
     }
 }
