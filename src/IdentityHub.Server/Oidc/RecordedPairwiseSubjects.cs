@@ -22,6 +22,9 @@ public sealed class RecordedPairwiseSubjects(IOptions<OidcOptions> options)
 {
     private readonly ConcurrentDictionary<(string Sector, string Subject), byte> _stored = new();
 
+    /// <summary>About the pairs held (ConcurrentDictionary.Count takes every bucket's lock: not on each authorize).</summary>
+    private int _count;
+
     public bool IsStored(string sector, string subject) =>
         options.Value.PairwiseSubjectCacheSize > 0 && _stored.ContainsKey((sector, subject));
 
@@ -33,14 +36,24 @@ public sealed class RecordedPairwiseSubjects(IOptions<OidcOptions> options)
             return;
         }
 
-        if (_stored.Count >= size)
+        if (Volatile.Read(ref _count) >= size)
         {
             _stored.Clear();
+            Volatile.Write(ref _count, 0);
         }
 
-        _stored.TryAdd((sector, subject), 0);
+        if (_stored.TryAdd((sector, subject), 0))
+        {
+            Interlocked.Increment(ref _count);
+        }
     }
 
     /// <summary>A lookup of this pairwise sub found no row: it is no longer known to be stored.</summary>
-    public void Forget(string sector, string subject) => _stored.TryRemove((sector, subject), out _);
+    public void Forget(string sector, string subject)
+    {
+        if (_stored.TryRemove((sector, subject), out _))
+        {
+            Interlocked.Decrement(ref _count);
+        }
+    }
 }

@@ -136,10 +136,21 @@ public sealed class CodeEntryInOneInsert(IOpenIddictApplicationManager applicati
             entry.ReferenceId = referenceId;
             var database = db.Database;
             var behavior = database.AutoTransactionBehavior;
-            if (options.Value.CodeSaveInImplicitTransaction && database.CurrentTransaction is null && AuditChain.IsPostgres(db)
-                && OnlyInserts(db))
+            var tracker = db.ChangeTracker;
+            var autoDetect = tracker.AutoDetectChangesEnabled;
+            if (options.Value.CodeSaveInImplicitTransaction && database.CurrentTransaction is null && AuditChain.IsPostgres(db))
             {
-                database.AutoTransactionBehavior = AutoTransactionBehavior.Never;
+                if (autoDetect)
+                {
+                    // Detected once here, for OnlyInserts' states and for the save (which does not detect again with it off).
+                    tracker.DetectChanges();
+                    tracker.AutoDetectChangesEnabled = false;
+                }
+
+                if (OnlyInserts(db))
+                {
+                    database.AutoTransactionBehavior = AutoTransactionBehavior.Never;
+                }
             }
 
             try
@@ -162,15 +173,18 @@ public sealed class CodeEntryInOneInsert(IOpenIddictApplicationManager applicati
             finally
             {
                 database.AutoTransactionBehavior = behavior;
+                tracker.AutoDetectChangesEnabled = autoDetect;
             }
 
             context.Token = referenceId;
         }
 
-        /// <summary>Whether the save would only insert (a handful of entries in an authorize request's context).</summary>
+        /// <summary>
+        /// Whether the save would only insert (a handful of entries in an authorize request's context). The changes were
+        /// detected once before (the save then does not detect them again): the states are the ones the save writes.
+        /// </summary>
         private static bool OnlyInserts(IdentityHubDbContext db)
         {
-            db.ChangeTracker.DetectChanges();
             foreach (var tracked in db.ChangeTracker.Entries())
             {
                 if (tracked.State is EntityState.Modified or EntityState.Deleted)

@@ -38,22 +38,16 @@ internal static class TokenResponseWriter
         typeof(OpenIddictServerAspNetCoreHandlers.ProcessJsonResponse<ApplyTokenResponseContext>),
     ];
 
-    /// <summary><see cref="Applies"/> per options instance (their handlers are fixed once the options are built).</summary>
-    private static readonly ConditionalWeakTable<OpenIddictServerOptions, StrongBox<bool>> Applying = new();
-
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_buffer;
     [ThreadStatic] private static Utf8JsonWriter? t_writer;
     [ThreadStatic] private static Utf8JsonWriter? t_indentedWriter;
 
     /// <summary>
     /// True when the options' ApplyTokenResponse handlers are exactly the known ones (ProcessJsonResponse among them): a
-    /// handler added later (ours or a new OpenIddict version's) sends the fast path back to the dispatch. Scanned once per
-    /// options instance.
+    /// handler added later (ours or a new OpenIddict version's) sends the fast path back to the dispatch. Its callers keep
+    /// the answer with what they derive once per client and options (GrantFastPathClients, ClientCredentialsFastPath).
     /// </summary>
-    public static bool Applies(OpenIddictServerOptions options) =>
-        Applying.GetValue(options, static instance => new StrongBox<bool>(HandlersAreKnown(instance))).Value;
-
-    private static bool HandlersAreKnown(OpenIddictServerOptions options)
+    public static bool Applies(OpenIddictServerOptions options)
     {
         var json = false;
         foreach (var descriptor in options.Handlers)
