@@ -246,7 +246,7 @@ public sealed class AuthorizationCodeFastPath(
         }
 
         await SignInTokens.AnswerAsync(context, dispatcher, aspNetCore, audit, keys, signing, issued, GrantTypes.AuthorizationCode, clientId, policy,
-            decision.UserId, principal, () => metrics.FastPathCode(clientId), oidc.Value.DirectSignInTokens, oidc.Value.DirectSignInTokens && client.WritesResponse);
+            decision.UserId, principal, () => metrics.FastPathCode(clientId), oidc.Value.DirectSignInTokens, client.WritesResponse);
         return true;
     }
 

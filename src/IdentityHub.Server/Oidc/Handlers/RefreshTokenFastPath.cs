@@ -199,7 +199,7 @@ public sealed partial class RefreshTokenFastPath(
 
         // The tokens, the awaited token.refreshed and claims.released events, and OpenIddict's token response.
         await SignInTokens.AnswerAsync(context, dispatcher, aspNetCore, audit, keys, signing, tokens, GrantTypes.RefreshToken, clientId, policy,
-            userId, principal, () => metrics.FastPathRefresh(clientId), oidc.Value.DirectSignInTokens, oidc.Value.DirectSignInTokens && client.WritesResponse);
+            userId, principal, () => metrics.FastPathRefresh(clientId), oidc.Value.DirectSignInTokens, client.WritesResponse);
         return true;
     }
 

@@ -133,14 +133,14 @@ internal static class SignInTokens
     /// token's at_hash as AttachTokenDigests computes it), the response members as AttachSignInParameters sets them, the
     /// awaited token.issued / token.refreshed and claims.released events (<see cref="AuditIssuedTokens.Records"/>), the
     /// fast path's count, then the response (Cache-Control: no-store, Pragma: no-cache, RFC 6749 section 5.1) as OpenIddict's
-    /// ApplyTokenResponse handlers write it: by <see cref="TokenResponseWriter"/> when <paramref name="writeResponse"/> (the
-    /// direct writing on, and no other handler registered for that event: <see cref="GrantFastPathClients.Derived.WritesResponse"/>),
-    /// else through that event. The refresh principal, if any, carries the id of its entry already.
+    /// ApplyTokenResponse handlers write it: by <see cref="TokenResponseWriter"/> when <paramref name="direct"/> and
+    /// <paramref name="clientWritesResponse"/> (no other handler registered for that event:
+    /// <see cref="GrantFastPathClients.Derived.WritesResponse"/>), else through that event. The refresh principal, if any, carries the id of its entry already.
     /// </summary>
     internal static async Task AnswerAsync(ProcessRequestContext context, IOpenIddictServerDispatcher dispatcher,
         IOptionsMonitor<OpenIddictServerAspNetCoreOptions> aspNetCore, IAuditLog audit,
         ServerOnlyTokenKeys keys, SigningCredentials signing, Prepared tokens, string grantType, string clientId, ClientPolicy policy,
-        string? userId, ClaimsPrincipal principal, Action count, bool direct, bool writeResponse)
+        string? userId, ClaimsPrincipal principal, Action count, bool direct, bool clientWritesResponse)
     {
         var options = context.Options;
         var accessToken = CreateToken(options, tokens.Access, TokenTypeIdentifiers.AccessToken, signing, null, direct);
@@ -191,7 +191,7 @@ internal static class SignInTokens
         count();
 
         context.Transaction.Response = response;
-        await TokenResponseWriter.AnswerAsync(context, writeResponse, dispatcher, aspNetCore);
+        await TokenResponseWriter.AnswerAsync(context, direct && clientWritesResponse, dispatcher, aspNetCore);
     }
 
     private static bool Is(Claim claim, string type) => string.Equals(claim.Type, type, StringComparison.OrdinalIgnoreCase);
