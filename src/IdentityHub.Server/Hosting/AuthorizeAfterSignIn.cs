@@ -56,6 +56,11 @@ public sealed partial class AuthorizeAfterSignIn(RequestDelegate next, IOptionsM
         }
 
         signIn.Replay = ticket;
+        // The account the sign-in read, taken from its unit of work now that the page has saved everything (the sign-in's
+        // scope, still this request's), for the replay's authorization endpoint.
+        signIn.Person = options.CurrentValue.AuthorizeReusesSignInAccount
+            ? context.RequestServices.GetService<AccountLookup>()?.SignedInPerson()
+            : null;
         await ReplayAsync(context, returnUrl);
     }
 
@@ -78,6 +83,21 @@ public sealed partial class AuthorizeAfterSignIn(RequestDelegate next, IOptionsM
     /// <summary>In the replay only: the ticket of the cookie this request issued.</summary>
     internal static AuthenticationTicket? ReplayTicket(HttpContext context) => context.Features.Get<SignInFeature>()?.Replay;
 
+    /// <summary>
+    /// In the replay only, once: the person the sign-in read (<see cref="AccountLookup.SignedInPerson"/>,
+    /// Accounts:AuthorizeReusesSignInAccount), for the authorization endpoint's account read; null otherwise.
+    /// </summary>
+    public static Identity.RealName.Person? TakeSignedInPerson(HttpContext context)
+    {
+        if (context.Features.Get<SignInFeature>() is not { Replay: not null, Person: { } person } signIn)
+        {
+            return null;
+        }
+
+        signIn.Person = null;
+        return person;
+    }
+
     private static SignInFeature Feature(HttpContext context)
     {
         if (context.Features.Get<SignInFeature>() is not { } feature)
@@ -99,6 +119,9 @@ public sealed partial class AuthorizeAfterSignIn(RequestDelegate next, IOptionsM
 
         /// <summary>Set for the replay: what the sign-in cookie's handler authenticates with.</summary>
         public AuthenticationTicket? Replay { get; set; }
+
+        /// <summary>Set for the replay: the sign-in's account, a copy (<see cref="TakeSignedInPerson"/>).</summary>
+        public Identity.RealName.Person? Person { get; set; }
     }
 
     private async Task ReplayAsync(HttpContext context, string returnUrl)
@@ -198,6 +221,7 @@ public sealed partial class AuthorizeAfterSignIn(RequestDelegate next, IOptionsM
             {
                 signIn.Issued = null;
                 signIn.Replay = null;
+                signIn.Person = null;
             }
 
             return signingOut(context);

@@ -1,5 +1,6 @@
 using IdentityHub.Server.Data;
 using IdentityHub.Server.Factors;
+using IdentityHub.Server.Identity.RealName;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -48,6 +49,33 @@ public sealed class AccountLookup(UserManager<ApplicationUser> users, IdentityHu
         return read.Claims;
     }
 
+    /// <summary>
+    /// The person <see cref="FindForPasswordSignInAsync"/> read for this request's sign-in, for the authorization request
+    /// the same HTTP request answers next (<see cref="AccountOptions.AuthorizeReusesSignInAccount"/>,
+    /// Hosting/AuthorizeAfterSignIn): a copy of the account as this unit of work last saved or read it, with no real-name
+    /// record and no evidence, as the read-ahead found it (it says whether there are any). Null, and the person is read
+    /// again, when there was no read-ahead or it was not made with that question, when the account has a real-name
+    /// record or evidence, or when this unit of work holds a change of the account not saved (or an open transaction):
+    /// what the request wrote of the account (Identity's access-failed count, a re-hashed password) is then saved and
+    /// committed, so the copy is the stored row as this request last knew it, one statement's snapshot (with its claims)
+    /// taken before the password hash and updated by this request's own saves since. A change of the account by another
+    /// request committed meanwhile is not in it, as it is not in the sign-in's cookie (see
+    /// <see cref="FindForPasswordSignInAsync"/>); the token endpoint reads the account again.
+    /// </summary>
+    public Person? SignedInPerson()
+    {
+        if (_readAhead is not { PersonRecords: false, User: var user } || db.Database.CurrentTransaction is not null)
+        {
+            return null;
+        }
+
+        // The entry the read-ahead started tracking (the account object the sign-in used), its properties compared with
+        // their last saved or read values (snapshot change tracking: a change in memory shows only once detected).
+        var entry = db.Entry(user);
+        entry.DetectChanges();
+        return entry.State == EntityState.Unchanged ? new Person((ApplicationUser)entry.CurrentValues.ToObject(), null, []) : null;
+    }
+
     /// <summary>By mobile number first, then by user name (Identity's normalisation, as <c>UserManager.FindByNameAsync</c>).</summary>
     private async Task<ApplicationUser?> FindBySignInNameAsync(string signInName, bool readAhead, CancellationToken cancellationToken)
     {
@@ -67,8 +95,9 @@ public sealed class AccountLookup(UserManager<ApplicationUser> users, IdentityHu
             return await AccountLookupQueries.Accounts(db, key, value).FirstOrDefaultAsync(cancellationToken);
         }
 
+        var withPerson = options.Value.AuthorizeReusesSignInAccount;
         var rows = new List<ReadAheadRow>();
-        await foreach (var row in queries.ReadAhead(db, key, value).WithCancellation(cancellationToken))
+        await foreach (var row in queries.ReadAhead(db, key, value, withPerson).WithCancellation(cancellationToken))
         {
             rows.Add(row);
         }
@@ -83,6 +112,8 @@ public sealed class AccountLookup(UserManager<ApplicationUser> users, IdentityHu
         {
             User = user,
             HasKnownDevices = rows[0].HasKnownDevices,
+            // Unknown (true) unless asked.
+            PersonRecords = !withPerson || rows[0].HasPersonRecords,
             Claims = [.. rows.Where(r => r.Kind is not null && r.User == user).Select(r => new AccountClaimRow
                 { UserId = user.Id, Kind = r.Kind!.Value, Role = r.Role, Type = r.Type, Value = r.Value })],
         };
@@ -92,8 +123,10 @@ public sealed class AccountLookup(UserManager<ApplicationUser> users, IdentityHu
     /// <summary>
     /// One statement: the account row, joined to its claim rows (one row each, the account's columns repeated; one row
     /// with no claim row when it has none). Mobile numbers and user names are unique (indexes): at most one account.
+    /// With <paramref name="withPerson"/>, also whether the account has a real-name record or evidence (two index probes:
+    /// <see cref="SignedInPerson"/>); without, that column is the constant false.
     /// </summary>
-    internal static IQueryable<ReadAheadRow> ReadAhead(IdentityHubDbContext db, IQueryable<ApplicationUser> accounts) =>
+    internal static IQueryable<ReadAheadRow> ReadAhead(IdentityHubDbContext db, IQueryable<ApplicationUser> accounts, bool withPerson) =>
         from account in accounts
         join row in AccountClaimRows.Of(db, accounts.Select(u => u.Id)) on account.Id equals row.UserId into claims
         from claim in claims.DefaultIfEmpty()
@@ -101,6 +134,8 @@ public sealed class AccountLookup(UserManager<ApplicationUser> users, IdentityHu
         {
             User = account,
             HasKnownDevices = db.Set<KnownDevice>().Any(d => d.UserId == account.Id),
+            HasPersonRecords = withPerson
+                && (db.Set<RealNameRecord>().Any(r => r.UserId == account.Id) || db.Set<VerificationEvidence>().Any(e => e.UserId == account.Id)),
             Kind = (int?)claim!.Kind,
             Role = claim.Role,
             Type = claim.Type,
@@ -112,6 +147,8 @@ public sealed class AccountLookup(UserManager<ApplicationUser> users, IdentityHu
         public required ApplicationUser User { get; init; }
 
         public bool HasKnownDevices { get; init; }
+
+        public bool HasPersonRecords { get; init; }
 
         public int? Kind { get; init; }
 
@@ -127,6 +164,9 @@ public sealed class AccountLookup(UserManager<ApplicationUser> users, IdentityHu
         public required ApplicationUser User { get; init; }
 
         public bool HasKnownDevices { get; init; }
+
+        /// <summary>Whether the account has a real-name record or evidence, or that was not asked.</summary>
+        public bool PersonRecords { get; init; }
 
         public required List<AccountClaimRow> Claims { get; init; }
 

@@ -34,9 +34,8 @@ public sealed class AccountLookupQueries
 
     private static readonly PropertyInfo PlaceholderValue = typeof(Placeholder).GetProperty(nameof(Placeholder.Value))!;
 
-    private Func<IdentityHubDbContext, string, IAsyncEnumerable<AccountLookup.ReadAheadRow>>? _byMobile;
-
-    private Func<IdentityHubDbContext, string, IAsyncEnumerable<AccountLookup.ReadAheadRow>>? _byUserName;
+    /// <summary>By key (mobile, user name) and whether the person's records are asked about: four compiled queries at most.</summary>
+    private readonly Func<IdentityHubDbContext, string, IAsyncEnumerable<AccountLookup.ReadAheadRow>>?[] _compiled = new Func<IdentityHubDbContext, string, IAsyncEnumerable<AccountLookup.ReadAheadRow>>?[4];
 
     /// <summary>The accounts whose <paramref name="key"/> column is <paramref name="value"/> (at most one: unique indexes).</summary>
     public static IQueryable<ApplicationUser> Accounts(IdentityHubDbContext db, Key key, string value)
@@ -46,20 +45,22 @@ public sealed class AccountLookupQueries
     }
 
     /// <summary>The read-ahead's rows for the account whose <paramref name="key"/> column is <paramref name="value"/>.</summary>
-    internal IAsyncEnumerable<AccountLookup.ReadAheadRow> ReadAhead(IdentityHubDbContext db, Key key, string value)
+    internal IAsyncEnumerable<AccountLookup.ReadAheadRow> ReadAhead(IdentityHubDbContext db, Key key, string value, bool withPerson)
     {
         // A race compiles twice and keeps either: the same query.
-        var query = ReferenceEquals(key, ByMobile) ? _byMobile ??= Compile(db, key) : _byUserName ??= Compile(db, key);
+        var index = (ReferenceEquals(key, ByMobile) ? 0 : 2) + (withPerson ? 1 : 0);
+        var query = _compiled[index] ??= Compile(db, key, withPerson);
         return query(db, value);
     }
 
-    private static Func<IdentityHubDbContext, string, IAsyncEnumerable<AccountLookup.ReadAheadRow>> Compile(IdentityHubDbContext db, Key key)
+    private static Func<IdentityHubDbContext, string, IAsyncEnumerable<AccountLookup.ReadAheadRow>> Compile(IdentityHubDbContext db, Key key,
+        bool withPerson)
     {
         var name = Expression.Parameter(typeof(string), "signInName");
         var accounts = db.Users.Where(Bind(key, name));
         // The claim rows' arms hold the account query in a closure (AccountClaimRows.Of's userIds): inlined here, so that
         // the compiled query's parameter is seen wherever it is used.
-        var body = new QueryableInliner().Visit(AccountLookup.ReadAhead(db, accounts).Expression);
+        var body = new QueryableInliner().Visit(AccountLookup.ReadAhead(db, accounts, withPerson).Expression);
         return EF.CompileAsyncQuery(Expression.Lambda<Func<IdentityHubDbContext, string, IQueryable<AccountLookup.ReadAheadRow>>>(
             body, Expression.Parameter(typeof(IdentityHubDbContext), "db"), name));
     }

@@ -60,4 +60,15 @@ public sealed class AccountOptions
     /// false answers the 302 back to /connect/authorize as before.
     /// </summary>
     public bool AnswerAuthorizeAfterSignIn { get; set; } = true;
+
+    /// <summary>
+    /// Whether the authorization request answered after a password sign-in (<see cref="AnswerAuthorizeAfterSignIn"/>) takes
+    /// the account the sign-in read ahead (<see cref="SignInReadsAhead"/>) instead of reading it again with the person's
+    /// real-name record and evidence: the read-ahead also says whether the account has any of those, and an account with
+    /// none, unchanged in the sign-in's unit of work since its last save, is handed to the replay as a copy, in this
+    /// request only (<see cref="AccountLookup.SignedInPerson"/>). One round trip fewer per sign-in of a person without a
+    /// verified identity (docs/benchmarks.md, "Sign-in, thirteenth session"). Default true; false reads the person in the
+    /// replay, as before.
+    /// </summary>
+    public bool AuthorizeReusesSignInAccount { get; set; } = true;
 }

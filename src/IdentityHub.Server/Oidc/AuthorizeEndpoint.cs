@@ -55,7 +55,9 @@ public static class AuthorizeEndpoint
         var cookie = await context.AuthenticateAsync(IdentityConstants.ApplicationScheme);
         var session = cookie.Succeeded ? SessionFacts.From(cookie.Principal) : null;
         // The account and its real-name record in one round trip: the claims below are built from the same read.
-        var person = session is null ? null : await realNames.FindPersonByIdAsync(users.GetUserId(cookie.Principal!), context.RequestAborted);
+        // After a sign-in in this same HTTP request (Hosting/AuthorizeAfterSignIn), the account it read, if it can be taken.
+        var person = session is null ? null : await realNames.FindPersonByIdAsync(users.GetUserId(cookie.Principal!), context.RequestAborted,
+            Hosting.AuthorizeAfterSignIn.TakeSignedInPerson(context));
         var user = person?.User;
         if (user is not null && (!await signInManager.CanSignInAsync(user) || await users.IsLockedOutAsync(user)))
         {

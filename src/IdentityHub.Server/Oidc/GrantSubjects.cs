@@ -42,6 +42,52 @@ public sealed class GrantSubjects(IdentityHubDbContext db, GrantSubjectQueries q
 
         return row is null ? null : new GrantSubject(new Person(row.User, row.RealName.SingleOrDefault(), row.Evidence), row.SessionEnded);
     }
+
+    /// <summary>
+    /// An authorization code's entry by its hashed reference id (what <see cref="RefreshTokens.RefreshTokenEntries.FindCodeAsync"/>
+    /// reads) together with the account the entry's subject stands for as <paramref name="client"/> sees it (public: the
+    /// account id; pairwise: through the mapping row), its real-name record and evidence, in one round trip, for the code
+    /// grant's fast path (Oidc:CodeGrantReadsAccountWithCode). The entry's subject is the sub of the code it stores; the
+    /// caller takes the person only once the code's payload has been validated and its sub is that subject. Whether the
+    /// session was ended is not read: the redemption checks it (<see cref="RefreshTokens.GrantConditions"/>). Null when
+    /// there is no such entry; a person of null when no account is found through the subject.
+    /// </summary>
+    public async Task<CodeWithPerson?> LoadWithCodeAsync(string hashedReferenceId, ClientPolicy client, CancellationToken cancellationToken)
+    {
+        var row = client.SubjectType == SubjectType.Public
+            ? await queries.CodePublic(db, hashedReferenceId, cancellationToken)
+            : await queries.CodePairwise(db, hashedReferenceId, client.SectorId, cancellationToken);
+        if (row is null)
+        {
+            return null;
+        }
+
+        if (row.User is null && client.SubjectType != SubjectType.Public && !string.IsNullOrEmpty(row.Subject))
+        {
+            // No account through the mapping: the pair is no longer known to be stored (RecordedPairwiseSubjects).
+            recorded.Forget(client.SectorId, row.Subject);
+        }
+
+        return new CodeWithPerson(row.Entry, row.Subject,
+            row.User is null ? null : new Person(row.User, row.RealName.SingleOrDefault(), row.Evidence));
+    }
+}
+
+/// <summary>What <see cref="GrantSubjects.LoadWithCodeAsync"/> read: the code's entry, its stored subject and that subject's person.</summary>
+public sealed record CodeWithPerson(RefreshTokens.CodeEntry Entry, string? Subject, Person? Person);
+
+/// <summary>One row of <see cref="GrantSubjectQueries.CodePublic"/> and <see cref="GrantSubjectQueries.CodePairwise"/>.</summary>
+public sealed class CodeWithPersonRow
+{
+    public required RefreshTokens.CodeEntry Entry { get; init; }
+
+    public string? Subject { get; init; }
+
+    public ApplicationUser? User { get; init; }
+
+    public required List<RealNameRecord> RealName { get; init; }
+
+    public required List<VerificationEvidence> Evidence { get; init; }
 }
 
 /// <summary>One row of <see cref="GrantSubjectQueries"/>.</summary>
@@ -90,4 +136,47 @@ public sealed class GrantSubjectQueries
                     SessionEnded = db.Set<SsoSession>().Any(s => s.Id == sessionId && s.EndedAtUtc != null),
                 })
                 .SingleOrDefault());
+
+    // The code's entry (as RefreshTokenQueries.FindCode reads it: its application's and authorization's ids through their
+    // navigations, the authorization's status) LEFT JOINed to the account of its subject, with the account's two
+    // collections: plain LEFT JOINs on both providers, one query. The reference id is unique (an index): one entry.
+    public Func<IdentityHubDbContext, string, CancellationToken, Task<CodeWithPersonRow?>> CodePublic { get; } =
+        EF.CompileAsyncQuery((IdentityHubDbContext db, string referenceId, CancellationToken _) =>
+            (from t in db.Set<HubToken>()
+             where t.ReferenceId == referenceId
+             join u in db.Users on t.Subject equals u.Id into accounts
+             from u in accounts.DefaultIfEmpty()
+             select new CodeWithPersonRow
+             {
+                 Entry = new RefreshTokens.CodeEntry(t.Id!, t.Type, t.Status, t.ReferenceId, t.Payload,
+                     t.Application != null ? t.Application.Id : null, t.CreationDate, t.ExpirationDate,
+                     t.Authorization != null ? t.Authorization.Id : null, t.Authorization != null ? t.Authorization.Status : null),
+                 Subject = t.Subject,
+                 User = u,
+                 RealName = db.Set<RealNameRecord>().Where(r => r.UserId == u!.Id).ToList(),
+                 Evidence = db.Set<VerificationEvidence>().Where(e => e.UserId == u!.Id).OrderBy(e => e.Id).ToList(),
+             })
+            .AsNoTracking().AsSingleQuery()
+            .FirstOrDefault());
+
+    public Func<IdentityHubDbContext, string, string, CancellationToken, Task<CodeWithPersonRow?>> CodePairwise { get; } =
+        EF.CompileAsyncQuery((IdentityHubDbContext db, string referenceId, string sector, CancellationToken _) =>
+            (from t in db.Set<HubToken>()
+             where t.ReferenceId == referenceId
+             join p in db.PairwiseSubjects.Where(p => p.SectorId == sector) on t.Subject equals p.Subject into mappings
+             from p in mappings.DefaultIfEmpty()
+             join u in db.Users on p!.UserId equals u.Id into accounts
+             from u in accounts.DefaultIfEmpty()
+             select new CodeWithPersonRow
+             {
+                 Entry = new RefreshTokens.CodeEntry(t.Id!, t.Type, t.Status, t.ReferenceId, t.Payload,
+                     t.Application != null ? t.Application.Id : null, t.CreationDate, t.ExpirationDate,
+                     t.Authorization != null ? t.Authorization.Id : null, t.Authorization != null ? t.Authorization.Status : null),
+                 Subject = t.Subject,
+                 User = u,
+                 RealName = db.Set<RealNameRecord>().Where(r => r.UserId == u!.Id).ToList(),
+                 Evidence = db.Set<VerificationEvidence>().Where(e => e.UserId == u!.Id).OrderBy(e => e.Id).ToList(),
+             })
+            .AsNoTracking().AsSingleQuery()
+            .FirstOrDefault());
 }

@@ -103,6 +103,18 @@ public sealed class OidcOptions
     public bool AuthorizationCodeFastPath { get; set; } = true;
 
     /// <summary>
+    /// Whether the code grant's fast path (<see cref="AuthorizationCodeFastPath"/>) reads the account behind the code (its
+    /// real-name record and evidence) in the same statement as the code's entry (<see cref="GrantSubjects.LoadWithCodeAsync"/>:
+    /// the entry LEFT JOINed to the account of its stored subject, through the pairwise mapping for a pairwise client)
+    /// instead of a second read after the code's validation, and leaves the check that the grant's SSO session was not
+    /// ended (with the account's existence, lock-out and assurance level again) to the code's redemption, as conditions of
+    /// its statement (as the refresh grant's fast path does): one round trip fewer per code exchange (docs/benchmarks.md,
+    /// "Sign-in, thirteenth session"). Default true; false reads the account and the session's state after the validation,
+    /// as before.
+    /// </summary>
+    public bool CodeGrantReadsAccountWithCode { get; set; } = true;
+
+    /// <summary>
     /// Whether the code and refresh grants' fast paths write their tokens directly (Handlers/SignInJwtWriter: the access and
     /// ID tokens' JWS and the refresh token's JWE, byte for byte what OpenIddict's token handler writes for the same
     /// descriptor but for the JWE's random IV, pinned by SignInJwtWriterTests) instead of cloning each token's principal and

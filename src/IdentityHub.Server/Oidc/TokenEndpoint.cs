@@ -16,7 +16,12 @@ namespace IdentityHub.Server.Oidc;
 /// What the token endpoint decided about a code or refresh grant (<see cref="TokenEndpoint.EvaluateGrantAsync"/>): the
 /// principal to sign in, or the reason (error_description of invalid_grant, RFC 6749 section 5.2) it is refused.
 /// </summary>
-public sealed record GrantDecision(ClaimsPrincipal? SignIn, string? Refusal, string? UserId);
+/// <param name="Conditions">
+/// What the redemption must still find in the database for the grant to hold, when the decision was made from a person read
+/// with the code (<see cref="TokenEndpoint.EvaluateGrantAsync"/>'s <c>readWithCode</c>): the session's state was not read, so
+/// the redemption checks it (and the account again); null when everything was read and checked here.
+/// </param>
+public sealed record GrantDecision(ClaimsPrincipal? SignIn, string? Refusal, string? UserId, RefreshTokens.GrantConditions? Conditions = null);
 
 /// <summary>
 /// The token endpoint (RFC 6749 section 3.2). OpenIddict has authenticated the client and validated the
@@ -56,9 +61,16 @@ public static class TokenEndpoint
     /// was not ended (a logout revokes its tokens); a mandate to act for an enterprise still holds; then the identity is
     /// rebuilt from the database (<see cref="ClaimsFactory.CreateUserIdentity"/>: the claims the client's policy allows, the
     /// public or pairwise sub, sid, auth_time, acr and amr carried over from the session of the grant).
+    /// <para>
+    /// <paramref name="readWithCode"/>: the person the code grant's fast path read with the code's entry, in the same round
+    /// trip (<see cref="GrantSubjects.LoadWithCodeAsync"/>, the account of the validated code's sub), taken instead of a read
+    /// of its own. The session's state is then not read here: the decision carries <see cref="GrantDecision.Conditions"/>,
+    /// which the code's redemption checks in its own statement (the session not ended, and the account again), after these
+    /// checks, so no later than here.
+    /// </para>
     /// </summary>
     public static async Task<GrantDecision> EvaluateGrantAsync(HttpContext context, OpenIddictRequest request, ClaimsPrincipal? principal,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, Identity.RealName.Person? readWithCode = null)
     {
         // Resolved here rather than as parameters: a client-credentials request, the most frequent one,
         // needs no user store (building UserManager and SignInManager is a measurable share of it).
@@ -72,7 +84,9 @@ public static class TokenEndpoint
         // its real-name data and the session's state come in one round trip (GrantSubjects).
         var subject = principal?.GetClaim(Claims.Subject);
         var client = await policies.FindAsync(request.ClientId, cancellationToken);
-        var grant = session is null ? null : await grants.LoadAsync(subject, client, session.SessionId, cancellationToken);
+        var grant = session is null ? null
+            : readWithCode is not null ? new GrantSubject(readWithCode, SessionEnded: false)
+            : await grants.LoadAsync(subject, client, session.SessionId, cancellationToken);
         var user = grant?.Person.User;
         if (principal is null || session is null || grant is null || user is null || client is null
             || !await signInManager.CanSignInAsync(user) || await users.IsLockedOutAsync(user)
@@ -96,7 +110,9 @@ public static class TokenEndpoint
         var scopes = string.IsNullOrEmpty(request.Scope) ? principal.GetScopes() : request.GetScopes();
         var identity = services.GetRequiredService<ClaimsFactory>().CreateUserIdentity(grant.Person, scopes, session, principal.GetResources(),
             client, subject!, ClaimsRequest.FromPrincipal(principal), acting);
-        return new GrantDecision(new ClaimsPrincipal(identity), null, user.Id);
+        return new GrantDecision(new ClaimsPrincipal(identity), null, user.Id, readWithCode is null ? null
+            : RefreshTokens.GrantConditions.Of(user.Id, client.MinimumAssuranceLevel, services.GetRequiredService<TimeProvider>().GetUtcNow(),
+                session.SessionId));
     }
 
     /// <summary>
@@ -128,14 +144,11 @@ public static class TokenEndpoint
             return null;
         }
 
-        // AssuranceLevels.Of clamps the stored level into [Minimum, Maximum]: a client minimum at or below the lowest level
-        // holds for every account, one above it is the stored level's own threshold.
-        var storedMinimum = client.MinimumAssuranceLevel <= AssuranceLevels.Minimum ? int.MinValue : client.MinimumAssuranceLevel;
         var scopes = string.IsNullOrEmpty(request.Scope) ? principal.GetScopes() : request.GetScopes();
         var identity = services.GetRequiredService<ClaimsFactory>().CreateUserIdentity(person, scopes, session, principal.GetResources(),
             client, subject, ClaimsRequest.FromPrincipal(principal), null);
         return (new ClaimsPrincipal(identity), person.User.Id,
-            new RefreshTokens.GrantConditions(person.User.Id, storedMinimum, now, session.SessionId));
+            RefreshTokens.GrantConditions.Of(person.User.Id, client.MinimumAssuranceLevel, now, session.SessionId));
     }
 
     /// <summary>

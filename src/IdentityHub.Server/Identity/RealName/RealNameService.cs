@@ -38,11 +38,22 @@ public sealed class RealNameService(IdentityHubDbContext db, PersonalDataProtect
     /// The account, tracked as <c>UserManager.FindByIdAsync</c> returns it, with its real-name record and evidence: one
     /// round trip where the authorization endpoint read the account and then the person (docs/benchmarks.md, signin).
     /// </summary>
-    public async Task<Person?> FindPersonByIdAsync(string? userId, CancellationToken cancellationToken)
+    /// <param name="handed">
+    /// The person this HTTP request's sign-in read, handed over to its authorization request
+    /// (Hosting/AuthorizeAfterSignIn.TakeSignedInPerson): taken instead of the read when it is this account's and nothing
+    /// of the account is tracked yet; its account is then tracked as read (unchanged).
+    /// </param>
+    public async Task<Person?> FindPersonByIdAsync(string? userId, CancellationToken cancellationToken, Person? handed = null)
     {
         if (string.IsNullOrEmpty(userId))
         {
             return null;
+        }
+
+        if (handed is not null && handed.User.Id == userId && db.Users.Local.FindEntry(userId) is null)
+        {
+            db.Users.Attach(handed.User);
+            return handed;
         }
 
         var loaded = await queries.PersonById(db, userId, cancellationToken);

@@ -41,7 +41,9 @@ namespace IdentityHub.Server.Oidc.Handlers;
 /// 4.1.3, ValidateRedirectUri) and to the PKCE challenge (RFC 7636 section 4.6: S256 only, the verifier of RFC 7636
 /// section 4.1's form, compared in constant time; a "plain" challenge is the normal path's, which refuses it);</item>
 /// <item>the grant: <see cref="TokenEndpoint.EvaluateGrantAsync"/> (account, lock-out, assurance, session not ended,
-/// mandate; the claims);</item>
+/// mandate; the claims); with Oidc:CodeGrantReadsAccountWithCode the account read with the code's entry, in its round trip
+/// (<see cref="GrantSubjects.LoadWithCodeAsync"/>), and the session (with the account again) checked by the redemption's
+/// statement (<see cref="GrantConditions"/>);</item>
 /// <item>the code's single use (RFC 6749 section 4.1.2): redeemed by one conditional UPDATE with the first refresh
 /// token's entry in the same command (<see cref="RefreshTokenEntries.TryRedeemCodeAndInsertAsync"/>), or alone without
 /// offline_access. When the UPDATE finds the code no longer valid (another request redeemed it meanwhile, or it was revoked),
@@ -146,11 +148,16 @@ public sealed class AuthorizationCodeFastPath(
         // The code's entry (OpenIddict's FindByReferenceIdAsync, ordinal comparison included), taken only when valid, of this
         // client, of a valid authorization and not expired; anything else (unknown, redeemed: reuse, revoked, expired) is
         // the normal path's, which refuses it and, for a redeemed code, revokes what it issued.
+        // With Oidc:CodeGrantReadsAccountWithCode, the account the entry's subject stands for comes in the same round trip
+        // (GrantSubjects.LoadWithCodeAsync), taken below once the code is validated and its sub is that subject.
         var entries = services.GetRequiredService<RefreshTokenEntries>();
         var hashed = await tokens.HashReferenceIdAsync(code, context.CancellationToken);
         var now = options.TimeProvider.GetUtcNow();
         var skew = options.TokenValidationParameters.ClockSkew;
-        if (await entries.FindCodeAsync(hashed, context.CancellationToken) is not
+        var withPerson = oidc.Value.CodeGrantReadsAccountWithCode
+            ? await services.GetRequiredService<GrantSubjects>().LoadWithCodeAsync(hashed, policy, context.CancellationToken)
+            : null;
+        if ((withPerson is null ? await entries.FindCodeAsync(hashed, context.CancellationToken) : withPerson.Entry) is not
             {
                 Type: TokenTypeIdentifiers.Private.AuthorizationCode, Status: Statuses.Valid, Payload: { Length: > 0 } payload,
                 AuthorizationId: { Length: > 0 } authorizationId, AuthorizationStatus: Statuses.Valid,
@@ -207,8 +214,12 @@ public sealed class AuthorizationCodeFastPath(
             return false;
         }
 
-        // The token endpoint's own checks and claims; a refusal is the normal path's.
-        var decision = await TokenEndpoint.EvaluateGrantAsync(http.HttpContext, request, presented, context.CancellationToken);
+        // The token endpoint's own checks and claims; a refusal is the normal path's. The person read with the entry only
+        // if it is the validated code's sub's (the entry stores the code's sub; otherwise, or with no account found, the
+        // grant reads the account itself); the session's state is then checked by the redemption (decision.Conditions).
+        var readWithCode = withPerson is { Person: { } person, Subject: { Length: > 0 } stored }
+            && string.Equals(presented.GetClaim(Claims.Subject), stored, StringComparison.Ordinal) ? person : null;
+        var decision = await TokenEndpoint.EvaluateGrantAsync(http.HttpContext, request, presented, context.CancellationToken, readWithCode);
         if (decision.SignIn is not { } principal)
         {
             return false;
@@ -233,14 +244,14 @@ public sealed class AuthorizationCodeFastPath(
             var entryId = Guid.NewGuid().ToString();
             if (!await entries.TryRedeemCodeAndInsertAsync(entry.Id, redeemedAt, entryId, snapshot.Application.Id,
                     refresh.GetAuthorizationId(), refresh.GetClaim(Claims.Subject), refresh.GetCreationDate()?.UtcDateTime,
-                    refresh.GetExpirationDate()?.UtcDateTime, CancellationToken.None))
+                    refresh.GetExpirationDate()?.UtcDateTime, CancellationToken.None, decision.Conditions))
             {
                 return false;
             }
 
             refresh.SetTokenId(entryId);
         }
-        else if (!await entries.TryRedeemCodeAsync(entry.Id, redeemedAt, CancellationToken.None))
+        else if (!await entries.TryRedeemCodeAsync(entry.Id, redeemedAt, CancellationToken.None, decision.Conditions))
         {
             return false;
         }

@@ -22,7 +22,17 @@ public sealed record RefreshTokenEntry(
 /// <paramref name="MinimumStoredAssuranceLevel"/>, it is not locked out at <paramref name="Now"/>, and the SSO session
 /// <paramref name="SessionId"/> was not ended.
 /// </summary>
-public sealed record GrantConditions(string UserId, int MinimumStoredAssuranceLevel, DateTimeOffset Now, string SessionId);
+public sealed record GrantConditions(string UserId, int MinimumStoredAssuranceLevel, DateTimeOffset Now, string SessionId)
+{
+    /// <summary>
+    /// The conditions for a client whose minimum assurance level is <paramref name="clientMinimum"/> (at most
+    /// <see cref="Identity.AssuranceLevels.Maximum"/>). <see cref="Identity.AssuranceLevels.Of"/> clamps the stored level into
+    /// [Minimum, Maximum]: a client minimum at or below the lowest level holds for every account, one above it is the
+    /// stored level's own threshold.
+    /// </summary>
+    public static GrantConditions Of(string userId, int clientMinimum, DateTimeOffset now, string sessionId) =>
+        new(userId, clientMinimum <= Identity.AssuranceLevels.Minimum ? int.MinValue : clientMinimum, now, sessionId);
+}
 
 /// <summary>
 /// What the code grant's fast path (Oidc/Handlers/AuthorizationCodeFastPath) reads of a code's entry, found by its hashed
@@ -99,10 +109,19 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
     /// of OpenIddict's ValidateTokenEntry and ValidateAuthorizationEntry (a valid code entry, a reference token's, whose
     /// authorization, if any, is valid); false when it was not redeemed by this call (also when a concurrent request redeemed
     /// it first). For the code grant's fast path (Oidc/Handlers/AuthorizationCodeFastPath) when no refresh token follows.
+    /// With <paramref name="grant"/>, also only while the grant's account and session are still valid (as
+    /// <see cref="TryRedeemAndInsertAsync(string, DateTime, string, string?, string?, string?, DateTime?, DateTime?, CancellationToken, GrantConditions?)"/>).
     /// </summary>
-    public async Task<bool> TryRedeemCodeAsync(string id, DateTime redeemedAtUtc, CancellationToken cancellationToken) =>
-        await db.Database.ExecuteSqlRawAsync(RedeemCode,
-            RedeemArguments(id, redeemedAtUtc, Guid.NewGuid().ToString(), TokenTypeIdentifiers.Private.AuthorizationCode)!, cancellationToken) == 1;
+    public async Task<bool> TryRedeemCodeAsync(string id, DateTime redeemedAtUtc, CancellationToken cancellationToken, GrantConditions? grant = null)
+    {
+        object?[] arguments =
+        [
+            .. RedeemArguments(id, redeemedAtUtc, Guid.NewGuid().ToString(), TokenTypeIdentifiers.Private.AuthorizationCode),
+            .. grant is null ? [] : GrantArguments(grant),
+        ];
+        var sql = grant is null ? RedeemCode : db.Database.IsSqlite() ? RedeemCodeUnderGrantSqlite : RedeemCodeUnderGrant;
+        return await db.Database.ExecuteSqlRawAsync(sql, arguments!, cancellationToken) == 1;
+    }
 
     /// <summary>
     /// The code's redemption (<see cref="TryRedeemCodeAsync"/>) and the first refresh token's entry in one round trip, as
@@ -110,9 +129,10 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
     /// does for a rotation.
     /// </summary>
     public Task<bool> TryRedeemCodeAndInsertAsync(string codeId, DateTime redeemedAtUtc, string id, string? applicationId,
-        string? authorizationId, string? subject, DateTime? creationDateUtc, DateTime? expirationDateUtc, CancellationToken cancellationToken) =>
+        string? authorizationId, string? subject, DateTime? creationDateUtc, DateTime? expirationDateUtc, CancellationToken cancellationToken,
+        GrantConditions? grant = null) =>
         TryRedeemAndInsertAsync(referenceToken: true, TokenTypeIdentifiers.Private.AuthorizationCode, codeId, redeemedAtUtc, id, applicationId,
-            authorizationId, subject, creationDateUtc, expirationDateUtc, grant: null, cancellationToken);
+            authorizationId, subject, creationDateUtc, expirationDateUtc, grant, cancellationToken);
 
     private async Task<bool> TryRedeemAndInsertAsync(bool referenceToken, string redeemedType, string redeemedId, DateTime redeemedAtUtc,
         string id, string? applicationId, string? authorizationId, string? subject, DateTime? creationDateUtc, DateTime? expirationDateUtc,
@@ -211,20 +231,26 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
 
     private static readonly string RedeemCode = RedeemStatement(referenceToken: true) + ";\n";
 
+    /// <summary>A code's lone redemption under the grant's conditions (arguments {6} to {9}).</summary>
+    private static readonly string RedeemCodeUnderGrant = RedeemStatement(referenceToken: true) + GrantStillValid(sqlite: false, first: 6) + ";\n";
+
+    private static readonly string RedeemCodeUnderGrantSqlite = RedeemStatement(referenceToken: true) + GrantStillValid(sqlite: true, first: 6) + ";\n";
+
     /// <summary>
     /// The token endpoint's checks of the account and the session (<see cref="TokenEndpoint.EvaluateGrantAsync"/>) as
-    /// conditions of the redemption (arguments from <see cref="GrantArguments"/>, {15} to {18}): the account exists, meets
+    /// conditions of the redemption (arguments from <see cref="GrantArguments"/>, {first} to {first + 3}: {15} to {18} after
+    /// a new entry's): the account exists, meets
     /// the assurance threshold and is not locked out as Identity's UserManager.IsLockedOutAsync decides it (lock-out
     /// enabled and an end at or after now), and the grant's SSO session was not ended. On SQLite, where EF Core stores a
     /// DateTimeOffset as text, the lock-out end is compared as a point in time (julianday reads the text's offset; an
     /// unreadable value gives NULL, and the redemption does not happen).
     /// </summary>
-    private static string GrantStillValid(bool sqlite) =>
+    private static string GrantStillValid(bool sqlite, int first = 15) =>
         $$"""
 
-          AND EXISTS (SELECT 1 FROM "AspNetUsers" AS u WHERE u."Id" = {15} AND u."AssuranceLevel" >= {16}
-            AND (NOT u."LockoutEnabled" OR u."LockoutEnd" IS NULL OR {{(sqlite ? "julianday(u.\"LockoutEnd\") < julianday({17})" : "u.\"LockoutEnd\" < {17}")}}))
-          AND NOT EXISTS (SELECT 1 FROM "SsoSessions" AS s WHERE s."Id" = {18} AND s."EndedAtUtc" IS NOT NULL)
+          AND EXISTS (SELECT 1 FROM "AspNetUsers" AS u WHERE u."Id" = {{{first}}} AND u."AssuranceLevel" >= {{{first + 1}}}
+            AND (NOT u."LockoutEnabled" OR u."LockoutEnd" IS NULL OR {{(sqlite ? $"julianday(u.\"LockoutEnd\") < julianday({{{first + 2}}})" : $"u.\"LockoutEnd\" < {{{first + 2}}}")}}))
+          AND NOT EXISTS (SELECT 1 FROM "SsoSessions" AS s WHERE s."Id" = {{{first + 3}}} AND s."EndedAtUtc" IS NOT NULL)
         """;
 
     /// <summary>A new entry's columns, in the order of <see cref="NewEntryArguments"/>.</summary>
