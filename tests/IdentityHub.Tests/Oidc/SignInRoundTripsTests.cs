@@ -1,0 +1,297 @@
+using System.Collections.Concurrent;
+using System.Data.Common;
+using System.Net;
+using System.Web;
+using Duende.IdentityModel.Client;
+using IdentityHub.Server.Audit;
+using IdentityHub.Server.Data;
+using IdentityHub.Server.Identity;
+using IdentityHub.Server.Identity.RealName;
+using IdentityHub.Server.Sessions;
+using IdentityHub.Server.Verification;
+using IdentityHub.Tests.Infrastructure;
+using IdentityHub.Tests.Verification;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace IdentityHub.Tests.Oidc;
+
+/// <summary>
+/// The browser sign-in's round trips, both positions of each switch, both providers, over real HTTP:
+/// Accounts:AuthorizeReusesSignInAccount (the authorization request answered after the password sign-in takes the account
+/// the sign-in read ahead, unless the account has a real-name record or evidence) and Oidc:CodeGrantReadsAccountWithCode
+/// (the code exchange reads the account with the code's entry; the session's state is checked by the redemption). The
+/// statements each request sends are recorded by a command interceptor, by the test's request header; the tokens are
+/// the same either way, and a session ended or an account locked between the code and its exchange still refuses it.
+/// </summary>
+public sealed class SignInRoundTripsTests
+{
+    private const string PhaseHeader = "X-Test-Phase";
+
+    [Theory]
+    [InlineData("Sqlite", true)]
+    [InlineData("Sqlite", false)]
+    [InlineData("Postgres", true)]
+    [InlineData("Postgres", false)]
+    public async Task SignIn_AccountReadOnceWhenItCanBe_TokensFromTheStoredPerson(string provider, bool on)
+    {
+        var recorder = new CommandRecorder();
+        await using var server = await StartAsync(provider, on, recorder);
+        var kit = new OidcKit(server);
+        var publicClient = await kit.RegisterWebClientAsync();
+        var pairwiseClient = await RegisterPairwiseClientAsync(kit);
+        var citizen = await kit.CreateUserAsync();
+        var verified = await kit.CreateUserAsync();
+        await BindAsync(server, verified.Id, "测试人");
+
+        foreach (var client in new[] { publicClient, pairwiseClient })
+        {
+            foreach (var (user, isVerified) in new[] { (citizen, false), (verified, true) })
+            {
+                var phase = $"{client.ClientId}-{user.UserName}";
+                var (code, verifier) = await SignInForCodeAsync(server, kit, client, user, phase + "-post");
+
+                // The form post: the person read again only when the account could not be handed over.
+                Assert.Equal(on && !isVerified ? 0 : 1, recorder.Count(phase + "-post", IsPersonRead));
+
+                var tokens = await RedeemAsync(server, kit, client, code, verifier, phase + "-token");
+                Assert.False(tokens.IsError, $"{tokens.Error} {tokens.ErrorDescription}");
+                // The code exchange: the code's entry with the account in one statement, or the two reads.
+                Assert.Equal(on ? 1 : 2, recorder.Count(phase + "-token", IsCodeOrAccountRead));
+                Assert.Equal(on ? 1 : 0, recorder.Count(phase + "-token", text => text.Contains("\"SsoSessions\" AS s", StringComparison.Ordinal)
+                    && !text.TrimStart().StartsWith("SELECT", StringComparison.Ordinal)));
+
+                var idToken = OidcKit.JwtPayload(tokens.IdentityToken!);
+                var sub = idToken.GetProperty("sub").GetString();
+                Assert.Equal(client == publicClient, sub == user.Id);
+                // The verified name from the real-name record, read at the exchange whichever way.
+                Assert.Equal(isVerified ? "测试人" : user.DisplayName, idToken.GetProperty("name").GetString());
+                Assert.Equal("invalid_grant", (await kit.RedeemCodeAsync(client, code, verifier)).Error);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The sign-in's own write of the account (a failed attempt before: the successful sign-in resets the count, a save of
+    /// the account) is saved before the account is handed over, and the answer is the code as before.
+    /// </summary>
+    [Theory]
+    [InlineData("Sqlite")]
+    [InlineData("Postgres")]
+    public async Task SignIn_AfterAFailedAttempt_CountResetAndSaved_AccountStillHandedOver(string provider)
+    {
+        var recorder = new CommandRecorder();
+        await using var server = await StartAsync(provider, on: true, recorder);
+        var kit = new OidcKit(server);
+        var client = await kit.RegisterWebClientAsync();
+        var user = await kit.CreateUserAsync();
+        await using (var scope = server.Services.CreateAsyncScope())
+        {
+            var users = scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
+            Assert.True((await users.AccessFailedAsync((await users.FindByIdAsync(user.Id))!)).Succeeded);
+        }
+
+        var (code, verifier) = await SignInForCodeAsync(server, kit, client, user, "post");
+
+        Assert.True(recorder.Count("post", IsPersonRead) == 0, recorder.Texts("post"));
+        Assert.Equal(1, recorder.Count("post", text => text.TrimStart().StartsWith("UPDATE \"AspNetUsers\"", StringComparison.Ordinal)));
+        await using (var scope = server.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
+            Assert.Equal(0, await db.Users.Where(u => u.Id == user.Id).Select(u => u.AccessFailedCount).SingleAsync());
+        }
+
+        Assert.False((await kit.RedeemCodeAsync(client, code, verifier)).IsError);
+    }
+
+    /// <summary>
+    /// Between the code and its exchange the session is ended (its row only, as a logout's first write; the revocation of
+    /// its tokens not yet made) or the account is locked: the exchange is refused, whichever switch position.
+    /// </summary>
+    [Theory]
+    [InlineData("Sqlite", true, "session-ended")]
+    [InlineData("Sqlite", false, "session-ended")]
+    [InlineData("Postgres", true, "session-ended")]
+    [InlineData("Postgres", false, "session-ended")]
+    [InlineData("Postgres", true, "locked")]
+    [InlineData("Postgres", false, "locked")]
+    public async Task CodeExchange_SessionEndedOrAccountLockedMeanwhile_Refused(string provider, bool on, string change)
+    {
+        await using var server = await StartAsync(provider, on, new CommandRecorder());
+        var kit = new OidcKit(server);
+        var client = await RegisterPairwiseClientAsync(kit);
+        var user = await kit.CreateUserAsync();
+        var (code, verifier) = await SignInForCodeAsync(server, kit, client, user, "post");
+
+        await using (var scope = server.Services.CreateAsyncScope())
+        {
+            if (change == "session-ended")
+            {
+                var db = scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
+                var session = await db.Set<SsoSession>().SingleAsync(s => s.UserId == user.Id);
+                session.EndedAtUtc = DateTime.UtcNow;
+                await db.SaveChangesAsync();
+            }
+            else
+            {
+                var users = scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
+                Assert.True((await users.SetLockoutEndDateAsync((await users.FindByIdAsync(user.Id))!, DateTimeOffset.UtcNow.AddHours(1))).Succeeded);
+            }
+        }
+
+        var refused = await kit.RedeemCodeAsync(client, code, verifier);
+        Assert.Equal("invalid_grant", refused.Error);
+        Assert.Null(refused.AccessToken);
+    }
+
+    private static Task<IdentityHubServer> StartAsync(string provider, bool on, CommandRecorder recorder) =>
+        IdentityHubServer.StartAsync(provider, settings =>
+        {
+            settings["Accounts:AuthorizeReusesSignInAccount"] = on.ToString();
+            settings["Oidc:CodeGrantReadsAccountWithCode"] = on.ToString();
+        }, services => services.AddSingleton<IInterceptor>(provider =>
+        {
+            recorder.Accessor = provider.GetRequiredService<IHttpContextAccessor>();
+            return recorder;
+        }));
+
+    private static async Task<WebClient> RegisterPairwiseClientAsync(OidcKit kit)
+    {
+        var clientId = OidcKit.UniqueId("pairwise");
+        var redirect = $"https://{clientId}.apps.test/signin-oidc";
+        var secret = await kit.Admin.RegisterClientAsync(clientId, "confidential", ["authorization_code", "refresh_token"], [redirect],
+            ["openid", "profile", "phone", "offline_access"], subjectType: "pairwise");
+        return new WebClient(clientId, secret, redirect, $"https://{clientId}.apps.test/signout-callback-oidc");
+    }
+
+    /// <summary>A verified identity (real-name record, evidence, level 2), as the verification pages bind it.</summary>
+    private static async Task BindAsync(IdentityHubServer server, string userId, string name)
+    {
+        await using var scope = server.Services.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
+        var check = IdNumber.Validate(TestIdentities.NewIdNumber(), DateOnly.FromDateTime(DateTime.UtcNow));
+        Assert.Equal(BindResult.Bound, await scope.ServiceProvider.GetRequiredService<RealNameService>().BindAsync((await users.FindByIdAsync(userId))!,
+            name, check, new EvidenceInput(2, EvidenceChecks.PublicSecurityTwoElement, "public-security", "tx-1"), AuditActor.User(userId, null),
+            CancellationToken.None));
+    }
+
+    /// <summary>The authorize request, the sign-in page, and the form post (sent with <paramref name="phase"/>), answered with the code.</summary>
+    private static async Task<(string Code, string Verifier)> SignInForCodeAsync(IdentityHubServer server, OidcKit kit, WebClient client, TestUser user,
+        string phase)
+    {
+        var pkce = Pkce.Create();
+        var state = OidcKit.UniqueId("state");
+        using var http = server.CreateHttpClient(followRedirects: false, cookies: new CookieContainer());
+        using var authorize = await http.GetAsync(await kit.AuthorizeUrlAsync(client, pkce, state, OidcKit.UniqueId("nonce")));
+        var loginPage = new Uri(server.BaseAddress, authorize.Headers.Location!);
+        var html = await http.GetStringAsync(loginPage);
+        using var post = new HttpRequestMessage(HttpMethod.Post, loginPage)
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["Input.SignInName"] = user.UserName,
+                ["Input.Password"] = user.Password,
+                ["__RequestVerificationToken"] = BrowserlessSignIn.AntiforgeryToken(html),
+                ["ReturnUrl"] = HttpUtility.ParseQueryString(loginPage.Query)["ReturnUrl"]!,
+            }),
+        };
+        post.Headers.Add(PhaseHeader, phase);
+        using var answer = await http.SendAsync(post);
+        Assert.Equal(HttpStatusCode.Redirect, answer.StatusCode);
+        Assert.Equal(client.RedirectUri, answer.Headers.Location!.GetLeftPart(UriPartial.Path));
+        var callback = HttpUtility.ParseQueryString(answer.Headers.Location.Query);
+        Assert.Equal(state, callback["state"]);
+        return (callback["code"]!, pkce.Verifier);
+    }
+
+    private static async Task<TokenResponse> RedeemAsync(IdentityHubServer server, OidcKit kit, WebClient client, string code,
+        string verifier, string phase)
+    {
+        var disco = await kit.DiscoveryAsync();
+        using var http = server.CreateHttpClient();
+        http.DefaultRequestHeaders.Add(PhaseHeader, phase);
+        return await http.RequestAuthorizationCodeTokenAsync(
+            new AuthorizationCodeTokenRequest
+            {
+                Address = disco.TokenEndpoint,
+                ClientId = client.ClientId,
+                ClientSecret = client.Secret,
+                Code = code,
+                RedirectUri = client.RedirectUri,
+                CodeVerifier = verifier,
+            });
+    }
+
+    /// <summary>
+    /// A read of the person (the account with its real-name record and evidence joined): not the read-ahead, whose
+    /// question about them is an EXISTS, nor Identity's check of the user name's uniqueness when the account is saved.
+    /// </summary>
+    private static bool IsPersonRead(string text) =>
+        text.TrimStart().StartsWith("SELECT", StringComparison.Ordinal) && text.Contains("JOIN \"RealNameRecords\"", StringComparison.Ordinal);
+
+    /// <summary>A read of the code's entry or of the account behind it.</summary>
+    private static bool IsCodeOrAccountRead(string text) =>
+        text.TrimStart().StartsWith("SELECT", StringComparison.Ordinal)
+        && (text.Contains("\"OpenIddictTokens\"", StringComparison.Ordinal) || text.Contains("\"AspNetUsers\"", StringComparison.Ordinal));
+
+    /// <summary>Every command the server's contexts send, with the test's phase header of the request it was sent for.</summary>
+    private sealed class CommandRecorder : DbCommandInterceptor
+    {
+        private readonly ConcurrentQueue<(string? Phase, string Text)> _commands = new();
+
+        public IHttpContextAccessor? Accessor { get; set; }
+
+        public int Count(string phase, Func<string, bool> match) => _commands.Count(c => c.Phase == phase && match(c.Text));
+
+        /// <summary>The commands of a phase, for a failure's message.</summary>
+        public string Texts(string phase) => string.Join("\n---\n", _commands.Where(c => c.Phase == phase).Select(c => c.Text));
+
+        public override InterceptionResult<DbDataReader> ReaderExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result)
+        {
+            Record(command);
+            return result;
+        }
+
+        public override ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(DbCommand command, CommandEventData eventData,
+            InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
+        {
+            Record(command);
+            return ValueTask.FromResult(result);
+        }
+
+        public override InterceptionResult<int> NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result)
+        {
+            Record(command);
+            return result;
+        }
+
+        public override ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(DbCommand command, CommandEventData eventData,
+            InterceptionResult<int> result, CancellationToken cancellationToken = default)
+        {
+            Record(command);
+            return ValueTask.FromResult(result);
+        }
+
+        public override InterceptionResult<object> ScalarExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<object> result)
+        {
+            Record(command);
+            return result;
+        }
+
+        public override ValueTask<InterceptionResult<object>> ScalarExecutingAsync(DbCommand command, CommandEventData eventData,
+            InterceptionResult<object> result, CancellationToken cancellationToken = default)
+        {
+            Record(command);
+            return ValueTask.FromResult(result);
+        }
+
+        private void Record(DbCommand command)
+        {
+            var phase = Accessor?.HttpContext?.Request.Headers[PhaseHeader].ToString();
+            _commands.Enqueue((string.IsNullOrEmpty(phase) ? null : phase, command.CommandText));
+        }
+    }
+}
