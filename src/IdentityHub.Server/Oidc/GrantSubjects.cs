@@ -139,7 +139,9 @@ public sealed class GrantSubjectQueries
 
     // The code's entry (as RefreshTokenQueries.FindCode reads it: its application's and authorization's ids through their
     // navigations, the authorization's status) LEFT JOINed to the account of its subject, with the account's two
-    // collections: plain LEFT JOINs on both providers, one query. The reference id is unique (an index): one entry.
+    // collections: plain LEFT JOINs on both providers, one query. The reference id is unique (an index): one entry. The
+    // entry's projection is FindCode's, written out again in each: a compiled query cannot take a shared member-init
+    // expression without an expander, and projecting the entry first would hide its key from the collections' join.
     public Func<IdentityHubDbContext, string, CancellationToken, Task<CodeWithPersonRow?>> CodePublic { get; } =
         EF.CompileAsyncQuery((IdentityHubDbContext db, string referenceId, CancellationToken _) =>
             (from t in db.Set<HubToken>()
