@@ -46,10 +46,14 @@ public sealed class SignInRoundTripsTests
         var citizen = await kit.CreateUserAsync();
         var verified = await kit.CreateUserAsync();
         await BindAsync(server, verified.Id, "测试人");
+        // Evidence without a real-name record: the read-ahead's second question alone keeps the account from being handed over.
+        var evidenceOnly = await kit.CreateUserAsync();
+        await AddEvidenceAsync(server, evidenceOnly.Id);
 
         foreach (var client in new[] { publicClient, pairwiseClient })
         {
-            foreach (var (user, isVerified) in new[] { (citizen, false), (verified, true) })
+            foreach (var (user, isVerified, name) in new[]
+                { (citizen, false, citizen.DisplayName), (verified, true, "测试人"), (evidenceOnly, true, evidenceOnly.DisplayName) })
             {
                 var phase = $"{client.ClientId}-{user.UserName}";
                 var (code, verifier) = await SignInForCodeAsync(server, kit, client, user, phase + "-post");
@@ -68,7 +72,7 @@ public sealed class SignInRoundTripsTests
                 var sub = idToken.GetProperty("sub").GetString();
                 Assert.Equal(client == publicClient, sub == user.Id);
                 // The verified name from the real-name record, read at the exchange whichever way.
-                Assert.Equal(isVerified ? "测试人" : user.DisplayName, idToken.GetProperty("name").GetString());
+                Assert.Equal(name, idToken.GetProperty("name").GetString());
                 Assert.Equal("invalid_grant", (await kit.RedeemCodeAsync(client, code, verifier)).Error);
             }
         }
@@ -109,22 +113,27 @@ public sealed class SignInRoundTripsTests
 
     /// <summary>
     /// Between the code and its exchange the session is ended (its row only, as a logout's first write; the revocation of
-    /// its tokens not yet made) or the account is locked: the exchange is refused, whichever switch position.
+    /// its tokens not yet made) or the account is locked: the exchange is refused, whichever switch position, with
+    /// nothing written (no entry redeemed, none added), with offline_access (the redemption with the refresh token's entry)
+    /// and without it (the code's redemption alone).
     /// </summary>
     [Theory]
-    [InlineData("Sqlite", true, "session-ended")]
-    [InlineData("Sqlite", false, "session-ended")]
-    [InlineData("Postgres", true, "session-ended")]
-    [InlineData("Postgres", false, "session-ended")]
-    [InlineData("Postgres", true, "locked")]
-    [InlineData("Postgres", false, "locked")]
-    public async Task CodeExchange_SessionEndedOrAccountLockedMeanwhile_Refused(string provider, bool on, string change)
+    [InlineData("Sqlite", true, "session-ended", true)]
+    [InlineData("Sqlite", false, "session-ended", true)]
+    [InlineData("Postgres", true, "session-ended", true)]
+    [InlineData("Postgres", false, "session-ended", true)]
+    [InlineData("Postgres", true, "locked", true)]
+    [InlineData("Postgres", false, "locked", true)]
+    [InlineData("Sqlite", true, "session-ended", false)]
+    [InlineData("Postgres", true, "session-ended", false)]
+    [InlineData("Postgres", false, "session-ended", false)]
+    public async Task CodeExchange_SessionEndedOrAccountLockedMeanwhile_Refused(string provider, bool on, string change, bool offline)
     {
         await using var server = await StartAsync(provider, on, new CommandRecorder());
         var kit = new OidcKit(server);
         var client = await RegisterPairwiseClientAsync(kit);
         var user = await kit.CreateUserAsync();
-        var (code, verifier) = await SignInForCodeAsync(server, kit, client, user, "post");
+        var (code, verifier) = await SignInForCodeAsync(server, kit, client, user, "post", offline ? OidcKit.WebScopes : "openid profile");
 
         await using (var scope = server.Services.CreateAsyncScope())
         {
@@ -142,9 +151,20 @@ public sealed class SignInRoundTripsTests
             }
         }
 
+        var before = await TokenEntriesAsync(server);
         var refused = await kit.RedeemCodeAsync(client, code, verifier);
         Assert.Equal("invalid_grant", refused.Error);
         Assert.Null(refused.AccessToken);
+        Assert.Equal(before, await TokenEntriesAsync(server));
+    }
+
+    /// <summary>How many token entries there are, and how many of them are redeemed.</summary>
+    private static async Task<(int All, int Redeemed)> TokenEntriesAsync(IdentityHubServer server)
+    {
+        await using var scope = server.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
+        return (await db.Set<IdentityHub.Server.Registry.HubToken>().CountAsync(),
+            await db.Set<IdentityHub.Server.Registry.HubToken>().CountAsync(t => t.Status == "redeemed"));
     }
 
     private static Task<IdentityHubServer> StartAsync(string provider, bool on, CommandRecorder recorder) =>
@@ -167,6 +187,18 @@ public sealed class SignInRoundTripsTests
         return new WebClient(clientId, secret, redirect, $"https://{clientId}.apps.test/signout-callback-oidc");
     }
 
+    /// <summary>A verification's evidence row alone (no real-name record).</summary>
+    private static async Task AddEvidenceAsync(IdentityHubServer server, string userId)
+    {
+        await using var scope = server.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
+        db.Add(new VerificationEvidence
+        {
+            UserId = userId, Level = 2, Check = EvidenceChecks.CarrierThreeElement, Provider = "carrier", VerifiedAtUtc = DateTime.UtcNow,
+        });
+        await db.SaveChangesAsync();
+    }
+
     /// <summary>A verified identity (real-name record, evidence, level 2), as the verification pages bind it.</summary>
     private static async Task BindAsync(IdentityHubServer server, string userId, string name)
     {
@@ -180,12 +212,12 @@ public sealed class SignInRoundTripsTests
 
     /// <summary>The authorize request, the sign-in page, and the form post (sent with <paramref name="phase"/>), answered with the code.</summary>
     private static async Task<(string Code, string Verifier)> SignInForCodeAsync(IdentityHubServer server, OidcKit kit, WebClient client, TestUser user,
-        string phase)
+        string phase, string scope = OidcKit.WebScopes)
     {
         var pkce = Pkce.Create();
         var state = OidcKit.UniqueId("state");
         using var http = server.CreateHttpClient(followRedirects: false, cookies: new CookieContainer());
-        using var authorize = await http.GetAsync(await kit.AuthorizeUrlAsync(client, pkce, state, OidcKit.UniqueId("nonce")));
+        using var authorize = await http.GetAsync(await kit.AuthorizeUrlAsync(client, pkce, state, OidcKit.UniqueId("nonce"), scope));
         var loginPage = new Uri(server.BaseAddress, authorize.Headers.Location!);
         var html = await http.GetStringAsync(loginPage);
         using var post = new HttpRequestMessage(HttpMethod.Post, loginPage)

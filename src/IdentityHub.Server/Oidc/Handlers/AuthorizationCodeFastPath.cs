@@ -49,7 +49,9 @@ namespace IdentityHub.Server.Oidc.Handlers;
 /// offline_access. When the UPDATE finds the code no longer valid (another request redeemed it meanwhile, or it was revoked),
 /// nothing is written and the request goes to the normal path, whose ValidateTokenEntry sees the code redeemed, revokes
 /// what was issued under its authorization (RFC 6749 section 4.1.2, RFC 9700 section 4.5) and answers invalid_grant; a
-/// code presented again after its redemption never gets past the entry check here, and gets the same answer;</item>
+/// code presented again after its redemption never gets past the entry check here, and gets the same answer. When the
+/// UPDATE finds the grant's conditions no longer holding (the session ended, or the account locked or below the client's
+/// level, since the read), the code is left unredeemed and the normal path's EvaluateGrantAsync answers invalid_grant;</item>
 /// <item>the answer: as <see cref="SignInTokens.AnswerAsync"/> writes it (access token, ID token with at_hash, nonce, auth_time,
 /// acr, amr, sid, aud and azp, refresh token; token.issued and claims.released awaited; OpenIddict's token response).</item>
 /// </list>
@@ -157,7 +159,9 @@ public sealed class AuthorizationCodeFastPath(
         var withPerson = oidc.Value.CodeGrantReadsAccountWithCode
             ? await services.GetRequiredService<GrantSubjects>().LoadWithCodeAsync(hashed, policy, context.CancellationToken)
             : null;
-        if ((withPerson is null ? await entries.FindCodeAsync(hashed, context.CancellationToken) : withPerson.Entry) is not
+        // With the switch on, an unknown code is not read a second time (the joined read found no entry: there is none).
+        var found = oidc.Value.CodeGrantReadsAccountWithCode ? withPerson?.Entry : await entries.FindCodeAsync(hashed, context.CancellationToken);
+        if (found is not
             {
                 Type: TokenTypeIdentifiers.Private.AuthorizationCode, Status: Statuses.Valid, Payload: { Length: > 0 } payload,
                 AuthorizationId: { Length: > 0 } authorizationId, AuthorizationStatus: Statuses.Valid,
@@ -220,7 +224,8 @@ public sealed class AuthorizationCodeFastPath(
         var readWithCode = withPerson is { Person: { } person, Subject: { Length: > 0 } stored }
             && string.Equals(presented.GetClaim(Claims.Subject), stored, StringComparison.Ordinal) ? person : null;
         var decision = await TokenEndpoint.EvaluateGrantAsync(http.HttpContext, request, presented, context.CancellationToken, readWithCode);
-        if (decision.SignIn is not { } principal)
+        // A decision made from the person read with the code must carry the conditions the redemption checks (the session).
+        if (decision.SignIn is not { } principal || (readWithCode is not null && decision.Conditions is null))
         {
             return false;
         }
