@@ -70,18 +70,31 @@ public sealed class AccountLookup(UserManager<ApplicationUser> users, IdentityHu
             return null;
         }
 
-        // Every tracked entity's properties compared with their last saved or read values (snapshot change tracking: a
-        // change in memory shows only once detected): the account's entry (the object the sign-in used) must be unchanged.
-        foreach (var tracked in db.ChangeTracker.Entries())
+        // Nothing of the person's verified identity passed through this unit of work (the read-ahead's record and evidence
+        // are not tracked): looked up without detecting every entity's changes, which the account's entry alone needs.
+        var tracker = db.ChangeTracker;
+        var autoDetect = tracker.AutoDetectChangesEnabled;
+        tracker.AutoDetectChangesEnabled = false;
+        try
         {
-            if (tracked.Entity is RealNameRecord { UserId: var recordOf } && recordOf == user.Id
-                || tracked.Entity is VerificationEvidence { UserId: var evidenceOf } && evidenceOf == user.Id)
+            foreach (var tracked in tracker.Entries())
             {
-                return null;
+                if (tracked.Entity is RealNameRecord { UserId: var recordOf } && recordOf == user.Id
+                    || tracked.Entity is VerificationEvidence { UserId: var evidenceOf } && evidenceOf == user.Id)
+                {
+                    return null;
+                }
             }
         }
+        finally
+        {
+            tracker.AutoDetectChangesEnabled = autoDetect;
+        }
 
+        // The entry the read-ahead started tracking (the account object the sign-in used), its properties compared with
+        // their last saved or read values (snapshot change tracking: a change in memory shows only once detected).
         var entry = db.Entry(user);
+        entry.DetectChanges();
         return entry.State == EntityState.Unchanged ? new Person((ApplicationUser)entry.CurrentValues.ToObject(), read.RealName, evidence) : null;
     }
 

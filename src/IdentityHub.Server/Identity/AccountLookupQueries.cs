@@ -7,7 +7,8 @@ namespace IdentityHub.Server.Identity;
 
 /// <summary>
 /// The password form's read-ahead (<see cref="AccountLookup"/>), by mobile number or by user name, as EF compiled queries:
-/// its expression tree (the account, its claim rows' three <c>UNION ALL</c> arms, the known-device <c>EXISTS</c>) was
+/// its expression tree (the account, its claim rows' three <c>UNION ALL</c> arms, the known-device <c>EXISTS</c>; with
+/// Accounts:AuthorizeReusesSignInAccount the real-name record and the evidence too) was
 /// built, parameterised and looked up in EF Core's query cache on every sign-in, ~2.5% of the server's non-hashing CPU
 /// per flow (docs/benchmarks.md, "Sign-in, twelfth session"). The same query, built by the same code
 /// (<see cref="AccountLookup.ReadAhead"/>), once per key: the sign-in name it is built with is a placeholder, replaced by
