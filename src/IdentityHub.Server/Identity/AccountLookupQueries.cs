@@ -35,7 +35,10 @@ public sealed class AccountLookupQueries
 
     private static readonly PropertyInfo PlaceholderValue = typeof(Placeholder).GetProperty(nameof(Placeholder.Value))!;
 
-    /// <summary>By key (mobile, user name) and whether the person (real-name record, evidence) is read with the account: four compiled queries at most.</summary>
+    /// <summary>
+    /// By key (mobile, user name) and whether the person (real-name record, evidence) is read with the account: four
+    /// compiled queries at most.
+    /// </summary>
     private readonly Func<IdentityHubDbContext, string, IAsyncEnumerable<AccountLookup.ReadAheadRow>>?[] _compiled = new Func<IdentityHubDbContext, string, IAsyncEnumerable<AccountLookup.ReadAheadRow>>?[4];
 
     /// <summary>The accounts whose <paramref name="key"/> column is <paramref name="value"/> (at most one: unique indexes).</summary>

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Net;
+using System.Text.Json.Nodes;
 using System.Web;
 using Duende.IdentityModel.Client;
 using IdentityHub.Server.Audit;
@@ -16,6 +17,7 @@ using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
+using OpenIddict.Abstractions;
 
 namespace IdentityHub.Tests.Oidc;
 
@@ -85,8 +87,8 @@ public sealed class SignInRoundTripsTests
                 foreach (var claim in idToken.EnumerateObject().Where(c => !TokenOnlyClaims.Contains(c.Name)))
                 {
                     Assert.True(authorized.TryGetProperty(claim.Name, out var inCode), $"{claim.Name} missing from the code");
-                    Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(System.Text.Json.Nodes.JsonNode.Parse(claim.Value.GetRawText()),
-                        System.Text.Json.Nodes.JsonNode.Parse(inCode.GetRawText())), $"{claim.Name}: {claim.Value} (ID token) against {inCode} (code)");
+                    Assert.True(JsonNode.DeepEquals(JsonNode.Parse(claim.Value.GetRawText()), JsonNode.Parse(inCode.GetRawText())),
+                        $"{claim.Name}: {claim.Value} (ID token) against {inCode} (code)");
                 }
 
                 Assert.Equal("invalid_grant", (await kit.RedeemCodeAsync(client, code, verifier)).Error);
@@ -95,7 +97,8 @@ public sealed class SignInRoundTripsTests
     }
 
     /// <summary>verified_claims with the name, in the ID token (OpenID Identity Assurance: built from the record and the evidence).</summary>
-    private const string VerifiedNameRequest = "{\"id_token\":{\"verified_claims\":{\"verification\":{\"trust_framework\":null},\"claims\":{\"name\":null}}}}";
+    private const string VerifiedNameRequest =
+        "{\"id_token\":{\"verified_claims\":{\"verification\":{\"trust_framework\":null},\"claims\":{\"name\":null}}}}";
 
     /// <summary>The ID token's claims about the token itself, not the person or the session: not compared with the code's.</summary>
     private static readonly HashSet<string> TokenOnlyClaims = ["iss", "aud", "exp", "iat", "nbf", "jti", "nonce", "at_hash", "c_hash", "azp"];
@@ -109,7 +112,8 @@ public sealed class SignInRoundTripsTests
         await using var scope = server.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
         var payload = await db.Set<IdentityHub.Server.Registry.HubToken>()
-            .Where(t => t.Type == OpenIddict.Abstractions.OpenIddictConstants.TokenTypeIdentifiers.Private.AuthorizationCode && t.Status == "valid").Select(t => t.Payload).SingleAsync();
+            .Where(t => t.Type == OpenIddictConstants.TokenTypeIdentifiers.Private.AuthorizationCode && t.Status == "valid")
+            .Select(t => t.Payload).SingleAsync();
         var keys = server.Services.GetRequiredService<IdentityHub.Server.Oidc.ServerOnlyTokenKeys>();
         var jws = new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().DecryptToken(
             new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(payload), new Microsoft.IdentityModel.Tokens.TokenValidationParameters
