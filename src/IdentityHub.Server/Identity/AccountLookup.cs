@@ -52,28 +52,50 @@ public sealed class AccountLookup(UserManager<ApplicationUser> users, IdentityHu
     /// <summary>
     /// The person <see cref="FindForPasswordSignInAsync"/> read for this request's sign-in, for the authorization request
     /// the same HTTP request answers next (<see cref="AccountOptions.AuthorizeReusesSignInAccount"/>,
-    /// Hosting/AuthorizeAfterSignIn): a copy of the account as this unit of work last saved or read it, with no real-name
-    /// record and no evidence, as the read-ahead found it (it says whether there are any). Null, and the person is read
-    /// again, when there was no read-ahead or it was not made with that question, when the account has a real-name
-    /// record or evidence, or when this unit of work holds a change of the account not saved (or an open transaction):
-    /// what the request wrote of the account (Identity's access-failed count, a re-hashed password) is then saved and
-    /// committed, so the copy is the stored row as this request last knew it, one statement's snapshot (with its claims)
-    /// taken before the password hash and updated by this request's own saves since. A change of the account by another
-    /// request committed meanwhile is not in it, as it is not in the sign-in's cookie (see
-    /// <see cref="FindForPasswordSignInAsync"/>); the token endpoint reads the account again.
+    /// Hosting/AuthorizeAfterSignIn): a copy of the account as this unit of work last saved or read it, with the real-name
+    /// record and the evidence (ordered by id) the read-ahead read with it, as <c>RealNameQueries.PersonById</c> would
+    /// return them. Null, and the person is read again, when there was no read-ahead or it was not made with the person,
+    /// when this unit of work holds a change of the account not saved (or an open transaction), or when it tracks a
+    /// real-name record or evidence of the account (read or written through it in this request: a sign-in does neither;
+    /// the read-ahead's own are untracked). What the request wrote of the account (Identity's access-failed count, a
+    /// re-hashed password) is then saved and committed, so the copy is the stored row as this request last knew it, one
+    /// statement's snapshot (with its claims, record and evidence) taken before the password hash and updated by this
+    /// request's own saves since. A change by another request committed meanwhile is not in it, as it is not in the
+    /// sign-in's cookie (see <see cref="FindForPasswordSignInAsync"/>); the token endpoint reads the person again.
     /// </summary>
     public Person? SignedInPerson()
     {
-        if (_readAhead is not { PersonRecords: false, User: var user } || db.Database.CurrentTransaction is not null)
+        if (_readAhead is not { Evidence: { } evidence, User: var user } read || db.Database.CurrentTransaction is not null)
         {
             return null;
+        }
+
+        // Nothing of the person's verified identity passed through this unit of work (the read-ahead's record and evidence
+        // are not tracked): looked up without detecting every entity's changes, which the account's entry alone needs.
+        var tracker = db.ChangeTracker;
+        var autoDetect = tracker.AutoDetectChangesEnabled;
+        tracker.AutoDetectChangesEnabled = false;
+        try
+        {
+            foreach (var tracked in tracker.Entries())
+            {
+                if (tracked.Entity is RealNameRecord { UserId: var recordOf } && recordOf == user.Id
+                    || tracked.Entity is VerificationEvidence { UserId: var evidenceOf } && evidenceOf == user.Id)
+                {
+                    return null;
+                }
+            }
+        }
+        finally
+        {
+            tracker.AutoDetectChangesEnabled = autoDetect;
         }
 
         // The entry the read-ahead started tracking (the account object the sign-in used), its properties compared with
         // their last saved or read values (snapshot change tracking: a change in memory shows only once detected).
         var entry = db.Entry(user);
         entry.DetectChanges();
-        return entry.State == EntityState.Unchanged ? new Person((ApplicationUser)entry.CurrentValues.ToObject(), null, []) : null;
+        return entry.State == EntityState.Unchanged ? new Person((ApplicationUser)entry.CurrentValues.ToObject(), read.RealName, evidence) : null;
     }
 
     /// <summary>By mobile number first, then by user name (Identity's normalisation, as <c>UserManager.FindByNameAsync</c>).</summary>
@@ -112,43 +134,112 @@ public sealed class AccountLookup(UserManager<ApplicationUser> users, IdentityHu
         {
             User = user,
             HasKnownDevices = rows[0].HasKnownDevices,
-            // Unknown (true) unless asked.
-            PersonRecords = !withPerson || rows[0].HasPersonRecords,
-            Claims = [.. rows.Where(r => r.Kind is not null && r.User == user).Select(r => new AccountClaimRow
+            Claims = [.. rows.Where(r => r.Kind is not null && r.Kind != EvidenceRow && r.User == user).Select(r => new AccountClaimRow
                 { UserId = user.Id, Kind = r.Kind!.Value, Role = r.Role, Type = r.Type, Value = r.Value })],
+            // Every row carries the record (at most one: its key is the account's); the evidence as RealNameQueries.PersonById orders it.
+            RealName = withPerson ? rows[0].RealName : null,
+            Evidence = withPerson ? [.. rows.Where(r => r.Evidence is not null).Select(r => r.Evidence!).OrderBy(e => e.Id)] : null,
         };
         return user;
     }
 
+    /// <summary>The read-ahead's rows that carry an evidence row's id instead of a claim (<see cref="AccountClaimRows"/>' kinds are 0-2).</summary>
+    internal const int EvidenceRow = 3;
+
     /// <summary>
     /// One statement: the account row, joined to its claim rows (one row each, the account's columns repeated; one row
     /// with no claim row when it has none). Mobile numbers and user names are unique (indexes): at most one account.
-    /// With <paramref name="withPerson"/>, also whether the account has a real-name record or evidence (two index probes:
-    /// <see cref="SignedInPerson"/>); without, that column is the constant false.
+    /// With <paramref name="withPerson"/>, the person too (<see cref="SignedInPerson"/>): the account's real-name record
+    /// (<c>LEFT JOIN</c> on its key, the account's id: repeated on every row as the account's columns) and its evidence rows
+    /// as one more <c>UNION ALL</c> arm of the claim rows (their id only, each row's columns by a <c>LEFT JOIN</c> on it):
+    /// no row multiplies another. The record and the evidence are built in the projection (not entities the query tracks):
+    /// the sign-in's unit of work tracks them no more than without.
     /// </summary>
-    internal static IQueryable<ReadAheadRow> ReadAhead(IdentityHubDbContext db, IQueryable<ApplicationUser> accounts, bool withPerson) =>
-        from account in accounts
-        join row in AccountClaimRows.Of(db, accounts.Select(u => u.Id)) on account.Id equals row.UserId into claims
-        from claim in claims.DefaultIfEmpty()
-        select new ReadAheadRow
+    internal static IQueryable<ReadAheadRow> ReadAhead(IdentityHubDbContext db, IQueryable<ApplicationUser> accounts, bool withPerson)
+    {
+        var ids = accounts.Select(u => u.Id);
+        if (!withPerson)
         {
-            User = account,
-            HasKnownDevices = db.Set<KnownDevice>().Any(d => d.UserId == account.Id),
-            HasPersonRecords = withPerson
-                && (db.Set<RealNameRecord>().Any(r => r.UserId == account.Id) || db.Set<VerificationEvidence>().Any(e => e.UserId == account.Id)),
-            Kind = (int?)claim!.Kind,
-            Role = claim.Role,
-            Type = claim.Type,
-            Value = claim.Value,
-        };
+            return from account in accounts
+                   join row in AccountClaimRows.Of(db, ids) on account.Id equals row.UserId into claims
+                   from claim in claims.DefaultIfEmpty()
+                   select new ReadAheadRow
+                   {
+                       User = account,
+                       HasKnownDevices = db.Set<KnownDevice>().Any(d => d.UserId == account.Id),
+                       Kind = (int?)claim!.Kind,
+                       Role = claim.Role,
+                       Type = claim.Type,
+                       Value = claim.Value,
+                   };
+        }
+
+        var rows = AccountClaimRows.Of(db, ids)
+            .Select(c => new PersonArm { UserId = c.UserId, Kind = c.Kind, Role = c.Role, Type = c.Type, Value = c.Value, EvidenceId = null })
+            .Concat(db.Set<VerificationEvidence>().Where(e => ids.Contains(e.UserId))
+                .Select(e => new PersonArm { UserId = e.UserId, Kind = EvidenceRow, Role = null, Type = null, Value = null, EvidenceId = e.Id }));
+        return from account in accounts
+               join row in rows on account.Id equals row.UserId into claims
+               from claim in claims.DefaultIfEmpty()
+               join r in db.Set<RealNameRecord>() on account.Id equals r.UserId into records
+               from record in records.DefaultIfEmpty()
+               join e in db.Set<VerificationEvidence>() on claim!.EvidenceId equals (long?)e.Id into evidence
+               from ev in evidence.DefaultIfEmpty()
+               select new ReadAheadRow
+               {
+                   User = account,
+                   HasKnownDevices = db.Set<KnownDevice>().Any(d => d.UserId == account.Id),
+                   Kind = (int?)claim!.Kind,
+                   Role = claim.Role,
+                   Type = claim.Type,
+                   Value = claim.Value,
+                   RealName = record == null ? null : new RealNameRecord
+                   {
+                       UserId = record.UserId,
+                       Name = record.Name,
+                       IdNumberCiphertext = record.IdNumberCiphertext,
+                       IdNumberIndex = record.IdNumberIndex,
+                       IdNumberMasked = record.IdNumberMasked,
+                       BirthDate = record.BirthDate,
+                       Gender = record.Gender,
+                       VerifiedAtUtc = record.VerifiedAtUtc,
+                   },
+                   Evidence = ev == null ? null : new VerificationEvidence
+                   {
+                       Id = ev.Id,
+                       UserId = ev.UserId,
+                       Level = ev.Level,
+                       Check = ev.Check,
+                       Provider = ev.Provider,
+                       TransactionId = ev.TransactionId,
+                       VerifiedAtUtc = ev.VerifiedAtUtc,
+                       ClerkUserId = ev.ClerkUserId,
+                       ClerkName = ev.ClerkName,
+                   },
+               };
+    }
+
+    /// <summary>A claim row or an evidence row's id: the <c>UNION ALL</c> arms of <see cref="ReadAhead"/> with the person.</summary>
+    internal sealed class PersonArm
+    {
+        public string UserId { get; init; } = "";
+
+        public int Kind { get; init; }
+
+        public string? Role { get; init; }
+
+        public string? Type { get; init; }
+
+        public string? Value { get; init; }
+
+        public long? EvidenceId { get; init; }
+    }
 
     internal sealed class ReadAheadRow
     {
         public required ApplicationUser User { get; init; }
 
         public bool HasKnownDevices { get; init; }
-
-        public bool HasPersonRecords { get; init; }
 
         public int? Kind { get; init; }
 
@@ -157,6 +248,12 @@ public sealed class AccountLookup(UserManager<ApplicationUser> users, IdentityHu
         public string? Type { get; init; }
 
         public string? Value { get; init; }
+
+        /// <summary>The account's real-name record (not tracked), with the person only.</summary>
+        public RealNameRecord? RealName { get; init; }
+
+        /// <summary>One evidence row (not tracked), on an <see cref="EvidenceRow"/> row.</summary>
+        public VerificationEvidence? Evidence { get; init; }
     }
 
     private sealed class SignInReadAhead
@@ -165,12 +262,15 @@ public sealed class AccountLookup(UserManager<ApplicationUser> users, IdentityHu
 
         public bool HasKnownDevices { get; init; }
 
-        /// <summary>Whether the account has a real-name record or evidence, or that was not asked.</summary>
-        public bool PersonRecords { get; init; }
-
         public required List<AccountClaimRow> Claims { get; init; }
 
         public bool ClaimsTaken { get; set; }
+
+        /// <summary>The account's real-name record, if it has one and the person was read (<see cref="Evidence"/> not null).</summary>
+        public RealNameRecord? RealName { get; init; }
+
+        /// <summary>The account's evidence, ordered by id, when the person was read; null when it was not.</summary>
+        public List<VerificationEvidence>? Evidence { get; init; }
     }
 }
 

@@ -7,7 +7,8 @@ namespace IdentityHub.Server.Identity;
 
 /// <summary>
 /// The password form's read-ahead (<see cref="AccountLookup"/>), by mobile number or by user name, as EF compiled queries:
-/// its expression tree (the account, its claim rows' three <c>UNION ALL</c> arms, the known-device <c>EXISTS</c>) was
+/// its expression tree (the account, its claim rows' three <c>UNION ALL</c> arms, the known-device <c>EXISTS</c>; with
+/// Accounts:AuthorizeReusesSignInAccount the real-name record and the evidence too) was
 /// built, parameterised and looked up in EF Core's query cache on every sign-in, ~2.5% of the server's non-hashing CPU
 /// per flow (docs/benchmarks.md, "Sign-in, twelfth session"). The same query, built by the same code
 /// (<see cref="AccountLookup.ReadAhead"/>), once per key: the sign-in name it is built with is a placeholder, replaced by
@@ -34,7 +35,10 @@ public sealed class AccountLookupQueries
 
     private static readonly PropertyInfo PlaceholderValue = typeof(Placeholder).GetProperty(nameof(Placeholder.Value))!;
 
-    /// <summary>By key (mobile, user name) and whether the person's records are asked about: four compiled queries at most.</summary>
+    /// <summary>
+    /// By key (mobile, user name) and whether the person (real-name record, evidence) is read with the account: four
+    /// compiled queries at most.
+    /// </summary>
     private readonly Func<IdentityHubDbContext, string, IAsyncEnumerable<AccountLookup.ReadAheadRow>>?[] _compiled = new Func<IdentityHubDbContext, string, IAsyncEnumerable<AccountLookup.ReadAheadRow>>?[4];
 
     /// <summary>The accounts whose <paramref name="key"/> column is <paramref name="value"/> (at most one: unique indexes).</summary>

@@ -63,12 +63,14 @@ public sealed class AccountOptions
 
     /// <summary>
     /// Whether the authorization request answered after a password sign-in (<see cref="AnswerAuthorizeAfterSignIn"/>) takes
-    /// the account the sign-in read ahead (<see cref="SignInReadsAhead"/>) instead of reading it again with the person's
-    /// real-name record and evidence: the read-ahead also says whether the account has any of those, and an account with
-    /// none, unchanged in the sign-in's unit of work since its last save, is handed to the replay as a copy, in this
-    /// request only (<see cref="AccountLookup.SignedInPerson"/>). One round trip fewer per sign-in of a person without a
-    /// verified identity (docs/benchmarks.md, "Sign-in, thirteenth session"). Default true; false reads the person in the
-    /// replay, as before.
+    /// the person the sign-in read ahead (<see cref="SignInReadsAhead"/>) instead of reading the account again with its
+    /// real-name record and evidence: the read-ahead's one statement then also reads the record (a <c>LEFT JOIN</c> on its
+    /// key) and the evidence rows (one more <c>UNION ALL</c> arm of the claim rows), as <c>RealNameQueries.PersonById</c>
+    /// would (the same columns, the evidence by id, not tracked), and the account, unchanged in the sign-in's unit of work
+    /// since its last save, is handed to the replay as a copy with them, in this request only
+    /// (<see cref="AccountLookup.SignedInPerson"/>). One round trip fewer per sign-in, verified person or not
+    /// (docs/benchmarks.md, "Sign-in, thirteenth session"). Default true; false reads the person in the replay, and the
+    /// read-ahead reads neither record nor evidence, as before.
     /// </summary>
     public bool AuthorizeReusesSignInAccount { get; set; } = true;
 }

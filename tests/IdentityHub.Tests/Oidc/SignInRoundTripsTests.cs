@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Net;
+using System.Text.Json.Nodes;
 using System.Web;
 using Duende.IdentityModel.Client;
 using IdentityHub.Server.Audit;
@@ -16,13 +17,15 @@ using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
+using OpenIddict.Abstractions;
 
 namespace IdentityHub.Tests.Oidc;
 
 /// <summary>
 /// The browser sign-in's round trips, both positions of each switch, both providers, over real HTTP:
 /// Accounts:AuthorizeReusesSignInAccount (the authorization request answered after the password sign-in takes the account
-/// the sign-in read ahead, unless the account has a real-name record or evidence) and Oidc:CodeGrantReadsAccountWithCode
+/// the sign-in read ahead with its real-name record and evidence; the code it issues carries the claims a read of the
+/// person gives) and Oidc:CodeGrantReadsAccountWithCode
 /// (the code exchange reads the account with the code's entry; the session's state is checked by the redemption). The
 /// statements each request sends are recorded by a command interceptor, by the test's request header; the tokens are
 /// the same either way, and a session ended or an account locked between the code and its exchange still refuses it.
@@ -56,10 +59,13 @@ public sealed class SignInRoundTripsTests
                 { (citizen, false, citizen.DisplayName), (verified, true, "测试人"), (evidenceOnly, true, evidenceOnly.DisplayName) })
             {
                 var phase = $"{client.ClientId}-{user.UserName}";
-                var (code, verifier) = await SignInForCodeAsync(server, kit, client, user, phase + "-post");
+                var (code, verifier) = await SignInForCodeAsync(server, kit, client, user, phase + "-post", claims: VerifiedNameRequest);
 
-                // The form post: the person read again only when the account could not be handed over.
-                Assert.Equal(on && !isVerified ? 0 : 1, recorder.Count(phase + "-post", IsPersonRead));
+                // The form post: the person read again only with the switch off, verified or not (the read-ahead brings the
+                // real-name record and evidence with the account when on).
+                Assert.True(recorder.Count(phase + "-post", IsPersonRead) == (on ? 0 : 1), recorder.Texts(phase + "-post"));
+                Assert.Equal(1, recorder.Count(phase + "-post", IsReadAhead));
+                var authorized = await CodeClaimsAsync(server);
 
                 var tokens = await RedeemAsync(server, kit, client, code, verifier, phase + "-token");
                 Assert.False(tokens.IsError, $"{tokens.Error} {tokens.ErrorDescription}");
@@ -73,9 +79,48 @@ public sealed class SignInRoundTripsTests
                 Assert.Equal(client == publicClient, sub == user.Id);
                 // The verified name from the real-name record, read at the exchange whichever way.
                 Assert.Equal(name, idToken.GetProperty("name").GetString());
+                // verified_claims only with a real-name record (and its evidence).
+                Assert.Equal(user == verified, idToken.TryGetProperty("verified_claims", out _));
+                // What the authorize built into the code (from the person it was handed, or read) is what the exchange
+                // builds from the person it reads from the database: every claim of the ID token about the person and the
+                // session (name, acr, amr, sid, auth_time, verified_claims with its evidence, ...), the same JSON.
+                foreach (var claim in idToken.EnumerateObject().Where(c => !TokenOnlyClaims.Contains(c.Name)))
+                {
+                    Assert.True(authorized.TryGetProperty(claim.Name, out var inCode), $"{claim.Name} missing from the code");
+                    Assert.True(JsonNode.DeepEquals(JsonNode.Parse(claim.Value.GetRawText()), JsonNode.Parse(inCode.GetRawText())),
+                        $"{claim.Name}: {claim.Value} (ID token) against {inCode} (code)");
+                }
+
                 Assert.Equal("invalid_grant", (await kit.RedeemCodeAsync(client, code, verifier)).Error);
             }
         }
+    }
+
+    /// <summary>verified_claims with the name, in the ID token (OpenID Identity Assurance: built from the record and the evidence).</summary>
+    private const string VerifiedNameRequest =
+        "{\"id_token\":{\"verified_claims\":{\"verification\":{\"trust_framework\":null},\"claims\":{\"name\":null}}}}";
+
+    /// <summary>The ID token's claims about the token itself, not the person or the session: not compared with the code's.</summary>
+    private static readonly HashSet<string> TokenOnlyClaims = ["iss", "aud", "exp", "iat", "nbf", "jti", "nonce", "at_hash", "c_hash", "azp"];
+
+    /// <summary>
+    /// The claims of the one valid authorization code's payload (its entry's JWE, decrypted with the server's keys; the
+    /// codes before it are redeemed): the identity the authorization endpoint built.
+    /// </summary>
+    private static async Task<System.Text.Json.JsonElement> CodeClaimsAsync(IdentityHubServer server)
+    {
+        await using var scope = server.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
+        var payload = await db.Set<IdentityHub.Server.Registry.HubToken>()
+            .Where(t => t.Type == OpenIddictConstants.TokenTypeIdentifiers.Private.AuthorizationCode && t.Status == "valid")
+            .Select(t => t.Payload).SingleAsync();
+        var keys = server.Services.GetRequiredService<IdentityHub.Server.Oidc.ServerOnlyTokenKeys>();
+        var jws = new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().DecryptToken(
+            new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(payload), new Microsoft.IdentityModel.Tokens.TokenValidationParameters
+            {
+                TokenDecryptionKeys = keys.EncryptionKeys,
+            });
+        return OidcKit.JwtPayload(jws);
     }
 
     /// <summary>
@@ -212,12 +257,13 @@ public sealed class SignInRoundTripsTests
 
     /// <summary>The authorize request, the sign-in page, and the form post (sent with <paramref name="phase"/>), answered with the code.</summary>
     private static async Task<(string Code, string Verifier)> SignInForCodeAsync(IdentityHubServer server, OidcKit kit, WebClient client, TestUser user,
-        string phase, string scope = OidcKit.WebScopes)
+        string phase, string scope = OidcKit.WebScopes, string? claims = null)
     {
         var pkce = Pkce.Create();
         var state = OidcKit.UniqueId("state");
         using var http = server.CreateHttpClient(followRedirects: false, cookies: new CookieContainer());
-        using var authorize = await http.GetAsync(await kit.AuthorizeUrlAsync(client, pkce, state, OidcKit.UniqueId("nonce"), scope));
+        var url = await kit.AuthorizeUrlAsync(client, pkce, state, OidcKit.UniqueId("nonce"), scope);
+        using var authorize = await http.GetAsync(claims is null ? url : url + "&claims=" + Uri.EscapeDataString(claims));
         var loginPage = new Uri(server.BaseAddress, authorize.Headers.Location!);
         var html = await http.GetStringAsync(loginPage);
         using var post = new HttpRequestMessage(HttpMethod.Post, loginPage)
@@ -258,11 +304,18 @@ public sealed class SignInRoundTripsTests
     }
 
     /// <summary>
-    /// A read of the person (the account with its real-name record and evidence joined): not the read-ahead, whose
-    /// question about them is an EXISTS, nor Identity's check of the user name's uniqueness when the account is saved.
+    /// A read of the person (the account with its real-name record and evidence joined): not the read-ahead (which joins
+    /// them too, with the known devices and claim rows), nor Identity's check of the user name's uniqueness when the
+    /// account is saved.
     /// </summary>
     private static bool IsPersonRead(string text) =>
-        text.TrimStart().StartsWith("SELECT", StringComparison.Ordinal) && text.Contains("JOIN \"RealNameRecords\"", StringComparison.Ordinal);
+        text.TrimStart().StartsWith("SELECT", StringComparison.Ordinal) && text.Contains("JOIN \"RealNameRecords\"", StringComparison.Ordinal)
+        && !IsReadAhead(text);
+
+    /// <summary>The password form's read-ahead: the account with its known devices' EXISTS and its claim rows.</summary>
+    private static bool IsReadAhead(string text) =>
+        text.TrimStart().StartsWith("SELECT", StringComparison.Ordinal) && text.Contains("\"KnownDevices\"", StringComparison.Ordinal)
+        && text.Contains("\"AspNetUserClaims\"", StringComparison.Ordinal);
 
     /// <summary>A read of the code's entry or of the account behind it.</summary>
     private static bool IsCodeOrAccountRead(string text) =>

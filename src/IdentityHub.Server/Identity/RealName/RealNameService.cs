@@ -41,7 +41,10 @@ public sealed class RealNameService(IdentityHubDbContext db, PersonalDataProtect
     /// <param name="handed">
     /// The person this HTTP request's sign-in read, handed over to its authorization request
     /// (Hosting/AuthorizeAfterSignIn.TakeSignedInPerson): taken instead of the read when it is this account's and nothing
-    /// of the account is tracked yet; its account is then tracked as read (unchanged).
+    /// of the account is tracked yet; its account is then tracked as read (unchanged). Its real-name record and evidence
+    /// are not attached (the read would track them): nothing in the authorization request changes them or reads them
+    /// through this context again (ClaimsFactory reads the person's; AgentMandates projects a record's name only), so
+    /// their being tracked changes nothing but the work of the saves' change detection.
     /// </param>
     public async Task<Person?> FindPersonByIdAsync(string? userId, CancellationToken cancellationToken, Person? handed = null)
     {
