@@ -51,7 +51,7 @@ public abstract partial class OidcProtocolTests
     }
 
     /// <summary>Throws, while armed, on any command that inserts an authorization (the replayed authorize's save).</summary>
-    private sealed class FailingAuthorizationInsert : DbCommandInterceptor
+    private sealed class FailingAuthorizationInsert : CommandObserver
     {
         private int _thrown;
 
@@ -59,33 +59,7 @@ public abstract partial class OidcProtocolTests
 
         public int Thrown => Volatile.Read(ref _thrown);
 
-        public override InterceptionResult<DbDataReader> ReaderExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result)
-        {
-            Check(command);
-            return result;
-        }
-
-        public override ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(DbCommand command, CommandEventData eventData,
-            InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
-        {
-            Check(command);
-            return ValueTask.FromResult(result);
-        }
-
-        public override InterceptionResult<int> NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result)
-        {
-            Check(command);
-            return result;
-        }
-
-        public override ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(DbCommand command, CommandEventData eventData,
-            InterceptionResult<int> result, CancellationToken cancellationToken = default)
-        {
-            Check(command);
-            return ValueTask.FromResult(result);
-        }
-
-        private void Check(DbCommand command)
+        protected override void Observe(DbCommand command)
         {
             if (Armed && command.CommandText.Contains("INSERT INTO \"OpenIddictAuthorizations\"", StringComparison.Ordinal))
             {

@@ -323,7 +323,7 @@ public sealed class SignInRoundTripsTests
         && (text.Contains("\"OpenIddictTokens\"", StringComparison.Ordinal) || text.Contains("\"AspNetUsers\"", StringComparison.Ordinal));
 
     /// <summary>Every command the server's contexts send, with the test's phase header of the request it was sent for.</summary>
-    private sealed class CommandRecorder : DbCommandInterceptor
+    private sealed class CommandRecorder : CommandObserver
     {
         private readonly ConcurrentQueue<(string? Phase, string Text)> _commands = new();
 
@@ -334,46 +334,7 @@ public sealed class SignInRoundTripsTests
         /// <summary>The commands of a phase, for a failure's message.</summary>
         public string Texts(string phase) => string.Join("\n---\n", _commands.Where(c => c.Phase == phase).Select(c => c.Text));
 
-        public override InterceptionResult<DbDataReader> ReaderExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result)
-        {
-            Record(command);
-            return result;
-        }
-
-        public override ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(DbCommand command, CommandEventData eventData,
-            InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
-        {
-            Record(command);
-            return ValueTask.FromResult(result);
-        }
-
-        public override InterceptionResult<int> NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result)
-        {
-            Record(command);
-            return result;
-        }
-
-        public override ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(DbCommand command, CommandEventData eventData,
-            InterceptionResult<int> result, CancellationToken cancellationToken = default)
-        {
-            Record(command);
-            return ValueTask.FromResult(result);
-        }
-
-        public override InterceptionResult<object> ScalarExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<object> result)
-        {
-            Record(command);
-            return result;
-        }
-
-        public override ValueTask<InterceptionResult<object>> ScalarExecutingAsync(DbCommand command, CommandEventData eventData,
-            InterceptionResult<object> result, CancellationToken cancellationToken = default)
-        {
-            Record(command);
-            return ValueTask.FromResult(result);
-        }
-
-        private void Record(DbCommand command)
+        protected override void Observe(DbCommand command)
         {
             var phase = Accessor?.HttpContext?.Request.Headers[PhaseHeader].ToString();
             _commands.Enqueue((string.IsNullOrEmpty(phase) ? null : phase, command.CommandText));
