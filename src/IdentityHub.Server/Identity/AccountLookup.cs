@@ -62,6 +62,9 @@ public sealed class AccountLookup(UserManager<ApplicationUser> users, IdentityHu
     /// statement's snapshot (with its claims, record and evidence) taken before the password hash and updated by this
     /// request's own saves since. A change by another request committed meanwhile is not in it, as it is not in the
     /// sign-in's cookie (see <see cref="FindForPasswordSignInAsync"/>); the token endpoint reads the person again.
+    /// This is safe because a person's verification only grows (BindAsync adds evidence and raises the level; nothing lowers
+    /// a level or removes a record or evidence but the account's deletion): a snapshot can be less verified than the truth,
+    /// never more. A feature that revokes or downgrades a verification must revisit this hand-over.
     /// </summary>
     public Person? SignedInPerson()
     {
@@ -117,7 +120,8 @@ public sealed class AccountLookup(UserManager<ApplicationUser> users, IdentityHu
             return await AccountLookupQueries.Accounts(db, key, value).FirstOrDefaultAsync(cancellationToken);
         }
 
-        var withPerson = options.Value.AuthorizeReusesSignInAccount;
+        // The person's records only when a replay can take them (personal data read no more often than it is used).
+        var withPerson = options.Value.AuthorizeReusesSignInAccount && options.Value.AnswerAuthorizeAfterSignIn;
         var rows = new List<ReadAheadRow>();
         await foreach (var row in queries.ReadAhead(db, key, value, withPerson).WithCancellation(cancellationToken))
         {
@@ -137,8 +141,11 @@ public sealed class AccountLookup(UserManager<ApplicationUser> users, IdentityHu
             Claims = [.. rows.Where(r => r.Kind is not null && r.Kind != EvidenceRow && r.User == user).Select(r => new AccountClaimRow
                 { UserId = user.Id, Kind = r.Kind!.Value, Role = r.Role, Type = r.Type, Value = r.Value })],
             // Every row carries the record (at most one: its key is the account's); the evidence as RealNameQueries.PersonById orders it.
-            RealName = withPerson ? rows[0].RealName : null,
-            Evidence = withPerson ? [.. rows.Where(r => r.Evidence is not null).Select(r => r.Evidence!).OrderBy(e => e.Id)] : null,
+            // Only this account's (one account by the unique sign-in names; checked again so that nothing of another is handed on).
+            RealName = withPerson && rows[0].RealName is { } record && record.UserId == user.Id ? record : null,
+            Evidence = withPerson
+                ? [.. rows.Where(r => r.Evidence is not null && r.Evidence.UserId == user.Id).Select(r => r.Evidence!).OrderBy(e => e.Id)]
+                : null,
         };
         return user;
     }

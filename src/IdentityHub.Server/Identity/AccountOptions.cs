@@ -70,7 +70,8 @@ public sealed class AccountOptions
     /// since its last save, is handed to the replay as a copy with them, in this request only
     /// (<see cref="AccountLookup.SignedInPerson"/>). One round trip fewer per sign-in, verified person or not
     /// (docs/benchmarks.md, "Sign-in, thirteenth session"). Default true; false reads the person in the replay, and the
-    /// read-ahead reads neither record nor evidence, as before.
+    /// read-ahead reads neither record nor evidence, as before (also when <see cref="AnswerAuthorizeAfterSignIn"/> is off:
+    /// no replay could take them).
     /// </summary>
     public bool AuthorizeReusesSignInAccount { get; set; } = true;
 }

@@ -49,7 +49,16 @@ public sealed class SignInRoundTripsTests
         var citizen = await kit.CreateUserAsync();
         var verified = await kit.CreateUserAsync();
         await BindAsync(server, verified.Id, "测试人");
-        // Evidence without a real-name record: the read-ahead's second question alone keeps the account from being handed over.
+        // Several evidence rows and several claim rows: the read-ahead's rows must neither multiply nor lose either.
+        await AddEvidenceAsync(server, verified.Id);
+        await using (var scope = server.Services.CreateAsyncScope())
+        {
+            var users = scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
+            var account = (await users.FindByIdAsync(verified.Id))!;
+            Assert.True((await users.AddClaimsAsync(account, [new System.Security.Claims.Claim("hub_note", "a"),
+                new System.Security.Claims.Claim("hub_note", "b")])).Succeeded);
+        }
+        // Evidence without a real-name record: handed over with its evidence too (no verified_claims without a record).
         var evidenceOnly = await kit.CreateUserAsync();
         await AddEvidenceAsync(server, evidenceOnly.Id);
 
@@ -80,7 +89,12 @@ public sealed class SignInRoundTripsTests
                 // The verified name from the real-name record, read at the exchange whichever way.
                 Assert.Equal(name, idToken.GetProperty("name").GetString());
                 // verified_claims only with a real-name record (and its evidence).
-                Assert.Equal(user == verified, idToken.TryGetProperty("verified_claims", out _));
+                Assert.Equal(user == verified, idToken.TryGetProperty("verified_claims", out var verifiedClaims));
+                if (user == verified)
+                {
+                    // Both evidence rows, once each (the read-ahead's claim rows multiply neither).
+                    Assert.Equal(2, verifiedClaims.GetProperty("verification").GetProperty("evidence").GetArrayLength());
+                }
                 // What the authorize built into the code (from the person it was handed, or read) is what the exchange
                 // builds from the person it reads from the database: every claim of the ID token about the person and the
                 // session (name, acr, amr, sid, auth_time, verified_claims with its evidence, ...), the same JSON.
