@@ -62,12 +62,8 @@ public sealed class GrantSubjects(IdentityHubDbContext db, GrantSubjectQueries q
             return null;
         }
 
-        if (row.User is null && client.SubjectType != SubjectType.Public && !string.IsNullOrEmpty(row.Subject))
-        {
-            // No account through the mapping: the pair is no longer known to be stored (RecordedPairwiseSubjects).
-            recorded.Forget(client.SectorId, row.Subject);
-        }
-
+        // No account through the mapping: nothing here. The code is not validated yet; once it is, the grant reads the
+        // account itself (LoadAsync), which forgets the pair (RecordedPairwiseSubjects) if its mapping is gone.
         return new CodeWithPerson(row.Entry, row.Subject,
             row.User is null ? null : new Person(row.User, row.RealName.SingleOrDefault(), row.Evidence));
     }
