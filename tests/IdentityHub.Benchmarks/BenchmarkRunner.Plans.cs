@@ -30,7 +30,7 @@ public sealed partial class BenchmarkRunner
                 plan.Body = "grant_type=client_credentials";
                 plan.Headers["Authorization"] = OidcFlows.Basic(seed.ServiceClient.ClientId, seed.ServiceClient.ClientSecret).ToString();
                 var sample = OidcFlows.Token(connection, seed.ServiceClient, null, ("grant_type", "client_credentials"));
-                var alg = JsonDocument.Parse(Convert.FromBase64String(Pad(sample.AccessToken.Split('.')[0]))).RootElement.GetProperty("alg").GetString();
+                var alg = Alg(sample.AccessToken);
                 var expected = name == Scenarios.ClientCredentialsEs256 ? "ES256" : "RS256";
                 if (alg != expected)
                 {
@@ -68,21 +68,34 @@ public sealed partial class BenchmarkRunner
                 break;
             }
 
-            case Scenarios.Refresh:
+            case Scenarios.Refresh or Scenarios.RefreshEs256:
             {
                 // One refresh token per worker, each from a whole sign-in of its own (its own grant).
                 plan.Kind = "refresh";
-                plan.Client = seed.WebClient;
+                var client = plan.Client = RefreshClient(name, seed);
                 var tokens = new string[_options.Concurrency];
                 await Task.Run(() => Parallel.For(0, tokens.Length, new ParallelOptions { MaxDegreeOfParallelism = 4 },
                     () => new Http1Connection(baseUrl),
                     (i, _, lane) =>
                     {
-                        var set = OidcFlows.SignIn(lane, seed.WebClient, seed.Users[i % seed.Users.Count], seed.Password);
+                        var set = OidcFlows.SignIn(lane, client, seed.Users[i % seed.Users.Count], seed.Password);
                         tokens[i] = set.RefreshToken ?? throw new InvalidOperationException("The sign-in gave no refresh token (offline_access).");
                         return lane;
                     },
                     lane => lane.Dispose()));
+
+                // The algorithms the scenario claims: one refresh of the first token, its access and ID tokens checked.
+                var first = OidcFlows.Refresh(connection, client, tokens[0]);
+                var wanted = name == Scenarios.RefreshEs256 ? "ES256" : "RS256";
+                foreach (var (kind, jwt) in new[] { ("access", first.AccessToken), ("ID", first.IdToken ?? throw new InvalidOperationException("The refresh gave no ID token.")) })
+                {
+                    if (Alg(jwt) != wanted)
+                    {
+                        throw new InvalidOperationException($"The refresh's {kind} token is signed with {Alg(jwt)}, not {wanted}.");
+                    }
+                }
+
+                tokens[0] = first.RefreshToken ?? throw new InvalidOperationException("The refresh gave no new refresh token.");
                 plan.RefreshTokens = [.. tokens];
                 break;
             }
@@ -110,12 +123,12 @@ public sealed partial class BenchmarkRunner
         using var http = OidcFlows.CreateClient(baseUrl, 2);
         switch (name)
         {
-            case Scenarios.Refresh:
+            case Scenarios.Refresh or Scenarios.RefreshEs256:
                 try
                 {
                     using (var connection = new Http1Connection(baseUrl))
                     {
-                        OidcFlows.Refresh(connection, seed.WebClient, plan.RefreshTokens[0]);
+                        OidcFlows.Refresh(connection, RefreshClient(name, seed), plan.RefreshTokens[0]);
                     }
 
                     throw new InvalidOperationException("A refresh token redeemed before was accepted again (no rotation).");
@@ -158,6 +171,13 @@ public sealed partial class BenchmarkRunner
                 break;
         }
     }
+
+    /// <summary>The refresh scenarios' client: the default (RS256 tokens) or the one registered for ES256 tokens.</summary>
+    private static ClientInfo RefreshClient(string name, Seed seed) => name == Scenarios.RefreshEs256 ? seed.WebClientEs256 : seed.WebClient;
+
+    /// <summary>The alg of a JWS's protected header.</summary>
+    private static string? Alg(string jwt) =>
+        JsonDocument.Parse(Convert.FromBase64String(Pad(jwt.Split('.')[0]))).RootElement.GetProperty("alg").GetString();
 
     private static string Pad(string base64Url)
     {

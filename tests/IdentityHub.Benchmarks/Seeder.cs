@@ -7,7 +7,7 @@ using System.Text.Json;
 namespace IdentityHub.Benchmarks;
 
 /// <summary>What the scenarios need, created through the admin API of the running server.</summary>
-public sealed record Seed(ClientInfo ServiceClient, ClientInfo WebClient, IReadOnlyList<string> Users, string Password);
+public sealed record Seed(ClientInfo ServiceClient, ClientInfo WebClient, IReadOnlyList<string> Users, string Password, ClientInfo WebClientEs256);
 
 public static class Seeder
 {
@@ -67,16 +67,33 @@ public static class Seeder
             scopes = new[] { "openid", "profile", "offline_access" },
         });
 
+        // The same web application registered for ES256 ID and access tokens (OpenID Connect Dynamic Client Registration 1.0
+        // section 2, id_token_signed_response_alg): the refresh-es256 scenario.
+        var webEs256 = await PostAsync("/api/admin/clients", new
+        {
+            clientId = "bench-web-es256",
+            departmentCode = Department,
+            displayName = "Benchmark web application (ES256 tokens)",
+            clientType = "confidential",
+            grantTypes = new[] { "authorization_code", "refresh_token" },
+            redirectUris = new[] { RedirectUri },
+            postLogoutRedirectUris = Array.Empty<string>(),
+            scopes = new[] { "openid", "profile", "offline_access" },
+            idTokenSignedResponseAlg = "ES256",
+            accessTokenSignedResponseAlg = "ES256",
+        });
+
         // Each account costs the server one password hash: create them a few at a time.
         var names = Enumerable.Range(0, users).Select(i => $"bench-user-{i:D4}").ToList();
         await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (name, _) =>
             await PostAsync("/api/admin/users", new { userName = name, password = Password, displayName = "Bench " + name[^4..] }));
 
-        log.WriteLine($"  seeded 1 department, 2 clients and {users} users through the admin API in {clock.Elapsed.TotalSeconds:0.0} s");
+        log.WriteLine($"  seeded 1 department, 3 clients and {users} users through the admin API in {clock.Elapsed.TotalSeconds:0.0} s");
         return new Seed(
             new ClientInfo("bench-service", service.GetProperty("clientSecret").GetString()!, "", ""),
             new ClientInfo("bench-web", web.GetProperty("clientSecret").GetString()!, RedirectUri, "openid profile offline_access"),
             names,
-            Password);
+            Password,
+            new ClientInfo("bench-web-es256", webEs256.GetProperty("clientSecret").GetString()!, RedirectUri, "openid profile offline_access"));
     }
 }
