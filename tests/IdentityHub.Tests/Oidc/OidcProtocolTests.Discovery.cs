@@ -30,8 +30,8 @@ public abstract partial class OidcProtocolTests
         Assert.Equal(
             ["authorization_code", "client_credentials", "refresh_token"],
             disco.GrantTypesSupported.Order(StringComparer.Ordinal));
-        Assert.Contains("RS256", disco.IdTokenSigningAlgorithmsSupported);
-        Assert.DoesNotContain("ES256", disco.IdTokenSigningAlgorithmsSupported);
+        // RS256 first (OpenID Connect Discovery 1.0 section 3: it MUST be included); ES256 for clients that register it.
+        Assert.Equal(["RS256", "ES256"], disco.IdTokenSigningAlgorithmsSupported);
         Assert.NotEmpty(disco.KeySet!.Keys);
     }
 
@@ -66,8 +66,10 @@ public abstract partial class OidcProtocolTests
         var disco = await kit.DiscoveryAsync();
         Assert.Contains("ES256", disco.IdTokenSigningAlgorithmsSupported);
 
+        // The RSA certificate stays published (and signs for clients that register RS256); the EC key signs by default.
         var jwks = await kit.JwksAsync();
-        var key = Assert.Single(jwks.Keys);
+        Assert.Contains(jwks.Keys, k => k is { Kty: "RSA", Alg: "RS256" });
+        var key = Assert.Single(jwks.Keys, k => k.Kty == "EC");
         Assert.Equal("EC", key.Kty);
         Assert.Equal("P-256", key.Crv);
         Assert.Equal("ES256", key.Alg);

@@ -446,7 +446,8 @@ public abstract partial class OidcProtocolTests
         Assert.NotEmpty(jwks.Keys);
         Assert.All(jwks.Keys, key => Assert.NotEqual("oct", key.Kty));
         var disco = await Kit.DiscoveryAsync();
-        Assert.Equal(["RS256"], disco.IdTokenSigningAlgorithmsSupported);
+        // The published keys' algorithms only (RS256, and ES256 for clients that register it): never HS256.
+        Assert.Equal(["RS256", "ES256"], disco.IdTokenSigningAlgorithmsSupported);
     }
 
     [Fact]
