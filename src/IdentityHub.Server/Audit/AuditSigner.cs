@@ -12,7 +12,7 @@ public sealed record AuditSignature(string KeyId, string Algorithm, string Value
 
 /// <summary>
 /// Signs checkpoints and archive manifests with the server's token signing key (the certificate that currently
-/// signs tokens: RS256 or ES256), and verifies them with any configured signing certificate, so that a key
+/// signs tokens by default: RS256 or ES256, Oidc:SigningAlgorithm), and verifies them with any configured signing certificate, so that a key
 /// rotation keeps older checkpoints verifiable while the old certificate stays configured.
 /// </summary>
 public sealed class AuditSigner(ServerKeys keys)
@@ -30,7 +30,7 @@ public sealed class AuditSigner(ServerKeys keys)
     public AuditSignature Sign(byte[] payload)
     {
         var now = DateTime.Now;
-        var certificate = keys.Signing.OrderBy(c => c.NotBefore > now).ThenByDescending(c => c.NotAfter).First();
+        var certificate = keys.DefaultSigning.OrderBy(c => c.NotBefore > now).ThenByDescending(c => c.NotAfter).First();
         if (certificate.GetECDsaPrivateKey() is { } ec)
         {
             using (ec)

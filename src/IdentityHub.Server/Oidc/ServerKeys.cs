@@ -13,18 +13,24 @@ public sealed class ServerKeys
 {
     public const string DevelopmentPassword = "identityhub-dev";
 
-    private ServerKeys(IReadOnlyList<X509Certificate2> signing, IReadOnlyList<X509Certificate2> encryption)
+    private ServerKeys(IReadOnlyList<X509Certificate2> signing, IReadOnlyList<X509Certificate2> encryption, bool defaultIsEc)
     {
         Signing = signing;
         Encryption = encryption;
+        DefaultSigning = signing.Where(c => IsEc(c) == defaultIsEc).ToList();
     }
 
+    /// <summary>Every configured signing certificate, of every algorithm: all sign the tokens of their algorithm and are published.</summary>
     public IReadOnlyList<X509Certificate2> Signing { get; }
+
+    /// <summary>The signing certificates of the default algorithm (Oidc:SigningAlgorithm): at least one.</summary>
+    public IReadOnlyList<X509Certificate2> DefaultSigning { get; }
 
     public IReadOnlyList<X509Certificate2> Encryption { get; }
 
     /// <summary>
-    /// The signing credentials, RS256 for RSA certificates and ES256 for ECDSA P-256 ones.
+    /// The signing credentials, RS256 for RSA certificates and ES256 for ECDSA P-256 ones, of every algorithm (clients may
+    /// register either: <see cref="TokenSigning"/>, which also picks the key of an algorithm among them).
     /// OpenIddict infers the algorithm of a certificate key for RSA only (an X509SecurityKey never
     /// supports ES256 in Microsoft.IdentityModel, so AddSigningCertificate refused EC certificates at
     /// startup): EC keys are passed as ECDsaSecurityKey, with the certificate thumbprint as kid as
@@ -70,13 +76,13 @@ public sealed class ServerKeys
             encryptionConfig = [EnsureDevelopmentCertificate(directory, "encryption-rsa.pfx", CertificateKind.EncryptionRsa)];
         }
 
+        // Every signing certificate is loaded, whatever its algorithm: the default algorithm's sign unless a client
+        // registered the other (TokenSigning); all are published in JWKS. At least one must be of the default algorithm.
         var wantEc = string.Equals(options.SigningAlgorithm, "ES256", StringComparison.OrdinalIgnoreCase);
-        var signing = signingConfig.Select(c => LoadCertificate(c, environment))
-            .Where(c => wantEc ? c.GetECDsaPublicKey() is not null : c.GetRSAPublicKey() is not null)
-            .ToList();
+        var signing = signingConfig.Select(c => LoadCertificate(c, environment)).ToList();
         var encryption = encryptionConfig.Select(c => LoadCertificate(c, environment)).ToList();
 
-        if (signing.Count == 0)
+        if (!signing.Any(c => IsEc(c) == wantEc))
         {
             throw new StartupConfigurationException(
                 $"No signing certificate for {options.SigningAlgorithm}: configure Oidc:SigningCertificates " +
@@ -89,8 +95,10 @@ public sealed class ServerKeys
                 "No encryption certificate: configure Oidc:EncryptionCertificates (Path and Password of a PKCS#12 file holding an RSA key).");
         }
 
-        return new ServerKeys(signing, encryption);
+        return new ServerKeys(signing, encryption, wantEc);
     }
+
+    private static bool IsEc(X509Certificate2 certificate) => certificate.GetKeyAlgorithm() == "1.2.840.10045.2.1" /* id-ecPublicKey, RFC 5480 */;
 
     private static X509Certificate2 LoadCertificate(CertificateOptions options, IHostEnvironment environment)
     {

@@ -48,7 +48,28 @@ public static class TokenSigning
     /// those not yet valid, then the one expiring last first); null when no key of it is loaded.
     /// </summary>
     public static SigningCredentials? Find(OpenIddictServerOptions options, string algorithm) =>
-        options.SigningCredentials.Find(c => c.Key is AsymmetricSecurityKey && string.Equals(c.Algorithm, algorithm, StringComparison.Ordinal));
+        options.SigningCredentials.Find(c => c.Key is AsymmetricSecurityKey && string.Equals(c.Algorithm, algorithm, StringComparison.Ordinal)
+                                             && !PublishedOnly.TryGetValue(c.Key, out _));
+
+    /// <summary>
+    /// Keys that are published (and validate the tokens they signed) but sign nothing new: the database keys other than
+    /// the one that signs now, retired or not yet active (<see cref="Keys.SigningKeyRing"/> marks them). A key of another
+    /// algorithm than the ring's is signed with only when it is a configured certificate.
+    /// </summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SecurityKey, object> PublishedOnly = [];
+
+    /// <summary>Marks a key as published only, or (<paramref name="signs"/>) as one that may sign.</summary>
+    public static void MarkSigns(SecurityKey key, bool signs)
+    {
+        if (signs)
+        {
+            PublishedOnly.Remove(key);
+        }
+        else
+        {
+            PublishedOnly.AddOrUpdate(key, PublishedOnly);
+        }
+    }
 
     /// <summary>
     /// The credentials for a token of a client that registered <paramref name="registered"/> (null: the server's

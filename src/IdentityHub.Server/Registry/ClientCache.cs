@@ -69,6 +69,11 @@ public sealed class ClientSnapshot
     /// memoised like <see cref="FastPath"/>.</summary>
     internal object? GrantFastPath { get; set; }
 
+    /// <summary>The algorithms the client registered for its ID and access tokens (Oidc/TokenSigning), read once per snapshot.</summary>
+    public Oidc.ClientSigning Signing => _signing ??= Oidc.TokenSigning.Of(Application.Settings);
+
+    private Oidc.ClientSigning? _signing;
+
     /// <summary>A fresh, detached copy of the application for one request: callers may change it without touching the cache.</summary>
     public HubApplication CopyApplication()
     {

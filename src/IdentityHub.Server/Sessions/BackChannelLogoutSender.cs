@@ -76,10 +76,9 @@ public sealed class BackChannelLogoutSender(
         return due.Count;
     }
 
-    private async Task AttemptAsync(IServiceProvider services, IdentityHubDbContext db, LogoutNotice notice, CancellationToken stoppingToken)
+    /// <summary>Posts the logout token to the client; null on success, else what went wrong.</summary>
+    private async Task<string?> PostAsync(LogoutNotice notice, string token, CancellationToken stoppingToken)
     {
-        var token = services.GetRequiredService<LogoutTokenFactory>().Create(notice.Issuer, notice.ClientId, notice.Subject, notice.SessionId);
-        string? error;
         try
         {
             using var http = httpClients.CreateClient(HttpClientName);
@@ -88,11 +87,29 @@ public sealed class BackChannelLogoutSender(
             using var response = await http.PostAsync(notice.Uri,
                 new FormUrlEncodedContent([KeyValuePair.Create("logout_token", token)]), timeout.Token);
             // Section 2.8: 200 on success; some frameworks answer 204 for an empty body.
-            error = response.IsSuccessStatusCode ? null : $"HTTP {(int)response.StatusCode}";
+            return response.IsSuccessStatusCode ? null : $"HTTP {(int)response.StatusCode}";
         }
         catch (Exception e) when (e is HttpRequestException || (e is OperationCanceledException && !stoppingToken.IsCancellationRequested))
         {
-            error = e is OperationCanceledException ? "timeout" : e.Message;
+            return e is OperationCanceledException ? "timeout" : e.Message;
+        }
+    }
+
+    private async Task AttemptAsync(IServiceProvider services, IdentityHubDbContext db, LogoutNotice notice, CancellationToken stoppingToken)
+    {
+        var client = await services.GetRequiredService<Registry.ClientCache>().FindAsync(notice.ClientId, db, stoppingToken);
+        var token = services.GetRequiredService<LogoutTokenFactory>().Create(notice.Issuer, notice.ClientId, notice.Subject, notice.SessionId,
+            client?.Signing.IdToken);
+        string? error;
+        if (token is null)
+        {
+            // The client registered an ID token algorithm the server has no key for now: no token of another algorithm;
+            // the attempt fails and is retried (the key may be configured again).
+            error = "no signing key for the client's id_token_signed_response_alg";
+        }
+        else
+        {
+            error = await PostAsync(notice, token, stoppingToken);
         }
 
         var now = clock.GetUtcNow().UtcDateTime;

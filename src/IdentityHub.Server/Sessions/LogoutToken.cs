@@ -3,16 +3,19 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using IdentityHub.Server.Oidc;
 using OpenIddict.Server;
 
 namespace IdentityHub.Server.Sessions;
 
 /// <summary>
-/// Signs logout tokens (OpenID Connect Back-Channel Logout 1.0 section 2.4) with the key that signs ID tokens:
-/// OpenIddict's current signing credentials, read per token so that a key rotation applies at once and the
-/// token always validates against the published JWKS.
+/// Signs logout tokens (OpenID Connect Back-Channel Logout 1.0 section 2.4) with the key that signs the client's ID tokens
+/// (of the algorithm it registered, else the server's default: <see cref="TokenSigning"/>): OpenIddict's current signing
+/// credentials, read per token so that a key rotation applies at once and the token always validates against the
+/// published JWKS.
 /// </summary>
-public sealed class LogoutTokenFactory(IOptionsMonitor<OpenIddictServerOptions> server, IOptions<SessionOptions> options, TimeProvider clock)
+public sealed class LogoutTokenFactory(IOptionsMonitor<OpenIddictServerOptions> server, IOptions<OidcOptions> oidc,
+    IOptions<SessionOptions> options, TimeProvider clock)
 {
     public const string TokenType = "logout+jwt";
 
@@ -20,10 +23,15 @@ public sealed class LogoutTokenFactory(IOptionsMonitor<OpenIddictServerOptions> 
 
     private static readonly JsonWebTokenHandler Handler = new() { SetDefaultTimesOnTokenCreation = false };
 
-    public string Create(string issuer, string clientId, string subject, string sessionId)
+    /// <summary>The logout token; null when the client registered an ID token algorithm the server has no key for.</summary>
+    public string? Create(string issuer, string clientId, string subject, string sessionId, string? idTokenAlgorithm)
     {
-        // The same choice OpenIddict makes for ID tokens: the first asymmetric credentials.
-        var credentials = server.CurrentValue.SigningCredentials.First(c => c.Key is AsymmetricSecurityKey);
+        // The same choice ProtectServerOnlyTokens makes for the client's ID tokens.
+        if (TokenSigning.For(server.CurrentValue, oidc.Value.SigningAlgorithm, idTokenAlgorithm) is not { } credentials)
+        {
+            return null;
+        }
+
         var now = clock.GetUtcNow().UtcDateTime;
         return Handler.CreateToken(new SecurityTokenDescriptor
         {

@@ -142,7 +142,7 @@ public sealed class AuthorizationCodeFastPath(
         var services = http.HttpContext.RequestServices;
         if (services.GetRequiredService<IOpenIddictTokenManager>() is not HubTokenManager tokens
             || (options.Issuer ?? context.BaseUri) is not { IsAbsoluteUri: true } issuerUri
-            || ClientCredentialsFastPath.PublicSigningCredentials(options) is not { } signing || SignInTokens.TokenHash(signing) is null)
+            || ClientCredentialsFastPath.PublicSigningCredentials(options, oidc.Value.SigningAlgorithm, snapshot) is not { } signing)
         {
             return false;
         }
@@ -261,7 +261,7 @@ public sealed class AuthorizationCodeFastPath(
             return false;
         }
 
-        await SignInTokens.AnswerAsync(context, dispatcher, aspNetCore, audit, keys, signing, issued, GrantTypes.AuthorizationCode, clientId, policy,
+        await SignInTokens.AnswerAsync(context, dispatcher, aspNetCore, audit, keys, signing.Access, signing.Identity, issued, GrantTypes.AuthorizationCode, clientId, policy,
             decision.UserId, principal, () => metrics.FastPathCode(clientId), oidc.Value.DirectSignInTokens, client.WritesResponse);
         return true;
     }

@@ -18,12 +18,18 @@ namespace IdentityHub.Server.Oidc.Handlers;
 public sealed partial class ClientCredentialsFastPath
 {
     /// <summary>
-    /// The key OpenIddict signs access tokens and ID tokens with: the first asymmetric signing credentials (its
-    /// AttachSecurityCredentials, with <see cref="ProtectServerOnlyTokens"/> keeping symmetric keys to server-only tokens),
-    /// the one published in JWKS. Shared by both fast paths.
+    /// The keys OpenIddict signs the client's access tokens and ID tokens with (<see cref="ProtectServerOnlyTokens"/>: of
+    /// the algorithms the client registered, else the server's default), published in JWKS; null when the client registered
+    /// an algorithm without a key (the normal path refuses), or an ID token key whose hash OpenIddict would not know.
+    /// Shared by the code and refresh grants' fast paths.
     /// </summary>
-    internal static SigningCredentials? PublicSigningCredentials(OpenIddictServerOptions options) =>
-        options.SigningCredentials.Find(c => c.Key is AsymmetricSecurityKey);
+    internal static (SigningCredentials Access, SigningCredentials Identity)? PublicSigningCredentials(OpenIddictServerOptions options,
+        string defaultAlgorithm, ClientSnapshot snapshot) =>
+        TokenSigning.For(options, defaultAlgorithm, snapshot.Signing.AccessToken) is { } access
+        && TokenSigning.For(options, defaultAlgorithm, snapshot.Signing.IdToken) is { } identity
+        && SignInTokens.TokenHash(identity) is not null
+            ? (access, identity)
+            : null;
 
     /// <summary>
     /// The client's id and secret when it authenticates by exactly one of client_secret_basic and client_secret_post (RFC 6749
@@ -218,7 +224,7 @@ public sealed partial class ClientCredentialsFastPath
     }
 
     /// <summary>What the fast path needs of a client, derived once per cache entry; null when the client is not one it takes.</summary>
-    private static FastClient? Prepare(ClientSnapshot snapshot, OpenIddictServerOptions options, string audience)
+    private static FastClient? Prepare(ClientSnapshot snapshot, OpenIddictServerOptions options, string audience, string defaultAlgorithm)
     {
         // Derived under the options it was built with: the signing key ring replaces OpenIddict's options when a key is
         // created, activated or retired, and the entry is then derived again under the new ones.
@@ -230,13 +236,14 @@ public sealed partial class ClientCredentialsFastPath
                 return null;
         }
 
-        var client = Build(snapshot.Application, options, audience);
+        var client = Build(snapshot, options, audience, defaultAlgorithm);
         snapshot.FastPath = (object?)client ?? new Unsuitable(options);
         return client;
     }
 
-    private static FastClient? Build(HubApplication application, OpenIddictServerOptions options, string audience)
+    private static FastClient? Build(ClientSnapshot snapshot, OpenIddictServerOptions options, string audience, string defaultAlgorithm)
     {
+        var application = snapshot.Application;
         // Anything under which the normal path would issue something else (a reference or encrypted token, a
         // certificate-bound one) or decide differently (degraded mode, the grant type not enabled): the normal path.
         if (options.IgnoreEndpointPermissions || options.IgnoreGrantTypePermissions || options.IgnoreScopePermissions
@@ -278,7 +285,9 @@ public sealed partial class ClientCredentialsFastPath
                 .Select(p => p[Permissions.Prefixes.Scope.Length..]).ToFrozenSet(StringComparer.Ordinal);
             // The public claims of the principal SignInClientCredentials signs in (sub, and OpenIddict's client_id,
             // presenters and default audience); iss, iat, exp, jti and scope per request.
-            var signing = PublicSigningCredentials(options);
+            // The key of the algorithm the client registered for its access tokens, else the default one's; none: the normal
+            // path, which refuses (ProtectServerOnlyTokens).
+            var signing = TokenSigning.For(options, defaultAlgorithm, snapshot.Signing.AccessToken);
             if (signing is null)
             {
                 return null;

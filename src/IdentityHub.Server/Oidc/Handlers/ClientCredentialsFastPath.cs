@@ -98,7 +98,7 @@ public sealed partial class ClientCredentialsFastPath(
 
         // The request's database context only if the client has to be read (not for a cached client).
         var snapshot = await clients.FindAsync(clientId, services, context.CancellationToken);
-        if (snapshot is null || Prepare(snapshot, context.Options, oidc.Value.DefaultAudience) is not { } client)
+        if (snapshot is null || Prepare(snapshot, context.Options, oidc.Value.DefaultAudience, oidc.Value.SigningAlgorithm) is not { } client)
         {
             return;
         }

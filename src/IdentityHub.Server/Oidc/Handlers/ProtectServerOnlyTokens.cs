@@ -1,6 +1,9 @@
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using IdentityHub.Server.Registry;
+using Microsoft.Extensions.Options;
 using OpenIddict.Server;
+using Microsoft.AspNetCore;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 using static OpenIddict.Server.OpenIddictServerEvents;
 
@@ -11,9 +14,11 @@ namespace IdentityHub.Server.Oidc.Handlers;
 /// authorization codes and refresh tokens, which only this server reads, get the symmetric keys of
 /// <see cref="ServerOnlyTokenKeys"/>; every other token (access tokens, ID tokens, ...) keeps an asymmetric key,
 /// the one published in JWKS, exactly as before the symmetric keys were registered (OpenIddict would otherwise
-/// prefer a symmetric key for access tokens too, and department APIs could no longer validate them offline).
+/// prefer a symmetric key for access tokens too, and department APIs could no longer validate them offline). That key is
+/// of the algorithm the client registered for the token (<see cref="TokenSigning"/>), else of the server's default one;
+/// a client whose registered algorithm has no key loaded gets no token (server_error), never one of another algorithm.
 /// </summary>
-public sealed class ProtectServerOnlyTokens(ServerOnlyTokenKeys keys) : IOpenIddictServerHandler<GenerateTokenContext>
+public sealed class ProtectServerOnlyTokens(ServerOnlyTokenKeys keys, IOptions<OidcOptions> oidc) : IOpenIddictServerHandler<GenerateTokenContext>
 {
     public static OpenIddictServerHandlerDescriptor Descriptor { get; }
         = OpenIddictServerHandlerDescriptor.CreateBuilder<GenerateTokenContext>()
@@ -35,25 +40,41 @@ public sealed class ProtectServerOnlyTokens(ServerOnlyTokenKeys keys) : IOpenIdd
     public static bool IsServerOnly(string? tokenType) =>
         tokenType is TokenTypeIdentifiers.Private.AuthorizationCode or TokenTypeIdentifiers.RefreshToken;
 
-    public ValueTask HandleAsync(GenerateTokenContext context)
+    public async ValueTask HandleAsync(GenerateTokenContext context)
     {
         if (IsServerOnly(context.TokenType))
         {
             context.SigningCredentials = keys.Signing;
             context.EncryptionCredentials = keys.Encryption;
-            return ValueTask.CompletedTask;
+            return;
         }
 
-        if (context.SigningCredentials?.Key is SymmetricSecurityKey)
+        var registered = await RegisteredAlgorithmAsync(context);
+        context.SigningCredentials = TokenSigning.For(context.Options, oidc.Value.SigningAlgorithm, registered);
+        if (context.SigningCredentials is null)
         {
-            context.SigningCredentials = context.Options.SigningCredentials.First(c => c.Key is AsymmetricSecurityKey);
+            context.Reject(Errors.ServerError, "The server has no key for the signing algorithm registered for this client.");
+            return;
         }
 
         if (context.EncryptionCredentials?.Key is SymmetricSecurityKey)
         {
             context.EncryptionCredentials = context.Options.EncryptionCredentials.First(c => c.Key is AsymmetricSecurityKey);
         }
+    }
 
-        return ValueTask.CompletedTask;
+    /// <summary>The algorithm the token's client registered for this type of token; null for the server's default.</summary>
+    private static async ValueTask<string?> RegisteredAlgorithmAsync(GenerateTokenContext context)
+    {
+        if (context.TokenType is not (TokenTypeIdentifiers.AccessToken or TokenTypeIdentifiers.IdentityToken)
+            || string.IsNullOrEmpty(context.ClientId)
+            || context.Transaction.GetHttpRequest()?.HttpContext.RequestServices is not { } services)
+        {
+            return null;
+        }
+
+        var snapshot = await services.GetRequiredService<ClientCache>().FindAsync(context.ClientId, services, context.CancellationToken);
+        var signing = snapshot?.Signing ?? ClientSigning.Default;
+        return context.TokenType == TokenTypeIdentifiers.IdentityToken ? signing.IdToken : signing.AccessToken;
     }
 }

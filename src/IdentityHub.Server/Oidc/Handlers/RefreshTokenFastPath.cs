@@ -152,7 +152,7 @@ public sealed partial class RefreshTokenFastPath(
 
         var options = context.Options;
         if ((options.Issuer ?? context.BaseUri) is not { IsAbsoluteUri: true } issuerUri
-            || ClientCredentialsFastPath.PublicSigningCredentials(options) is not { } signing || SignInTokens.TokenHash(signing) is null)
+            || ClientCredentialsFastPath.PublicSigningCredentials(options, oidc.Value.SigningAlgorithm, snapshot) is not { } signing)
         {
             return false;
         }
@@ -198,7 +198,7 @@ public sealed partial class RefreshTokenFastPath(
         refresh.SetTokenId(entryId);
 
         // The tokens, the awaited token.refreshed and claims.released events, and OpenIddict's token response.
-        await SignInTokens.AnswerAsync(context, dispatcher, aspNetCore, audit, keys, signing, tokens, GrantTypes.RefreshToken, clientId, policy,
+        await SignInTokens.AnswerAsync(context, dispatcher, aspNetCore, audit, keys, signing.Access, signing.Identity, tokens, GrantTypes.RefreshToken, clientId, policy,
             userId, principal, () => metrics.FastPathRefresh(clientId), oidc.Value.DirectSignInTokens, client.WritesResponse);
         return true;
     }

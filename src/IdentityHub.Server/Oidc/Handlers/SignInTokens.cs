@@ -139,7 +139,7 @@ internal static class SignInTokens
     /// </summary>
     internal static async Task AnswerAsync(ProcessRequestContext context, IOpenIddictServerDispatcher dispatcher,
         IOptionsMonitor<OpenIddictServerAspNetCoreOptions> aspNetCore, IAuditLog audit,
-        ServerOnlyTokenKeys keys, SigningCredentials signing, Prepared tokens, string grantType, string clientId, ClientPolicy policy,
+        ServerOnlyTokenKeys keys, SigningCredentials signing, SigningCredentials identitySigning, Prepared tokens, string grantType, string clientId, ClientPolicy policy,
         string? userId, ClaimsPrincipal principal, Action count, bool direct, bool clientWritesResponse)
     {
         var options = context.Options;
@@ -152,9 +152,9 @@ internal static class SignInTokens
         {
             // AttachTokenDigests: at_hash, the left half of the access token's hash under the ID token's algorithm (OpenID
             // Connect Core 1.0 section 3.1.3.6). No c_hash: no code is issued at the token endpoint.
-            var digest = TokenHash(signing)!(Encoding.ASCII.GetBytes(accessToken));
+            var digest = TokenHash(identitySigning)!(Encoding.ASCII.GetBytes(accessToken));
             identity.SetClaim(Claims.AccessTokenHash, Base64UrlEncoder.Encode(digest, 0, digest.Length / 2));
-            identityToken = CreateToken(options, identity, TokenTypeIdentifiers.IdentityToken, signing, null, direct);
+            identityToken = CreateToken(options, identity, TokenTypeIdentifiers.IdentityToken, identitySigning, null, direct);
         }
 
         // AttachSignInParameters: the members in OpenIddict's order (RFC 6749 section 5.1).

@@ -73,6 +73,12 @@ public sealed class SigningKeyRing(
                 return;
             }
 
+            // Only the key that signs now signs among the database keys; the others are published only (TokenSigning).
+            foreach (var entry in ordered)
+            {
+                TokenSigning.MarkSigns(_opened[entry.Id].Key, entry == ordered[0]);
+            }
+
             _current = [.. ordered.Select(e => _opened[e.Id]), .. CertificateCredentials()];
             _fingerprint = fingerprint;
             serverOptions.TryRemove(Options.DefaultName);
