@@ -117,6 +117,20 @@ public abstract class ClientSigningTests<TFixture>(TFixture fixture) where TFixt
         Assert.Equal(new ClientSigning(null, "ES256"), await StoredAsync(machine));
     }
 
+    [Fact]
+    public async Task OpenApiDocument_DescribesBothFields_InTheRequestAndTheResponse()
+    {
+        using var http = fixture.Server.CreateHttpClient();
+        using var document = JsonDocument.Parse(await http.GetStringAsync("/openapi/v1.json"));
+        var schemas = document.RootElement.GetProperty("components").GetProperty("schemas");
+        foreach (var schema in new[] { "ClientRegistrationRequest", "ClientResponse" })
+        {
+            var properties = schemas.GetProperty(schema).GetProperty("properties");
+            Assert.True(properties.TryGetProperty("idTokenSignedResponseAlg", out _), schema);
+            Assert.True(properties.TryGetProperty("accessTokenSignedResponseAlg", out _), schema);
+        }
+    }
+
     public static object WebClient(string clientId, string department, string? idToken, string? accessToken) => new
     {
         clientId,
