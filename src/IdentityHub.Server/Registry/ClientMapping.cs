@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using IdentityHub.Server.Oidc;
 using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Abstractions;
 using static OpenIddict.Abstractions.OpenIddictConstants;
@@ -29,12 +30,14 @@ public sealed record ClientResponse(
     DateTime CreatedAtUtc,
     DateTime UpdatedAtUtc,
     string? FrontChannelLogoutUri = null,
-    bool RequireMultiFactor = false)
+    bool RequireMultiFactor = false,
+    string? IdTokenSignedResponseAlg = null,
+    string? AccessTokenSignedResponseAlg = null)
 {
     /// <summary>The same client as a registration request: the export and import format.</summary>
     public ClientRegistrationRequest ToRequest() => new(ClientId, DepartmentCode, DisplayName, null, GrantTypes, RedirectUris,
         PostLogoutRedirectUris, Scopes, Kind, DisplayNameEn, BackChannelLogoutUri, ConsentMode, SubjectType, Lifetimes, Jwks,
-        ClaimPolicy, MinimumAssuranceLevel, FrontChannelLogoutUri, RequireMultiFactor);
+        ClaimPolicy, MinimumAssuranceLevel, FrontChannelLogoutUri, RequireMultiFactor, IdTokenSignedResponseAlg, AccessTokenSignedResponseAlg);
 }
 
 /// <summary>Translates between the registry's settings and OpenIddict's application fields.</summary>
@@ -95,6 +98,11 @@ public static class ClientMapping
         AddLifetime(descriptor, Settings.TokenLifetimes.AccessToken, settings.Lifetimes.AccessTokenSeconds);
         AddLifetime(descriptor, Settings.TokenLifetimes.IdentityToken, settings.Lifetimes.IdentityTokenSeconds);
         AddLifetime(descriptor, Settings.TokenLifetimes.RefreshToken, settings.Lifetimes.RefreshTokenSeconds);
+
+        // The signing paths read the client's algorithms from its settings (TokenSigning.Of); absent: the server's default.
+        // The descriptor is the whole settings dictionary (PopulateAsync replaces it), so an update without them removes them.
+        AddSetting(descriptor, TokenSigning.IdTokenSetting, settings.IdTokenSignedResponseAlg);
+        AddSetting(descriptor, TokenSigning.AccessTokenSetting, settings.AccessTokenSignedResponseAlg);
         return descriptor;
     }
 
@@ -104,6 +112,7 @@ public static class ClientMapping
         var settings = string.IsNullOrEmpty(application.Settings)
             ? new Dictionary<string, string>()
             : JsonSerializer.Deserialize<Dictionary<string, string>>(application.Settings) ?? [];
+        var signing = TokenSigning.Of(application.Settings);
         var names = string.IsNullOrEmpty(application.DisplayNames)
             ? new Dictionary<string, string>()
             : JsonSerializer.Deserialize<Dictionary<string, string>>(application.DisplayNames) ?? [];
@@ -130,7 +139,9 @@ public static class ClientMapping
             application.CreatedAtUtc,
             application.UpdatedAtUtc,
             application.FrontChannelLogoutUri,
-            application.RequireMultiFactor);
+            application.RequireMultiFactor,
+            signing.IdToken,
+            signing.AccessToken);
     }
 
     private static void AddLifetime(OpenIddictApplicationDescriptor descriptor, string key, int? seconds)
@@ -138,6 +149,14 @@ public static class ClientMapping
         if (seconds is int value)
         {
             descriptor.Settings[key] = TimeSpan.FromSeconds(value).ToString("c", CultureInfo.InvariantCulture);
+        }
+    }
+
+    private static void AddSetting(OpenIddictApplicationDescriptor descriptor, string key, string? value)
+    {
+        if (value is not null)
+        {
+            descriptor.Settings[key] = value;
         }
     }
 

@@ -9,6 +9,8 @@ namespace IdentityHub.Server.Registry;
 /// <summary>
 /// Body of POST /api/admin/clients and PUT /api/admin/clients/{clientId}. <c>kind</c> (web, public,
 /// machine) may replace <c>clientType</c> and <c>grantTypes</c>, which are then derived from it.
+/// <c>idTokenSignedResponseAlg</c> / <c>accessTokenSignedResponseAlg</c> (RS256 or ES256; null: the server's default,
+/// Oidc:SigningAlgorithm) are the client's token signing algorithms (<see cref="TokenSigning"/>).
 /// </summary>
 public sealed record ClientRegistrationRequest(
     string? ClientId,
@@ -29,7 +31,9 @@ public sealed record ClientRegistrationRequest(
     Dictionary<string, string>? ClaimPolicy = null,
     int? MinimumAssuranceLevel = null,
     string? FrontChannelLogoutUri = null,
-    bool? RequireMultiFactor = null);
+    bool? RequireMultiFactor = null,
+    string? IdTokenSignedResponseAlg = null,
+    string? AccessTokenSignedResponseAlg = null);
 
 /// <summary>Per-client token lifetimes in seconds; null means the server default (Oidc:*Lifetime).</summary>
 public sealed record TokenLifetimes(int? AccessTokenSeconds = null, int? IdentityTokenSeconds = null, int? RefreshTokenSeconds = null);
@@ -55,7 +59,9 @@ public sealed record ClientSettings(
     ClaimReleasePolicy? ClaimPolicy,
     int? MinimumAssuranceLevel,
     string? FrontChannelLogoutUri = null,
-    bool? RequireMultiFactor = null)
+    bool? RequireMultiFactor = null,
+    string? IdTokenSignedResponseAlg = null,
+    string? AccessTokenSignedResponseAlg = null)
 {
     public string ClientType => Kind == ClientKind.Public ? ClientTypes.Public : ClientTypes.Confidential;
 }
@@ -163,6 +169,14 @@ public static partial class ClientRegistrationRules
         ValidateLifetime("lifetimes.refreshTokenSeconds", lifetimes.RefreshTokenSeconds, 300, 90 * 86_400, errors);
         var jwks = ClientKeys.Validate(request.Jwks, isPublic, errors);
         var policy = request.ClaimPolicy is null ? null : ClaimReleasePolicy.Parse(request.ClaimPolicy, "claimPolicy", errors);
+        ValidateSigningAlgorithm("idTokenSignedResponseAlg", request.IdTokenSignedResponseAlg, errors);
+        ValidateSigningAlgorithm("accessTokenSignedResponseAlg", request.AccessTokenSignedResponseAlg, errors);
+        if (request.IdTokenSignedResponseAlg is not null && !authorizationCode)
+        {
+            // Only the authorization code flow issues ID tokens (and logout tokens, signed as the ID tokens are).
+            errors.Add("idTokenSignedResponseAlg", new(RegistryCodes.IdTokenAlgorithmOnlyForSignIn));
+        }
+
         if (request.MinimumAssuranceLevel is < 1 or > 4)
         {
             errors.Add("minimumAssuranceLevel", new(RegistryCodes.AssuranceLevelRange));
@@ -176,7 +190,7 @@ public static partial class ClientRegistrationRules
         return new ClientSettings(request.ClientId!, request.DepartmentCode!, request.DisplayName!.Trim(), request.DisplayNameEn?.Trim(), kind,
             grants, redirectUris, request.PostLogoutRedirectUris ?? [], (request.Scopes ?? []).Distinct(StringComparer.Ordinal).ToArray(),
             request.BackChannelLogoutUri, consentType!, subjectType, lifetimes, jwks, policy, request.MinimumAssuranceLevel,
-            request.FrontChannelLogoutUri, request.RequireMultiFactor);
+            request.FrontChannelLogoutUri, request.RequireMultiFactor, request.IdTokenSignedResponseAlg, request.AccessTokenSignedResponseAlg);
     }
 
     private static ClientKind ResolveKind(ClientRegistrationRequest request, FieldErrors errors)
@@ -262,6 +276,15 @@ public static partial class ClientRegistrationRules
         if (seconds is not null && (seconds < min || seconds > max))
         {
             errors.Add(field, new(RegistryCodes.LifetimeRange, min, max));
+        }
+    }
+
+    /// <summary>JWA names (RFC 7518 section 3.1) are case-sensitive: "es256" is no algorithm.</summary>
+    private static void ValidateSigningAlgorithm(string field, string? algorithm, FieldErrors errors)
+    {
+        if (algorithm is not null && !TokenSigning.Algorithms.Contains(algorithm, StringComparer.Ordinal))
+        {
+            errors.Add(field, new(RegistryCodes.SigningAlgorithmValues, string.Join(", ", TokenSigning.Algorithms)));
         }
     }
 

@@ -1,10 +1,12 @@
 using IdentityHub.Server.Api;
 using IdentityHub.Server.Audit;
 using IdentityHub.Server.Data;
+using IdentityHub.Server.Oidc;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using OpenIddict.Abstractions;
 using OpenIddict.Core;
+using OpenIddict.Server;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace IdentityHub.Server.Registry;
@@ -20,7 +22,8 @@ public sealed class ClientRegistry(
     IAuditLog audit,
     TimeProvider clock,
     IOptions<RegistryOptions> options,
-    IssuedGrants grants)
+    IssuedGrants grants,
+    IOptionsMonitor<OpenIddictServerOptions> server)
 {
     public async Task<RegistryResult<ClientRegistrationResponse>> RegisterAsync(AdminActor actor, ClientRegistrationRequest request,
         CancellationToken cancellationToken, bool issueSecret = true)
@@ -250,6 +253,11 @@ public sealed class ClientRegistry(
             return RegistryResult<ClientResponse>.Invalid("subjectType", new(RegistryCodes.PublicSubjectNotAllowed));
         }
 
+        if (Unavailable(application, settings) is { Any: true } unavailable)
+        {
+            return RegistryResult<ClientResponse>.Invalid(unavailable);
+        }
+
         var descriptor = ClientMapping.ToDescriptor(settings);
         // Secrets live in the ClientSecrets table; a configured (bootstrap or demo) secret hash stays where it is.
         descriptor.ClientSecret = settings.Kind == ClientKind.Public ? null : application.ClientSecret ?? SecretHasher.TableMarker;
@@ -270,6 +278,32 @@ public sealed class ClientRegistry(
         }
 
         return problems.Count == 0 ? null : RegistryResult<ClientResponse>.Invalid("body", new(RegistryCodes.ApplicationInvalid, string.Join(" ", problems)));
+    }
+
+    /// <summary>
+    /// The registered signing algorithms the server has no key for now (TokenSigning.CanSign): a client must not be promised
+    /// tokens the server cannot sign (OpenID Connect Dynamic Client Registration 1.0 section 2: the ID token "MUST" use the
+    /// registered algorithm). The value the client already has is let through unchanged, so that its other settings can
+    /// still be edited while a key is missing (the signing paths refuse its tokens then, whatever the registry says).
+    /// </summary>
+    private FieldErrors Unavailable(HubApplication application, ClientSettings settings)
+    {
+        var stored = TokenSigning.Of(application.Settings);
+        var current = server.CurrentValue;
+        var errors = new FieldErrors();
+        foreach (var (field, wanted, kept) in new[]
+        {
+            ("idTokenSignedResponseAlg", settings.IdTokenSignedResponseAlg, stored.IdToken),
+            ("accessTokenSignedResponseAlg", settings.AccessTokenSignedResponseAlg, stored.AccessToken),
+        })
+        {
+            if (wanted is not null && wanted != kept && !TokenSigning.CanSign(current, wanted))
+            {
+                errors.Add(field, new(RegistryCodes.SigningAlgorithmUnavailable, wanted, string.Join(", ", TokenSigning.Available(current))));
+            }
+        }
+
+        return errors;
     }
 
     private async Task<RegistryResult<ClientResponse>> SaveAsync(AdminActor actor, HubApplication application, string departmentCode,

@@ -59,6 +59,9 @@ public static class RegistryCodes
     public const string BackChannelOnlyForSignIn = "Registry_BackChannelOnlyForSignIn";
     public const string ConsentModeValues = "Registry_ConsentModeValues";
     public const string SubjectTypeValues = "Registry_SubjectTypeValues";
+    public const string SigningAlgorithmValues = "Registry_SigningAlgorithmValues";
+    public const string IdTokenAlgorithmOnlyForSignIn = "Registry_IdTokenAlgorithmOnlyForSignIn";
+    public const string SigningAlgorithmUnavailable = "Registry_SigningAlgorithmUnavailable";
     public const string AssuranceLevelRange = "Registry_AssuranceLevelRange";
     public const string KindValues = "Registry_KindValues";
     public const string KindClientType = "Registry_KindClientType";

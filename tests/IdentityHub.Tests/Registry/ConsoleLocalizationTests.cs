@@ -97,7 +97,7 @@ public sealed class ConsoleLocalizationTests(RegistryFixture fixture) : IClassFi
     }
 
     /// <summary>Opens the console's registration form, posts it with its antiforgery token; returns the answer page (decoded).</summary>
-    private static async Task<string> PostRegisterAsync(HttpClient console, Dictionary<string, string> form)
+    internal static async Task<string> PostRegisterAsync(HttpClient console, Dictionary<string, string> form)
     {
         using var page = await console.GetAsync("/Admin/Clients/Register");
         var html = await page.Content.ReadAsStringAsync();
@@ -110,7 +110,7 @@ public sealed class ConsoleLocalizationTests(RegistryFixture fixture) : IClassFi
         return WebUtility.HtmlDecode(answer);
     }
 
-    private static async Task SwitchToEnglishAsync(HttpClient console)
+    internal static async Task SwitchToEnglishAsync(HttpClient console)
     {
         using var switched = await console.GetAsync("/culture?culture=en&returnUrl=" + Uri.EscapeDataString("/Admin/Clients/Register"));
         Assert.Equal(HttpStatusCode.Redirect, switched.StatusCode);

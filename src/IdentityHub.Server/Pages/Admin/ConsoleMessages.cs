@@ -15,7 +15,8 @@ public static partial class ConsoleMessages
     public static readonly IReadOnlySet<string> Fields = new HashSet<string>(StringComparer.Ordinal)
     {
         "clientId", "departmentCode", "displayName", "displayNameEn", "kind", "clientType", "grantTypes", "redirectUris",
-        "postLogoutRedirectUris", "backChannelLogoutUri", "scopes", "consentMode", "subjectType", "lifetimes.accessTokenSeconds",
+        "postLogoutRedirectUris", "backChannelLogoutUri", "scopes", "consentMode", "subjectType", "idTokenSignedResponseAlg",
+        "accessTokenSignedResponseAlg", "lifetimes.accessTokenSeconds",
         "lifetimes.identityTokenSeconds", "lifetimes.refreshTokenSeconds", "jwks", "claimPolicy", "claims", "minimumAssuranceLevel",
         "code", "name", "nameEn", "contact", "status", "expiresInDays", "roles", "body",
     };

@@ -33,11 +33,18 @@ public sealed class ClientInput
 
     public int? RefreshTokenSeconds { get; set; }
 
+    /// <summary>Empty: the server's default algorithm.</summary>
+    public string? IdTokenSignedResponseAlg { get; set; }
+
+    public string? AccessTokenSignedResponseAlg { get; set; }
+
     public ClientRegistrationRequest ToRequest() => new(
         ClientId?.Trim(), DepartmentCode, DisplayName, null, null, Lines(RedirectUris), Lines(PostLogoutRedirectUris), [.. Scopes], Kind,
         string.IsNullOrWhiteSpace(DisplayNameEn) ? null : DisplayNameEn, string.IsNullOrWhiteSpace(BackChannelLogoutUri) ? null : BackChannelLogoutUri.Trim(),
         ConsentMode, SubjectType, new TokenLifetimes(AccessTokenSeconds, null, RefreshTokenSeconds),
-        FrontChannelLogoutUri: string.IsNullOrWhiteSpace(FrontChannelLogoutUri) ? null : FrontChannelLogoutUri.Trim());
+        FrontChannelLogoutUri: string.IsNullOrWhiteSpace(FrontChannelLogoutUri) ? null : FrontChannelLogoutUri.Trim(),
+        IdTokenSignedResponseAlg: string.IsNullOrEmpty(IdTokenSignedResponseAlg) ? null : IdTokenSignedResponseAlg,
+        AccessTokenSignedResponseAlg: string.IsNullOrEmpty(AccessTokenSignedResponseAlg) ? null : AccessTokenSignedResponseAlg);
 
     public static ClientInput From(ClientResponse c) => new()
     {
@@ -55,6 +62,8 @@ public sealed class ClientInput
         SubjectType = c.SubjectType,
         AccessTokenSeconds = c.Lifetimes.AccessTokenSeconds,
         RefreshTokenSeconds = c.Lifetimes.RefreshTokenSeconds,
+        IdTokenSignedResponseAlg = c.IdTokenSignedResponseAlg,
+        AccessTokenSignedResponseAlg = c.AccessTokenSignedResponseAlg,
     };
 
     private static string[] Lines(string? text) =>

@@ -1,10 +1,14 @@
+using IdentityHub.Server.Oidc;
 using IdentityHub.Server.Registry;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using OpenIddict.Server;
 
 namespace IdentityHub.Server.Pages.Admin.Clients;
 
 /// <summary>A client's settings, status and deletion.</summary>
-public sealed class EditModel(ClientQueries queries, ClientRegistry clients) : ConsolePageModel
+public sealed class EditModel(ClientQueries queries, ClientRegistry clients, IOptionsMonitor<OpenIddictServerOptions> server, IOptions<OidcOptions> oidc)
+    : ConsolePageModel
 {
     [BindProperty(SupportsGet = true)]
     public string Id { get; set; } = "";
@@ -15,6 +19,8 @@ public sealed class EditModel(ClientQueries queries, ClientRegistry clients) : C
     public ClientResponse Client { get; private set; } = null!;
 
     public IReadOnlyList<DepartmentResponse> Departments { get; private set; } = [];
+
+    public SigningChoices Signing => SigningChoices.Of(server.CurrentValue, oidc.Value);
 
     public async Task<IActionResult> OnGetAsync()
     {

@@ -1,10 +1,14 @@
+using IdentityHub.Server.Oidc;
 using IdentityHub.Server.Registry;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using OpenIddict.Server;
 
 namespace IdentityHub.Server.Pages.Admin.Clients;
 
 /// <summary>Registers a client; a confidential client's secret is shown here once.</summary>
-public sealed class RegisterModel(ClientRegistry clients, DepartmentRegistry departments) : ConsolePageModel
+public sealed class RegisterModel(ClientRegistry clients, DepartmentRegistry departments, IOptionsMonitor<OpenIddictServerOptions> server,
+    IOptions<OidcOptions> oidc) : ConsolePageModel
 {
     [BindProperty]
     public ClientInput Input { get; set; } = new();
@@ -12,6 +16,8 @@ public sealed class RegisterModel(ClientRegistry clients, DepartmentRegistry dep
     public IReadOnlyList<DepartmentResponse> Departments { get; private set; } = [];
 
     public ClientRegistrationResponse? Created { get; private set; }
+
+    public SigningChoices Signing => SigningChoices.Of(server.CurrentValue, oidc.Value);
 
     public async Task OnGetAsync()
     {
