@@ -11,13 +11,18 @@ public sealed class OidcOptions
     /// </summary>
     public Uri? Issuer { get; set; }
 
-    /// <summary>RS256 (default) or ES256: the algorithm of ID tokens, access tokens and logout tokens.</summary>
+    /// <summary>
+    /// RS256 (default) or ES256: the default algorithm of ID tokens, access tokens and logout tokens. A client may register
+    /// the other for its ID tokens (id_token_signed_response_alg) and its access tokens when a key of it is loaded
+    /// (<see cref="TokenSigning"/>).
+    /// </summary>
     public string SigningAlgorithm { get; set; } = "RS256";
 
     /// <summary>
-    /// Signing certificates (PKCS#12 files with passwords). All are published in JWKS; among those
-    /// of <see cref="SigningAlgorithm"/> that are currently valid, the one that expires last signs.
-    /// A new certificate whose NotBefore lies in the future is therefore published before it signs.
+    /// Signing certificates (PKCS#12 files with passwords), RSA or ECDSA P-256; at least one of
+    /// <see cref="SigningAlgorithm"/>. All are published in JWKS; among those of an algorithm that are
+    /// currently valid, the one that expires last signs that algorithm's tokens. A new certificate whose
+    /// NotBefore lies in the future is therefore published before it signs.
     /// </summary>
     public List<CertificateOptions> SigningCertificates { get; set; } = [];
 
