@@ -205,8 +205,10 @@ public abstract partial class OidcProtocolTests
         var user = await kit.CreateUserAsync();
         var (callback, pkce, _) = await kit.AuthorizeForCodeAsync(new BrowserlessSignIn(server), client, user);
         var tokens = await kit.RedeemCodeAsync(client, callback["code"]!, pkce.Verifier);
+        // OpenIddict answers server_error with HTTP 500 (Duende reads that as an HTTP error and keeps the body in Raw).
         Assert.True(tokens.IsError);
-        Assert.Equal("server_error", tokens.Error);
+        Assert.Equal(HttpStatusCode.InternalServerError, tokens.HttpStatusCode);
+        Assert.Equal("server_error", JsonDocument.Parse(tokens.Raw!).RootElement.GetProperty("error").GetString());
         Assert.Null(tokens.IdentityToken);
         Assert.Null(tokens.AccessToken);
     }
