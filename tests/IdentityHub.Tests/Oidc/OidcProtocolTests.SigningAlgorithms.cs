@@ -87,10 +87,14 @@ public abstract partial class OidcProtocolTests
     public async Task SigningAlgorithms_CodeAndRefresh_EachTokenSignedWithTheClientsAlgorithm_ByEveryPath(string? idAlg, string? accessAlg)
     {
         var client = await RegisterWebClientWithAlgorithmsAsync(Kit, idAlg, accessAlg);
+        // Each fast path takes the client whatever it registered (it signs with the client's keys, it does not decline).
+        using var codeMeter = new FastPathMeter(CodeFastPathMeter, client.ClientId);
+        using var refreshMeter = new FastPathMeter(RefreshFastPathMeter, client.ClientId);
         var user = await Kit.CreateUserAsync();
         var (idExpected, accessExpected) = (idAlg ?? "RS256", accessAlg ?? "RS256");
 
         var flow = await Kit.CodeFlowAsync(NewBrowser(), client, user);
+        Assert.Equal(CodeFastPathOff ? 0 : 1, codeMeter.Count);
         await AssertSignedWithAsync(flow.Tokens.IdentityToken!, idExpected, client.ClientId, "JWT");
         await AssertSignedWithAsync(flow.Tokens.AccessToken!, accessExpected, "identityhub", "at+jwt");
         AssertAccessTokenHash(flow.Tokens.IdentityToken!, flow.Tokens.AccessToken!);
@@ -100,6 +104,7 @@ public abstract partial class OidcProtocolTests
         Assert.Equal(HttpStatusCode.OK, fast.Response.StatusCode);
         var normal = await RefreshRequestAsync(client, fast.Json.GetProperty("refresh_token").GetString()!, extra: Ignored);
         Assert.Equal(HttpStatusCode.OK, normal.Response.StatusCode);
+        Assert.Equal(RefreshFastPathOff ? 0 : 1, refreshMeter.Count);
         foreach (var answer in new[] { fast.Json, normal.Json })
         {
             var idToken = answer.GetProperty("id_token").GetString()!;
@@ -139,8 +144,10 @@ public abstract partial class OidcProtocolTests
         var client = new WebClient(clientId, JsonDocument.Parse(text).RootElement.GetProperty("clientSecret").GetString(), "", "");
 
         var form = new List<KeyValuePair<string, string>> { new("grant_type", "client_credentials") };
+        using var meter = new FastPathMeter("identityhub.tokens.fast_path", clientId);
         var fast = await TokenRequestAsync(client, [.. form], RefreshAuth.Basic, null);
         var normal = await TokenRequestAsync(client, [.. form], RefreshAuth.Basic, Ignored);
+        Assert.Equal(Environment.GetEnvironmentVariable("Oidc__ClientCredentialsFastPath") is "false" ? 0 : 1, meter.Count);
         foreach (var answer in new[] { fast, normal })
         {
             Assert.Equal(HttpStatusCode.OK, answer.Response.StatusCode);
