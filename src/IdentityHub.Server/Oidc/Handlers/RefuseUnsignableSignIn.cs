@@ -18,7 +18,8 @@ namespace IdentityHub.Server.Oidc.Handlers;
 /// The access token is always issued at the token endpoint; the ID token when openid is granted (as OpenIddict's
 /// AttachDefaultScopes and EvaluateGeneratedTokens decide it, later in the pipeline).
 /// </summary>
-public sealed class RefuseUnsignableSignIn(IOptions<OidcOptions> oidc) : IOpenIddictServerHandler<ProcessSignInContext>
+public sealed class RefuseUnsignableSignIn(IOptions<OidcOptions> oidc, ILogger<RefuseUnsignableSignIn> logger)
+    : IOpenIddictServerHandler<ProcessSignInContext>
 {
     public static OpenIddictServerHandlerDescriptor Descriptor { get; }
         = OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessSignInContext>()
@@ -44,9 +45,14 @@ public sealed class RefuseUnsignableSignIn(IOptions<OidcOptions> oidc) : IOpenId
         var algorithm = oidc.Value.SigningAlgorithm;
         var identity = context.Principal is { } principal
             && (principal.HasScope(Scopes.OpenId) || (!principal.HasClaim(Claims.Private.Scope) && context.Request.HasScope(Scopes.OpenId)));
-        if (TokenSigning.For(context.Options, algorithm, signing.AccessToken) is null
-            || (identity && TokenSigning.For(context.Options, algorithm, signing.IdToken) is null))
+        var missing = TokenSigning.For(context.Options, algorithm, signing.AccessToken) is null ? signing.AccessToken
+            : identity && TokenSigning.For(context.Options, algorithm, signing.IdToken) is null ? signing.IdToken
+            : null;
+        if (missing is not null)
         {
+            // The operator's cue (the client only sees server_error): which client, which algorithm; nothing personal.
+            logger.LogWarning("Token request of client {ClientId} refused: it registered {Algorithm} and no signing key of it is loaded",
+                context.ClientId, missing);
             context.Reject(Errors.ServerError, ProtectServerOnlyTokens.NoKeyForRegisteredAlgorithm);
         }
     }
