@@ -79,7 +79,7 @@ public sealed class ServerKeys
         // Every signing certificate is loaded, whatever its algorithm: the default algorithm's sign unless a client
         // registered the other (TokenSigning); all are published in JWKS. At least one must be of the default algorithm.
         var wantEc = string.Equals(options.SigningAlgorithm, "ES256", StringComparison.OrdinalIgnoreCase);
-        var signing = signingConfig.Select(c => LoadCertificate(c, environment)).ToList();
+        var signing = signingConfig.Select(c => LoadSigningCertificate(c, environment)).ToList();
         var encryption = encryptionConfig.Select(c => LoadCertificate(c, environment)).ToList();
 
         if (!signing.Any(c => IsEc(c) == wantEc))
@@ -99,6 +99,24 @@ public sealed class ServerKeys
     }
 
     private static bool IsEc(X509Certificate2 certificate) => certificate.GetKeyAlgorithm() == "1.2.840.10045.2.1" /* id-ecPublicKey, RFC 5480 */;
+
+    /// <summary>
+    /// A signing certificate: RSA (RS256) or ECDSA P-256 (ES256, RFC 7518 section 3.4). Every one is loaded and may sign
+    /// (clients register either algorithm), so any other key is refused here, whatever the default algorithm.
+    /// </summary>
+    private static X509Certificate2 LoadSigningCertificate(CertificateOptions options, IHostEnvironment environment)
+    {
+        var certificate = LoadCertificate(options, environment);
+        using var rsa = certificate.GetRSAPublicKey();
+        using var ec = certificate.GetECDsaPublicKey();
+        if (rsa is null && ec?.ExportParameters(false).Curve.Oid is not { Value: "1.2.840.10045.3.1.7" } and not { FriendlyName: "nistP256" or "ECDSA_P256" })
+        {
+            throw new StartupConfigurationException(
+                $"Signing certificate {Path.GetFullPath(Path.Combine(environment.ContentRootPath, options.Path!))}: neither RSA (RS256) nor ECDSA P-256 (ES256).");
+        }
+
+        return certificate;
+    }
 
     private static X509Certificate2 LoadCertificate(CertificateOptions options, IHostEnvironment environment)
     {

@@ -90,6 +90,25 @@ public sealed class ProductionStartupTests : IDisposable
     }
 
     [Fact]
+    public async Task Server_ProductionWithSigningCertificateNeitherRsaNorP256_ExitsWith1NamingTheFile()
+    {
+        // Every configured signing certificate is loaded and may sign (clients register RS256 or ES256), so one that is
+        // neither RSA nor ECDSA P-256 (ES256, RFC 7518 section 3.4) is refused, even beside a valid one of the default algorithm.
+        var (environment, _, _) = ProductionEnvironment();
+        var p384 = TestCertificates.CreateSigningEc(_temp.FullName, System.Security.Cryptography.ECCurve.NamedCurves.nistP384, "signing-p384.pfx");
+        environment["Oidc__SigningCertificates__1__Path"] = p384.Path;
+        environment["Oidc__SigningCertificates__1__Password"] = p384.Password;
+        await using var server = ServerProcess.Start(environment);
+
+        var exitCode = await server.WaitForExitAsync();
+
+        Assert.True(exitCode == 1, $"Exit code {exitCode}.\nstderr:\n{server.StandardError}");
+        Assert.Contains(p384.Path, server.StandardError, StringComparison.Ordinal);
+        Assert.Contains("P-256", server.StandardError, StringComparison.Ordinal);
+        AssertNoStackTrace(server.StandardError);
+    }
+
+    [Fact]
     public async Task Server_PasswordHashIterationsBelowFloor_ExitsWith1NamingTheSetting()
     {
         var (environment, _, _) = ProductionEnvironment();

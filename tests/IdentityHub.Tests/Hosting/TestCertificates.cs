@@ -33,6 +33,15 @@ internal static class TestCertificates
         return Write(directory, "signing.pfx", request);
     }
 
+    /// <summary>An ECDSA certificate on <paramref name="curve"/> for signing tokens.</summary>
+    public static Pfx CreateSigningEc(string directory, ECCurve curve, string fileName)
+    {
+        using var ec = ECDsa.Create(curve);
+        var request = new CertificateRequest("CN=IdentityHub Test Signing EC", ec, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, critical: true));
+        return Write(directory, fileName, request);
+    }
+
     /// <summary>An RSA certificate for encrypting the tokens only the server reads.</summary>
     public static Pfx CreateEncryption(string directory)
     {

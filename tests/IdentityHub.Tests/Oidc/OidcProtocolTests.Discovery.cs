@@ -87,5 +87,23 @@ public abstract partial class OidcProtocolTests
         Assert.Equal("ES256", OidcKit.JwtHeader(flow.Tokens.AccessToken!).GetProperty("alg").GetString());
         var accessToken = await kit.ValidateJwtAsync(flow.Tokens.AccessToken!, "identityhub", "at+jwt", "ES256");
         Assert.True(accessToken.IsValid, accessToken.Exception?.ToString());
+
+        // OpenIddict's normal path (an ignored parameter sends the refresh there) signs with the default algorithm too, not
+        // with the first asymmetric key of its list (the RSA certificate, which OpenIddict sorts before the EC key).
+        using var http = server.CreateHttpClient();
+        using var refreshed = await http.PostAsync("/connect/token", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["grant_type"] = "refresh_token", ["refresh_token"] = flow.Tokens.RefreshToken!, ["client_id"] = client.ClientId,
+            ["client_secret"] = client.Secret!, ["x_ignored"] = "1",
+        }));
+        var answer = System.Text.Json.JsonDocument.Parse(await refreshed.Content.ReadAsStringAsync()).RootElement;
+        Assert.True(refreshed.IsSuccessStatusCode, answer.ToString());
+        foreach (var (name, audience, type) in new[] { ("id_token", client.ClientId, "JWT"), ("access_token", "identityhub", "at+jwt") })
+        {
+            var jwt = answer.GetProperty(name).GetString()!;
+            Assert.Equal(key.Kid, OidcKit.JwtHeader(jwt).GetProperty("kid").GetString());
+            var validation = await kit.ValidateJwtAsync(jwt, audience, type, "ES256");
+            Assert.True(validation.IsValid, validation.Exception?.ToString());
+        }
     }
 }

@@ -87,10 +87,14 @@ public abstract partial class OidcProtocolTests
     public async Task SigningAlgorithms_CodeAndRefresh_EachTokenSignedWithTheClientsAlgorithm_ByEveryPath(string? idAlg, string? accessAlg)
     {
         var client = await RegisterWebClientWithAlgorithmsAsync(Kit, idAlg, accessAlg);
+        // Each fast path takes the client whatever it registered (it signs with the client's keys, it does not decline).
+        using var codeMeter = new FastPathMeter(CodeFastPathMeter, client.ClientId);
+        using var refreshMeter = new FastPathMeter(RefreshFastPathMeter, client.ClientId);
         var user = await Kit.CreateUserAsync();
         var (idExpected, accessExpected) = (idAlg ?? "RS256", accessAlg ?? "RS256");
 
         var flow = await Kit.CodeFlowAsync(NewBrowser(), client, user);
+        Assert.Equal(CodeFastPathOff ? 0 : 1, codeMeter.Count);
         await AssertSignedWithAsync(flow.Tokens.IdentityToken!, idExpected, client.ClientId, "JWT");
         await AssertSignedWithAsync(flow.Tokens.AccessToken!, accessExpected, "identityhub", "at+jwt");
         AssertAccessTokenHash(flow.Tokens.IdentityToken!, flow.Tokens.AccessToken!);
@@ -100,6 +104,7 @@ public abstract partial class OidcProtocolTests
         Assert.Equal(HttpStatusCode.OK, fast.Response.StatusCode);
         var normal = await RefreshRequestAsync(client, fast.Json.GetProperty("refresh_token").GetString()!, extra: Ignored);
         Assert.Equal(HttpStatusCode.OK, normal.Response.StatusCode);
+        Assert.Equal(RefreshFastPathOff ? 0 : 1, refreshMeter.Count);
         foreach (var answer in new[] { fast.Json, normal.Json })
         {
             var idToken = answer.GetProperty("id_token").GetString()!;
@@ -139,8 +144,10 @@ public abstract partial class OidcProtocolTests
         var client = new WebClient(clientId, JsonDocument.Parse(text).RootElement.GetProperty("clientSecret").GetString(), "", "");
 
         var form = new List<KeyValuePair<string, string>> { new("grant_type", "client_credentials") };
+        using var meter = new FastPathMeter("identityhub.tokens.fast_path", clientId);
         var fast = await TokenRequestAsync(client, [.. form], RefreshAuth.Basic, null);
         var normal = await TokenRequestAsync(client, [.. form], RefreshAuth.Basic, Ignored);
+        Assert.Equal(Environment.GetEnvironmentVariable("Oidc__ClientCredentialsFastPath") is "false" ? 0 : 1, meter.Count);
         foreach (var answer in new[] { fast, normal })
         {
             Assert.Equal(HttpStatusCode.OK, answer.Response.StatusCode);
@@ -190,26 +197,59 @@ public abstract partial class OidcProtocolTests
         }
 
         // ... and a client that registered it when a key existed (its setting written as the registry wrote it) gets no
-        // token at all once the key is gone: server_error, never an RS256 token.
+        // token at all once the key is gone: server_error, never an RS256 token. The refused request consumes nothing: the
+        // code and the refresh token it presented stay valid and redeem normally once the client can be signed for again
+        // (a refresh token redeemed by the refusal would be reuse when presented again, RFC 9700 section 4.14.2, and its
+        // whole grant revoked).
         var client = await RegisterWebClientWithAlgorithmsAsync(kit, null, null);
+        var user = await kit.CreateUserAsync();
+        var earlier = await kit.CodeFlowAsync(new BrowserlessSignIn(server), client, user);
+        Assert.NotNull(earlier.Tokens.RefreshToken);
+        var (callback, pkce, _) = await kit.AuthorizeForCodeAsync(new BrowserlessSignIn(server), client, user);
+        await SetIdTokenAlgorithmAsync(server, client.ClientId, "ES256");
+
+        foreach (var tokens in new[]
+                 {
+                     await kit.RedeemCodeAsync(client, callback["code"]!, pkce.Verifier),
+                     await kit.RefreshAsync(client, earlier.Tokens.RefreshToken!),
+                 })
+        {
+            // OpenIddict answers server_error with HTTP 500 (Duende reads that as an HTTP error and keeps the body in Raw).
+            Assert.True(tokens.IsError);
+            Assert.Equal(HttpStatusCode.InternalServerError, tokens.HttpStatusCode);
+            Assert.Equal("server_error", JsonDocument.Parse(tokens.Raw!).RootElement.GetProperty("error").GetString());
+            Assert.Null(tokens.IdentityToken);
+            Assert.Null(tokens.AccessToken);
+        }
+
+        await SetIdTokenAlgorithmAsync(server, client.ClientId, null);
+        var code = await kit.RedeemCodeAsync(client, callback["code"]!, pkce.Verifier);
+        Assert.False(code.IsError, code.Raw);
+        var refreshed = await kit.RefreshAsync(client, earlier.Tokens.RefreshToken!);
+        Assert.False(refreshed.IsError, refreshed.Raw);
+    }
+
+    /// <summary>Writes a client's id_token_signed_response_alg as the registry stores it, past the registry's checks, and drops the cached clients.</summary>
+    private static async Task SetIdTokenAlgorithmAsync(IdentityHubServer server, string clientId, string? algorithm)
+    {
         await using (var scope = server.Services.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
-            var application = await db.Set<IdentityHub.Server.Registry.HubApplication>().SingleAsync(a => a.ClientId == client.ClientId);
+            var application = await db.Set<IdentityHub.Server.Registry.HubApplication>().SingleAsync(a => a.ClientId == clientId);
             var settings = string.IsNullOrEmpty(application.Settings) ? [] : JsonSerializer.Deserialize<Dictionary<string, string>>(application.Settings)!;
-            settings[TokenSigning.IdTokenSetting] = "ES256";
+            if (algorithm is null)
+            {
+                settings.Remove(TokenSigning.IdTokenSetting);
+            }
+            else
+            {
+                settings[TokenSigning.IdTokenSetting] = algorithm;
+            }
+
             application.Settings = JsonSerializer.Serialize(settings);
             await db.SaveChangesAsync();
         }
 
-        var user = await kit.CreateUserAsync();
-        var (callback, pkce, _) = await kit.AuthorizeForCodeAsync(new BrowserlessSignIn(server), client, user);
-        var tokens = await kit.RedeemCodeAsync(client, callback["code"]!, pkce.Verifier);
-        // OpenIddict answers server_error with HTTP 500 (Duende reads that as an HTTP error and keeps the body in Raw).
-        Assert.True(tokens.IsError);
-        Assert.Equal(HttpStatusCode.InternalServerError, tokens.HttpStatusCode);
-        Assert.Equal("server_error", JsonDocument.Parse(tokens.Raw!).RootElement.GetProperty("error").GetString());
-        Assert.Null(tokens.IdentityToken);
-        Assert.Null(tokens.AccessToken);
+        server.Services.GetRequiredService<IdentityHub.Server.Registry.ClientCache>().Invalidate();
     }
 }

@@ -64,7 +64,7 @@ public static class SessionsKit
 {
     /// <summary>A web client of <paramref name="department"/> (pairwise subjects) with a back-channel URI at the receiver, and optionally a front-channel URI.</summary>
     public static async Task<WebClient> RegisterClientAsync(OidcKit kit, LogoutReceiver receiver, string department = "sessions",
-        bool backChannel = true, string? frontChannelLogoutUri = null)
+        bool backChannel = true, string? frontChannelLogoutUri = null, string? idTokenSignedResponseAlg = null)
     {
         var clientId = OidcKit.UniqueId("sso");
         var baseUri = $"https://{clientId}.apps.test";
@@ -80,6 +80,7 @@ public static class SessionsKit
             scopes = new[] { "openid", "profile", "phone", "offline_access" },
             backChannelLogoutUri = backChannel ? receiver.UriFor(clientId) : null,
             frontChannelLogoutUri,
+            idTokenSignedResponseAlg,
         });
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.Created, text);

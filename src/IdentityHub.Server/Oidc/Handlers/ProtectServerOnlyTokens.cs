@@ -37,6 +37,9 @@ public sealed class ProtectServerOnlyTokens(ServerOnlyTokenKeys keys, IOptions<O
         key is not SymmetricSecurityKey
         || token is JsonWebToken { Typ: JsonWebTokenTypes.Private.AuthorizationCode or JsonWebTokenTypes.Private.RefreshToken };
 
+    /// <summary>The error description of a refusal for want of a key of the client's registered algorithm.</summary>
+    public const string NoKeyForRegisteredAlgorithm = "The server has no key for the signing algorithm registered for this client.";
+
     public static bool IsServerOnly(string? tokenType) =>
         tokenType is TokenTypeIdentifiers.Private.AuthorizationCode or TokenTypeIdentifiers.RefreshToken;
 
@@ -53,7 +56,7 @@ public sealed class ProtectServerOnlyTokens(ServerOnlyTokenKeys keys, IOptions<O
         context.SigningCredentials = TokenSigning.For(context.Options, oidc.Value.SigningAlgorithm, registered);
         if (context.SigningCredentials is null)
         {
-            context.Reject(Errors.ServerError, "The server has no key for the signing algorithm registered for this client.");
+            context.Reject(Errors.ServerError, NoKeyForRegisteredAlgorithm);
             return;
         }
 
