@@ -39,7 +39,11 @@ public static class TokenSigning
     /// <summary>The application setting holding the client's access_token_signed_response_alg.</summary>
     public const string AccessTokenSetting = "hub:access_token_signed_response_alg";
 
-    /// <summary>The algorithms a client may register (RFC 7518 sections 3.3 and 3.4).</summary>
+    /// <summary>
+    /// The algorithms a client may register (RFC 7518 sections 3.3 and 3.4). Both hash with SHA-256, which OpenIddict's
+    /// AttachTokenDigests uses for at_hash/c_hash whatever key signs the ID token (it takes the first asymmetric key's
+    /// algorithm); an algorithm of another hash size (ES384, PS512 ...) would need that digest chosen by the ID token's key.
+    /// </summary>
     public static readonly IReadOnlyList<string> Algorithms = [SecurityAlgorithms.RsaSha256, SecurityAlgorithms.EcdsaSha256];
 
     /// <summary>
@@ -80,7 +84,7 @@ public static class TokenSigning
     public static SigningCredentials? For(OpenIddictServerOptions options, string defaultAlgorithm, string? registered) =>
         registered is not null
             ? Find(options, registered)
-            : Find(options, defaultAlgorithm) ?? options.SigningCredentials.Find(c => c.Key is AsymmetricSecurityKey);
+            : Find(options, defaultAlgorithm) ?? options.SigningCredentials.Find(c => c.Key is AsymmetricSecurityKey && !PublishedOnly.TryGetValue(c.Key, out _));
 
     /// <summary>Whether the server can sign with <paramref name="algorithm"/> now (a key of it is loaded).</summary>
     public static bool CanSign(OpenIddictServerOptions options, string algorithm) => Find(options, algorithm) is not null;
@@ -88,6 +92,9 @@ public static class TokenSigning
     /// <summary>The algorithms the server can sign public tokens with now, in the options' order.</summary>
     public static IReadOnlyList<string> Available(OpenIddictServerOptions options) =>
         Algorithms.Where(a => CanSign(options, a)).ToArray();
+
+    /// <summary>What <see cref="Of"/> answers for settings that are not JSON: no key has this algorithm.</summary>
+    public static readonly ClientSigning Unreadable = new("unreadable-settings", "unreadable-settings");
 
     /// <summary>The client's registered algorithms from an OpenIddict application's settings (JSON), as stored (the registry admits only <see cref="Algorithms"/>).</summary>
     public static ClientSigning Of(string? settings)
@@ -106,7 +113,9 @@ public static class TokenSigning
         }
         catch (JsonException)
         {
-            return ClientSigning.Default;
+            // Fail closed: settings that cannot be read give no token rather than one of the default algorithm, which the
+            // client may not have registered (For finds no key for this name).
+            return Unreadable;
         }
     }
 }
