@@ -55,33 +55,23 @@ public static class Seeder
             postLogoutRedirectUris = Array.Empty<string>(),
             scopes = Array.Empty<string>(),
         });
-        var web = await PostAsync("/api/admin/clients", new
+        // A web application (code + PKCE, refresh tokens); the second one registered for ES256 ID and access tokens (OpenID
+        // Connect Dynamic Client Registration 1.0 section 2, id_token_signed_response_alg): the refresh-es256 scenario.
+        Task<JsonElement> WebClientAsync(string clientId, string displayName, string? algorithm) => PostAsync("/api/admin/clients", new
         {
-            clientId = "bench-web",
+            clientId,
             departmentCode = Department,
-            displayName = "Benchmark web application",
+            displayName,
             clientType = "confidential",
             grantTypes = new[] { "authorization_code", "refresh_token" },
             redirectUris = new[] { RedirectUri },
             postLogoutRedirectUris = Array.Empty<string>(),
             scopes = new[] { "openid", "profile", "offline_access" },
+            idTokenSignedResponseAlg = algorithm,
+            accessTokenSignedResponseAlg = algorithm,
         });
-
-        // The same web application registered for ES256 ID and access tokens (OpenID Connect Dynamic Client Registration 1.0
-        // section 2, id_token_signed_response_alg): the refresh-es256 scenario.
-        var webEs256 = await PostAsync("/api/admin/clients", new
-        {
-            clientId = "bench-web-es256",
-            departmentCode = Department,
-            displayName = "Benchmark web application (ES256 tokens)",
-            clientType = "confidential",
-            grantTypes = new[] { "authorization_code", "refresh_token" },
-            redirectUris = new[] { RedirectUri },
-            postLogoutRedirectUris = Array.Empty<string>(),
-            scopes = new[] { "openid", "profile", "offline_access" },
-            idTokenSignedResponseAlg = "ES256",
-            accessTokenSignedResponseAlg = "ES256",
-        });
+        var web = await WebClientAsync("bench-web", "Benchmark web application", null);
+        var webEs256 = await WebClientAsync("bench-web-es256", "Benchmark web application (ES256 tokens)", "ES256");
 
         // Each account costs the server one password hash: create them a few at a time.
         var names = Enumerable.Range(0, users).Select(i => $"bench-user-{i:D4}").ToList();
