@@ -36,7 +36,21 @@ public sealed class EditModel(ClientQueries queries, ClientRegistry clients, IOp
 
     public async Task<IActionResult> OnPostSaveAsync()
     {
-        var result = await clients.UpdateAsync(Actor, Id, Input.ToRequest() with { DepartmentCode = null }, HttpContext.RequestAborted);
+        // An update replaces every setting, and the form shows neither the client's JWKS (private_key_jwt) nor its ID token
+        // lifetime: the save keeps what is stored for them instead of clearing them.
+        var stored = await queries.GetAsync(Actor, Id, HttpContext.RequestAborted);
+        if (!stored.IsOk)
+        {
+            return NotFoundOrDenied(stored);
+        }
+
+        var request = Input.ToRequest() with
+        {
+            DepartmentCode = null,
+            Jwks = stored.Value!.Jwks,
+            Lifetimes = new TokenLifetimes(Input.AccessTokenSeconds, stored.Value.Lifetimes.IdentityTokenSeconds, Input.RefreshTokenSeconds),
+        };
+        var result = await clients.UpdateAsync(Actor, Id, request, HttpContext.RequestAborted);
         Notice = Succeeded(result) ? "✓" : null;
         return await LoadAsync() ?? Page();
     }
