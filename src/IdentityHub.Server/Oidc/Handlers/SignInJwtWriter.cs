@@ -318,8 +318,6 @@ internal static class SignInJwtWriter
     /// </summary>
     private static string Encrypt(Kept keys, ProtectedHeader protectedHeader, string plaintext)
     {
-        Span<byte> iv = stackalloc byte[16];
-        RandomNumberGenerator.Fill(iv);
         var aes = t_aes ??= Aes.Create();
         if (!ReferenceEquals(t_aesKey, keys.EncKey))
         {
@@ -327,35 +325,59 @@ internal static class SignInJwtWriter
             t_aesKey = keys.EncKey;
         }
 
-        var ciphertext = aes.EncryptCbc(Encoding.UTF8.GetBytes(plaintext), iv, PaddingMode.PKCS7);
-
-        // M = HMAC-SHA-512(MAC_KEY, AAD || IV || ciphertext || AL), AL the AAD's length in bits, 64-bit big-endian; T = M[0..32].
+        // One pooled buffer laid out as the MAC's input, AAD || IV || ciphertext || AL (AL the AAD's length in bits, 64-bit
+        // big-endian), then the tag; the plaintext's UTF-8 in a second pooled buffer. No array per token: only the token's string.
         var header = protectedHeader.Bytes;
-        var macInput = ArrayPool<byte>.Shared.Rent(header.Length + iv.Length + ciphertext.Length + 8);
-        Span<byte> mac = stackalloc byte[64];
+        var plain = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(plaintext.Length));
+        var plainLength = 0;
+        byte[]? buffer = null;
         try
         {
-            var length = 0;
-            header.CopyTo(macInput, 0);
-            length += header.Length;
-            iv.CopyTo(macInput.AsSpan(length));
-            length += iv.Length;
-            ciphertext.CopyTo(macInput, length);
-            length += ciphertext.Length;
-            BinaryPrimitives.WriteUInt64BigEndian(macInput.AsSpan(length), (ulong)header.Length * 8);
-            length += 8;
-            HMACSHA512.HashData(keys.MacKey!, macInput.AsSpan(0, length), mac);
+            plainLength = Encoding.UTF8.GetBytes(plaintext, plain);
+            var cipherLength = aes.GetCiphertextLengthCbc(plainLength, PaddingMode.PKCS7);
+            int ivAt = header.Length, cipherAt = ivAt + 16, alAt = cipherAt + cipherLength, tagAt = alAt + 8;
+            buffer = ArrayPool<byte>.Shared.Rent(tagAt + 32);
+            header.CopyTo(buffer, 0);
+            var iv = buffer.AsSpan(ivAt, 16);
+            RandomNumberGenerator.Fill(iv);
+            if (aes.EncryptCbc(plain.AsSpan(0, plainLength), iv, buffer.AsSpan(cipherAt, cipherLength), PaddingMode.PKCS7) != cipherLength)
+            {
+                throw new CryptographicException("Unexpected ciphertext length.");
+            }
+
+            BinaryPrimitives.WriteUInt64BigEndian(buffer.AsSpan(alAt, 8), (ulong)header.Length * 8);
+
+            // M = HMAC-SHA-512(MAC_KEY, AAD || IV || ciphertext || AL); T = M[0..32].
+            Span<byte> mac = stackalloc byte[64];
+            HMACSHA512.HashData(keys.MacKey!, buffer.AsSpan(0, tagAt), mac);
+            mac[..32].CopyTo(buffer.AsSpan(tagAt, 32));
+
+            var text = protectedHeader.Text;
+            var length = text.Length + 2 + Base64Url.GetEncodedLength(16) + 1 + Base64Url.GetEncodedLength(cipherLength) + 1
+                + Base64Url.GetEncodedLength(32);
+            return string.Create(length, (text, buffer, ivAt, cipherAt, cipherLength, tagAt), static (chars, state) =>
+            {
+                var (text, buffer, ivAt, cipherAt, cipherLength, tagAt) = state;
+                text.CopyTo(chars);
+                var at = text.Length;
+                chars[at++] = '.';
+                chars[at++] = '.';
+                at += Base64Url.EncodeToChars(buffer.AsSpan(ivAt, 16), chars[at..]);
+                chars[at++] = '.';
+                at += Base64Url.EncodeToChars(buffer.AsSpan(cipherAt, cipherLength), chars[at..]);
+                chars[at++] = '.';
+                Base64Url.EncodeToChars(buffer.AsSpan(tagAt, 32), chars[at..]);
+            });
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(macInput);
+            // The token's claims in clear: not left in a pooled array.
+            CryptographicOperations.ZeroMemory(plain.AsSpan(0, plainLength));
+            ArrayPool<byte>.Shared.Return(plain);
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
-
-        var builder = new StringBuilder(header.Length + 2 + Base64Url.GetEncodedLength(16) + 1 + Base64Url.GetEncodedLength(ciphertext.Length) + 1 + 43);
-        builder.Append(protectedHeader.Text).Append("..")
-            .Append(Base64Url.EncodeToString(iv)).Append('.')
-            .Append(Base64Url.EncodeToString(ciphertext)).Append('.')
-            .Append(Base64Url.EncodeToString(mac[..32]));
-        return builder.ToString();
     }
 }
