@@ -70,7 +70,7 @@ internal static class SignInTokens
                 return true;
             }
 
-            return !IsPerToken(claim) && !claim.Type.StartsWith("oi_", StringComparison.OrdinalIgnoreCase) && claim.HasDestination(Destinations.AccessToken);
+            return !IsPerToken(claim) && !claim.Type.StartsWith("oi_", StringComparison.OrdinalIgnoreCase) && ClaimDestinations.Has(claim, Destinations.AccessToken);
         });
         Dated(access, issuer, now, lifetime, withoutDestinations: true);
         access.SetAudiences(principal.GetResources());
@@ -96,7 +96,7 @@ internal static class SignInTokens
                 return true;
             }
 
-            return !IsPerToken(claim) && !claim.Type.StartsWith("oi_", StringComparison.OrdinalIgnoreCase) && claim.HasDestination(Destinations.IdentityToken);
+            return !IsPerToken(claim) && !claim.Type.StartsWith("oi_", StringComparison.OrdinalIgnoreCase) && ClaimDestinations.Has(claim, Destinations.IdentityToken);
         });
         Dated(identity, issuer, now, lifetime, withoutDestinations: true);
         identity.SetAudiences([clientId]);
@@ -268,7 +268,7 @@ internal static class SignInTokens
             claims[Claims.JwtId] = Guid.NewGuid().ToString();
         }
 
-        if (type == TokenTypeIdentifiers.RefreshToken && principal.GetDestinations() is { Count: > 0 } destinations)
+        if (type == TokenTypeIdentifiers.RefreshToken && ClaimDestinations.Of(principal) is { Count: > 0 } destinations)
         {
             claims[Claims.Private.ClaimDestinationsMap] = destinations;
         }
