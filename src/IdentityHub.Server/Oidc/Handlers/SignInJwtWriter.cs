@@ -55,11 +55,18 @@ internal static class SignInJwtWriter
             return null;
         }
 
-        var jws = FastJwtWriter.CreateJws(Header(PerCredentials.GetValue(signing, Keep), handler, signing, token.JwtType, null).Bytes,
-            signing, (identity, token), static (json, state) => WritePayload(json, state.identity, state.token));
-        return jws is null || encrypting is null
-            ? jws
-            : Encrypt(encrypting, Header(encrypting, handler, signing, token.JwtType, encryption), jws);
+        var jwsHeader = Header(PerCredentials.GetValue(signing, Keep), handler, signing, token.JwtType, null).Bytes;
+        if (encrypting is null)
+        {
+            return FastJwtWriter.CreateJws(jwsHeader, signing, (identity, token),
+                static (json, state) => WritePayload(json, state.identity, state.token));
+        }
+
+        // A server-only token: the JWS's octets encrypted as they leave the signing buffer (no string of the JWS).
+        return FastJwtWriter.CreateJws(jwsHeader, signing, (identity, token),
+            static (json, state) => WritePayload(json, state.identity, state.token),
+            (encrypting, jweHeader: Header(encrypting, handler, signing, token.JwtType, encryption)),
+            static (jws, keys) => Encrypt(keys.encrypting, keys.jweHeader, jws));
     }
 
     private static bool WritePayload(Utf8JsonWriter json, ClaimsIdentity identity, SignInTokens.TokenDescription token)
@@ -316,7 +323,7 @@ internal static class SignInJwtWriter
     /// RFC 7516 section 5.1 with "dir" and A256CBC-HS512 (RFC 7518 section 5.2.2.1): BASE64URL(header) "." "" "." BASE64URL(IV)
     /// "." BASE64URL(ciphertext) "." BASE64URL(tag), the AAD the ASCII of BASE64URL(header).
     /// </summary>
-    private static string Encrypt(Kept keys, ProtectedHeader protectedHeader, string plaintext)
+    private static string Encrypt(Kept keys, ProtectedHeader protectedHeader, ReadOnlySpan<byte> plaintext)
     {
         var aes = t_aes ??= Aes.Create();
         if (!ReferenceEquals(t_aesKey, keys.EncKey))
@@ -326,21 +333,18 @@ internal static class SignInJwtWriter
         }
 
         // One pooled buffer laid out as the MAC's input, AAD || IV || ciphertext || AL (AL the AAD's length in bits, 64-bit
-        // big-endian), then the tag; the plaintext's UTF-8 in a second pooled buffer. No array per token: only the token's string.
+        // big-endian), then the tag. No array per token: only the token's string.
         var header = protectedHeader.Bytes;
-        var plain = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(plaintext.Length));
-        var plainLength = 0;
         byte[]? buffer = null;
         try
         {
-            plainLength = Encoding.UTF8.GetBytes(plaintext, plain);
-            var cipherLength = aes.GetCiphertextLengthCbc(plainLength, PaddingMode.PKCS7);
+            var cipherLength = aes.GetCiphertextLengthCbc(plaintext.Length, PaddingMode.PKCS7);
             int ivAt = header.Length, cipherAt = ivAt + 16, alAt = cipherAt + cipherLength, tagAt = alAt + 8;
             buffer = ArrayPool<byte>.Shared.Rent(tagAt + 32);
             header.CopyTo(buffer, 0);
             var iv = buffer.AsSpan(ivAt, 16);
             RandomNumberGenerator.Fill(iv);
-            if (aes.EncryptCbc(plain.AsSpan(0, plainLength), iv, buffer.AsSpan(cipherAt, cipherLength), PaddingMode.PKCS7) != cipherLength)
+            if (aes.EncryptCbc(plaintext, iv, buffer.AsSpan(cipherAt, cipherLength), PaddingMode.PKCS7) != cipherLength)
             {
                 throw new CryptographicException("Unexpected ciphertext length.");
             }
@@ -371,9 +375,6 @@ internal static class SignInJwtWriter
         }
         finally
         {
-            // The token's claims in clear: not left in a pooled array.
-            CryptographicOperations.ZeroMemory(plain.AsSpan(0, plainLength));
-            ArrayPool<byte>.Shared.Return(plain);
             if (buffer is not null)
             {
                 ArrayPool<byte>.Shared.Return(buffer);
