@@ -113,7 +113,7 @@ public sealed class ClaimsFactory(RealNameService realNames, IOptions<Verificati
 
         identity.SetScopes(scopes);
         identity.SetResources(resources);
-        identity.SetDestinations(DestinationsOf);
+        ClaimDestinations.Apply(identity, DestinationsOf);
         if (claimsRequest is not null)
         {
             // Codes and refresh tokens keep every claim; the access token carries the request only for userinfo.
@@ -193,20 +193,27 @@ public sealed class ClaimsFactory(RealNameService realNames, IOptions<Verificati
     private System.Text.Json.Nodes.JsonNode? Verified(ClaimsRequestTarget? target, Person person, ClientPolicy client) =>
         VerifiedClaims.Build(target, person, client.Claims, verification.Value.TrustFramework, clock.GetUtcNow(), realNames.RevealIdNumber);
 
-    private static IEnumerable<string> DestinationsOf(Claim claim) => claim.Type switch
+    private static readonly ClaimDestinations.Set AccessAndIdentityTokens =
+        new(OpenIddictConstants.Destinations.AccessToken, OpenIddictConstants.Destinations.IdentityToken);
+
+    private static readonly ClaimDestinations.Set IdentityTokenOnly = new(OpenIddictConstants.Destinations.IdentityToken);
+
+    private static readonly ClaimDestinations.Set NoToken = new();
+
+    private static ClaimDestinations.Set DestinationsOf(Claim claim) => claim.Type switch
     {
         // sub is placed by OpenIddict in every token; sid lets APIs and logout tie a token to its session.
-        Claims.Subject => [OpenIddictConstants.Destinations.AccessToken, OpenIddictConstants.Destinations.IdentityToken],
-        HubClaims.SessionId => [OpenIddictConstants.Destinations.AccessToken, OpenIddictConstants.Destinations.IdentityToken],
+        Claims.Subject => AccessAndIdentityTokens,
+        HubClaims.SessionId => AccessAndIdentityTokens,
         HubClaims.AuthenticationTime or HubClaims.AuthenticationMethod or Claims.AuthenticationContextReference
-            => [OpenIddictConstants.Destinations.IdentityToken],
+            => IdentityTokenOnly,
         // Whom the person acts for, and as whom: department APIs authorise on it, so the access token carries it too.
-        HubClaims.Enterprise or ActorType => [OpenIddictConstants.Destinations.AccessToken, OpenIddictConstants.Destinations.IdentityToken],
-        VerifiedClaimsType => [OpenIddictConstants.Destinations.IdentityToken],
+        HubClaims.Enterprise or ActorType => AccessAndIdentityTokens,
+        VerifiedClaimsType => IdentityTokenOnly,
         // Released personal claims: only what the policy let through was added to the identity.
-        _ when ClaimCatalog.ClaimTypes.Contains(claim.Type) => [OpenIddictConstants.Destinations.IdentityToken],
+        _ when ClaimCatalog.ClaimTypes.Contains(claim.Type) => IdentityTokenOnly,
         // Everything else stays inside the server (authorization codes and refresh tokens are encrypted).
-        _ => [],
+        _ => NoToken,
     };
 }
 

@@ -72,7 +72,17 @@ internal static class FastJwtWriter
     /// The buffer is kept for the thread unless a payload made it larger than any token's.
     /// </summary>
     internal static string? CreateJws<TState>(byte[] header, SigningCredentials credentials, TState state,
-        Func<Utf8JsonWriter, TState, bool> writePayload)
+        Func<Utf8JsonWriter, TState, bool> writePayload) =>
+        CreateJws(header, credentials, state, writePayload, 0, static (jws, _) => Encoding.ASCII.GetString(jws));
+
+    /// <summary>
+    /// As <see cref="CreateJws{TState}(byte[], SigningCredentials, TState, Func{Utf8JsonWriter, TState, bool})"/>, the JWS
+    /// (its ASCII octets) handed to <paramref name="finish"/> instead of made a string: a token encrypted around it
+    /// (<see cref="SignInJwtWriter"/>) needs the octets, not the text.
+    /// </summary>
+    internal static TResult? CreateJws<TState, TFinish, TResult>(byte[] header, SigningCredentials credentials, TState state,
+        Func<Utf8JsonWriter, TState, bool> writePayload, TFinish finishState, JwsFinisher<TFinish, TResult> finish)
+        where TResult : class
     {
         var payload = t_payload ??= new ArrayBufferWriter<byte>(2048);
         payload.ResetWrittenCount();
@@ -86,7 +96,7 @@ internal static class FastJwtWriter
             }
 
             json.Flush();
-            return Sign(header, payload.WrittenSpan, credentials);
+            return Sign(header, payload.WrittenSpan, credentials, finishState, finish);
         }
         finally
         {
@@ -98,11 +108,19 @@ internal static class FastJwtWriter
         }
     }
 
+    /// <summary>What is made of a JWS's octets (compact serialisation, ASCII) while they are in the signing buffer.</summary>
+    internal delegate TResult JwsFinisher<TState, TResult>(ReadOnlySpan<byte> jws, TState state);
+
     /// <summary>
     /// A JWS in compact serialisation (RFC 7515 section 7.1): the header (base64url, ASCII bytes), the payload's UTF-8 JSON
     /// base64url-encoded, and the signature of the credentials' own signature provider over both, as the handler signs.
     /// </summary>
-    public static string Sign(byte[] header, ReadOnlySpan<byte> written, SigningCredentials credentials)
+    public static string Sign(byte[] header, ReadOnlySpan<byte> written, SigningCredentials credentials) =>
+        Sign(header, written, credentials, 0, static (jws, _) => Encoding.ASCII.GetString(jws));
+
+    /// <summary>As <see cref="Sign(byte[], ReadOnlySpan{byte}, SigningCredentials)"/>, the JWS's octets handed to <paramref name="finish"/>.</summary>
+    internal static TResult Sign<TFinish, TResult>(byte[] header, ReadOnlySpan<byte> written, SigningCredentials credentials,
+        TFinish finishState, JwsFinisher<TFinish, TResult> finish)
     {
         // header "." payload "." signature, all base64url (RFC 7515 section 2: no padding).
         var signingLength = header.Length + 1 + Base64Url.GetEncodedLength(written.Length);
@@ -124,7 +142,7 @@ internal static class FastJwtWriter
 
             buffer[signingLength] = (byte)'.';
             Base64Url.EncodeToUtf8(signature.AsSpan(0, signatureLength), buffer.AsSpan(signingLength + 1), out _, out var signatureChars);
-            return Encoding.ASCII.GetString(buffer, 0, signingLength + 1 + signatureChars);
+            return finish(buffer.AsSpan(0, signingLength + 1 + signatureChars), finishState);
         }
         finally
         {

@@ -55,11 +55,18 @@ internal static class SignInJwtWriter
             return null;
         }
 
-        var jws = FastJwtWriter.CreateJws(Header(PerCredentials.GetValue(signing, Keep), handler, signing, token.JwtType, null).Bytes,
-            signing, (identity, token), static (json, state) => WritePayload(json, state.identity, state.token));
-        return jws is null || encrypting is null
-            ? jws
-            : Encrypt(encrypting, Header(encrypting, handler, signing, token.JwtType, encryption), jws);
+        var jwsHeader = Header(PerCredentials.GetValue(signing, Keep), handler, signing, token.JwtType, null).Bytes;
+        if (encrypting is null)
+        {
+            return FastJwtWriter.CreateJws(jwsHeader, signing, (identity, token),
+                static (json, state) => WritePayload(json, state.identity, state.token));
+        }
+
+        // A server-only token: the JWS's octets encrypted as they leave the signing buffer (no string of the JWS).
+        return FastJwtWriter.CreateJws(jwsHeader, signing, (identity, token),
+            static (json, state) => WritePayload(json, state.identity, state.token),
+            (encrypting, jweHeader: Header(encrypting, handler, signing, token.JwtType, encryption)),
+            static (jws, keys) => Encrypt(keys.encrypting, keys.jweHeader, jws));
     }
 
     private static bool WritePayload(Utf8JsonWriter json, ClaimsIdentity identity, SignInTokens.TokenDescription token)
@@ -316,10 +323,8 @@ internal static class SignInJwtWriter
     /// RFC 7516 section 5.1 with "dir" and A256CBC-HS512 (RFC 7518 section 5.2.2.1): BASE64URL(header) "." "" "." BASE64URL(IV)
     /// "." BASE64URL(ciphertext) "." BASE64URL(tag), the AAD the ASCII of BASE64URL(header).
     /// </summary>
-    private static string Encrypt(Kept keys, ProtectedHeader protectedHeader, string plaintext)
+    private static string Encrypt(Kept keys, ProtectedHeader protectedHeader, ReadOnlySpan<byte> plaintext)
     {
-        Span<byte> iv = stackalloc byte[16];
-        RandomNumberGenerator.Fill(iv);
         var aes = t_aes ??= Aes.Create();
         if (!ReferenceEquals(t_aesKey, keys.EncKey))
         {
@@ -327,35 +332,53 @@ internal static class SignInJwtWriter
             t_aesKey = keys.EncKey;
         }
 
-        var ciphertext = aes.EncryptCbc(Encoding.UTF8.GetBytes(plaintext), iv, PaddingMode.PKCS7);
-
-        // M = HMAC-SHA-512(MAC_KEY, AAD || IV || ciphertext || AL), AL the AAD's length in bits, 64-bit big-endian; T = M[0..32].
+        // One pooled buffer laid out as the MAC's input, AAD || IV || ciphertext || AL (AL the AAD's length in bits, 64-bit
+        // big-endian), then the tag. No array per token: only the token's string.
         var header = protectedHeader.Bytes;
-        var macInput = ArrayPool<byte>.Shared.Rent(header.Length + iv.Length + ciphertext.Length + 8);
-        Span<byte> mac = stackalloc byte[64];
+        byte[]? buffer = null;
         try
         {
-            var length = 0;
-            header.CopyTo(macInput, 0);
-            length += header.Length;
-            iv.CopyTo(macInput.AsSpan(length));
-            length += iv.Length;
-            ciphertext.CopyTo(macInput, length);
-            length += ciphertext.Length;
-            BinaryPrimitives.WriteUInt64BigEndian(macInput.AsSpan(length), (ulong)header.Length * 8);
-            length += 8;
-            HMACSHA512.HashData(keys.MacKey!, macInput.AsSpan(0, length), mac);
+            var cipherLength = aes.GetCiphertextLengthCbc(plaintext.Length, PaddingMode.PKCS7);
+            int ivAt = header.Length, cipherAt = ivAt + 16, alAt = cipherAt + cipherLength, tagAt = alAt + 8;
+            buffer = ArrayPool<byte>.Shared.Rent(tagAt + 32);
+            header.CopyTo(buffer, 0);
+            var iv = buffer.AsSpan(ivAt, 16);
+            RandomNumberGenerator.Fill(iv);
+            if (aes.EncryptCbc(plaintext, iv, buffer.AsSpan(cipherAt, cipherLength), PaddingMode.PKCS7) != cipherLength)
+            {
+                throw new CryptographicException("Unexpected ciphertext length.");
+            }
+
+            BinaryPrimitives.WriteUInt64BigEndian(buffer.AsSpan(alAt, 8), (ulong)header.Length * 8);
+
+            // M = HMAC-SHA-512(MAC_KEY, AAD || IV || ciphertext || AL); T = M[0..32].
+            Span<byte> mac = stackalloc byte[64];
+            HMACSHA512.HashData(keys.MacKey!, buffer.AsSpan(0, tagAt), mac);
+            mac[..32].CopyTo(buffer.AsSpan(tagAt, 32));
+
+            var text = protectedHeader.Text;
+            var length = text.Length + 2 + Base64Url.GetEncodedLength(16) + 1 + Base64Url.GetEncodedLength(cipherLength) + 1
+                + Base64Url.GetEncodedLength(32);
+            return string.Create(length, (text, buffer, ivAt, cipherAt, cipherLength, tagAt), static (chars, state) =>
+            {
+                var (text, buffer, ivAt, cipherAt, cipherLength, tagAt) = state;
+                text.CopyTo(chars);
+                var at = text.Length;
+                chars[at++] = '.';
+                chars[at++] = '.';
+                at += Base64Url.EncodeToChars(buffer.AsSpan(ivAt, 16), chars[at..]);
+                chars[at++] = '.';
+                at += Base64Url.EncodeToChars(buffer.AsSpan(cipherAt, cipherLength), chars[at..]);
+                chars[at++] = '.';
+                Base64Url.EncodeToChars(buffer.AsSpan(tagAt, 32), chars[at..]);
+            });
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(macInput);
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
-
-        var builder = new StringBuilder(header.Length + 2 + Base64Url.GetEncodedLength(16) + 1 + Base64Url.GetEncodedLength(ciphertext.Length) + 1 + 43);
-        builder.Append(protectedHeader.Text).Append("..")
-            .Append(Base64Url.EncodeToString(iv)).Append('.')
-            .Append(Base64Url.EncodeToString(ciphertext)).Append('.')
-            .Append(Base64Url.EncodeToString(mac[..32]));
-        return builder.ToString();
     }
 }

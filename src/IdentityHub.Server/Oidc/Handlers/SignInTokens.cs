@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Buffers.Text;
 using System.Collections.Immutable;
 using System.Security.Claims;
 using System.Security.Cryptography;
@@ -68,7 +70,7 @@ internal static class SignInTokens
                 return true;
             }
 
-            return !IsPerToken(claim) && !claim.Type.StartsWith("oi_", StringComparison.OrdinalIgnoreCase) && claim.HasDestination(Destinations.AccessToken);
+            return !IsPerToken(claim) && !claim.Type.StartsWith("oi_", StringComparison.OrdinalIgnoreCase) && ClaimDestinations.Has(claim, Destinations.AccessToken);
         });
         Dated(access, issuer, now, lifetime, withoutDestinations: true);
         access.SetAudiences(principal.GetResources());
@@ -94,7 +96,7 @@ internal static class SignInTokens
                 return true;
             }
 
-            return !IsPerToken(claim) && !claim.Type.StartsWith("oi_", StringComparison.OrdinalIgnoreCase) && claim.HasDestination(Destinations.IdentityToken);
+            return !IsPerToken(claim) && !claim.Type.StartsWith("oi_", StringComparison.OrdinalIgnoreCase) && ClaimDestinations.Has(claim, Destinations.IdentityToken);
         });
         Dated(identity, issuer, now, lifetime, withoutDestinations: true);
         identity.SetAudiences([clientId]);
@@ -152,8 +154,7 @@ internal static class SignInTokens
         {
             // AttachTokenDigests: at_hash, the left half of the access token's hash under the ID token's algorithm (OpenID
             // Connect Core 1.0 section 3.1.3.6). No c_hash: no code is issued at the token endpoint.
-            var digest = TokenHash(identitySigning)!(Encoding.ASCII.GetBytes(accessToken));
-            identity.SetClaim(Claims.AccessTokenHash, Base64UrlEncoder.Encode(digest, 0, digest.Length / 2));
+            identity.SetClaim(Claims.AccessTokenHash, AccessTokenHash(TokenHash(identitySigning)!, accessToken));
             identityToken = CreateToken(options, identity, TokenTypeIdentifiers.IdentityToken, identitySigning, null, direct);
         }
 
@@ -267,7 +268,7 @@ internal static class SignInTokens
             claims[Claims.JwtId] = Guid.NewGuid().ToString();
         }
 
-        if (type == TokenTypeIdentifiers.RefreshToken && principal.GetDestinations() is { Count: > 0 } destinations)
+        if (type == TokenTypeIdentifiers.RefreshToken && ClaimDestinations.Of(principal) is { Count: > 0 } destinations)
         {
             claims[Claims.Private.ClaimDestinationsMap] = destinations;
         }
@@ -322,8 +323,31 @@ internal static class SignInTokens
             TokenType = type,
         });
 
+    /// <summary>
+    /// at_hash: BASE64URL of the left half of the hash of the access token's ASCII octets (OpenID Connect Core 1.0 section
+    /// 3.1.3.6), the octets in a pooled buffer and the hash on the stack (an access token is a few kilobytes).
+    /// </summary>
+    private static string AccessTokenHash(SpanHash hash, string accessToken)
+    {
+        var octets = ArrayPool<byte>.Shared.Rent(Encoding.ASCII.GetMaxByteCount(accessToken.Length));
+        try
+        {
+            var length = Encoding.ASCII.GetBytes(accessToken, octets);
+            Span<byte> digest = stackalloc byte[64];
+            var written = hash(octets.AsSpan(0, length), digest);
+            return Base64Url.EncodeToString(digest[..(written / 2)]);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(octets);
+        }
+    }
+
+    /// <summary>A hash function of <see cref="TokenHash"/>: SHA256.HashData and its kin, into a span.</summary>
+    internal delegate int SpanHash(ReadOnlySpan<byte> source, Span<byte> destination);
+
     /// <summary>OpenIddict's AttachTokenDigests: the hash of the signing algorithm's size (SHA-256 for RS256/PS256/ES256 ...).</summary>
-    internal static Func<byte[], byte[]>? TokenHash(SigningCredentials credentials) =>
+    internal static SpanHash? TokenHash(SigningCredentials credentials) =>
         credentials.Digest is "SHA256" or SecurityAlgorithms.Sha256Digest
         || credentials.Algorithm is SecurityAlgorithms.RsaSha256 or SecurityAlgorithms.RsaSsaPssSha256 or SecurityAlgorithms.EcdsaSha256
             or SecurityAlgorithms.HmacSha256 or SecurityAlgorithms.EcdsaSha256Signature or SecurityAlgorithms.HmacSha256Signature
