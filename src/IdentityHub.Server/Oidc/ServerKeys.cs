@@ -42,13 +42,9 @@ public sealed class ServerKeys
         var now = DateTime.Now;
         foreach (var certificate in Signing.OrderBy(c => c.NotBefore > now).ThenByDescending(c => c.NotAfter))
         {
+            // An EC key is P-256 here: LoadSigningCertificate refused any other curve at start-up.
             if (certificate.GetECDsaPrivateKey() is { } ec)
             {
-                if (ec.KeySize != 256)
-                {
-                    throw new InvalidOperationException($"Signing certificate {certificate.Subject}: ES256 needs an ECDSA P-256 key (RFC 7518 section 3.4).");
-                }
-
                 var key = new ECDsaSecurityKey(ec) { KeyId = certificate.Thumbprint };
                 yield return new SigningCredentials(key, SecurityAlgorithms.EcdsaSha256);
             }
@@ -109,7 +105,9 @@ public sealed class ServerKeys
         var certificate = LoadCertificate(options, environment);
         using var rsa = certificate.GetRSAPublicKey();
         using var ec = certificate.GetECDsaPublicKey();
-        if (rsa is null && ec?.ExportParameters(false).Curve.Oid is not { Value: "1.2.840.10045.3.1.7" } and not { FriendlyName: "nistP256" or "ECDSA_P256" })
+        var curve = ec?.ExportParameters(false).Curve.Oid;
+        var p256 = curve?.Value == "1.2.840.10045.3.1.7" /* secp256r1, RFC 5480 */ || curve?.FriendlyName is "nistP256" or "ECDSA_P256";
+        if (rsa is null && !p256)
         {
             throw new StartupConfigurationException(
                 $"Signing certificate {Path.GetFullPath(Path.Combine(environment.ContentRootPath, options.Path!))}: neither RSA (RS256) nor ECDSA P-256 (ES256).");

@@ -1,6 +1,9 @@
 using System.Text.Json;
+using IdentityHub.Server.Registry;
+using Microsoft.AspNetCore;
 using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Server;
+using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace IdentityHub.Server.Oidc;
 
@@ -12,6 +15,14 @@ namespace IdentityHub.Server.Oidc;
 public sealed record ClientSigning(string? IdToken, string? AccessToken)
 {
     public static readonly ClientSigning Default = new(null, null);
+
+    /// <summary>The algorithm registered for a token of this type (ID token or access token); null for any other type.</summary>
+    public string? For(string? tokenType) => tokenType switch
+    {
+        TokenTypeIdentifiers.IdentityToken => IdToken,
+        TokenTypeIdentifiers.AccessToken => AccessToken,
+        _ => null,
+    };
 }
 
 /// <summary>
@@ -92,6 +103,33 @@ public static class TokenSigning
     /// <summary>The algorithms the server can sign public tokens with now, in the options' order.</summary>
     public static IReadOnlyList<string> Available(OpenIddictServerOptions options) =>
         Algorithms.Where(a => CanSign(options, a)).ToArray();
+
+    /// <summary>
+    /// The algorithms of the request's client, for OpenIddict's handlers (<see cref="Handlers.RefuseUnsignableSignIn"/> before
+    /// the sign-in, <see cref="Handlers.ProtectServerOnlyTokens"/> per token): read from <see cref="ClientCache"/> once per
+    /// request and kept in the transaction's properties. The default when there is no client or no HTTP request.
+    /// </summary>
+    public static async ValueTask<ClientSigning> OfClientAsync(OpenIddictServerTransaction transaction, string? clientId,
+        CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(clientId) || transaction.GetHttpRequest()?.HttpContext.RequestServices is not { } services)
+        {
+            return ClientSigning.Default;
+        }
+
+        if (transaction.Properties.TryGetValue(TransactionProperty, out var kept) && kept is (string keptFor, ClientSigning known)
+            && keptFor == clientId)
+        {
+            return known;
+        }
+
+        var snapshot = await services.GetRequiredService<ClientCache>().FindAsync(clientId, services, cancellationToken);
+        var signing = snapshot?.Signing ?? ClientSigning.Default;
+        transaction.Properties[TransactionProperty] = (clientId, signing);
+        return signing;
+    }
+
+    private const string TransactionProperty = ".identityhub_client_signing";
 
     /// <summary>What <see cref="Of"/> answers for settings that are not JSON: no key has this algorithm.</summary>
     public static readonly ClientSigning Unreadable = new("unreadable-settings", "unreadable-settings");

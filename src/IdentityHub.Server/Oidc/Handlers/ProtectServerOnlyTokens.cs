@@ -1,9 +1,7 @@
+using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
-using IdentityHub.Server.Registry;
-using Microsoft.Extensions.Options;
 using OpenIddict.Server;
-using Microsoft.AspNetCore;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 using static OpenIddict.Server.OpenIddictServerEvents;
 
@@ -52,7 +50,10 @@ public sealed class ProtectServerOnlyTokens(ServerOnlyTokenKeys keys, IOptions<O
             return;
         }
 
-        var registered = await RegisteredAlgorithmAsync(context);
+        // Only ID and access tokens follow a client's registration; other public tokens (PAR request tokens) the default.
+        var registered = context.TokenType is TokenTypeIdentifiers.AccessToken or TokenTypeIdentifiers.IdentityToken
+            ? (await TokenSigning.OfClientAsync(context.Transaction, context.ClientId, context.CancellationToken)).For(context.TokenType)
+            : null;
         context.SigningCredentials = TokenSigning.For(context.Options, oidc.Value.SigningAlgorithm, registered);
         if (context.SigningCredentials is null)
         {
@@ -64,20 +65,5 @@ public sealed class ProtectServerOnlyTokens(ServerOnlyTokenKeys keys, IOptions<O
         {
             context.EncryptionCredentials = context.Options.EncryptionCredentials.First(c => c.Key is AsymmetricSecurityKey);
         }
-    }
-
-    /// <summary>The algorithm the token's client registered for this type of token; null for the server's default.</summary>
-    private static async ValueTask<string?> RegisteredAlgorithmAsync(GenerateTokenContext context)
-    {
-        if (context.TokenType is not (TokenTypeIdentifiers.AccessToken or TokenTypeIdentifiers.IdentityToken)
-            || string.IsNullOrEmpty(context.ClientId)
-            || context.Transaction.GetHttpRequest()?.HttpContext.RequestServices is not { } services)
-        {
-            return null;
-        }
-
-        var snapshot = await services.GetRequiredService<ClientCache>().FindAsync(context.ClientId, services, context.CancellationToken);
-        var signing = snapshot?.Signing ?? ClientSigning.Default;
-        return context.TokenType == TokenTypeIdentifiers.IdentityToken ? signing.IdToken : signing.AccessToken;
     }
 }

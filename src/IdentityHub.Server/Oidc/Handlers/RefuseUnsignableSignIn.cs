@@ -1,5 +1,3 @@
-using IdentityHub.Server.Registry;
-using Microsoft.AspNetCore;
 using Microsoft.Extensions.Options;
 using OpenIddict.Abstractions;
 using OpenIddict.Server;
@@ -30,14 +28,9 @@ public sealed class RefuseUnsignableSignIn(IOptions<OidcOptions> oidc, ILogger<R
 
     public async ValueTask HandleAsync(ProcessSignInContext context)
     {
-        if (context.EndpointType != OpenIddictServerEndpointType.Token || string.IsNullOrEmpty(context.ClientId)
-            || context.Transaction.GetHttpRequest()?.HttpContext.RequestServices is not { } services)
-        {
-            return;
-        }
-
-        var snapshot = await services.GetRequiredService<ClientCache>().FindAsync(context.ClientId, services, context.CancellationToken);
-        if (snapshot?.Signing is not { } signing || signing == ClientSigning.Default)
+        if (context.EndpointType != OpenIddictServerEndpointType.Token
+            || await TokenSigning.OfClientAsync(context.Transaction, context.ClientId, context.CancellationToken) is not { } signing
+            || signing == ClientSigning.Default)
         {
             return;
         }
