@@ -38,9 +38,19 @@ public sealed partial class MultiplexedStatements : IAsyncDisposable
     /// <summary>SQLite, or multiplexing switched off: every statement stays on the DbContext.</summary>
     public static MultiplexedStatements None { get; } = new(null);
 
-    /// <summary>A multiplexing data source over <paramref name="connectionString"/> (the application's, defaults applied).</summary>
-    public static MultiplexedStatements For(string connectionString) =>
-        new(NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString) { Multiplexing = true }.ConnectionString));
+    /// <summary>What its connections are called in PostgreSQL's pg_stat_activity (after the connection string's own name).</summary>
+    public const string ApplicationName = "IdentityHub token statements";
+
+    /// <summary>
+    /// A multiplexing data source over <paramref name="connectionString"/> (the application's, defaults applied), its
+    /// connections named <see cref="ApplicationName"/> so that an operator tells them from the DbContexts' pool.
+    /// </summary>
+    public static MultiplexedStatements For(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString) { Multiplexing = true };
+        builder.ApplicationName = string.IsNullOrEmpty(builder.ApplicationName) ? ApplicationName : $"{builder.ApplicationName} ({ApplicationName})";
+        return new(NpgsqlDataSource.Create(builder.ConnectionString));
+    }
 
     /// <summary>Whether statements go through the multiplexing data source at all.</summary>
     public bool Enabled => _source is not null;
