@@ -42,6 +42,7 @@ public static class DataExtensions
                         .AddInterceptors(setup, gate)
                         .AddInterceptors(new Audit.AppendOnlyAuditInterceptor(), new Audit.AuditChainInterceptor())
                         .AddInterceptors(services.GetServices<IInterceptor>()));
+                builder.Services.AddSingleton(MultiplexedStatements.None);
                 break;
 
             case DatabaseProvider.Postgres:
@@ -59,6 +60,10 @@ public static class DataExtensions
                         .AddInterceptors(new Audit.AppendOnlyAuditInterceptor(), new Audit.AuditChainInterceptor())
                         // Interceptors other parts register (shared mode: the registry cache invalidation).
                         .AddInterceptors(services.GetServices<IInterceptor>()));
+                // The token grants' one-statement writes, multiplexed (MultiplexedStatements); disposed with the host.
+                builder.Services.AddSingleton(_ => options.MultiplexTokenStatements
+                    ? MultiplexedStatements.For(connectionString)
+                    : MultiplexedStatements.None);
                 break;
         }
 

@@ -41,4 +41,13 @@ public sealed class DatabaseOptions
     /// twelfth session").
     /// </summary>
     public bool DetectChangesOncePerSave { get; set; } = true;
+
+    /// <summary>
+    /// PostgreSQL only: the token grants' one-statement writes (a refresh token's rotation, an authorization code's
+    /// redemption) go through a separate Npgsql data source in multiplexing mode (<see cref="MultiplexedStatements"/>),
+    /// which sends the statements of concurrent requests together over a few connections instead of one pooled
+    /// connection each. Default true; false sends them through the request's DbContext as every other statement
+    /// (docs/benchmarks.md, "Refresh, fifteenth session").
+    /// </summary>
+    public bool MultiplexTokenStatements { get; set; } = true;
 }

@@ -38,6 +38,7 @@ public static class OidcExtensions
         builder.Services.AddSingleton(keys);
         var serverOnly = ServerOnlyTokenKeys.Derive(keys.Encryption);
         builder.Services.AddSingleton(serverOnly);
+        builder.Services.AddSingleton<DirectRefreshTokenReader>();
 
         // The data protection key ring (sign-in cookies, antiforgery) is encrypted at rest with the
         // encryption certificate; every configured one can still decrypt keys written before a rotation.

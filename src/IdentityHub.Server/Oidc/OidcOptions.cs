@@ -91,6 +91,16 @@ public sealed class OidcOptions
     public bool RefreshTokenFastPath { get; set; } = true;
 
     /// <summary>
+    /// Whether the refresh fast path validates a presented refresh token of this server's exact current shape itself
+    /// (Handlers/DirectRefreshTokenReader.TryValidate: dir + A256CBC-HS512 tag and HS256 signature checked in constant time
+    /// with the server-only keys, the issuer as OpenIddict accepts it, then what OpenIddict's remaining validation handlers
+    /// do for it) instead of dispatching OpenIddict's token validation; anything else is left to that dispatch. Default true.
+    /// OidcProtocolTests.DirectRefreshRead_* find its principal, token id and authorization id equal to OpenIddict's for the
+    /// tokens of every path, and what it declines declined (docs/benchmarks.md, "Refresh, fifteenth session").
+    /// </summary>
+    public bool DirectRefreshTokenValidation { get; set; } = true;
+
+    /// <summary>
     /// Whether a plain authorization_code grant (Handlers/AuthorizationCodeFastPath: a form POST with grant_type, code,
     /// redirect_uri, code_verifier and the client's credentials only, by a confidential or a public client) skips
     /// OpenIddict's request extraction, client authentication pipeline, its generic token-entry work, the pass-through to

@@ -28,6 +28,7 @@ public sealed class HubMetrics
     private readonly Counter<long> _fastPathIntrospections;
     private readonly Counter<long> _fastPathUserInfo;
     private readonly Counter<long> _fastPathRefreshes;
+    private readonly Counter<long> _directRefreshValidations;
     private readonly Counter<long> _fastPathCodes;
     private readonly Histogram<double> _protocolDuration;
     private readonly Counter<long> _verificationCalls;
@@ -51,6 +52,8 @@ public sealed class HubMetrics
             "userinfo responses (200) answered by the fast path (Oidc/Handlers/UserInfoFastPath), by client.");
         _fastPathRefreshes = meter.CreateCounter<long>("identityhub.refresh.fast_path", "{response}",
             "refresh_token grant responses (200) answered by the fast path (Oidc/Handlers/RefreshTokenFastPath), by client; also counted in identityhub.tokens.issued.");
+        _directRefreshValidations = meter.CreateCounter<long>("identityhub.refresh.direct_validation", "{token}",
+            "Refresh tokens the refresh fast path validated itself (Oidc:DirectRefreshTokenValidation) instead of through OpenIddict's dispatch.");
         _fastPathCodes = meter.CreateCounter<long>("identityhub.code.fast_path", "{response}",
             "authorization_code grant responses (200) answered by the fast path (Oidc/Handlers/AuthorizationCodeFastPath), by client; also counted in identityhub.tokens.issued.");
         _protocolDuration = meter.CreateHistogram<double>("identityhub.protocol.duration", "s",
@@ -88,6 +91,8 @@ public sealed class HubMetrics
     public void FastPathIntrospection(string clientId) => _fastPathIntrospections.Add(1, new KeyValuePair<string, object?>("client_id", clientId));
 
     public void FastPathUserInfo(string clientId) => _fastPathUserInfo.Add(1, new KeyValuePair<string, object?>("client_id", clientId));
+
+    public void DirectRefreshTokenValidation() => _directRefreshValidations.Add(1);
 
     public void FastPathRefresh(string clientId) => _fastPathRefreshes.Add(1, new KeyValuePair<string, object?>("client_id", clientId));
 

@@ -40,7 +40,8 @@ namespace IdentityHub.Server.Oidc.Handlers;
 /// <item>the refresh token: directly encrypted with a server-only key (JWE "dir" + A256CBC-HS512,
 /// <see cref="ServerOnlyTokenKeys"/>; the older A256KW and RSA-protected tokens are left to the normal path), validated by
 /// OpenIddict's own token validation (ValidateTokenContext: signature, issuer, type, expiry; with
-/// <see cref="RefreshTokens.RestoreRefreshTokenEntry"/>, no database read), and presented by the client it was issued to
+/// <see cref="RefreshTokens.RestoreRefreshTokenEntry"/>, no database read; a token of the server's exact current shape
+/// validated by <see cref="DirectRefreshTokenReader.TryValidate"/> without the dispatch, Oidc:DirectRefreshTokenValidation), and presented by the client it was issued to
 /// (its presenters name the client, as OpenIddict's ValidatePresenters requires);</item>
 /// <item>the grant: <see cref="TokenEndpoint.EvaluateRefreshGrantAsync"/>, the token endpoint's own checks and claims (account,
 /// lock-out, assurance, session; released claims, pairwise sub, sid, auth_time, acr, amr) without a read of its own: the
@@ -77,7 +78,8 @@ public sealed partial class RefreshTokenFastPath(
     IOpenIddictServerDispatcher dispatcher,
     IOptions<OidcOptions> oidc,
     IOptionsMonitor<OpenIddictServerAspNetCoreOptions> aspNetCore,
-    TimeProvider clock) : IOpenIddictServerHandler<ProcessRequestContext>
+    TimeProvider clock,
+    DirectRefreshTokenReader reader) : IOpenIddictServerHandler<ProcessRequestContext>
 {
     /// <summary>After the endpoint, the issuer and the transport security check (and the client_credentials fast path); before OpenIddict extracts the token request.</summary>
     public static OpenIddictServerHandlerDescriptor Descriptor { get; }
@@ -132,16 +134,10 @@ public sealed partial class RefreshTokenFastPath(
     private async Task<bool> AnswerAsync(ProcessRequestContext context, HttpRequest http, OpenIddictRequest request, string clientId,
         string refreshToken, ClientSnapshot snapshot, ClientPolicy policy, GrantFastPathClients.Derived client)
     {
-        // OpenIddict's own validation of the presented refresh token, as its ValidateRefreshToken dispatches it.
-        var validation = new ValidateTokenContext(context.Transaction)
-        {
-            CancellationToken = context.CancellationToken,
-            Token = refreshToken,
-            ValidTokenTypes = { TokenTypeIdentifiers.RefreshToken },
-        };
-        await dispatcher.DispatchAsync(validation);
-        if (validation.IsRejected || validation.IsRequestHandled || validation.IsRequestSkipped
-            || validation.Principal is not { } presented
+        // The presented refresh token validated: a token of this server's exact shape read and checked directly
+        // (DirectRefreshTokenReader.TryValidate, Oidc:DirectRefreshTokenValidation), as OpenIddict's validation would end; any
+        // other by OpenIddict's own validation, as its ValidateRefreshToken dispatches it.
+        if (await ValidatePresentedAsync(context, refreshToken) is not { } presented
             || presented.GetTokenType() != TokenTypeIdentifiers.RefreshToken
             || presented.GetTokenId() is not { Length: > 0 } presentedId
             // OpenIddict's ValidatePresenters: the token was issued to this client (a token without presenters: the normal path).
@@ -201,6 +197,26 @@ public sealed partial class RefreshTokenFastPath(
         await SignInTokens.AnswerAsync(context, dispatcher, aspNetCore, audit, keys, signing.Access, signing.Identity, tokens, GrantTypes.RefreshToken, clientId, policy,
             userId, principal, () => metrics.FastPathRefresh(clientId), oidc.Value.DirectSignInTokens, client.WritesResponse);
         return true;
+    }
+
+    /// <summary>The presented token's principal once validated (directly, or by OpenIddict's dispatch), or null when refused.</summary>
+    private async ValueTask<ClaimsPrincipal?> ValidatePresentedAsync(ProcessRequestContext context, string refreshToken)
+    {
+        if (oidc.Value.DirectRefreshTokenValidation
+            && reader.TryValidate(refreshToken, context.Options, context.BaseUri, clock.GetUtcNow()) is { } direct)
+        {
+            metrics.DirectRefreshTokenValidation();
+            return direct.Principal;
+        }
+
+        var validation = new ValidateTokenContext(context.Transaction)
+        {
+            CancellationToken = context.CancellationToken,
+            Token = refreshToken,
+            ValidTokenTypes = { TokenTypeIdentifiers.RefreshToken },
+        };
+        await dispatcher.DispatchAsync(validation);
+        return validation.IsRejected || validation.IsRequestHandled || validation.IsRequestSkipped ? null : validation.Principal;
     }
 
     /// <summary>

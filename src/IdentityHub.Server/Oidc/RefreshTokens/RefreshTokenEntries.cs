@@ -67,9 +67,10 @@ public sealed record CodeEntry(
 /// </list>
 /// The statements are plain SQL over the same table and columns as OpenIddict's store on both providers (quoted
 /// identifiers; dates as parameters, which Npgsql writes as timestamptz and Microsoft.Data.Sqlite as the text EF Core
-/// stores), and go through the same interceptors (the SQLite write gate).
+/// stores). On SQLite they go through the context's interceptors (the write gate); on PostgreSQL, outside a transaction of
+/// the context, through <see cref="MultiplexedStatements"/> (the statements of concurrent requests sent together).
 /// </summary>
-public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQueries queries)
+public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQueries queries, MultiplexedStatements multiplexed)
 {
     public Task<RefreshTokenEntry?> FindAsync(string id, CancellationToken cancellationToken) => queries.Find(db, id, cancellationToken);
 
@@ -83,8 +84,7 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
     /// the checks of OpenIddict's ValidateTokenEntry and ValidateAuthorizationEntry in the redemption's own statement.
     /// </summary>
     public async Task<bool> TryRedeemAsync(string id, DateTime redeemedAtUtc, CancellationToken cancellationToken) =>
-        await db.Database.ExecuteSqlRawAsync(Redeem,
-            RedeemArguments(id, redeemedAtUtc, Guid.NewGuid().ToString(), TokenTypeIdentifiers.RefreshToken)!, cancellationToken) == 1;
+        await ExecuteAsync(Redeem, RedeemArguments(id, redeemedAtUtc, Guid.NewGuid().ToString(), TokenTypeIdentifiers.RefreshToken), cancellationToken) == 1;
 
     /// <summary>
     /// Rotation in one round trip: marks the presented entry redeemed under the conditions of <see cref="TryRedeemAsync"/>
@@ -120,7 +120,7 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
             .. grant is null ? [] : GrantArguments(grant),
         ];
         var sql = grant is null ? RedeemCode : db.Database.IsSqlite() ? RedeemCodeUnderGrantSqlite : RedeemCodeUnderGrant;
-        return await db.Database.ExecuteSqlRawAsync(sql, arguments!, cancellationToken) == 1;
+        return await ExecuteAsync(sql, arguments, cancellationToken) == 1;
     }
 
     /// <summary>
@@ -159,7 +159,7 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
         }
         else
         {
-            rows = await db.Database.ExecuteSqlRawAsync(sql, arguments!, cancellationToken);
+            rows = await ExecuteAsync(sql, arguments, cancellationToken);
         }
 
         return (sqlite, rows) switch
@@ -177,11 +177,20 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
         };
     }
 
+    /// <summary>
+    /// One statement: on PostgreSQL through the multiplexing data source unless the context has a transaction
+    /// (<see cref="MultiplexedStatements"/>), else on the context (on SQLite through its interceptors, the write gate).
+    /// </summary>
+    private async Task<int> ExecuteAsync(string sql, object?[] arguments, CancellationToken cancellationToken) =>
+        await multiplexed.TryExecuteAsync(db, sql, arguments, cancellationToken)
+        ?? await db.Database.ExecuteSqlRawAsync(sql, arguments!, cancellationToken);
+
     /// <summary>Inserts a new, valid refresh token entry.</summary>
     public Task InsertAsync(string id, string? applicationId, string? authorizationId, string? subject,
         DateTime? creationDateUtc, DateTime? expirationDateUtc, CancellationToken cancellationToken) =>
-        db.Database.ExecuteSqlRawAsync(Insert + " VALUES ({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8})",
-            NewEntryArguments(id, applicationId, authorizationId, subject, creationDateUtc, expirationDateUtc)!, cancellationToken);
+        ExecuteAsync(InsertValues, NewEntryArguments(id, applicationId, authorizationId, subject, creationDateUtc, expirationDateUtc), cancellationToken);
+
+    private const string InsertValues = Insert + " VALUES ({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8})";
 
     /// <summary>
     /// The redemption (arguments from <see cref="RedeemArguments"/>, {0} to {5}): a valid entry of type {5} whose
