@@ -61,8 +61,8 @@ public static class DataExtensions
                         // Interceptors other parts register (shared mode: the registry cache invalidation).
                         .AddInterceptors(services.GetServices<IInterceptor>()));
                 // The token grants' one-statement writes, multiplexed (MultiplexedStatements); disposed with the host.
-                builder.Services.AddSingleton(_ => options.MultiplexTokenStatements
-                    ? MultiplexedStatements.For(connectionString)
+                builder.Services.AddSingleton(services => options.MultiplexTokenStatements
+                    ? MultiplexedStatements.For(connectionString, services.GetRequiredService<ILoggerFactory>().CreateLogger<MultiplexedStatements>())
                     : MultiplexedStatements.None);
                 break;
         }

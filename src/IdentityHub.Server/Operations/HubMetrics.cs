@@ -53,7 +53,7 @@ public sealed class HubMetrics
         _fastPathRefreshes = meter.CreateCounter<long>("identityhub.refresh.fast_path", "{response}",
             "refresh_token grant responses (200) answered by the fast path (Oidc/Handlers/RefreshTokenFastPath), by client; also counted in identityhub.tokens.issued.");
         _directRefreshValidations = meter.CreateCounter<long>("identityhub.refresh.direct_validation", "{token}",
-            "Refresh tokens the refresh fast path validated itself (Oidc:DirectRefreshTokenValidation) instead of through OpenIddict's dispatch.");
+            "Refresh tokens the refresh fast path validated itself (Oidc:DirectRefreshTokenValidation) instead of through OpenIddict's dispatch, by client.");
         _fastPathCodes = meter.CreateCounter<long>("identityhub.code.fast_path", "{response}",
             "authorization_code grant responses (200) answered by the fast path (Oidc/Handlers/AuthorizationCodeFastPath), by client; also counted in identityhub.tokens.issued.");
         _protocolDuration = meter.CreateHistogram<double>("identityhub.protocol.duration", "s",
@@ -92,7 +92,8 @@ public sealed class HubMetrics
 
     public void FastPathUserInfo(string clientId) => _fastPathUserInfo.Add(1, new KeyValuePair<string, object?>("client_id", clientId));
 
-    public void DirectRefreshTokenValidation() => _directRefreshValidations.Add(1);
+    public void DirectRefreshTokenValidation(string clientId) =>
+        _directRefreshValidations.Add(1, new KeyValuePair<string, object?>("client_id", clientId));
 
     public void FastPathRefresh(string clientId) => _fastPathRefreshes.Add(1, new KeyValuePair<string, object?>("client_id", clientId));
 

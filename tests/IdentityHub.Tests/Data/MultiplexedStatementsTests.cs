@@ -1,6 +1,11 @@
 using IdentityHub.Server.Data;
+using IdentityHub.Server.Oidc.RefreshTokens;
+using IdentityHub.Server.Registry;
 using IdentityHub.Tests.Infrastructure;
 using IdentityHub.Tests.Oidc;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
 namespace IdentityHub.Tests.Data;
@@ -40,6 +45,43 @@ public sealed class MultiplexedStatementsTests
 
         var multiplexed = await MultiplexedConnectionsAsync(server);
         Assert.True(on ? multiplexed > 0 : multiplexed == 0, $"{multiplexed} connection(s) of the multiplexing data source");
+    }
+
+    /// <summary>
+    /// A statement in a transaction of the request's context stays on the context (rolled back with it); outside one it is
+    /// written through the multiplexing source and seen by the context at once (an autocommit statement).
+    /// </summary>
+    [Fact]
+    public async Task InATransactionOfTheContext_TheStatementStaysOnIt()
+    {
+        await using var server = await IdentityHubServer.StartAsync("Postgres");
+        await using var scope = server.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
+        var entries = scope.ServiceProvider.GetRequiredService<RefreshTokenEntries>();
+        Assert.True(scope.ServiceProvider.GetRequiredService<MultiplexedStatements>().Enabled);
+        var id = Guid.NewGuid().ToString();
+        var now = DateTime.UtcNow;
+        await using (var transaction = await db.Database.BeginTransactionAsync())
+        {
+            await entries.InsertAsync(id, null, null, "subject", now, now.AddHours(1), CancellationToken.None);
+            Assert.True(await db.Set<HubToken>().AsNoTracking().AnyAsync(t => t.Id == id));
+            await transaction.RollbackAsync();
+        }
+
+        Assert.False(await db.Set<HubToken>().AsNoTracking().AnyAsync(t => t.Id == id));
+        await entries.InsertAsync(id, null, null, "subject", now, now.AddHours(1), CancellationToken.None);
+        Assert.True(await db.Set<HubToken>().AsNoTracking().AnyAsync(t => t.Id == id && t.Status == "valid"));
+    }
+
+    /// <summary>A connection string Npgsql cannot multiplex keeps the statements on the context instead of failing them.</summary>
+    [Theory]
+    [InlineData("", true)]
+    [InlineData(";Pooling=false", false)]
+    [InlineData(";Host=db1.example,db2.example", false)]
+    public async Task ConnectionStrings_NpgsqlCannotMultiplex_StayOnTheContext(string change, bool enabled)
+    {
+        await using var statements = MultiplexedStatements.For("Host=127.0.0.1;Database=x;Username=u" + change, NullLogger.Instance);
+        Assert.Equal(enabled, statements.Enabled);
     }
 
     [Fact]

@@ -113,8 +113,11 @@ public abstract partial class OidcProtocolTests
             await AssertReadAsOpenIddictReadsAsync($"{label}: the code exchange's", issued);
 
             var auth = webClient.Secret is null ? RefreshAuth.PublicClient : RefreshAuth.Basic;
+            using var direct = new FastPathMeter("identityhub.refresh.direct_validation", webClient.ClientId);
             var plain = await RefreshRequestAsync(webClient, issued, auth);
             Assert.True(plain.Response.StatusCode == HttpStatusCode.OK, $"{label}: {plain.Json}");
+            // The fast path (confidential clients only) validated the token directly, not through OpenIddict's dispatch.
+            Assert.Equal(webClient.Secret is null ? 0 : 1, direct.Count);
             var fastToken = plain.Json.GetProperty("refresh_token").GetString()!;
             await AssertReadAsOpenIddictReadsAsync($"{label}: the plain refresh's", fastToken);
 
@@ -123,6 +126,10 @@ public abstract partial class OidcProtocolTests
             await AssertReadAsOpenIddictReadsAsync($"{label}: the normal path's", normal.Json.GetProperty("refresh_token").GetString()!);
         }
     }
+
+    /// <summary>A JSON object without the named members.</summary>
+    private static string Without(JsonElement json, params string[] names) =>
+        JsonSerializer.Serialize(json.EnumerateObject().Where(p => !names.Contains(p.Name)).ToDictionary(p => p.Name, p => p.Value));
 
     [Fact]
     public async Task DirectRefreshRead_AnythingNotExactlyOurs_Declined_AndAnsweredAsBefore()
@@ -223,6 +230,21 @@ public abstract partial class OidcProtocolTests
         Assert.True(expiredAnswer.Json.ValueKind == JsonValueKind.Object && expiredAnswer.Json.TryGetProperty("error", out var expiredError)
             && expiredError.GetString() == "invalid_grant", $"expired: {expiredAnswer.Response.StatusCode} {expiredAnswer.Json}");
         AssertSameAnswer(await RefreshRequestAsync(client, expired, extra: Ignored), expiredAnswer);
+
+        // Without a token id, with a token_usage claim, without an issuer: declined (OpenIddict's dispatch decides them).
+        var original = payload;
+        foreach (var (name, change) in new (string, Func<JsonElement, string>)[]
+                 {
+                     ("no token id", p => Without(p, "oi_tkn_id", "jti")),
+                     ("token_usage", p => p.GetRawText().TrimEnd('}') + ",\"token_usage\":\"refresh_token\"}"),
+                 })
+        {
+            payload = JsonDocument.Parse(change(original)).RootElement.Clone();
+            Assert.True(ReadDirectly(Written()) is null, $"{name}: validated directly");
+        }
+
+        payload = original;
+        Assert.Null(ReadDirectly(Written(issuer: "")));
 
         // A token with a confirmation claim (RFC 7800): declined, and refused by RejectSenderConstrainedTokens as before.
         payload = JsonDocument.Parse(payload.GetRawText().TrimEnd('}') + ",\"cnf\":{\"jkt\":\"abc\"}}").RootElement.Clone();

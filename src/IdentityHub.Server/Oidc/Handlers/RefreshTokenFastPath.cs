@@ -137,7 +137,7 @@ public sealed partial class RefreshTokenFastPath(
         // The presented refresh token validated: a token of this server's exact shape read and checked directly
         // (DirectRefreshTokenReader.TryValidate, Oidc:DirectRefreshTokenValidation), as OpenIddict's validation would end; any
         // other by OpenIddict's own validation, as its ValidateRefreshToken dispatches it.
-        if (await ValidatePresentedAsync(context, refreshToken) is not { } presented
+        if (await ValidatePresentedAsync(context, refreshToken, clientId) is not { } presented
             || presented.GetTokenType() != TokenTypeIdentifiers.RefreshToken
             || presented.GetTokenId() is not { Length: > 0 } presentedId
             // OpenIddict's ValidatePresenters: the token was issued to this client (a token without presenters: the normal path).
@@ -200,12 +200,12 @@ public sealed partial class RefreshTokenFastPath(
     }
 
     /// <summary>The presented token's principal once validated (directly, or by OpenIddict's dispatch), or null when refused.</summary>
-    private async ValueTask<ClaimsPrincipal?> ValidatePresentedAsync(ProcessRequestContext context, string refreshToken)
+    private async ValueTask<ClaimsPrincipal?> ValidatePresentedAsync(ProcessRequestContext context, string refreshToken, string clientId)
     {
         if (oidc.Value.DirectRefreshTokenValidation
-            && reader.TryValidate(refreshToken, context.Options, context.BaseUri, clock.GetUtcNow()) is { } direct)
+            && reader.TryValidate(refreshToken, context.Options, context.BaseUri, (context.Options.TimeProvider ?? clock).GetUtcNow()) is { } direct)
         {
-            metrics.DirectRefreshTokenValidation();
+            metrics.DirectRefreshTokenValidation(clientId);
             return direct.Principal;
         }
 
