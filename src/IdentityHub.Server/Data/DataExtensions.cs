@@ -43,6 +43,10 @@ public static class DataExtensions
                         .AddInterceptors(new Audit.AppendOnlyAuditInterceptor(), new Audit.AuditChainInterceptor())
                         .AddInterceptors(services.GetServices<IInterceptor>()));
                 builder.Services.AddSingleton(MultiplexedStatements.None);
+                // The token grants' one-command writes, committed in groups (SqliteTokenStatements); disposed with the host.
+                builder.Services.AddSingleton(services => options.SqliteGroupTokenStatements
+                    ? SqliteTokenStatements.For(services.GetRequiredService<SqliteDatabase>())
+                    : SqliteTokenStatements.None);
                 break;
 
             case DatabaseProvider.Postgres:
@@ -64,6 +68,7 @@ public static class DataExtensions
                 builder.Services.AddSingleton(services => options.MultiplexTokenStatements
                     ? MultiplexedStatements.For(connectionString, services.GetRequiredService<ILoggerFactory>().CreateLogger<MultiplexedStatements>())
                     : MultiplexedStatements.None);
+                builder.Services.AddSingleton(SqliteTokenStatements.None);
                 break;
         }
 

@@ -50,4 +50,13 @@ public sealed class DatabaseOptions
     /// (docs/benchmarks.md, "Refresh, fifteenth session").
     /// </summary>
     public bool MultiplexTokenStatements { get; set; } = true;
+
+    /// <summary>
+    /// SQLite only: the token grants' one-command writes (a refresh token's rotation, an authorization code's redemption)
+    /// of concurrent requests are committed together, one transaction per group, each command behind a savepoint of its
+    /// own (<see cref="SqliteTokenStatements"/>), instead of one transaction and one pass through the write gate each.
+    /// Default true; false gives each its own transaction on the request's DbContext (docs/benchmarks.md, "Refresh,
+    /// fifteenth session").
+    /// </summary>
+    public bool SqliteGroupTokenStatements { get; set; } = true;
 }

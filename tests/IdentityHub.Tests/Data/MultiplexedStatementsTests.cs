@@ -49,16 +49,19 @@ public sealed class MultiplexedStatementsTests
 
     /// <summary>
     /// A statement in a transaction of the request's context stays on the context (rolled back with it); outside one it is
-    /// written through the multiplexing source and seen by the context at once (an autocommit statement).
+    /// written through the multiplexing source (PostgreSQL) or in a group (SQLite) and seen by the context once it returns.
     /// </summary>
-    [Fact]
-    public async Task InATransactionOfTheContext_TheStatementStaysOnIt()
+    [Theory]
+    [InlineData("Postgres")]
+    [InlineData("Sqlite")]
+    public async Task InATransactionOfTheContext_TheStatementStaysOnIt(string provider)
     {
-        await using var server = await IdentityHubServer.StartAsync("Postgres");
+        await using var server = await IdentityHubServer.StartAsync(provider);
         await using var scope = server.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
         var entries = scope.ServiceProvider.GetRequiredService<RefreshTokenEntries>();
-        Assert.True(scope.ServiceProvider.GetRequiredService<MultiplexedStatements>().Enabled);
+        Assert.Equal(provider == "Postgres", scope.ServiceProvider.GetRequiredService<MultiplexedStatements>().Enabled);
+        Assert.Equal(provider == "Sqlite", scope.ServiceProvider.GetRequiredService<SqliteTokenStatements>().Enabled);
         var id = Guid.NewGuid().ToString();
         var now = DateTime.UtcNow;
         await using (var transaction = await db.Database.BeginTransactionAsync())

@@ -232,8 +232,10 @@ public sealed class SignInRoundTripsTests
             settings["Accounts:AuthorizeReusesSignInAccount"] = on.ToString();
             settings["Oidc:CodeGrantReadsAccountWithCode"] = on.ToString();
             // The recorder is an EF Core interceptor: the code's redemption stays on the context so that it is counted
-            // (on PostgreSQL it otherwise goes through Data/MultiplexedStatements; MultiplexedStatementsTests).
+            // (it otherwise goes through Data/MultiplexedStatements on PostgreSQL, Data/SqliteTokenStatements on SQLite;
+            // MultiplexedStatementsTests, SqliteTokenStatementsTests).
             settings["Database:MultiplexTokenStatements"] = "false";
+            settings["Database:SqliteGroupTokenStatements"] = "false";
         }, services => services.AddSingleton<IInterceptor>(provider =>
         {
             recorder.Accessor = provider.GetRequiredService<IHttpContextAccessor>();

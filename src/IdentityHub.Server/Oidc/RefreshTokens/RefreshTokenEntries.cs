@@ -67,10 +67,12 @@ public sealed record CodeEntry(
 /// </list>
 /// The statements are plain SQL over the same table and columns as OpenIddict's store on both providers (quoted
 /// identifiers; dates as parameters, which Npgsql writes as timestamptz and Microsoft.Data.Sqlite as the text EF Core
-/// stores). On SQLite they go through the context's interceptors (the write gate); on PostgreSQL, outside a transaction of
-/// the context, through <see cref="MultiplexedStatements"/> (the statements of concurrent requests sent together).
+/// stores). Outside a transaction of the context, on PostgreSQL through <see cref="MultiplexedStatements"/> (the statements of
+/// concurrent requests sent together), on SQLite through <see cref="SqliteTokenStatements"/> (committed together, each behind
+/// its savepoint); inside one, or with those switched off, on the context (on SQLite through its write gate).
 /// </summary>
-public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQueries queries, MultiplexedStatements multiplexed)
+public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQueries queries, MultiplexedStatements multiplexed,
+    SqliteTokenStatements grouped)
 {
     public Task<RefreshTokenEntry?> FindAsync(string id, CancellationToken cancellationToken) => queries.Find(db, id, cancellationToken);
 
@@ -148,7 +150,7 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
         var sqlite = db.Database.IsSqlite();
         var sql = RedeemAndInsert[RedeemAndInsertIndex(sqlite, referenceToken, grant is not null)];
         int rows;
-        if (sqlite && db.Database.CurrentTransaction is null)
+        if (sqlite && db.Database.CurrentTransaction is null && !grouped.Enabled)
         {
             // SQLite: both statements in one transaction (one commit, under the write gate from BEGIN to COMMIT), so that the
             // redemption and the new entry are written together or not at all, as the one implicit transaction of
@@ -178,12 +180,23 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
     }
 
     /// <summary>
-    /// One statement: on PostgreSQL through the multiplexing data source unless the context has a transaction
-    /// (<see cref="MultiplexedStatements"/>), else on the context (on SQLite through its interceptors, the write gate).
+    /// One command: outside a transaction of the context, on PostgreSQL through the multiplexing data source
+    /// (<see cref="MultiplexedStatements"/>), on SQLite in a group of <see cref="SqliteTokenStatements"/>; else on the
+    /// context (on SQLite through its interceptors, the write gate).
     /// </summary>
-    private async Task<int> ExecuteAsync(string sql, object?[] arguments, CancellationToken cancellationToken) =>
-        await multiplexed.TryExecuteAsync(db, sql, arguments, cancellationToken)
-        ?? await db.Database.ExecuteSqlRawAsync(sql, arguments!, cancellationToken);
+    private async Task<int> ExecuteAsync(string sql, object?[] arguments, CancellationToken cancellationToken)
+    {
+        if (await multiplexed.TryExecuteAsync(db, sql, arguments, cancellationToken) is { } rows)
+        {
+            return rows;
+        }
+
+        // SQLite: outside a transaction of the context, in the next group of SqliteTokenStatements (its own transaction and
+        // savepoint; not cancelled once queued, as a redemption is not left half done).
+        return grouped.Enabled && db.Database.CurrentTransaction is null && System.Transactions.Transaction.Current is null
+            ? await grouped.ExecuteAsync(sql, arguments)
+            : await db.Database.ExecuteSqlRawAsync(sql, arguments!, cancellationToken);
+    }
 
     /// <summary>Inserts a new, valid refresh token entry.</summary>
     public Task InsertAsync(string id, string? applicationId, string? authorizationId, string? subject,

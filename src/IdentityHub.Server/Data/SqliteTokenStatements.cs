@@ -1,0 +1,210 @@
+using System.Text.RegularExpressions;
+using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
+
+namespace IdentityHub.Server.Data;
+
+/// <summary>
+/// SQLite only: the token grants' one-command writes (Oidc/RefreshTokens/RefreshTokenEntries: a refresh token's rotation,
+/// an authorization code's redemption), committed in groups (<see cref="DatabaseOptions.SqliteGroupTokenStatements"/>): the
+/// commands of concurrent requests run one after the other in one transaction, on a connection of this class's own, inside
+/// the process's write gate once per group instead of once per request.
+/// <para>
+/// Why: SQLite has one writer at a time. Each request's own transaction held the gate from its BEGIN to its COMMIT, and
+/// between two holders the gate waited for the next one's continuation to find a core, which the refreshes' RSA signatures
+/// kept busy: the refreshes queued behind the gate with cores idle (docs/benchmarks.md, "Refresh, fifteenth session").
+/// </para>
+/// <para>
+/// What each command gets is what its own transaction gave it: it runs whole or not at all (a savepoint of its own, rolled
+/// back if it fails, and its caller gets the exception), it sees the commands before it in the group as it would have seen
+/// them committed before it (one writer: the same order), its row count is its own, and its caller continues only once the
+/// group is committed (as durable as every commit: Database:SqliteSynchronous). A group whose BEGIN or COMMIT fails is
+/// rolled back whole and every caller in it gets the exception; the next group opens a new connection. Parameters are
+/// bound as Microsoft.Data.Sqlite binds EF Core's raw-SQL values (a DateTime as text "yyyy-MM-dd HH:mm:ss.FFFFFFF").
+/// </para>
+/// </summary>
+public sealed partial class SqliteTokenStatements : IAsyncDisposable
+{
+    /// <summary>At most this many commands in one transaction: a bound on the gate's hold and on a failed group.</summary>
+    private const int MaxGroup = 64;
+
+    private readonly SqliteDatabase? _database;
+    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _loop = Task.CompletedTask;
+    private readonly Dictionary<string, SqliteCommand> _commands = new(ReferenceEqualityComparer.Instance);
+    private SqliteConnection? _connection;
+    private long _groups;
+
+    private SqliteTokenStatements(SqliteDatabase? database)
+    {
+        _database = database;
+        if (database is not null)
+        {
+            _loop = Task.Run(LoopAsync);
+        }
+    }
+
+    /// <summary>PostgreSQL, or grouping switched off: every command stays on the DbContext.</summary>
+    public static SqliteTokenStatements None { get; } = new(null);
+
+    public static SqliteTokenStatements For(SqliteDatabase database) => new(database);
+
+    public bool Enabled => _database is not null;
+
+    /// <summary>Groups committed since start (tests, diagnostics).</summary>
+    public long GroupsCommitted => Interlocked.Read(ref _groups);
+
+    /// <summary>
+    /// Runs <paramref name="sql"/> (EF Core raw-SQL form, {0}, {1}, ... for <paramref name="arguments"/>; one or more
+    /// statements) in the next group and returns its row count (the sum over its statements, as ExecuteNonQuery counts).
+    /// </summary>
+    public Task<int> ExecuteAsync(string sql, object?[] arguments)
+    {
+        var pending = new Pending(sql, arguments, new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously));
+        if (_database is null || !_queue.Writer.TryWrite(pending))
+        {
+            throw new InvalidOperationException("The SQLite token statements are not available (not SQLite, or shutting down).");
+        }
+
+        return pending.Done.Task;
+    }
+
+    private async Task LoopAsync()
+    {
+        var group = new List<Pending>(MaxGroup);
+        while (await _queue.Reader.WaitToReadAsync())
+        {
+            while (group.Count < MaxGroup && _queue.Reader.TryRead(out var pending))
+            {
+                group.Add(pending);
+            }
+
+            await _database!.WriteGate.WaitAsync();
+            try
+            {
+                Commit(group);
+            }
+            finally
+            {
+                _database.WriteGate.Release();
+            }
+
+            group.Clear();
+        }
+    }
+
+    /// <summary>One group: BEGIN IMMEDIATE, each command behind its own savepoint, COMMIT; then every caller answered.</summary>
+    private void Commit(List<Pending> group)
+    {
+        var results = new (int Rows, Exception? Error)[group.Count];
+        try
+        {
+            var connection = _connection ??= _database!.OpenConnection();
+            Run(connection, "BEGIN IMMEDIATE");
+            for (var i = 0; i < group.Count; i++)
+            {
+                Run(connection, "SAVEPOINT token_statement");
+                try
+                {
+                    results[i] = (Command(connection, group[i]).ExecuteNonQuery(), null);
+                    Run(connection, "RELEASE token_statement");
+                }
+                catch (SqliteException exception)
+                {
+                    // This command's changes undone, the others' kept (as its own transaction would have failed alone).
+                    Run(connection, "ROLLBACK TO token_statement");
+                    Run(connection, "RELEASE token_statement");
+                    results[i] = (0, exception);
+                }
+            }
+
+            Run(connection, "COMMIT");
+            Interlocked.Increment(ref _groups);
+        }
+        catch (Exception exception)
+        {
+            // BEGIN, a savepoint or COMMIT failed (the disk, the connection, another process's lock beyond busy_timeout):
+            // nothing of the group stays. Closing the connection rolls back what SQLite has not; the next group opens anew.
+            Abandon();
+            foreach (var pending in group)
+            {
+                pending.Done.TrySetException(exception);
+            }
+
+            return;
+        }
+
+        for (var i = 0; i < group.Count; i++)
+        {
+            if (results[i].Error is { } error)
+            {
+                group[i].Done.TrySetException(error);
+            }
+            else
+            {
+                group[i].Done.TrySetResult(results[i].Rows);
+            }
+        }
+    }
+
+    /// <summary>The command of a statement text, prepared once on this connection, its parameters bound anew.</summary>
+    private SqliteCommand Command(SqliteConnection connection, Pending pending)
+    {
+        if (!_commands.TryGetValue(pending.Sql, out var command))
+        {
+            command = connection.CreateCommand();
+            command.CommandText = Placeholder().Replace(pending.Sql, "@p$1");
+            _commands[pending.Sql] = command;
+        }
+
+        command.Parameters.Clear();
+        for (var i = 0; i < pending.Arguments.Length; i++)
+        {
+            command.Parameters.AddWithValue("@p" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), pending.Arguments[i] ?? DBNull.Value);
+        }
+
+        return command;
+    }
+
+    private static void Run(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private void Abandon()
+    {
+        foreach (var command in _commands.Values)
+        {
+            command.Dispose();
+        }
+
+        _commands.Clear();
+        _connection?.Dispose();
+        _connection = null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _loop;
+        if (_database is not null)
+        {
+            await _database.WriteGate.WaitAsync();
+            try
+            {
+                Abandon();
+            }
+            finally
+            {
+                _database.WriteGate.Release();
+            }
+        }
+    }
+
+    [GeneratedRegex(@"\{(\d+)\}")]
+    private static partial Regex Placeholder();
+
+    private sealed record Pending(string Sql, object?[] Arguments, TaskCompletionSource<int> Done);
+}
