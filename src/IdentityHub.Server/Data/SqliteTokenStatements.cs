@@ -72,24 +72,43 @@ public sealed partial class SqliteTokenStatements : IAsyncDisposable
     private async Task LoopAsync()
     {
         var group = new List<Pending>(MaxGroup);
-        while (await _queue.Reader.WaitToReadAsync())
+        try
         {
-            while (group.Count < MaxGroup && _queue.Reader.TryRead(out var pending))
+            while (await _queue.Reader.WaitToReadAsync())
             {
-                group.Add(pending);
+                await _database!.WriteGate.WaitAsync();
+                try
+                {
+                    // Taken once the gate is ours: what arrived while waiting for it joins this group.
+                    while (group.Count < MaxGroup && _queue.Reader.TryRead(out var pending))
+                    {
+                        group.Add(pending);
+                    }
+
+                    Commit(group);
+                }
+                finally
+                {
+                    _database.WriteGate.Release();
+                }
+
+                group.Clear();
+            }
+        }
+        catch (Exception exception)
+        {
+            // Not expected (Commit answers every failure to its callers): no caller may wait for ever all the same. The
+            // queue is closed with the exception, so later commands fail at once, and whatever is queued fails with it.
+            _queue.Writer.TryComplete(exception);
+            foreach (var pending in group)
+            {
+                pending.Done.TrySetException(exception);
             }
 
-            await _database!.WriteGate.WaitAsync();
-            try
+            while (_queue.Reader.TryRead(out var queued))
             {
-                Commit(group);
+                queued.Done.TrySetException(exception);
             }
-            finally
-            {
-                _database.WriteGate.Release();
-            }
-
-            group.Clear();
         }
     }
 
@@ -109,11 +128,21 @@ public sealed partial class SqliteTokenStatements : IAsyncDisposable
                     results[i] = (Command(connection, group[i]).ExecuteNonQuery(), null);
                     Run(connection, "RELEASE token_statement");
                 }
-                catch (SqliteException exception)
+                catch (Exception exception) when (exception is not OutOfMemoryException)
                 {
-                    // This command's changes undone, the others' kept (as its own transaction would have failed alone).
-                    Run(connection, "ROLLBACK TO token_statement");
-                    Run(connection, "RELEASE token_statement");
+                    // This command's changes undone (a statement of it that ran before the failing one too), the others'
+                    // kept, as its own transaction would have failed alone. Where SQLite rolled the whole transaction back
+                    // itself (a full disk, an I/O error), the savepoint is gone: the group fails with this command's error.
+                    try
+                    {
+                        Run(connection, "ROLLBACK TO token_statement");
+                        Run(connection, "RELEASE token_statement");
+                    }
+                    catch (SqliteException)
+                    {
+                        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(exception);
+                    }
+
                     results[i] = (0, exception);
                 }
             }
@@ -124,11 +153,21 @@ public sealed partial class SqliteTokenStatements : IAsyncDisposable
         catch (Exception exception)
         {
             // BEGIN, a savepoint or COMMIT failed (the disk, the connection, another process's lock beyond busy_timeout):
-            // nothing of the group stays. Closing the connection rolls back what SQLite has not; the next group opens anew.
-            Abandon();
+            // nothing of the group stays. Every caller is told first; then closing the connection rolls back what SQLite
+            // has not, and the next group opens anew.
             foreach (var pending in group)
             {
                 pending.Done.TrySetException(exception);
+            }
+
+            try
+            {
+                Abandon();
+            }
+            catch (Exception)
+            {
+                _connection = null;
+                _commands.Clear();
             }
 
             return;
@@ -147,7 +186,10 @@ public sealed partial class SqliteTokenStatements : IAsyncDisposable
         }
     }
 
-    /// <summary>The command of a statement text, prepared once on this connection, its parameters bound anew.</summary>
+    /// <summary>
+    /// The command of a statement text, prepared once on this connection, its parameters bound anew. Keyed by the text's
+    /// reference: the callers pass their static statement texts (a dozen at most), never text built per call.
+    /// </summary>
     private SqliteCommand Command(SqliteConnection connection, Pending pending)
     {
         if (!_commands.TryGetValue(pending.Sql, out var command))
@@ -166,10 +208,16 @@ public sealed partial class SqliteTokenStatements : IAsyncDisposable
         return command;
     }
 
-    private static void Run(SqliteConnection connection, string sql)
+    /// <summary>A statement without parameters (BEGIN, SAVEPOINT, ...), prepared once on this connection.</summary>
+    private void Run(SqliteConnection connection, string sql)
     {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
+        if (!_commands.TryGetValue(sql, out var command))
+        {
+            command = connection.CreateCommand();
+            command.CommandText = sql;
+            _commands[sql] = command;
+        }
+
         command.ExecuteNonQuery();
     }
 

@@ -72,7 +72,9 @@ public sealed class MultiplexedStatementsTests
         }
 
         Assert.False(await db.Set<HubToken>().AsNoTracking().AnyAsync(t => t.Id == id));
+        var groups = scope.ServiceProvider.GetRequiredService<SqliteTokenStatements>().GroupsCommitted;
         await entries.InsertAsync(id, null, null, "subject", now, now.AddHours(1), CancellationToken.None);
+        Assert.Equal(provider == "Sqlite" ? groups + 1 : 0, scope.ServiceProvider.GetRequiredService<SqliteTokenStatements>().GroupsCommitted);
         Assert.True(await db.Set<HubToken>().AsNoTracking().AnyAsync(t => t.Id == id && t.Status == "valid"));
     }
 

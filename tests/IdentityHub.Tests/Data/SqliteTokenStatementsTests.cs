@@ -47,28 +47,75 @@ public sealed class SqliteTokenStatementsTests
     public async Task AFailingCommand_FailsAlone_TheOthersOfItsGroupCommitted()
     {
         await using var server = await IdentityHubServer.StartAsync("Sqlite");
+        var statements = server.Services.GetRequiredService<SqliteTokenStatements>();
+        var gate = server.Services.GetRequiredService<SqliteDatabase>().WriteGate;
         var (one, two) = (Guid.NewGuid().ToString(), Guid.NewGuid().ToString());
         var now = DateTime.UtcNow;
+        var scopes = new List<AsyncServiceScope>();
         Task Insert(string id)
         {
             var scope = server.Services.CreateAsyncScope();
+            scopes.Add(scope);
             return scope.ServiceProvider.GetRequiredService<RefreshTokenEntries>()
-                .InsertAsync(id, null, null, "subject", now, now.AddHours(1), CancellationToken.None)
-                .ContinueWith(async t => { await scope.DisposeAsync(); await t; }).Unwrap();
+                .InsertAsync(id, null, null, "subject", now, now.AddHours(1), CancellationToken.None);
         }
 
-        // Queued back to back: most likely one group. The second insert of the same id breaks the primary key.
-        var first = Insert(one);
-        var duplicate = Insert(one);
-        var other = Insert(two);
+        // The gate held while the three are queued: they are committed in one group. The second insert of the same id
+        // breaks the primary key.
+        var before = statements.GroupsCommitted;
+        await gate.WaitAsync();
+        Task first, duplicate, other;
+        try
+        {
+            first = Insert(one);
+            duplicate = Insert(one);
+            other = Insert(two);
+        }
+        finally
+        {
+            gate.Release();
+        }
+
         await first;
         await other;
         var failure = await Assert.ThrowsAsync<SqliteException>(() => duplicate);
         Assert.Equal(19, failure.SqliteErrorCode); // SQLITE_CONSTRAINT
+        Assert.Equal(before + 1, statements.GroupsCommitted);
+        foreach (var scope in scopes)
+        {
+            await scope.DisposeAsync();
+        }
 
         await using var check = server.Services.CreateAsyncScope();
         var db = check.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
         Assert.Equal(1, await db.Set<HubToken>().AsNoTracking().CountAsync(t => t.Id == one));
         Assert.Equal(1, await db.Set<HubToken>().AsNoTracking().CountAsync(t => t.Id == two));
+    }
+
+    /// <summary>
+    /// A rotation whose INSERT fails after its UPDATE ran (the new entry's id taken): both undone, the presented entry still
+    /// valid, as its own transaction gave it.
+    /// </summary>
+    [Fact]
+    public async Task ARotationFailingAtItsInsert_LeavesThePresentedEntryValid()
+    {
+        await using var server = await IdentityHubServer.StartAsync("Sqlite");
+        await using var scope = server.Services.CreateAsyncScope();
+        var entries = scope.ServiceProvider.GetRequiredService<RefreshTokenEntries>();
+        var db = scope.ServiceProvider.GetRequiredService<IdentityHubDbContext>();
+        var (presented, taken) = (Guid.NewGuid().ToString(), Guid.NewGuid().ToString());
+        var now = DateTime.UtcNow;
+        await entries.InsertAsync(presented, null, null, "subject", now, now.AddHours(1), CancellationToken.None);
+        await entries.InsertAsync(taken, null, null, "subject", now, now.AddHours(1), CancellationToken.None);
+
+        var failure = await Assert.ThrowsAsync<SqliteException>(() => entries.TryRedeemAndInsertAsync(presented, now, taken, null, null,
+            "subject", now, now.AddHours(1), CancellationToken.None));
+        Assert.Equal(19, failure.SqliteErrorCode);
+        Assert.Equal("valid", await db.Set<HubToken>().AsNoTracking().Where(t => t.Id == presented).Select(t => t.Status).SingleAsync());
+
+        // And the same rotation to a free id: redeemed once.
+        Assert.True(await entries.TryRedeemAndInsertAsync(presented, now, Guid.NewGuid().ToString(), null, null, "subject", now,
+            now.AddHours(1), CancellationToken.None));
+        Assert.Equal("redeemed", await db.Set<HubToken>().AsNoTracking().Where(t => t.Id == presented).Select(t => t.Status).SingleAsync());
     }
 }

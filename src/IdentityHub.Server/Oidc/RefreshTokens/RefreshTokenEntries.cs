@@ -150,7 +150,7 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
         var sqlite = db.Database.IsSqlite();
         var sql = RedeemAndInsert[RedeemAndInsertIndex(sqlite, referenceToken, grant is not null)];
         int rows;
-        if (sqlite && db.Database.CurrentTransaction is null && !grouped.Enabled)
+        if (sqlite && db.Database.CurrentTransaction is null && !Groupable())
         {
             // SQLite: both statements in one transaction (one commit, under the write gate from BEGIN to COMMIT), so that the
             // redemption and the new entry are written together or not at all, as the one implicit transaction of
@@ -193,9 +193,30 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
 
         // SQLite: outside a transaction of the context, in the next group of SqliteTokenStatements (its own transaction and
         // savepoint; not cancelled once queued, as a redemption is not left half done).
-        return grouped.Enabled && db.Database.CurrentTransaction is null && System.Transactions.Transaction.Current is null
+        return Groupable()
             ? await grouped.ExecuteAsync(sql, arguments)
             : await db.Database.ExecuteSqlRawAsync(sql, arguments!, cancellationToken);
+    }
+
+    /// <summary>
+    /// Whether a command may go to <see cref="SqliteTokenStatements"/>: SQLite with grouping on, no transaction of the
+    /// context (nor an ambient one), and the context not holding the write gate (a transaction it left without an end it
+    /// saw holds it until its next command: the group, which waits for the gate, would wait for ever).
+    /// </summary>
+    private bool Groupable()
+    {
+        if (!grouped.Enabled || db.Database.CurrentTransaction is not null || System.Transactions.Transaction.Current is not null)
+        {
+            return false;
+        }
+
+        if (db is SqliteIdentityHubDbContext sqliteContext)
+        {
+            sqliteContext.WriteGate.ReleaseIfTransactionEnded();
+            return !sqliteContext.WriteGate.IsHeld;
+        }
+
+        return true;
     }
 
     /// <summary>Inserts a new, valid refresh token entry.</summary>
