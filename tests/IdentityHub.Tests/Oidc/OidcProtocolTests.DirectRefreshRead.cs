@@ -87,13 +87,7 @@ public abstract partial class OidcProtocolTests
     public async Task DirectRefreshRead_TokensOfEveryPath_SamePrincipalAsOpenIddict()
     {
         var client = await Kit.RegisterWebClientAsync();
-        var department = UniqueNames.Department();
-        var pairwiseId = OidcKit.UniqueId("web");
-        var pairwiseBase = $"https://{pairwiseId}.apps.test";
-        var pairwiseSecret = await Kit.Admin.RegisterClientAsync(pairwiseId, "confidential", ["authorization_code", "refresh_token"],
-            [pairwiseBase + "/signin-oidc"], ["openid", "profile", "phone", "offline_access"], [pairwiseBase + "/signout-callback-oidc"],
-            department, "pairwise");
-        var pairwise = new WebClient(pairwiseId, pairwiseSecret, pairwiseBase + "/signin-oidc", pairwiseBase + "/signout-callback-oidc");
+        var (pairwise, _) = await RegisterPairwiseWebClientAsync();
         var publicClient = await Kit.RegisterWebClientAsync(clientType: "public");
         var user = await Kit.CreateUserAsync();
         var browser = NewBrowser();

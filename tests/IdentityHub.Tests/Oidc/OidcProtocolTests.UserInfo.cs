@@ -169,13 +169,7 @@ public abstract partial class OidcProtocolTests
 
         // A public-subject client of the test department and a pairwise client of a department of its own; one user.
         var client = await Kit.RegisterWebClientAsync();
-        var department = UniqueNames.Department();
-        var pairwiseId = OidcKit.UniqueId("web");
-        var pairwiseBase = $"https://{pairwiseId}.apps.test";
-        var pairwiseSecret = await Kit.Admin.RegisterClientAsync(pairwiseId, "confidential", ["authorization_code", "refresh_token"],
-            [pairwiseBase + "/signin-oidc"], ["openid", "profile", "phone", "offline_access"], [pairwiseBase + "/signout-callback-oidc"],
-            department, "pairwise");
-        var pairwise = new WebClient(pairwiseId, pairwiseSecret, pairwiseBase + "/signin-oidc", pairwiseBase + "/signout-callback-oidc");
+        var (pairwise, department) = await RegisterPairwiseWebClientAsync();
         using var meter = new FastPathMeter("identityhub.userinfo.fast_path", client.ClientId, pairwise.ClientId);
 
         var user = await Kit.CreateUserAsync();
@@ -279,6 +273,18 @@ public abstract partial class OidcProtocolTests
         }
 
         await SameAnswerAsync(pairwise.ClientId, suspendedToken, HttpStatusCode.Unauthorized, answeredByFastPath: false);
+    }
+
+    /// <summary>A confidential pairwise web client (code and refresh grants) of a department of its own, and that department.</summary>
+    private async Task<(WebClient Client, string Department)> RegisterPairwiseWebClientAsync()
+    {
+        var department = UniqueNames.Department();
+        var pairwiseId = OidcKit.UniqueId("web");
+        var pairwiseBase = $"https://{pairwiseId}.apps.test";
+        var pairwiseSecret = await Kit.Admin.RegisterClientAsync(pairwiseId, "confidential", ["authorization_code", "refresh_token"],
+            [pairwiseBase + "/signin-oidc"], ["openid", "profile", "phone", "offline_access"], [pairwiseBase + "/signout-callback-oidc"],
+            department, "pairwise");
+        return (new WebClient(pairwiseId, pairwiseSecret, pairwiseBase + "/signin-oidc", pairwiseBase + "/signout-callback-oidc"), department);
     }
 
     /// <summary>
