@@ -38,14 +38,17 @@ public sealed partial class MultiplexedStatements : IAsyncDisposable
     /// <summary>SQLite, or multiplexing switched off: every statement stays on the DbContext.</summary>
     public static MultiplexedStatements None { get; } = new(null);
 
+    /// <summary>The multiplexing pool's connections at most (unless the connection string's Max Pool Size is lower).</summary>
+    public static int MaxConnections { get; } = 2 * Environment.ProcessorCount;
+
     /// <summary>What its connections are called in PostgreSQL's pg_stat_activity (after the connection string's own name).</summary>
     public const string ApplicationName = "IdentityHub token statements";
 
     /// <summary>
     /// A multiplexing data source over <paramref name="connectionString"/> (the application's, defaults applied), its
     /// connections named <see cref="ApplicationName"/> so that an operator tells them from the DbContexts' pool; its pool
-    /// has the connection string's Max Pool Size (multiplexing opens a connection only when those it has are busy: 18 under
-    /// the benchmark's 32 concurrent refreshes, next to the DbContexts' 16). A connection string Npgsql cannot multiplex
+    /// holds at most <see cref="MaxConnections"/> (multiplexing opens a connection only when those it has are busy: 18 under
+    /// the benchmark's 32 concurrent refreshes when uncapped, next to the DbContexts' 16). A connection string Npgsql cannot multiplex
     /// (pooling off, several hosts) keeps every statement on the DbContext, with a warning.
     /// </summary>
     public static MultiplexedStatements For(string connectionString, ILogger logger)
@@ -57,6 +60,11 @@ public sealed partial class MultiplexedStatements : IAsyncDisposable
         }
 
         builder.Multiplexing = true;
+        // Few connections, so that each carries many statements at once: 2 per processor, at most the string's Max Pool
+        // Size. On the 2-core benchmark machine 4 connections against the 18 it opened uncapped: about 7% more refreshes
+        // and PostgreSQL's CPU per refresh 0.20 against 0.25 ms in four alternated pairs (docs/benchmarks.md, fifteenth
+        // session).
+        builder.MaxPoolSize = Math.Min(builder.MaxPoolSize, MaxConnections);
         builder.ApplicationName = string.IsNullOrEmpty(builder.ApplicationName) ? ApplicationName : $"{builder.ApplicationName} ({ApplicationName})";
         try
         {

@@ -44,7 +44,8 @@ public sealed class MultiplexedStatementsTests
         Assert.Equal("invalid_grant", afterReuse.Error);
 
         var multiplexed = await MultiplexedConnectionsAsync(server);
-        Assert.True(on ? multiplexed > 0 : multiplexed == 0, $"{multiplexed} connection(s) of the multiplexing data source");
+        Assert.True(on ? multiplexed > 0 && multiplexed <= MultiplexedStatements.MaxConnections : multiplexed == 0,
+            $"{multiplexed} connection(s) of the multiplexing data source");
     }
 
     /// <summary>
