@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text.RegularExpressions;
-using Microsoft.EntityFrameworkCore;
 using Npgsql;
 
 namespace IdentityHub.Server.Data;
@@ -20,13 +18,13 @@ namespace IdentityHub.Server.Data;
 /// <para>
 /// What it takes: only what multiplexing allows and these statements need. Each statement is one autocommit statement (its
 /// own implicit transaction, as through the DbContext); a DbContext with a transaction of its own keeps its statements
-/// (<see cref="TryExecuteAsync"/> returns null, the caller runs them on the context). Asynchronous only, no session state.
+/// (the caller decides: RefreshTokenEntries). Asynchronous only, no session state.
 /// The connection string is the application's (with <see cref="PostgresConnectionDefaults"/>), so the same server, user,
 /// TLS and auto-preparation; its connections are a pool of their own, opened as needed.
 /// Npgsql 11 removes multiplexing: on that upgrade this class goes, and the statements return to the DbContext.
 /// </para>
 /// </summary>
-public sealed partial class MultiplexedStatements : IAsyncDisposable
+public sealed class MultiplexedStatements : IAsyncDisposable
 {
     private readonly NpgsqlDataSource? _source;
 
@@ -89,17 +87,13 @@ public sealed partial class MultiplexedStatements : IAsyncDisposable
 
     /// <summary>
     /// Executes <paramref name="sql"/> (EF Core raw-SQL form: {0}, {1}, ... for <paramref name="arguments"/>, each a value
-    /// or null, typed as EF Core's raw SQL types them) as one autocommit statement and returns its row count; null, with
-    /// nothing executed, when it must run on <paramref name="db"/> instead: not enabled, or the context has a transaction.
+    /// or null, typed as EF Core's raw SQL types them) as one autocommit statement and returns its row count. The caller
+    /// decides that it may leave its context (no transaction of the context: RefreshTokenEntries).
     /// </summary>
-    public async ValueTask<int?> TryExecuteAsync(DbContext db, string sql, object?[] arguments, CancellationToken cancellationToken)
+    public async Task<int> ExecuteAsync(string sql, object?[] arguments, CancellationToken cancellationToken)
     {
-        if (_source is null || db.Database.CurrentTransaction is not null || System.Transactions.Transaction.Current is not null)
-        {
-            return null;
-        }
-
-        await using var command = _source.CreateCommand(_positional.GetOrAdd(sql, Positional));
+        var source = _source ?? throw new InvalidOperationException("The multiplexed token statements are not enabled.");
+        await using var command = source.CreateCommand(_positional.GetOrAdd(sql, Positional));
         foreach (var argument in arguments)
         {
             command.Parameters.Add(new NpgsqlParameter { Value = argument ?? DBNull.Value });
@@ -108,13 +102,8 @@ public sealed partial class MultiplexedStatements : IAsyncDisposable
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>{n} to $(n + 1): the statements here hold no other braces (no literals, no JSON).</summary>
-    internal static string Positional(string sql) =>
-        Placeholder().Replace(sql, match => "$" + (int.Parse(match.Groups[1].ValueSpan, provider: System.Globalization.CultureInfo.InvariantCulture) + 1)
-            .ToString(System.Globalization.CultureInfo.InvariantCulture));
-
-    [GeneratedRegex(@"\{(\d+)\}")]
-    private static partial Regex Placeholder();
+    /// <summary>{n} to $(n + 1).</summary>
+    internal static string Positional(string sql) => RawSqlPlaceholders.Renumber(sql, "$", 1);
 
     public ValueTask DisposeAsync() => _source?.DisposeAsync() ?? ValueTask.CompletedTask;
 }

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 
@@ -23,7 +22,7 @@ namespace IdentityHub.Server.Data;
 /// bound as Microsoft.Data.Sqlite binds EF Core's raw-SQL values (a DateTime as text "yyyy-MM-dd HH:mm:ss.FFFFFFF").
 /// </para>
 /// </summary>
-public sealed partial class SqliteTokenStatements : IAsyncDisposable
+public sealed class SqliteTokenStatements : IAsyncDisposable
 {
     /// <summary>At most this many commands in one transaction: a bound on the gate's hold and on a failed group.</summary>
     private const int MaxGroup = 64;
@@ -195,7 +194,7 @@ public sealed partial class SqliteTokenStatements : IAsyncDisposable
         if (!_commands.TryGetValue(pending.Sql, out var command))
         {
             command = connection.CreateCommand();
-            command.CommandText = Placeholder().Replace(pending.Sql, "@p$1");
+            command.CommandText = RawSqlPlaceholders.Renumber(pending.Sql, "@p", 0);
             _commands[pending.Sql] = command;
         }
 
@@ -250,9 +249,6 @@ public sealed partial class SqliteTokenStatements : IAsyncDisposable
             }
         }
     }
-
-    [GeneratedRegex(@"\{(\d+)\}")]
-    private static partial Regex Placeholder();
 
     private sealed record Pending(string Sql, object?[] Arguments, TaskCompletionSource<int> Done);
 }

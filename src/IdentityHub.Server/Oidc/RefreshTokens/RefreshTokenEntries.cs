@@ -150,7 +150,7 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
         var sqlite = db.Database.IsSqlite();
         var sql = RedeemAndInsert[RedeemAndInsertIndex(sqlite, referenceToken, grant is not null)];
         int rows;
-        if (sqlite && db.Database.CurrentTransaction is null && !Groupable())
+        if (sqlite && db.Database.CurrentTransaction is null && !LeavesContext())
         {
             // SQLite: both statements in one transaction (one commit, under the write gate from BEGIN to COMMIT), so that the
             // redemption and the new entry are written together or not at all, as the one implicit transaction of
@@ -180,32 +180,26 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
     }
 
     /// <summary>
-    /// One command: outside a transaction of the context, on PostgreSQL through the multiplexing data source
-    /// (<see cref="MultiplexedStatements"/>), on SQLite in a group of <see cref="SqliteTokenStatements"/>; else on the
-    /// context (on SQLite through its interceptors, the write gate).
+    /// One command: when it may leave the context (<see cref="LeavesContext"/>), on PostgreSQL through the multiplexing data
+    /// source (<see cref="MultiplexedStatements"/>), on SQLite in a group of <see cref="SqliteTokenStatements"/> (its own
+    /// transaction and savepoint; not cancelled once queued, as a redemption is not left half done); else on the context (on
+    /// SQLite through its interceptors, the write gate).
     /// </summary>
-    private async Task<int> ExecuteAsync(string sql, object?[] arguments, CancellationToken cancellationToken)
-    {
-        if (await multiplexed.TryExecuteAsync(db, sql, arguments, cancellationToken) is { } rows)
-        {
-            return rows;
-        }
-
-        // SQLite: outside a transaction of the context, in the next group of SqliteTokenStatements (its own transaction and
-        // savepoint; not cancelled once queued, as a redemption is not left half done).
-        return Groupable()
-            ? await grouped.ExecuteAsync(sql, arguments)
-            : await db.Database.ExecuteSqlRawAsync(sql, arguments!, cancellationToken);
-    }
+    private async Task<int> ExecuteAsync(string sql, object?[] arguments, CancellationToken cancellationToken) =>
+        !LeavesContext() ? await db.Database.ExecuteSqlRawAsync(sql, arguments!, cancellationToken)
+        : multiplexed.Enabled ? await multiplexed.ExecuteAsync(sql, arguments, cancellationToken)
+        : await grouped.ExecuteAsync(sql, arguments);
 
     /// <summary>
-    /// Whether a command may go to <see cref="SqliteTokenStatements"/>: SQLite with grouping on, no transaction of the
-    /// context (nor an ambient one), and the context not holding the write gate (a transaction it left without an end it
-    /// saw holds it until its next command: the group, which waits for the gate, would wait for ever).
+    /// Whether the token statements leave the context for <see cref="MultiplexedStatements"/> or
+    /// <see cref="SqliteTokenStatements"/>: one of them enabled, no transaction of the context (nor an ambient one), and, on
+    /// SQLite, the context not holding the write gate (a transaction it left without an end it saw holds it until its next
+    /// command: the group, which waits for the gate, would wait for ever). The one place that decides it.
     /// </summary>
-    private bool Groupable()
+    private bool LeavesContext()
     {
-        if (!grouped.Enabled || db.Database.CurrentTransaction is not null || System.Transactions.Transaction.Current is not null)
+        if (!(multiplexed.Enabled || grouped.Enabled) || db.Database.CurrentTransaction is not null
+            || System.Transactions.Transaction.Current is not null)
         {
             return false;
         }
