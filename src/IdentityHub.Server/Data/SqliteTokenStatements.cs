@@ -201,11 +201,18 @@ public sealed class SqliteTokenStatements : IAsyncDisposable
         command.Parameters.Clear();
         for (var i = 0; i < pending.Arguments.Length; i++)
         {
-            command.Parameters.AddWithValue("@p" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), pending.Arguments[i] ?? DBNull.Value);
+            command.Parameters.AddWithValue(ParameterName(i), pending.Arguments[i] ?? DBNull.Value);
         }
 
         return command;
     }
+
+    /// <summary>The names RawSqlPlaceholders gives {0}, {1}, ...: made once, not per command (the statements take at most 19).</summary>
+    private static readonly string[] ParameterNames =
+        [.. Enumerable.Range(0, 32).Select(i => "@p" + i.ToString(System.Globalization.CultureInfo.InvariantCulture))];
+
+    private static string ParameterName(int i) =>
+        i < ParameterNames.Length ? ParameterNames[i] : "@p" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>A statement without parameters (BEGIN, SAVEPOINT, ...), prepared once on this connection.</summary>
     private void Run(SqliteConnection connection, string sql)

@@ -149,8 +149,9 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
         ];
         var sqlite = db.Database.IsSqlite();
         var sql = RedeemAndInsert[RedeemAndInsertIndex(sqlite, referenceToken, grant is not null)];
+        var leaves = LeavesContext();
         int rows;
-        if (sqlite && db.Database.CurrentTransaction is null && !LeavesContext())
+        if (sqlite && db.Database.CurrentTransaction is null && !leaves)
         {
             // SQLite: both statements in one transaction (one commit, under the write gate from BEGIN to COMMIT), so that the
             // redemption and the new entry are written together or not at all, as the one implicit transaction of
@@ -161,7 +162,7 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
         }
         else
         {
-            rows = await ExecuteAsync(sql, arguments, cancellationToken);
+            rows = await ExecuteAsync(sql, arguments, leaves, cancellationToken);
         }
 
         return (sqlite, rows) switch
@@ -185,8 +186,12 @@ public sealed class RefreshTokenEntries(IdentityHubDbContext db, RefreshTokenQue
     /// transaction and savepoint; not cancelled once queued, as a redemption is not left half done); else on the context (on
     /// SQLite through its interceptors, the write gate).
     /// </summary>
-    private async Task<int> ExecuteAsync(string sql, object?[] arguments, CancellationToken cancellationToken) =>
-        !LeavesContext() ? await db.Database.ExecuteSqlRawAsync(sql, arguments!, cancellationToken)
+    private Task<int> ExecuteAsync(string sql, object?[] arguments, CancellationToken cancellationToken) =>
+        ExecuteAsync(sql, arguments, LeavesContext(), cancellationToken);
+
+    /// <summary>As <see cref="ExecuteAsync(string, object?[], CancellationToken)"/>, with <see cref="LeavesContext"/> already decided.</summary>
+    private async Task<int> ExecuteAsync(string sql, object?[] arguments, bool leavesContext, CancellationToken cancellationToken) =>
+        !leavesContext ? await db.Database.ExecuteSqlRawAsync(sql, arguments!, cancellationToken)
         : multiplexed.Enabled ? await multiplexed.ExecuteAsync(sql, arguments, cancellationToken)
         : await grouped.ExecuteAsync(sql, arguments);
 
