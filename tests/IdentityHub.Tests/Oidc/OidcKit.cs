@@ -80,10 +80,19 @@ public sealed class OidcKit(IdentityHubServer server)
         return (clientId, secret ?? throw new InvalidOperationException("A confidential client has a secret."));
     }
 
+    /// <summary>
+    /// Mobile numbers are unique per account, and the tests of one run share their databases: a random 8-digit suffix per
+    /// user collided now and then (409 "The mobile number belongs to another account"). A random start per process, then
+    /// one number after another: no two users of a run share one.
+    /// </summary>
+    private static long s_phone = RandomNumberGenerator.GetInt32(0, 100_000_000);
+
+    private static long NextPhoneDigits() => Interlocked.Increment(ref s_phone) % 100_000_000;
+
     public async Task<TestUser> CreateUserAsync()
     {
         var userName = UniqueId("citizen");
-        var phone = "139" + RandomNumberGenerator.GetInt32(0, 100_000_000).ToString("D8", System.Globalization.CultureInfo.InvariantCulture);
+        var phone = "139" + NextPhoneDigits().ToString("D8", System.Globalization.CultureInfo.InvariantCulture);
         var displayName = "市民 " + userName[^6..];
         var id = await Admin.CreateUserAsync(userName, Password, phone, displayName);
         return new TestUser(id, userName, Password, phone, displayName);
