@@ -221,6 +221,12 @@ public sealed partial class BenchmarkRunner
             // minute by default) would measure the limiter, not the server. Failures stay limited per account.
             ["RateLimits__SignInPerIp__PermitLimit"] = "100000000",
         };
+        if (db == "postgres")
+        {
+            // The schema comes from the migration job (RunDatabaseAsync), as on a city's nodes (docs/deployment.md).
+            env["Database__MigrateOnStart"] = "false";
+        }
+
         foreach (var (key, value) in _options.ServerEnvironment)
         {
             env[key] = value;
@@ -260,6 +266,13 @@ public sealed partial class BenchmarkRunner
         if (first.Count > 0 || audit.Count > 0)
         {
             var environment = ServerEnvironment(db, connection, dataDirectory, "RS256");
+            if (postgres is not null)
+            {
+                // A city's PostgreSQL nodes (docs/deployment.md): the schema from a migration job, the nodes started with
+                // Database:MigrateOnStart=false. SQLite (a county's one node) migrates as it starts, its default.
+                await ServerProcess.MigrateAsync(_serverDll, environment, _log);
+            }
+
             await using var server = await ServerProcess.StartAsync(_serverDll, environment, _log);
             seed = await Seeder.SeedAsync(server.BaseUrl, AdminClientId, _adminSecret, users, _log);
             foreach (var name in first)

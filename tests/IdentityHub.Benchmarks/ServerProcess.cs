@@ -42,6 +42,50 @@ public sealed class ServerProcess : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>
+    /// <c>dotnet IdentityHub.Server.dll migrate</c> with the server's settings: the schema created or upgraded by a job of its
+    /// own, as docs/deployment.md has a city's PostgreSQL nodes do (Database:MigrateOnStart=false on the nodes).
+    /// </summary>
+    public static async Task MigrateAsync(string serverDll, IReadOnlyDictionary<string, string> environment, TextWriter log)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = Path.GetDirectoryName(serverDll)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(serverDll);
+        start.ArgumentList.Add("migrate");
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        var clock = Stopwatch.StartNew();
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException("The migration job did not finish within 3 minutes.");
+        }
+
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException(
+                $"The migration job exited with code {process.ExitCode}:{Environment.NewLine}{await output}{await error}");
+        }
+
+        log.WriteLine($"  schema migrated by `dotnet IdentityHub.Server.dll migrate` in {clock.Elapsed.TotalSeconds:0.0} s");
+    }
+
     public static async Task<ServerProcess> StartAsync(string serverDll, IReadOnlyDictionary<string, string> environment, TextWriter log)
     {
         var port = FreePort();

@@ -25,8 +25,27 @@ public static class AuthenticationMethods
 
     public static bool IsMultiFactor(IEnumerable<string> methods)
     {
-        var list = methods.ToList();
-        return list.Contains(MultiFactor) || list.Where(m => m != MultiFactor).Distinct(StringComparer.Ordinal).Count() >= 2;
+        // "mfa" itself, or two different methods besides it (ordinal). Without LINQ: it runs for every token issued.
+        var any = false;
+        string? first = null;
+        foreach (var method in methods)
+        {
+            if (method == MultiFactor)
+            {
+                return true;
+            }
+
+            if (!any)
+            {
+                (any, first) = (true, method);
+            }
+            else if (!string.Equals(method, first, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The methods in the order used, without duplicates, with "mfa" added when they add up to multi-factor.</summary>

@@ -171,6 +171,7 @@ public static class OidcExtensions
                 server.AddEventHandler(ProtectServerOnlyTokens.Descriptor);
                 // A client whose registered signing algorithm has no key: refused before its code or refresh token is redeemed.
                 server.AddEventHandler(RefuseUnsignableSignIn.Descriptor);
+                server.AddEventHandler(OmitRefreshIdToken.Descriptor);
                 // OpenIddict's endpoint inference, with the endpoint URIs resolved once per base URI (InferEndpointTypeOnce).
                 server.RemoveEventHandler(OpenIddictServerHandlers.InferEndpointType.Descriptor);
                 server.AddEventHandler(InferEndpointTypeOnce.Descriptor);

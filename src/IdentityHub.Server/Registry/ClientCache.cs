@@ -74,6 +74,11 @@ public sealed class ClientSnapshot
 
     private Oidc.ClientSigning? _signing;
 
+    /// <summary>Whether the client's refreshes return an ID token (Oidc/RefreshIdTokens), read once per snapshot.</summary>
+    public bool IdTokenOnRefresh => _idTokenOnRefresh ??= Oidc.RefreshIdTokens.Of(Application.Settings);
+
+    private bool? _idTokenOnRefresh;
+
     /// <summary>A fresh, detached copy of the application for one request: callers may change it without touching the cache.</summary>
     public HubApplication CopyApplication()
     {

@@ -32,12 +32,14 @@ public sealed record ClientResponse(
     string? FrontChannelLogoutUri = null,
     bool RequireMultiFactor = false,
     string? IdTokenSignedResponseAlg = null,
-    string? AccessTokenSignedResponseAlg = null)
+    string? AccessTokenSignedResponseAlg = null,
+    bool IdTokenOnRefresh = false)
 {
     /// <summary>The same client as a registration request: the export and import format.</summary>
     public ClientRegistrationRequest ToRequest() => new(ClientId, DepartmentCode, DisplayName, null, GrantTypes, RedirectUris,
         PostLogoutRedirectUris, Scopes, Kind, DisplayNameEn, BackChannelLogoutUri, ConsentMode, SubjectType, Lifetimes, Jwks,
-        ClaimPolicy, MinimumAssuranceLevel, FrontChannelLogoutUri, RequireMultiFactor, IdTokenSignedResponseAlg, AccessTokenSignedResponseAlg);
+        ClaimPolicy, MinimumAssuranceLevel, FrontChannelLogoutUri, RequireMultiFactor, IdTokenSignedResponseAlg, AccessTokenSignedResponseAlg,
+        IdTokenOnRefresh ? true : null);
 }
 
 /// <summary>Translates between the registry's settings and OpenIddict's application fields.</summary>
@@ -103,6 +105,8 @@ public static class ClientMapping
         // The descriptor is the whole settings dictionary (PopulateAsync replaces it), so an update without them removes them.
         AddSetting(descriptor, TokenSigning.IdTokenSetting, settings.IdTokenSignedResponseAlg);
         AddSetting(descriptor, TokenSigning.AccessTokenSetting, settings.AccessTokenSignedResponseAlg);
+        // Whether its refreshes return an ID token (RefreshIdTokens); absent: they do not.
+        AddSetting(descriptor, RefreshIdTokens.Setting, settings.IdTokenOnRefresh ? "true" : null);
         return descriptor;
     }
 
@@ -141,7 +145,8 @@ public static class ClientMapping
             application.FrontChannelLogoutUri,
             application.RequireMultiFactor,
             signing.IdToken,
-            signing.AccessToken);
+            signing.AccessToken,
+            RefreshIdTokens.Of(application.Settings));
     }
 
     private static void AddLifetime(OpenIddictApplicationDescriptor descriptor, string key, int? seconds)

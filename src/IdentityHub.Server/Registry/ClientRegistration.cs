@@ -10,7 +10,8 @@ namespace IdentityHub.Server.Registry;
 /// Body of POST /api/admin/clients and PUT /api/admin/clients/{clientId}. <c>kind</c> (web, public,
 /// machine) may replace <c>clientType</c> and <c>grantTypes</c>, which are then derived from it.
 /// <c>idTokenSignedResponseAlg</c> / <c>accessTokenSignedResponseAlg</c> (RS256 or ES256; null: the server's default,
-/// Oidc:SigningAlgorithm) are the client's token signing algorithms (<see cref="TokenSigning"/>).
+/// Oidc:SigningAlgorithm) are the client's token signing algorithms (<see cref="TokenSigning"/>). <c>idTokenOnRefresh</c>
+/// (default false) makes its refreshes return an ID token too (<see cref="RefreshIdTokens"/>).
 /// </summary>
 public sealed record ClientRegistrationRequest(
     string? ClientId,
@@ -33,7 +34,8 @@ public sealed record ClientRegistrationRequest(
     string? FrontChannelLogoutUri = null,
     bool? RequireMultiFactor = null,
     string? IdTokenSignedResponseAlg = null,
-    string? AccessTokenSignedResponseAlg = null);
+    string? AccessTokenSignedResponseAlg = null,
+    bool? IdTokenOnRefresh = null);
 
 /// <summary>Per-client token lifetimes in seconds; null means the server default (Oidc:*Lifetime).</summary>
 public sealed record TokenLifetimes(int? AccessTokenSeconds = null, int? IdentityTokenSeconds = null, int? RefreshTokenSeconds = null);
@@ -61,7 +63,8 @@ public sealed record ClientSettings(
     string? FrontChannelLogoutUri = null,
     bool? RequireMultiFactor = null,
     string? IdTokenSignedResponseAlg = null,
-    string? AccessTokenSignedResponseAlg = null)
+    string? AccessTokenSignedResponseAlg = null,
+    bool IdTokenOnRefresh = false)
 {
     public string ClientType => Kind == ClientKind.Public ? ClientTypes.Public : ClientTypes.Confidential;
 }
@@ -177,6 +180,11 @@ public static partial class ClientRegistrationRules
             errors.Add("idTokenSignedResponseAlg", new(RegistryCodes.IdTokenAlgorithmOnlyForSignIn));
         }
 
+        if (request.IdTokenOnRefresh == true && !authorizationCode)
+        {
+            errors.Add("idTokenOnRefresh", new(RegistryCodes.IdTokenAlgorithmOnlyForSignIn));
+        }
+
         if (request.MinimumAssuranceLevel is < 1 or > 4)
         {
             errors.Add("minimumAssuranceLevel", new(RegistryCodes.AssuranceLevelRange));
@@ -190,7 +198,8 @@ public static partial class ClientRegistrationRules
         return new ClientSettings(request.ClientId!, request.DepartmentCode!, request.DisplayName!.Trim(), request.DisplayNameEn?.Trim(), kind,
             grants, redirectUris, request.PostLogoutRedirectUris ?? [], (request.Scopes ?? []).Distinct(StringComparer.Ordinal).ToArray(),
             request.BackChannelLogoutUri, consentType!, subjectType, lifetimes, jwks, policy, request.MinimumAssuranceLevel,
-            request.FrontChannelLogoutUri, request.RequireMultiFactor, request.IdTokenSignedResponseAlg, request.AccessTokenSignedResponseAlg);
+            request.FrontChannelLogoutUri, request.RequireMultiFactor, request.IdTokenSignedResponseAlg, request.AccessTokenSignedResponseAlg,
+            request.IdTokenOnRefresh == true);
     }
 
     private static ClientKind ResolveKind(ClientRegistrationRequest request, FieldErrors errors)

@@ -138,7 +138,9 @@ public sealed partial class ClientCredentialsFastPath
     }
 
     private static bool IsPlainForm(string? contentType) =>
-        MediaTypeHeaderValue.TryParse(contentType, out var media)
+        // The usual header exactly (what clients send), without parsing it; any other form of it parsed.
+        string.Equals(contentType, FormMediaType, StringComparison.OrdinalIgnoreCase)
+        || MediaTypeHeaderValue.TryParse(contentType, out var media)
         && string.Equals(media.MediaType.Value, FormMediaType, StringComparison.OrdinalIgnoreCase)
         && media.Parameters.All(p => p.Name.Equals("charset", StringComparison.OrdinalIgnoreCase)
                                      && p.Value.Equals("utf-8", StringComparison.OrdinalIgnoreCase));

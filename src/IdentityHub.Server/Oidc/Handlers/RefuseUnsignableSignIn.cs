@@ -14,7 +14,8 @@ namespace IdentityHub.Server.Oidc.Handlers;
 /// token, is redeemed by then (for a missing ID token key the new refresh token's entry is written too), and the same
 /// refresh token presented again once the key is back is reuse (RFC 9700 section 4.14.2), which revokes the whole grant.
 /// The access token is always issued at the token endpoint; the ID token when openid is granted (as OpenIddict's
-/// AttachDefaultScopes and EvaluateGeneratedTokens decide it, later in the pipeline).
+/// AttachDefaultScopes and EvaluateGeneratedTokens decide it, later in the pipeline), and for a refresh only when the client
+/// asked for one (<see cref="RefreshIdTokens"/>).
 /// </summary>
 public sealed class RefuseUnsignableSignIn(IOptions<OidcOptions> oidc, ILogger<RefuseUnsignableSignIn> logger)
     : IOpenIddictServerHandler<ProcessSignInContext>
@@ -37,7 +38,10 @@ public sealed class RefuseUnsignableSignIn(IOptions<OidcOptions> oidc, ILogger<R
 
         var algorithm = oidc.Value.SigningAlgorithm;
         var identity = context.Principal is { } principal
-            && (principal.HasScope(Scopes.OpenId) || (!principal.HasClaim(Claims.Private.Scope) && context.Request.HasScope(Scopes.OpenId)));
+            && (principal.HasScope(Scopes.OpenId) || (!principal.HasClaim(Claims.Private.Scope) && context.Request.HasScope(Scopes.OpenId)))
+            // A refresh returns an ID token only to a client that asked for one (RefreshIdTokens, OmitRefreshIdToken).
+            && (context.Request?.IsRefreshTokenGrantType() != true
+                || await OmitRefreshIdToken.WantsAsync(context.Transaction, context.ClientId, context.CancellationToken));
         var missing = TokenSigning.For(context.Options, algorithm, signing.AccessToken) is null ? signing.AccessToken
             : identity && TokenSigning.For(context.Options, algorithm, signing.IdToken) is null ? signing.IdToken
             : null;

@@ -38,11 +38,27 @@ internal static class SignInTokens
     internal static void PrepareSignIn(ClaimsPrincipal principal, ClaimsPrincipal presented, string clientId)
     {
         var identity = (ClaimsIdentity)principal.Identity!;
-        foreach (var group in presented.Claims.Where(c => c.Type.StartsWith("oi_", StringComparison.OrdinalIgnoreCase)).GroupBy(c => c.Type))
+        // Per private claim type of the presented principal, in the order of first appearance, its claims together, unless
+        // the principal has one of that type (ordinal).
+        HashSet<string>? types = null;
+        List<string>? restored = null;
+        foreach (var claim in presented.Claims)
         {
-            if (!principal.Claims.Any(c => c.Type == group.Key))
+            if (claim.Type.StartsWith("oi_", StringComparison.OrdinalIgnoreCase)
+                && (types ??= principal.Claims.Select(c => c.Type).ToHashSet(StringComparer.Ordinal)).Add(claim.Type))
             {
-                identity.AddClaims(group);
+                (restored ??= []).Add(claim.Type);
+            }
+        }
+
+        foreach (var type in restored ?? [])
+        {
+            foreach (var claim in presented.Claims)
+            {
+                if (claim.Type == type)
+                {
+                    identity.AddClaim(claim);
+                }
             }
         }
 
@@ -110,11 +126,12 @@ internal static class SignInTokens
 
     /// <summary>
     /// OpenIddict's EvaluateGeneratedTokens and Prepare{Access,Refresh,Identity}TokenPrincipal for the completed sign-in
-    /// principal: an access token always, a refresh token with offline_access, an ID token with openid; each lifetime the
-    /// principal's own, else the client's, else the server's.
+    /// principal: an access token always, a refresh token with offline_access, an ID token with openid (for a refresh, only
+    /// to a client that asked for one: <see cref="RefreshIdTokens"/>, as <see cref="OmitRefreshIdToken"/> decides on the
+    /// normal path); each lifetime the principal's own, else the client's, else the server's.
     /// </summary>
     internal static Prepared Prepare(ClaimsPrincipal principal, string clientId, string issuer, OpenIddictServerOptions options,
-        GrantFastPathClients.Derived client)
+        GrantFastPathClients.Derived client, bool refreshGrant)
     {
         var now = options.TimeProvider.GetUtcNow();
         var access = PrepareAccessToken(principal, clientId, issuer, now,
@@ -122,7 +139,7 @@ internal static class SignInTokens
         var refresh = principal.HasScope(Scopes.OfflineAccess)
             ? PrepareRefreshToken(principal, issuer, now, principal.GetRefreshTokenLifetime() ?? client.RefreshTokenLifetime ?? options.RefreshTokenLifetime)
             : null;
-        var identity = principal.HasScope(Scopes.OpenId)
+        var identity = principal.HasScope(Scopes.OpenId) && (!refreshGrant || client.IdTokenOnRefresh)
             ? PrepareIdentityToken(principal, clientId, issuer, now,
                 principal.GetIdentityTokenLifetime() ?? client.IdentityTokenLifetime ?? options.IdentityTokenLifetime)
             : null;
