@@ -15,6 +15,7 @@ public sealed class BenchmarkOptions
         IdentityHub.Benchmarks.Scenarios.ClientCredentialsEs256,
         IdentityHub.Benchmarks.Scenarios.Refresh,
         IdentityHub.Benchmarks.Scenarios.RefreshEs256,
+        IdentityHub.Benchmarks.Scenarios.RefreshIdToken,
         IdentityHub.Benchmarks.Scenarios.UserInfo,
         IdentityHub.Benchmarks.Scenarios.Introspection,
         IdentityHub.Benchmarks.Scenarios.SignIn,
@@ -38,7 +39,7 @@ public sealed class BenchmarkOptions
           --warmup SECONDS            warm-up per scenario, not measured (default 3)
           --concurrency N             concurrent connections / workers (default 32)
           --scenarios a,b,...         subset of: discovery, jwks, client-credentials-rs256, client-credentials-es256,
-                                      refresh, refresh-es256, userinfo, introspection, signin, audit-ingest, audit-queries (default: all;
+                                      refresh, refresh-id-token, refresh-es256, userinfo, introspection, signin, audit-ingest, audit-queries (default: all;
                                       the audit scenarios run on PostgreSQL only)
           --users N                   distinct users seeded for the sign-in flow (default 200)
           --audit-events N            events audit-queries seeds by binary COPY before it measures (default 1,000,000;

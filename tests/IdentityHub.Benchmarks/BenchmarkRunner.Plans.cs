@@ -68,7 +68,7 @@ public sealed partial class BenchmarkRunner
                 break;
             }
 
-            case Scenarios.Refresh or Scenarios.RefreshEs256:
+            case Scenarios.Refresh or Scenarios.RefreshEs256 or Scenarios.RefreshIdToken:
             {
                 // One refresh token per worker, each from a whole sign-in of its own (its own grant).
                 plan.Kind = "refresh";
@@ -84,11 +84,20 @@ public sealed partial class BenchmarkRunner
                     },
                     lane => lane.Dispose()));
 
-                // The algorithms the scenario claims: one refresh of the first token, its access and ID tokens checked.
+                // What the scenario claims: one refresh of the first token, its access token's algorithm checked, and its ID
+                // token's: there for a client registered with idTokenOnRefresh, absent for the default (refresh).
                 var first = OidcFlows.Refresh(connection, client, tokens[0]);
                 var wanted = name == Scenarios.RefreshEs256 ? "ES256" : "RS256";
-                foreach (var (kind, jwt) in new[] { ("access", first.AccessToken), ("ID", first.IdToken ?? throw new InvalidOperationException("The refresh gave no ID token.")) })
+                var idToken = name == Scenarios.Refresh
+                    ? first.IdToken is null ? null : throw new InvalidOperationException("The refresh of a default client gave an ID token.")
+                    : first.IdToken ?? throw new InvalidOperationException("The refresh gave no ID token to a client registered with idTokenOnRefresh.");
+                foreach (var (kind, jwt) in new[] { ("access", first.AccessToken), ("ID", idToken) })
                 {
+                    if (jwt is null)
+                    {
+                        continue;
+                    }
+
                     if (Alg(jwt) != wanted)
                     {
                         throw new InvalidOperationException($"The refresh's {kind} token is signed with {Alg(jwt)}, not {wanted}.");
@@ -123,7 +132,7 @@ public sealed partial class BenchmarkRunner
         using var http = OidcFlows.CreateClient(baseUrl, 2);
         switch (name)
         {
-            case Scenarios.Refresh or Scenarios.RefreshEs256:
+            case Scenarios.Refresh or Scenarios.RefreshEs256 or Scenarios.RefreshIdToken:
                 try
                 {
                     using (var connection = new Http1Connection(baseUrl))
@@ -173,7 +182,12 @@ public sealed partial class BenchmarkRunner
     }
 
     /// <summary>The refresh scenarios' client: the default (RS256 tokens) or the one registered for ES256 tokens.</summary>
-    private static ClientInfo RefreshClient(string name, Seed seed) => name == Scenarios.RefreshEs256 ? seed.WebClientEs256 : seed.WebClient;
+    private static ClientInfo RefreshClient(string name, Seed seed) => name switch
+    {
+        Scenarios.RefreshEs256 => seed.WebClientEs256,
+        Scenarios.RefreshIdToken => seed.WebClientIdToken,
+        _ => seed.WebClient,
+    };
 
     /// <summary>The alg of a JWS's protected header.</summary>
     private static string? Alg(string jwt) =>

@@ -13,7 +13,7 @@ public sealed partial class BenchmarkRunner
     private static readonly string[] FirstRunOrder =
     [
         Scenarios.Discovery, Scenarios.Jwks, Scenarios.ClientCredentialsRs256, Scenarios.Introspection,
-        Scenarios.UserInfo, Scenarios.Refresh, Scenarios.RefreshEs256, Scenarios.SignIn,
+        Scenarios.UserInfo, Scenarios.Refresh, Scenarios.RefreshIdToken, Scenarios.RefreshEs256, Scenarios.SignIn,
     ];
 
     private readonly BenchmarkOptions _options;
@@ -253,7 +253,7 @@ public sealed partial class BenchmarkRunner
         var dataDirectory = Path.Combine(dbWork, "data");
         Directory.CreateDirectory(dataDirectory);
         var users = _options.Scenarios.Contains(Scenarios.SignIn) ? _options.Users
-            : _options.Scenarios.Any(s => s is Scenarios.Refresh or Scenarios.RefreshEs256 or Scenarios.UserInfo or Scenarios.Introspection) ? Math.Min(8, _options.Users)
+            : _options.Scenarios.Any(s => s is Scenarios.Refresh or Scenarios.RefreshEs256 or Scenarios.RefreshIdToken or Scenarios.UserInfo or Scenarios.Introspection) ? Math.Min(8, _options.Users)
             : 0;
         Seed? seed = null;
         var audit = AuditScenarios.All.Where(_options.Scenarios.Contains).ToList();

@@ -8,6 +8,7 @@ public static class Scenarios
     public const string ClientCredentialsEs256 = "client-credentials-es256";
     public const string Refresh = "refresh";
     public const string RefreshEs256 = "refresh-es256";
+    public const string RefreshIdToken = "refresh-id-token";
     public const string UserInfo = "userinfo";
     public const string Introspection = "introspection";
     public const string SignIn = "signin";
@@ -19,8 +20,9 @@ public static class Scenarios
         Jwks => "GET /.well-known/jwks",
         ClientCredentialsRs256 => "POST /connect/token client_credentials, RS256 access token",
         ClientCredentialsEs256 => "POST /connect/token client_credentials, ES256 access token (second server run)",
-        Refresh => "POST /connect/token refresh_token, each token redeemed once (rotation); RS256 access and ID tokens (the default)",
-        RefreshEs256 => "the same, by a client registered for ES256 access and ID tokens (id_token_signed_response_alg)",
+        Refresh => "POST /connect/token refresh_token, each token redeemed once (rotation); an RS256 access token, no ID token (the defaults: OpenID Connect Core 12.2, docs/architecture.md)",
+        RefreshIdToken => "the same, by a client registered with idTokenOnRefresh: an RS256 ID token with each refresh too",
+        RefreshEs256 => "the same, by a client registered for ES256 access and ID tokens (id_token_signed_response_alg) and idTokenOnRefresh",
         UserInfo => "GET /connect/userinfo with a user's access token",
         Introspection => "POST /connect/introspect of a user's access token",
         SignIn => "whole sign-in: authorize, sign-in page, form post, authorize (unless the form post answers it), code, token (4-5 requests, 1 password hash)",
@@ -35,6 +37,8 @@ public static class Scenarios
         ClientCredentialsEs256 => (">= 6,000/s", (r, _) => r.PerSecond >= 6_000),
         Introspection => (">= 6,000/s", (r, _) => r.PerSecond >= 6_000),
         Refresh or RefreshEs256 => (">= 2,000/s", (r, _) => r.PerSecond >= 2_000),
+        // Not the default (a client asks for it), so not one of issue 9's targets: shown for what it costs.
+        RefreshIdToken => null,
         UserInfo => (">= 5,000/s", (r, _) => r.PerSecond >= 5_000),
         SignIn => (">= 85% of hash limit", (r, l) => r.PerSecond >= 0.85 * (r.Limit ?? l.PasswordHashLimit)),
         _ => AuditScenarios.Target(name),

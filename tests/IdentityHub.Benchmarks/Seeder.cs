@@ -7,7 +7,8 @@ using System.Text.Json;
 namespace IdentityHub.Benchmarks;
 
 /// <summary>What the scenarios need, created through the admin API of the running server.</summary>
-public sealed record Seed(ClientInfo ServiceClient, ClientInfo WebClient, IReadOnlyList<string> Users, string Password, ClientInfo WebClientEs256);
+public sealed record Seed(ClientInfo ServiceClient, ClientInfo WebClient, IReadOnlyList<string> Users, string Password, ClientInfo WebClientEs256,
+    ClientInfo WebClientIdToken);
 
 public static class Seeder
 {
@@ -55,9 +56,10 @@ public static class Seeder
             postLogoutRedirectUris = Array.Empty<string>(),
             scopes = Array.Empty<string>(),
         });
-        // A web application (code + PKCE, refresh tokens); the second one registered for ES256 ID and access tokens (OpenID
-        // Connect Dynamic Client Registration 1.0 section 2, id_token_signed_response_alg): the refresh-es256 scenario.
-        Task<JsonElement> WebClientAsync(string clientId, string displayName, string? algorithm) => PostAsync("/api/admin/clients", new
+        // A web application (code + PKCE, refresh tokens; the registry's defaults: RS256, no ID token with a refresh); one
+        // registered with idTokenOnRefresh (refresh-id-token); one for ES256 ID and access tokens (OpenID Connect Dynamic
+        // Client Registration 1.0 section 2, id_token_signed_response_alg) and idTokenOnRefresh: the refresh-es256 scenario.
+        Task<JsonElement> WebClientAsync(string clientId, string displayName, string? algorithm, bool idTokenOnRefresh) => PostAsync("/api/admin/clients", new
         {
             clientId,
             departmentCode = Department,
@@ -69,21 +71,24 @@ public static class Seeder
             scopes = new[] { "openid", "profile", "offline_access" },
             idTokenSignedResponseAlg = algorithm,
             accessTokenSignedResponseAlg = algorithm,
+            idTokenOnRefresh,
         });
-        var web = await WebClientAsync("bench-web", "Benchmark web application", null);
-        var webEs256 = await WebClientAsync("bench-web-es256", "Benchmark web application (ES256 tokens)", "ES256");
+        var web = await WebClientAsync("bench-web", "Benchmark web application", null, false);
+        var webIdToken = await WebClientAsync("bench-web-idtoken", "Benchmark web application (ID tokens with refreshes)", null, true);
+        var webEs256 = await WebClientAsync("bench-web-es256", "Benchmark web application (ES256 tokens)", "ES256", true);
 
         // Each account costs the server one password hash: create them a few at a time.
         var names = Enumerable.Range(0, users).Select(i => $"bench-user-{i:D4}").ToList();
         await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (name, _) =>
             await PostAsync("/api/admin/users", new { userName = name, password = Password, displayName = "Bench " + name[^4..] }));
 
-        log.WriteLine($"  seeded 1 department, 3 clients and {users} users through the admin API in {clock.Elapsed.TotalSeconds:0.0} s");
+        log.WriteLine($"  seeded 1 department, 4 clients and {users} users through the admin API in {clock.Elapsed.TotalSeconds:0.0} s");
         return new Seed(
             new ClientInfo("bench-service", service.GetProperty("clientSecret").GetString()!, "", ""),
             new ClientInfo("bench-web", web.GetProperty("clientSecret").GetString()!, RedirectUri, "openid profile offline_access"),
             names,
             Password,
-            new ClientInfo("bench-web-es256", webEs256.GetProperty("clientSecret").GetString()!, RedirectUri, "openid profile offline_access"));
+            new ClientInfo("bench-web-es256", webEs256.GetProperty("clientSecret").GetString()!, RedirectUri, "openid profile offline_access"),
+            new ClientInfo("bench-web-idtoken", webIdToken.GetProperty("clientSecret").GetString()!, RedirectUri, "openid profile offline_access"));
     }
 }

@@ -18,7 +18,7 @@ public sealed class BenchmarkSmokeTests
         string[] expected =
         [
             "discovery", "jwks", "client-credentials-rs256", "client-credentials-es256",
-            "refresh", "refresh-es256", "userinfo", "introspection", "signin",
+            "refresh", "refresh-id-token", "refresh-es256", "userinfo", "introspection", "signin",
         ];
         Assert.Equal(expected.Order(), results.Select(r => r.GetProperty("name").GetString()!).Order());
         foreach (var result in results)

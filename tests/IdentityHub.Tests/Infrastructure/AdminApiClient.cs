@@ -65,7 +65,8 @@ public sealed class AdminApiClient(IdentityHubServer server)
 
     /// <summary>Registers a client and returns its secret (null for public clients).</summary>
     public async Task<string?> RegisterClientAsync(string clientId, string clientType, string[] grantTypes, string[] redirectUris,
-        string[] scopes, string[]? postLogoutRedirectUris = null, string departmentCode = "test", string subjectType = "public")
+        string[] scopes, string[]? postLogoutRedirectUris = null, string departmentCode = "test", string subjectType = "public",
+        bool? idTokenOnRefresh = null)
     {
         await CreateDepartmentAsync(departmentCode);
         using var response = await PostAsync("/api/admin/clients", new
@@ -79,6 +80,7 @@ public sealed class AdminApiClient(IdentityHubServer server)
             postLogoutRedirectUris = postLogoutRedirectUris ?? [],
             scopes,
             subjectType,
+            idTokenOnRefresh,
         });
         var text = await response.Content.ReadAsStringAsync();
         if (response.StatusCode != System.Net.HttpStatusCode.Created)

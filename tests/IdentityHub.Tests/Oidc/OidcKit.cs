@@ -62,14 +62,19 @@ public sealed class OidcKit(IdentityHubServer server)
         return _discovery;
     }
 
-    public async Task<WebClient> RegisterWebClientAsync(string[]? redirectUris = null, string clientType = "confidential")
+    /// <summary>
+    /// A web client (code and refresh grants). <paramref name="idTokenOnRefresh"/>: its refreshes return an ID token (the
+    /// registry's idTokenOnRefresh), as most of these tests compare the refreshed ID token with the first; the server's
+    /// default (false: no ID token with a refresh) is pinned by the RefreshIdToken tests.
+    /// </summary>
+    public async Task<WebClient> RegisterWebClientAsync(string[]? redirectUris = null, string clientType = "confidential", bool idTokenOnRefresh = true)
     {
         var clientId = UniqueId("web");
         var baseUri = $"https://{clientId}.apps.test";
         var redirects = redirectUris ?? [baseUri + "/signin-oidc"];
         var postLogout = baseUri + "/signout-callback-oidc";
         var secret = await Admin.RegisterClientAsync(clientId, clientType, ["authorization_code", "refresh_token"], redirects,
-            ["openid", "profile", "phone", "offline_access"], [postLogout]);
+            ["openid", "profile", "phone", "offline_access"], [postLogout], idTokenOnRefresh: idTokenOnRefresh);
         return new WebClient(clientId, secret, redirects[0], postLogout);
     }
 
