@@ -148,6 +148,8 @@ public sealed class RegistryTransfer(IdentityHubDbContext db, DepartmentRegistry
         }
 
         var now = current.Value!.ToRequest();
+        // The policy (set apart, on the policy page and API) stays as it is where the entry leaves it out; the registration's own
+        // settings are replaced as a PUT replaces them: an entry without idTokenOnRefresh or a signing algorithm turns it off.
         var wanted = client with
         {
             ClaimPolicy = client.ClaimPolicy ?? now.ClaimPolicy,

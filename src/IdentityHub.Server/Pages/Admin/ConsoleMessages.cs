@@ -16,7 +16,7 @@ public static partial class ConsoleMessages
     {
         "clientId", "departmentCode", "displayName", "displayNameEn", "kind", "clientType", "grantTypes", "redirectUris",
         "postLogoutRedirectUris", "backChannelLogoutUri", "scopes", "consentMode", "subjectType", "idTokenSignedResponseAlg",
-        "accessTokenSignedResponseAlg", "lifetimes.accessTokenSeconds",
+        "accessTokenSignedResponseAlg", "idTokenOnRefresh", "lifetimes.accessTokenSeconds",
         "lifetimes.identityTokenSeconds", "lifetimes.refreshTokenSeconds", "jwks", "claimPolicy", "claims", "minimumAssuranceLevel",
         "code", "name", "nameEn", "contact", "status", "expiresInDays", "roles", "body",
     };

@@ -38,13 +38,17 @@ public sealed class ClientInput
 
     public string? AccessTokenSignedResponseAlg { get; set; }
 
+    /// <summary>Whether the client's refreshes return an ID token too (RefreshIdTokens); unticked by default.</summary>
+    public bool IdTokenOnRefresh { get; set; }
+
     public ClientRegistrationRequest ToRequest() => new(
         ClientId?.Trim(), DepartmentCode, DisplayName, null, null, Lines(RedirectUris), Lines(PostLogoutRedirectUris), [.. Scopes], Kind,
         string.IsNullOrWhiteSpace(DisplayNameEn) ? null : DisplayNameEn, string.IsNullOrWhiteSpace(BackChannelLogoutUri) ? null : BackChannelLogoutUri.Trim(),
         ConsentMode, SubjectType, new TokenLifetimes(AccessTokenSeconds, null, RefreshTokenSeconds),
         FrontChannelLogoutUri: string.IsNullOrWhiteSpace(FrontChannelLogoutUri) ? null : FrontChannelLogoutUri.Trim(),
         IdTokenSignedResponseAlg: string.IsNullOrEmpty(IdTokenSignedResponseAlg) ? null : IdTokenSignedResponseAlg,
-        AccessTokenSignedResponseAlg: string.IsNullOrEmpty(AccessTokenSignedResponseAlg) ? null : AccessTokenSignedResponseAlg);
+        AccessTokenSignedResponseAlg: string.IsNullOrEmpty(AccessTokenSignedResponseAlg) ? null : AccessTokenSignedResponseAlg,
+        IdTokenOnRefresh: IdTokenOnRefresh ? true : null);
 
     public static ClientInput From(ClientResponse c) => new()
     {
@@ -64,6 +68,7 @@ public sealed class ClientInput
         RefreshTokenSeconds = c.Lifetimes.RefreshTokenSeconds,
         IdTokenSignedResponseAlg = c.IdTokenSignedResponseAlg,
         AccessTokenSignedResponseAlg = c.AccessTokenSignedResponseAlg,
+        IdTokenOnRefresh = c.IdTokenOnRefresh,
     };
 
     private static string[] Lines(string? text) =>
