@@ -22,7 +22,7 @@ namespace IdentityHub.Tests.Oidc;
 /// </summary>
 public abstract partial class OidcProtocolTests
 {
-    /// <summary>Registers a web client (code + refresh) with the given algorithms; null leaves a member out.</summary>
+    /// <summary>Registers a web client (code + refresh, an ID token with each refresh) with the given algorithms; null leaves a member out.</summary>
     private static async Task<WebClient> RegisterWebClientWithAlgorithmsAsync(OidcKit kit, string? idToken, string? accessToken)
     {
         var clientId = OidcKit.UniqueId("alg");
@@ -41,6 +41,8 @@ public abstract partial class OidcProtocolTests
             ["subjectType"] = "public",
             ["idTokenSignedResponseAlg"] = idToken,
             ["accessTokenSignedResponseAlg"] = accessToken,
+            // Its refreshes return ID tokens too (not the default: RefreshIdTokens), whose algorithm these tests check.
+            ["idTokenOnRefresh"] = true,
         });
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.Created, text);

@@ -26,6 +26,8 @@ public sealed partial class ScaleOutTests
             redirectUris = new[] { redirect },
             postLogoutRedirectUris = Array.Empty<string>(),
             scopes = withPhone ? new[] { "openid", "profile", "phone", "offline_access" } : new[] { "openid", "profile", "offline_access" },
+            // The key rotation checks the refreshed ID token's kid (not the default: RefreshIdTokens).
+            idTokenOnRefresh = true,
         }, HttpStatusCode.Created);
         return new App(clientId, json.GetProperty("clientSecret").GetString()!, redirect);
     }

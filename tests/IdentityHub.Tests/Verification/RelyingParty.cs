@@ -57,6 +57,8 @@ public sealed class RelyingParty(IdentityHubServer server, string clientId, stri
             scopes = scopes.Split(' '),
             claimPolicy,
             minimumAssuranceLevel,
+            // The journeys compare the claims of refreshed ID tokens too (not the default: RefreshIdTokens).
+            idTokenOnRefresh = true,
         });
         var body = await created.Content.ReadFromJsonAsync<JsonElement>();
         Assert.True(created.StatusCode == HttpStatusCode.Created, body.GetRawText());
