@@ -159,29 +159,7 @@ public sealed class AuditBenchmark(
     /// <summary>Runs the server build with a command (verify-audit, audit-ingest-benchmark) on the benchmark's database.</summary>
     private async Task<(int Code, string Output)> RunServerCommandAsync(string[] args, Action<Process, string>? onLine)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = Path.GetDirectoryName(serverDll)!,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(serverDll);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("ASPNETCORE_", StringComparison.Ordinal)).ToList())
-        {
-            start.Environment.Remove(key);
-        }
-
-        foreach (var (key, value) in serverEnvironment)
-        {
-            start.Environment[key] = value;
-        }
-
+        var start = ServerProcess.StartInfo(serverDll, serverEnvironment, args);
         using var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
         var output = new System.Text.StringBuilder();
         var stderr = process.StandardError.ReadToEndAsync();

@@ -252,6 +252,12 @@ public sealed partial class BenchmarkRunner
         var connection = postgres?.ConnectionString ?? $"Data Source={Path.Combine(dbWork, "data", "identityhub.db")}";
         var dataDirectory = Path.Combine(dbWork, "data");
         Directory.CreateDirectory(dataDirectory);
+        if (postgres is not null)
+        {
+            // A city's PostgreSQL nodes (docs/deployment.md): the schema from a migration job, every server run of the tool
+            // started with Database:MigrateOnStart=false. SQLite (a county's one node) migrates as it starts, its default.
+            await ServerProcess.MigrateAsync(_serverDll, ServerEnvironment(db, connection, dataDirectory, "RS256"), _log);
+        }
         var users = _options.Scenarios.Contains(Scenarios.SignIn) ? _options.Users
             : _options.Scenarios.Any(s => s is Scenarios.Refresh or Scenarios.RefreshEs256 or Scenarios.RefreshIdToken or Scenarios.UserInfo or Scenarios.Introspection) ? Math.Min(8, _options.Users)
             : 0;
@@ -266,13 +272,6 @@ public sealed partial class BenchmarkRunner
         if (first.Count > 0 || audit.Count > 0)
         {
             var environment = ServerEnvironment(db, connection, dataDirectory, "RS256");
-            if (postgres is not null)
-            {
-                // A city's PostgreSQL nodes (docs/deployment.md): the schema from a migration job, the nodes started with
-                // Database:MigrateOnStart=false. SQLite (a county's one node) migrates as it starts, its default.
-                await ServerProcess.MigrateAsync(_serverDll, environment, _log);
-            }
-
             await using var server = await ServerProcess.StartAsync(_serverDll, environment, _log);
             seed = await Seeder.SeedAsync(server.BaseUrl, AdminClientId, _adminSecret, users, _log);
             foreach (var name in first)

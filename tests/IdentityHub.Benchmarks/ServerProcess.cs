@@ -43,10 +43,10 @@ public sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>
-    /// <c>dotnet IdentityHub.Server.dll migrate</c> with the server's settings: the schema created or upgraded by a job of its
-    /// own, as docs/deployment.md has a city's PostgreSQL nodes do (Database:MigrateOnStart=false on the nodes).
+    /// <c>dotnet IdentityHub.Server.dll [args]</c> in the build output (the content root, where appsettings.json lies), its
+    /// output redirected, with the server's settings and none of this process's ASPNETCORE_ variables.
     /// </summary>
-    public static async Task MigrateAsync(string serverDll, IReadOnlyDictionary<string, string> environment, TextWriter log)
+    internal static ProcessStartInfo StartInfo(string serverDll, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -56,12 +56,31 @@ public sealed class ServerProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         start.ArgumentList.Add(serverDll);
-        start.ArgumentList.Add("migrate");
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("ASPNETCORE_", StringComparison.Ordinal)).ToList())
+        {
+            start.Environment.Remove(key);
+        }
+
         foreach (var (key, value) in environment)
         {
             start.Environment[key] = value;
         }
 
+        return start;
+    }
+
+    /// <summary>
+    /// <c>dotnet IdentityHub.Server.dll migrate</c> with the server's settings: the schema created or upgraded by a job of its
+    /// own, as docs/deployment.md has a city's PostgreSQL nodes do (Database:MigrateOnStart=false on the nodes).
+    /// </summary>
+    public static async Task MigrateAsync(string serverDll, IReadOnlyDictionary<string, string> environment, TextWriter log)
+    {
+        var start = StartInfo(serverDll, environment, "migrate");
         var clock = Stopwatch.StartNew();
         using var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
         var output = process.StandardOutput.ReadToEndAsync();
@@ -90,25 +109,8 @@ public sealed class ServerProcess : IAsyncDisposable
     {
         var port = FreePort();
         var baseUrl = $"http://127.0.0.1:{port}";
-        var start = new ProcessStartInfo("dotnet")
-        {
-            // The content root is the build output, where appsettings.json lies.
-            WorkingDirectory = Path.GetDirectoryName(serverDll)!,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(serverDll);
-        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("ASPNETCORE_", StringComparison.Ordinal)).ToList())
-        {
-            start.Environment.Remove(key);
-        }
-
+        var start = StartInfo(serverDll, environment);
         start.Environment["ASPNETCORE_URLS"] = baseUrl;
-        foreach (var (key, value) in environment)
-        {
-            start.Environment[key] = value;
-        }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
         var server = new ServerProcess(process, baseUrl);

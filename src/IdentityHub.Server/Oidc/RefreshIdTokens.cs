@@ -15,10 +15,12 @@ namespace IdentityHub.Server.Oidc;
 /// under the same policy, and the citizen sees that release (claims.released);</item>
 /// <item>one signature less per refresh: a refresh costs about a third less CPU (docs/benchmarks.md).</item>
 /// </list>
-/// A client whose software expects an ID token with every refresh (as Keycloak and most providers send it) is registered
+/// A client whose software expects an ID token with every refresh (Keycloak sends one whenever openid was granted;
+/// PingFederate's "Return ID Token On Refresh Grant" is off unless selected; kubectl's OIDC plug-in needs one) is registered
 /// with <c>idTokenOnRefresh: true</c> (the admin API and console): its refreshed ID tokens follow section 12.2 (the same
 /// iss, sub, aud, azp and auth_time as at sign-in, a new iat). Held in the application's settings, as the signing
-/// algorithms are (<see cref="TokenSigning"/>).
+/// algorithms are (<see cref="TokenSigning"/>); the migration KeepRefreshIdTokens set it for every authorization-code
+/// client registered before it, so that an upgrade took the refresh's ID token from none of them.
 /// </summary>
 public static class RefreshIdTokens
 {

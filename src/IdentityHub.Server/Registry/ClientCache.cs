@@ -42,6 +42,7 @@ public sealed class ClientSnapshot
         Row = policy;
         Generation = generation;
         LoadedAt = loadedAt;
+        IdTokenOnRefresh = Oidc.RefreshIdTokens.Of(application.Settings);
     }
 
     public HubApplication Application { get; }
@@ -74,10 +75,8 @@ public sealed class ClientSnapshot
 
     private Oidc.ClientSigning? _signing;
 
-    /// <summary>Whether the client's refreshes return an ID token (Oidc/RefreshIdTokens), read once per snapshot.</summary>
-    public bool IdTokenOnRefresh => _idTokenOnRefresh ??= Oidc.RefreshIdTokens.Of(Application.Settings);
-
-    private bool? _idTokenOnRefresh;
+    /// <summary>Whether the client's refreshes return an ID token (Oidc/RefreshIdTokens), read once when the snapshot is made.</summary>
+    public bool IdTokenOnRefresh { get; }
 
     /// <summary>A fresh, detached copy of the application for one request: callers may change it without touching the cache.</summary>
     public HubApplication CopyApplication()

@@ -18,6 +18,8 @@ public abstract partial class OidcProtocolTests
     public async Task RefreshIdToken_ByDefault_LeftOutOnBothPaths_NothingReleased_ThenOnOnceTheClientAsks()
     {
         var client = await Kit.RegisterWebClientAsync(idTokenOnRefresh: false);
+        using var meter = new FastPathMeter(RefreshFastPathMeter, client.ClientId);
+        var fastPath = RefreshFastPathOff ? 0 : 1;
         var user = await Kit.CreateUserAsync();
         var browser = NewBrowser();
         var fastFlow = await Kit.CodeFlowAsync(browser, client, user);
@@ -29,9 +31,11 @@ public abstract partial class OidcProtocolTests
         // A plain request (the fast path, unless switched off), and one with a parameter OpenIddict ignores (the normal path),
         // and one narrowing the scope to openid and offline_access (the normal path, through OpenIddict's scope checks).
         var fast = await RefreshRequestAsync(client, fastFlow.Tokens.RefreshToken!);
+        Assert.Equal(fastPath, meter.Count);
         var normal = await RefreshRequestAsync(client, normalFlow.Tokens.RefreshToken!, extra: Ignored);
         AssertSameRefreshAnswer(normal, fast);
         var narrowed = await RefreshRequestAsync(client, narrowFlow.Tokens.RefreshToken!, extra: [new("scope", "openid offline_access")]);
+        Assert.Equal(fastPath, meter.Count);
         Assert.True(narrowed.Response.StatusCode == HttpStatusCode.OK, narrowed.Json.ToString());
         foreach (var answer in new[] { fast, normal, narrowed })
         {
@@ -51,20 +55,24 @@ public abstract partial class OidcProtocolTests
         // release is recorded.
         await SetIdTokenOnRefreshAsync(client.ClientId, true);
         var original = OidcKit.JwtPayload(fastFlow.Tokens.IdentityToken!);
+        var asked = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var fastAgain = await RefreshRequestAsync(client, fast.Json.GetProperty("refresh_token").GetString()!);
+        Assert.Equal(2 * fastPath, meter.Count);
         var normalAgain = await RefreshRequestAsync(client, normal.Json.GetProperty("refresh_token").GetString()!, extra: Ignored);
+        Assert.Equal(2 * fastPath, meter.Count);
         foreach (var answer in new[] { fastAgain, normalAgain })
         {
             Assert.True(answer.Response.StatusCode == HttpStatusCode.OK, answer.Json.ToString());
             var id = answer.Json.GetProperty("id_token").GetString()!;
             Assert.True((await Kit.ValidateJwtAsync(id, client.ClientId, "JWT", "RS256")).IsValid);
             var refreshed = OidcKit.JwtPayload(id);
-            foreach (var claim in new[] { "iss", "sub", "aud", "azp", "auth_time" })
+            foreach (var claim in new[] { "iss", "sub", "aud", "azp", "auth_time", "acr", "amr", "sid" })
             {
                 Assert.Equal(original.GetProperty(claim).GetRawText(), refreshed.GetProperty(claim).GetRawText());
             }
 
-            Assert.True(refreshed.GetProperty("iat").GetInt64() >= original.GetProperty("iat").GetInt64());
+            // A new iat: the time of this refresh (whole seconds), not the sign-in's.
+            Assert.InRange(refreshed.GetProperty("iat").GetInt64(), asked - 1, DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1);
         }
 
         var released = await RefreshEventsAsync(client.ClientId);
@@ -76,6 +84,13 @@ public abstract partial class OidcProtocolTests
         var off = await RefreshRequestAsync(client, fastAgain.Json.GetProperty("refresh_token").GetString()!);
         Assert.True(off.Response.StatusCode == HttpStatusCode.OK, off.Json.ToString());
         Assert.False(off.Json.TryGetProperty("id_token", out _));
+        Assert.Equal(3 * fastPath, meter.Count);
+
+        // The code exchange keeps its ID token whatever the setting, on the normal path as on the fast one.
+        var (callback, pkce, _) = await Kit.AuthorizeForCodeAsync(browser, client, user);
+        var exchanged = await CodeRequestAsync(client, callback["code"]!, pkce.Verifier, RefreshAuth.Basic, Ignored);
+        Assert.True(exchanged.Response.StatusCode == HttpStatusCode.OK, exchanged.Json.ToString());
+        Assert.True((await Kit.ValidateJwtAsync(exchanged.Json.GetProperty("id_token").GetString()!, client.ClientId, "JWT", "RS256")).IsValid);
     }
 
     /// <summary>Sets the client's idTokenOnRefresh through the admin API (GET the client, PUT it back with the value changed).</summary>

@@ -23,7 +23,8 @@ namespace IdentityHub.Tests.Oidc;
 public abstract partial class OidcProtocolTests
 {
     /// <summary>Registers a web client (code + refresh, an ID token with each refresh) with the given algorithms; null leaves a member out.</summary>
-    private static async Task<WebClient> RegisterWebClientWithAlgorithmsAsync(OidcKit kit, string? idToken, string? accessToken)
+    private static async Task<WebClient> RegisterWebClientWithAlgorithmsAsync(OidcKit kit, string? idToken, string? accessToken,
+        bool idTokenOnRefresh = true)
     {
         var clientId = OidcKit.UniqueId("alg");
         var baseUri = $"https://{clientId}.apps.test";
@@ -42,7 +43,7 @@ public abstract partial class OidcProtocolTests
             ["idTokenSignedResponseAlg"] = idToken,
             ["accessTokenSignedResponseAlg"] = accessToken,
             // Its refreshes return ID tokens too (not the default: RefreshIdTokens), whose algorithm these tests check.
-            ["idTokenOnRefresh"] = true,
+            ["idTokenOnRefresh"] = idTokenOnRefresh,
         });
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.Created, text);
@@ -229,6 +230,20 @@ public abstract partial class OidcProtocolTests
         Assert.False(code.IsError, code.Raw);
         var refreshed = await kit.RefreshAsync(client, earlier.Tokens.RefreshToken!);
         Assert.False(refreshed.IsError, refreshed.Raw);
+
+        // A client that did not ask for ID tokens with its refreshes (the default) needs no ID token key to refresh: its
+        // refresh is answered (an RS256 access token, no ID token), while its code exchange, which issues one, is refused.
+        var plain = await RegisterWebClientWithAlgorithmsAsync(kit, null, null, idTokenOnRefresh: false);
+        var plainEarlier = await kit.CodeFlowAsync(new BrowserlessSignIn(server), plain, user);
+        var (plainCallback, plainPkce, _) = await kit.AuthorizeForCodeAsync(new BrowserlessSignIn(server), plain, user);
+        await SetIdTokenAlgorithmAsync(server, plain.ClientId, "ES256");
+        var plainRefreshed = await kit.RefreshAsync(plain, plainEarlier.Tokens.RefreshToken!);
+        Assert.False(plainRefreshed.IsError, plainRefreshed.Raw);
+        Assert.Null(plainRefreshed.IdentityToken);
+        Assert.True((await kit.ValidateJwtAsync(plainRefreshed.AccessToken!, "identityhub", "at+jwt", "RS256")).IsValid);
+        var plainCode = await kit.RedeemCodeAsync(plain, plainCallback["code"]!, plainPkce.Verifier);
+        Assert.Equal(HttpStatusCode.InternalServerError, plainCode.HttpStatusCode);
+        Assert.Null(plainCode.IdentityToken);
     }
 
     /// <summary>Writes a client's id_token_signed_response_alg as the registry stores it, past the registry's checks, and drops the cached clients.</summary>

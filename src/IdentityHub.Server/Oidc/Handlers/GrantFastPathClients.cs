@@ -82,7 +82,7 @@ internal static class GrantFastPathClients
                 options.GrantTypes.Contains(GrantTypes.RefreshToken) && permissions.Contains(Permissions.GrantTypes.RefreshToken),
                 Lifetime(settings, Settings.TokenLifetimes.AccessToken),
                 Lifetime(settings, Settings.TokenLifetimes.RefreshToken), Lifetime(settings, Settings.TokenLifetimes.IdentityToken),
-                TokenResponseWriter.Applies(options), RefreshIdTokens.Of(application.Settings));
+                TokenResponseWriter.Applies(options));
         }
         catch (JsonException)
         {
@@ -96,13 +96,11 @@ internal static class GrantFastPathClients
     /// <summary>
     /// What the fast paths derive of a client they take: whether it is a public client (RFC 6749 section 2.1: no secret),
     /// which of the two grants the options enable and the client is permitted (OpenIddict's ValidateGrantTypePermissions),
-    /// its own token lifetimes, if any, whether <see cref="TokenResponseWriter"/> may write the answer (the options'
-    /// ApplyTokenResponse handlers are the ones it stands for), and whether its refreshes return an ID token
-    /// (<see cref="RefreshIdTokens"/>).
+    /// its own token lifetimes, if any, and whether <see cref="TokenResponseWriter"/> may write the answer (the options'
+    /// ApplyTokenResponse handlers are the ones it stands for).
     /// </summary>
     internal sealed record Derived(OpenIddictServerOptions Options, bool Public, bool CodeGrant, bool RefreshGrant,
-        TimeSpan? AccessTokenLifetime, TimeSpan? RefreshTokenLifetime, TimeSpan? IdentityTokenLifetime, bool WritesResponse,
-        bool IdTokenOnRefresh);
+        TimeSpan? AccessTokenLifetime, TimeSpan? RefreshTokenLifetime, TimeSpan? IdentityTokenLifetime, bool WritesResponse);
 
     private sealed record Unsuitable(OpenIddictServerOptions Options);
 }

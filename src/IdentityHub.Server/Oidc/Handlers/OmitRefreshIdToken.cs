@@ -34,9 +34,28 @@ public sealed class OmitRefreshIdToken : IOpenIddictServerHandler<ProcessSignInC
         context.IncludeIdentityToken = false;
     }
 
-    /// <summary>Whether the request's client registered idTokenOnRefresh (from <see cref="ClientCache"/>); false without one.</summary>
-    internal static async ValueTask<bool> WantsAsync(OpenIddictServerTransaction transaction, string? clientId, CancellationToken cancellationToken) =>
-        !string.IsNullOrEmpty(clientId)
-        && transaction.GetHttpRequest()?.HttpContext.RequestServices is { } services
-        && await services.GetRequiredService<ClientCache>().FindAsync(clientId, services, cancellationToken) is { IdTokenOnRefresh: true };
+    /// <summary>
+    /// Whether the request's client registered idTokenOnRefresh (from <see cref="ClientCache"/>); false without one. Read
+    /// once per request and kept in the transaction, so that <see cref="RefuseUnsignableSignIn"/> and this handler decide
+    /// on the same answer even if the registry changes in between.
+    /// </summary>
+    internal static async ValueTask<bool> WantsAsync(OpenIddictServerTransaction transaction, string? clientId, CancellationToken cancellationToken)
+    {
+        if (transaction.Properties.TryGetValue(TransactionProperty, out var kept) && kept is (string keptFor, bool known) && keptFor == clientId)
+        {
+            return known;
+        }
+
+        var wants = !string.IsNullOrEmpty(clientId)
+            && transaction.GetHttpRequest()?.HttpContext.RequestServices is { } services
+            && await services.GetRequiredService<ClientCache>().FindAsync(clientId, services, cancellationToken) is { IdTokenOnRefresh: true };
+        if (clientId is not null)
+        {
+            transaction.Properties[TransactionProperty] = (clientId, wants);
+        }
+
+        return wants;
+    }
+
+    private const string TransactionProperty = ".identityhub_id_token_on_refresh";
 }

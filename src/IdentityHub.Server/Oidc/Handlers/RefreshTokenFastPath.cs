@@ -51,7 +51,8 @@ namespace IdentityHub.Server.Oidc.Handlers;
 /// <item>the answer, issued here as OpenIddict's sign-in issues it for this grant (its handlers ported one to one, without
 /// the pipeline: RestoreInternalClaims, AttachDefaultPresenters, InferResources, EvaluateGeneratedTokens, the
 /// Prepare{Access,Refresh,Identity}TokenPrincipal handlers, AttachTokenSubject, AttachTokenMetadata, AttachTokenDigests,
-/// AttachSignInParameters): the RS256 access token (RFC 9068) and ID token (OpenID Connect Core 1.0 section 12.2: iss, sub,
+/// AttachSignInParameters): the RS256 access token (RFC 9068) and, for a client registered with idTokenOnRefresh only
+/// (<see cref="RefreshIdTokens"/>), the ID token (OpenID Connect Core 1.0 section 12.2: iss, sub,
 /// aud, azp, auth_time, acr, amr, sid and the grant's nonce kept; at_hash) signed with the key OpenIddict uses
 /// (OpenIddict's token handler, <c>CreateJwt</c>), the new refresh token
 /// with the same claims and entry id, HS256 inside dir + A256CBC-HS512 (<see cref="ServerOnlyTokenKeys"/>); the redemption
@@ -172,7 +173,7 @@ public sealed partial class RefreshTokenFastPath(
             return false;
         }
 
-        var tokens = SignInTokens.Prepare(principal, clientId, issuerUri.AbsoluteUri, options, client, refreshGrant: true);
+        var tokens = SignInTokens.Prepare(principal, clientId, issuerUri.AbsoluteUri, options, client, snapshot.IdTokenOnRefresh, refreshGrant: true);
         var refresh = tokens.Refresh!;
 
         // Rotation (RFC 9700 section 4.14.2): the presented entry redeemed and the new one inserted in one command, as

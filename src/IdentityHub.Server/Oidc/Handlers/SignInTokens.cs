@@ -131,7 +131,7 @@ internal static class SignInTokens
     /// normal path); each lifetime the principal's own, else the client's, else the server's.
     /// </summary>
     internal static Prepared Prepare(ClaimsPrincipal principal, string clientId, string issuer, OpenIddictServerOptions options,
-        GrantFastPathClients.Derived client, bool refreshGrant)
+        GrantFastPathClients.Derived client, bool idTokenOnRefresh, bool refreshGrant)
     {
         var now = options.TimeProvider.GetUtcNow();
         var access = PrepareAccessToken(principal, clientId, issuer, now,
@@ -139,7 +139,7 @@ internal static class SignInTokens
         var refresh = principal.HasScope(Scopes.OfflineAccess)
             ? PrepareRefreshToken(principal, issuer, now, principal.GetRefreshTokenLifetime() ?? client.RefreshTokenLifetime ?? options.RefreshTokenLifetime)
             : null;
-        var identity = principal.HasScope(Scopes.OpenId) && (!refreshGrant || client.IdTokenOnRefresh)
+        var identity = principal.HasScope(Scopes.OpenId) && (!refreshGrant || idTokenOnRefresh)
             ? PrepareIdentityToken(principal, clientId, issuer, now,
                 principal.GetIdentityTokenLifetime() ?? client.IdentityTokenLifetime ?? options.IdentityTokenLifetime)
             : null;
