@@ -277,6 +277,10 @@ public sealed partial class BenchmarkRunner
             foreach (var name in first)
             {
                 results.Add(await RunScenarioAsync(db, name, server, seed, postgres));
+                if (postgres is not null && (name != first[^1] || es256))
+                {
+                    await postgres.VacuumAsync(_log);
+                }
             }
 
             if (audit.Count > 0)

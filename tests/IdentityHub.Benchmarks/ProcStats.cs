@@ -22,7 +22,11 @@ public static partial class ProcStats
         return TimeSpan.FromSeconds(ticks / TicksPerSecond);
     }
 
-    /// <summary>CPU time of a process and all its descendants alive now (PostgreSQL's postmaster and backends).</summary>
+    /// <summary>
+    /// CPU time of a process and all its descendants alive now (PostgreSQL's postmaster and backends), plus what its
+    /// children that have exited spent (the root's cutime and cstime, fields 16 and 17, once it has reaped them): an
+    /// autovacuum worker or a backend that ends between two readings is counted as PostgreSQL's, not as another process's.
+    /// </summary>
     public static TimeSpan TreeCpuTime(int rootPid)
     {
         var parents = new Dictionary<int, int>();
@@ -35,7 +39,9 @@ public static partial class ProcStats
             }
         }
 
-        var total = TimeSpan.Zero;
+        var total = StatFields(rootPid) is { } root
+            ? TimeSpan.FromSeconds((long.Parse(root[13], CultureInfo.InvariantCulture) + long.Parse(root[14], CultureInfo.InvariantCulture)) / TicksPerSecond)
+            : TimeSpan.Zero;
         foreach (var pid in parents.Keys)
         {
             var p = pid;
