@@ -182,7 +182,7 @@ public static partial class ClientRegistrationRules
 
         if (request.IdTokenOnRefresh == true && !authorizationCode)
         {
-            errors.Add("idTokenOnRefresh", new(RegistryCodes.IdTokenAlgorithmOnlyForSignIn));
+            errors.Add("idTokenOnRefresh", new(RegistryCodes.IdTokenOnRefreshOnlyForSignIn));
         }
 
         if (request.MinimumAssuranceLevel is < 1 or > 4)

@@ -61,6 +61,7 @@ public static class RegistryCodes
     public const string SubjectTypeValues = "Registry_SubjectTypeValues";
     public const string SigningAlgorithmValues = "Registry_SigningAlgorithmValues";
     public const string IdTokenAlgorithmOnlyForSignIn = "Registry_IdTokenAlgorithmOnlyForSignIn";
+    public const string IdTokenOnRefreshOnlyForSignIn = "Registry_IdTokenOnRefreshOnlyForSignIn";
     public const string SigningAlgorithmUnavailable = "Registry_SigningAlgorithmUnavailable";
     public const string AssuranceLevelRange = "Registry_AssuranceLevelRange";
     public const string KindValues = "Registry_KindValues";
