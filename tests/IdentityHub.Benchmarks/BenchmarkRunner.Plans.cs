@@ -68,7 +68,7 @@ public sealed partial class BenchmarkRunner
                 break;
             }
 
-            case Scenarios.Refresh or Scenarios.RefreshEs256 or Scenarios.RefreshIdToken:
+            case var refresh when Scenarios.IsRefresh(refresh):
             {
                 // One refresh token per worker, each from a whole sign-in of its own (its own grant).
                 plan.Kind = "refresh";
@@ -132,7 +132,7 @@ public sealed partial class BenchmarkRunner
         using var http = OidcFlows.CreateClient(baseUrl, 2);
         switch (name)
         {
-            case Scenarios.Refresh or Scenarios.RefreshEs256 or Scenarios.RefreshIdToken:
+            case var refresh when Scenarios.IsRefresh(refresh):
                 try
                 {
                     using (var connection = new Http1Connection(baseUrl))

@@ -258,8 +258,9 @@ public sealed partial class BenchmarkRunner
             // started with Database:MigrateOnStart=false. SQLite (a county's one node) migrates as it starts, its default.
             await ServerProcess.MigrateAsync(_serverDll, ServerEnvironment(db, connection, dataDirectory, "RS256"), _log);
         }
+
         var users = _options.Scenarios.Contains(Scenarios.SignIn) ? _options.Users
-            : _options.Scenarios.Any(s => s is Scenarios.Refresh or Scenarios.RefreshEs256 or Scenarios.RefreshIdToken or Scenarios.UserInfo or Scenarios.Introspection) ? Math.Min(8, _options.Users)
+            : _options.Scenarios.Any(s => Scenarios.IsRefresh(s) || s is Scenarios.UserInfo or Scenarios.Introspection) ? Math.Min(8, _options.Users)
             : 0;
         Seed? seed = null;
         var audit = AuditScenarios.All.Where(_options.Scenarios.Contains).ToList();

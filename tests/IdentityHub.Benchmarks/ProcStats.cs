@@ -18,9 +18,12 @@ public static partial class ProcStats
         }
 
         // Fields after "(comm)": [0]=state (field 3), [11]=utime (field 14), [12]=stime (field 15).
-        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-        return TimeSpan.FromSeconds(ticks / TicksPerSecond);
+        return Seconds(fields, 11, 12);
     }
+
+    /// <summary>Two clock-tick fields of a stat line (after "(comm)") added up, as time.</summary>
+    private static TimeSpan Seconds(string[] fields, int user, int system) =>
+        TimeSpan.FromSeconds((long.Parse(fields[user], CultureInfo.InvariantCulture) + long.Parse(fields[system], CultureInfo.InvariantCulture)) / TicksPerSecond);
 
     /// <summary>
     /// CPU time of a process and all its descendants alive now (PostgreSQL's postmaster and backends), plus what its
@@ -39,9 +42,8 @@ public static partial class ProcStats
             }
         }
 
-        var total = StatFields(rootPid) is { } root
-            ? TimeSpan.FromSeconds((long.Parse(root[13], CultureInfo.InvariantCulture) + long.Parse(root[14], CultureInfo.InvariantCulture)) / TicksPerSecond)
-            : TimeSpan.Zero;
+        // [13]=cutime (field 16), [14]=cstime (field 17).
+        var total = StatFields(rootPid) is { } root ? Seconds(root, 13, 14) : TimeSpan.Zero;
         foreach (var pid in parents.Keys)
         {
             var p = pid;

@@ -9,6 +9,9 @@ public static class Scenarios
     public const string Refresh = "refresh";
     public const string RefreshEs256 = "refresh-es256";
     public const string RefreshIdToken = "refresh-id-token";
+
+    /// <summary>The refresh scenarios: the same load, each with its own client.</summary>
+    public static bool IsRefresh(string name) => name is Refresh or RefreshEs256 or RefreshIdToken;
     public const string UserInfo = "userinfo";
     public const string Introspection = "introspection";
     public const string SignIn = "signin";

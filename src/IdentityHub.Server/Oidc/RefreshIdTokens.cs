@@ -37,11 +37,14 @@ public static class RefreshIdTokens
 
         try
         {
-            return JsonSerializer.Deserialize<Dictionary<string, string>>(settings)?.GetValueOrDefault(Setting) == "true";
+            return JsonSerializer.Deserialize<Dictionary<string, string>>(settings) is { } values && Of(values);
         }
         catch (JsonException)
         {
             return false;
         }
     }
+
+    /// <summary>Whether the application's settings, already read, opt in.</summary>
+    public static bool Of(IReadOnlyDictionary<string, string> settings) => settings.GetValueOrDefault(Setting) == "true";
 }

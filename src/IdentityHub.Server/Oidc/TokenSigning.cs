@@ -106,30 +106,38 @@ public static class TokenSigning
 
     /// <summary>
     /// The algorithms of the request's client, for OpenIddict's handlers (<see cref="Handlers.RefuseUnsignableSignIn"/> before
-    /// the sign-in, <see cref="Handlers.ProtectServerOnlyTokens"/> per token): read from <see cref="ClientCache"/> once per
-    /// request and kept in the transaction's properties. The default when there is no client or no HTTP request.
+    /// the sign-in, <see cref="Handlers.ProtectServerOnlyTokens"/> per token), from <see cref="ClientOfRequestAsync"/>. The
+    /// default when there is no client or no HTTP request.
     /// </summary>
     public static async ValueTask<ClientSigning> OfClientAsync(OpenIddictServerTransaction transaction, string? clientId,
+        CancellationToken cancellationToken) =>
+        (await ClientOfRequestAsync(transaction, clientId, cancellationToken))?.Signing ?? ClientSigning.Default;
+
+    /// <summary>
+    /// The request's client as <see cref="ClientCache"/> holds it, read once per request and kept in the transaction's
+    /// properties, so that every handler of one request (its signing algorithms, <see cref="RefreshIdTokens"/>) decides on the
+    /// same snapshot even if the registry changes meanwhile. Null without a client, an HTTP request or such a client.
+    /// </summary>
+    public static async ValueTask<ClientSnapshot?> ClientOfRequestAsync(OpenIddictServerTransaction transaction, string? clientId,
         CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(clientId) || transaction.GetHttpRequest()?.HttpContext.RequestServices is not { } services)
         {
-            return ClientSigning.Default;
+            return null;
         }
 
-        if (transaction.Properties.TryGetValue(TransactionProperty, out var kept) && kept is (string keptFor, ClientSigning known)
+        if (transaction.Properties.TryGetValue(TransactionProperty, out var kept) && kept is (string keptFor, var known)
             && keptFor == clientId)
         {
-            return known;
+            return known as ClientSnapshot;
         }
 
         var snapshot = await services.GetRequiredService<ClientCache>().FindAsync(clientId, services, cancellationToken);
-        var signing = snapshot?.Signing ?? ClientSigning.Default;
-        transaction.Properties[TransactionProperty] = (clientId, signing);
-        return signing;
+        transaction.Properties[TransactionProperty] = (clientId, snapshot);
+        return snapshot;
     }
 
-    private const string TransactionProperty = ".identityhub_client_signing";
+    private const string TransactionProperty = ".identityhub_request_client";
 
     /// <summary>What <see cref="Of"/> answers for settings that are not JSON: no key has this algorithm.</summary>
     public static readonly ClientSigning Unreadable = new("unreadable-settings", "unreadable-settings");

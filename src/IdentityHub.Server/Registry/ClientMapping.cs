@@ -146,7 +146,7 @@ public static class ClientMapping
             application.RequireMultiFactor,
             signing.IdToken,
             signing.AccessToken,
-            RefreshIdTokens.Of(application.Settings));
+            RefreshIdTokens.Of(settings));
     }
 
     private static void AddLifetime(OpenIddictApplicationDescriptor descriptor, string key, int? seconds)

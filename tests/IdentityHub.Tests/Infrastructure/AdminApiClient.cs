@@ -116,6 +116,25 @@ public sealed class AdminApiClient(IdentityHubServer server)
     }
 
     /// <summary>
+    /// Sets a client's idTokenOnRefresh as an administrator edits it: GET /api/admin/clients/{id}, PUT it back with the value
+    /// changed (the registration request's fields of the answer); asserts the answer shows the value.
+    /// </summary>
+    public async Task SetIdTokenOnRefreshAsync(string clientId, bool value)
+    {
+        using var http = server.CreateHttpClient();
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await GetAdminTokenAsync());
+        var current = await http.GetFromJsonAsync<Dictionary<string, System.Text.Json.JsonElement>>($"/api/admin/clients/{clientId}");
+        Assert.NotNull(current);
+        var body = current!.Where(p => p.Key is not ("status" or "createdAtUtc" or "updatedAtUtc" or "clientType"))
+            .ToDictionary(p => p.Key, p => (object?)p.Value);
+        body["idTokenOnRefresh"] = value;
+        using var put = await http.PutAsJsonAsync($"/api/admin/clients/{clientId}", body);
+        Assert.True(put.IsSuccessStatusCode, await put.Content.ReadAsStringAsync());
+        var updated = await put.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        Assert.Equal(value, updated.GetProperty("idTokenOnRefresh").GetBoolean());
+    }
+
+    /// <summary>
     /// A new account with the given roles (platform-wide), signed in through the sign-in page: a cookie client for the
     /// role's APIs and screens (/api/audit for "auditor"), with the CSRF header the cookie-authenticated APIs ask for.
     /// </summary>

@@ -1,7 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Text.Json;
 using IdentityHub.Tests.Infrastructure;
 
 namespace IdentityHub.Tests.Oidc;
@@ -53,7 +50,7 @@ public abstract partial class OidcProtocolTests
         // The client asks for ID tokens with its refreshes (the registry, as an administrator edits it): the next refresh,
         // on either path, has one, per section 12.2 (iss, sub, aud, azp, auth_time of the sign-in, a new iat), and its
         // release is recorded.
-        await SetIdTokenOnRefreshAsync(client.ClientId, true);
+        await Kit.Admin.SetIdTokenOnRefreshAsync(client.ClientId, true);
         var original = OidcKit.JwtPayload(fastFlow.Tokens.IdentityToken!);
         var asked = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var fastAgain = await RefreshRequestAsync(client, fast.Json.GetProperty("refresh_token").GetString()!);
@@ -80,7 +77,7 @@ public abstract partial class OidcProtocolTests
         Assert.Equal(2, released[^4..].Count(e => e.StartsWith("claims.released|", StringComparison.Ordinal)));
 
         // And back off: no ID token again.
-        await SetIdTokenOnRefreshAsync(client.ClientId, false);
+        await Kit.Admin.SetIdTokenOnRefreshAsync(client.ClientId, false);
         var off = await RefreshRequestAsync(client, fastAgain.Json.GetProperty("refresh_token").GetString()!);
         Assert.True(off.Response.StatusCode == HttpStatusCode.OK, off.Json.ToString());
         Assert.False(off.Json.TryGetProperty("id_token", out _));
@@ -91,21 +88,5 @@ public abstract partial class OidcProtocolTests
         var exchanged = await CodeRequestAsync(client, callback["code"]!, pkce.Verifier, RefreshAuth.Basic, Ignored);
         Assert.True(exchanged.Response.StatusCode == HttpStatusCode.OK, exchanged.Json.ToString());
         Assert.True((await Kit.ValidateJwtAsync(exchanged.Json.GetProperty("id_token").GetString()!, client.ClientId, "JWT", "RS256")).IsValid);
-    }
-
-    /// <summary>Sets the client's idTokenOnRefresh through the admin API (GET the client, PUT it back with the value changed).</summary>
-    private async Task SetIdTokenOnRefreshAsync(string clientId, bool value)
-    {
-        using var http = Server.CreateHttpClient();
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await Kit.Admin.GetAdminTokenAsync());
-        var current = await http.GetFromJsonAsync<Dictionary<string, JsonElement>>($"/api/admin/clients/{clientId}");
-        Assert.NotNull(current);
-        var body = current!.Where(p => p.Key is not ("status" or "createdAtUtc" or "updatedAtUtc" or "clientType"))
-            .ToDictionary(p => p.Key, p => (object?)p.Value);
-        body["idTokenOnRefresh"] = value;
-        using var put = await http.PutAsJsonAsync($"/api/admin/clients/{clientId}", body);
-        Assert.True(put.IsSuccessStatusCode, await put.Content.ReadAsStringAsync());
-        var updated = await put.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal(value, updated.GetProperty("idTokenOnRefresh").GetBoolean());
     }
 }

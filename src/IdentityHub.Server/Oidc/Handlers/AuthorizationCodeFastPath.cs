@@ -239,7 +239,7 @@ public sealed class AuthorizationCodeFastPath(
             return false;
         }
 
-        var issued = SignInTokens.Prepare(principal, clientId, issuerUri.AbsoluteUri, options, client, idTokenOnRefresh: false, refreshGrant: false);
+        var issued = SignInTokens.Prepare(principal, clientId, issuerUri.AbsoluteUri, options, client, identityToken: true);
 
         // The code's single use: redeemed with the first refresh token's entry in one command, or alone; not cancelled with
         // the request (a redemption is not left half done). Not redeemed here: nothing written, the normal path decides.

@@ -1,7 +1,5 @@
-using IdentityHub.Server.Registry;
 using OpenIddict.Abstractions;
 using OpenIddict.Server;
-using Microsoft.AspNetCore;
 using static OpenIddict.Server.OpenIddictServerEvents;
 
 namespace IdentityHub.Server.Oidc.Handlers;
@@ -35,27 +33,10 @@ public sealed class OmitRefreshIdToken : IOpenIddictServerHandler<ProcessSignInC
     }
 
     /// <summary>
-    /// Whether the request's client registered idTokenOnRefresh (from <see cref="ClientCache"/>); false without one. Read
-    /// once per request and kept in the transaction, so that <see cref="RefuseUnsignableSignIn"/> and this handler decide
-    /// on the same answer even if the registry changes in between.
+    /// Whether the request's client registered idTokenOnRefresh; false without one. From the client read once per request
+    /// (<see cref="TokenSigning.ClientOfRequestAsync"/>), so that <see cref="RefuseUnsignableSignIn"/> and this handler decide
+    /// on the same snapshot.
     /// </summary>
-    internal static async ValueTask<bool> WantsAsync(OpenIddictServerTransaction transaction, string? clientId, CancellationToken cancellationToken)
-    {
-        if (transaction.Properties.TryGetValue(TransactionProperty, out var kept) && kept is (string keptFor, bool known) && keptFor == clientId)
-        {
-            return known;
-        }
-
-        var wants = !string.IsNullOrEmpty(clientId)
-            && transaction.GetHttpRequest()?.HttpContext.RequestServices is { } services
-            && await services.GetRequiredService<ClientCache>().FindAsync(clientId, services, cancellationToken) is { IdTokenOnRefresh: true };
-        if (clientId is not null)
-        {
-            transaction.Properties[TransactionProperty] = (clientId, wants);
-        }
-
-        return wants;
-    }
-
-    private const string TransactionProperty = ".identityhub_id_token_on_refresh";
+    internal static async ValueTask<bool> WantsAsync(OpenIddictServerTransaction transaction, string? clientId, CancellationToken cancellationToken) =>
+        await TokenSigning.ClientOfRequestAsync(transaction, clientId, cancellationToken) is { IdTokenOnRefresh: true };
 }

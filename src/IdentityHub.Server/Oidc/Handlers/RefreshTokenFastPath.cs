@@ -173,7 +173,7 @@ public sealed partial class RefreshTokenFastPath(
             return false;
         }
 
-        var tokens = SignInTokens.Prepare(principal, clientId, issuerUri.AbsoluteUri, options, client, snapshot.IdTokenOnRefresh, refreshGrant: true);
+        var tokens = SignInTokens.Prepare(principal, clientId, issuerUri.AbsoluteUri, options, client, identityToken: snapshot.IdTokenOnRefresh);
         var refresh = tokens.Refresh!;
 
         // Rotation (RFC 9700 section 4.14.2): the presented entry redeemed and the new one inserted in one command, as

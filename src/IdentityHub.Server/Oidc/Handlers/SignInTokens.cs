@@ -126,12 +126,13 @@ internal static class SignInTokens
 
     /// <summary>
     /// OpenIddict's EvaluateGeneratedTokens and Prepare{Access,Refresh,Identity}TokenPrincipal for the completed sign-in
-    /// principal: an access token always, a refresh token with offline_access, an ID token with openid (for a refresh, only
-    /// to a client that asked for one: <see cref="RefreshIdTokens"/>, as <see cref="OmitRefreshIdToken"/> decides on the
-    /// normal path); each lifetime the principal's own, else the client's, else the server's.
+    /// principal: an access token always, a refresh token with offline_access, an ID token with openid when
+    /// <paramref name="identityToken"/> allows it (a code grant always; a refresh only for a client that asked for one,
+    /// <see cref="RefreshIdTokens"/>, as <see cref="OmitRefreshIdToken"/> decides on the normal path); each lifetime the
+    /// principal's own, else the client's, else the server's.
     /// </summary>
     internal static Prepared Prepare(ClaimsPrincipal principal, string clientId, string issuer, OpenIddictServerOptions options,
-        GrantFastPathClients.Derived client, bool idTokenOnRefresh, bool refreshGrant)
+        GrantFastPathClients.Derived client, bool identityToken)
     {
         var now = options.TimeProvider.GetUtcNow();
         var access = PrepareAccessToken(principal, clientId, issuer, now,
@@ -139,7 +140,7 @@ internal static class SignInTokens
         var refresh = principal.HasScope(Scopes.OfflineAccess)
             ? PrepareRefreshToken(principal, issuer, now, principal.GetRefreshTokenLifetime() ?? client.RefreshTokenLifetime ?? options.RefreshTokenLifetime)
             : null;
-        var identity = principal.HasScope(Scopes.OpenId) && (!refreshGrant || idTokenOnRefresh)
+        var identity = identityToken && principal.HasScope(Scopes.OpenId)
             ? PrepareIdentityToken(principal, clientId, issuer, now,
                 principal.GetIdentityTokenLifetime() ?? client.IdentityTokenLifetime ?? options.IdentityTokenLifetime)
             : null;
